@@ -1,0 +1,107 @@
+#include "autograd/node.h"
+
+#include "autograd/grad_mode.h"
+#include "tensor/kernels/elementwise.h"
+
+namespace tlm {
+
+namespace {
+thread_local bool t_grad_enabled = true;
+thread_local uint64_t t_next_sequence = 0;
+}  // namespace
+
+bool GradMode::enabled() { return t_grad_enabled; }
+void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
+
+namespace autograd {
+
+SavedTensor::SavedTensor(Node* owner) : owner_(owner) { owner->saved_.push_back(this); }
+
+void SavedTensor::save(const Tensor& t) {
+  data_ = t.defined() ? t.detach() : Tensor();
+  version_ = t.defined() ? t.version() : 0;
+  saved_ = true;
+}
+
+Tensor SavedTensor::get() const {
+  TLM_CHECK(!owner_->released(),
+            "{} backward: its saved tensors were freed by an earlier backward pass; run the "
+            "forward pass again before calling backward a second time", owner_->name());
+  TLM_CHECK(!data_.defined() || data_.version() == version_,
+            "{} backward: a tensor saved for backward was modified in place (version {} -> {})",
+            owner_->name(), version_, data_.version());
+  return data_;
+}
+
+void Node::release_saved() {
+  for (SavedTensor* s : saved_) s->release();
+  released_ = true;
+}
+
+Node::~Node() {
+  // Destroying the last handle of a long chain would recurse once per node. Instead, move
+  // the children we hold the last reference to onto an explicit stack, emptying their own
+  // `next` before they die, so every destructor returns immediately.
+  std::vector<std::shared_ptr<Node>> stack;
+  for (auto& n : next)
+    if (n && n.use_count() == 1) stack.push_back(std::move(n));
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    for (auto& c : n->next)
+      if (c && c.use_count() == 1) stack.push_back(std::move(c));
+    n->next.clear();
+  }
+}
+
+std::vector<Tensor> AccumulateGrad::backward(const Tensor& g) {
+  auto leaf = leaf_.lock();
+  if (!leaf) return {};
+  if (!leaf->grad) {
+    // A fresh copy: the incoming gradient may alias another tensor's gradient.
+    leaf->grad = g.clone().impl();
+  } else {
+    Tensor acc(leaf->grad);
+    kernels::binary_(acc, g, kernels::Binary::Add);
+  }
+  return {};
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+namespace {
+std::shared_ptr<Node> producer(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  if (t.grad_fn()) return t.grad_fn();
+  return std::make_shared<AccumulateGrad>(t);
+}
+}  // namespace
+
+void record(const std::shared_ptr<Node>& node, Tensor& output,
+            std::initializer_list<const Tensor*> inputs) {
+  node->sequence = t_next_sequence++;
+  for (const Tensor* t : inputs) {
+    node->next.push_back(producer(*t));
+    node->input_shapes.push_back(t->defined() ? t->shape() : Shape{});
+  }
+  output.impl()->requires_grad = true;
+  output.impl()->grad_fn = node;
+}
+
+void record(const std::shared_ptr<Node>& node, Tensor& output, const std::vector<Tensor>& inputs) {
+  node->sequence = t_next_sequence++;
+  for (const Tensor& t : inputs) {
+    node->next.push_back(producer(t));
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+  }
+  output.impl()->requires_grad = true;
+  output.impl()->grad_fn = node;
+}
+
+}  // namespace autograd
+}  // namespace tlm

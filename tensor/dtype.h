@@ -1,0 +1,52 @@
+// Element types. fp32 is what models train in; fp64 exists so gradient checks can use a
+// tight tolerance; int32 holds token ids and class labels.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tensor/error.h"
+
+namespace tlm {
+
+enum class DType : uint8_t { F32 = 0, F64 = 1, I32 = 2 };
+
+constexpr size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F64: return 8;
+    case DType::I32: return 4;
+  }
+  return 0;
+}
+
+constexpr std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::F64: return "float64";
+    case DType::I32: return "int32";
+  }
+  return "?";
+}
+
+constexpr bool is_floating(DType t) { return t == DType::F32 || t == DType::F64; }
+
+template <class T> struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr DType value = DType::F32; };
+template <> struct DTypeOf<double> { static constexpr DType value = DType::F64; };
+template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::I32; };
+
+// Runs fn(T{}) with T = float or double according to dtype; `op` names the caller in the error.
+//   dispatch_floating(x.dtype(), "exp", [&](auto tag) { using T = decltype(tag); ... });
+template <class Fn>
+decltype(auto) dispatch_floating(DType t, const char* op, Fn&& fn) {
+  switch (t) {
+    case DType::F32: return fn(float{});
+    case DType::F64: return fn(double{});
+    default: break;
+  }
+  TLM_FAIL("{}: expected a floating tensor (float32 or float64), got {}", op, dtype_name(t));
+}
+
+}  // namespace tlm

@@ -1,0 +1,125 @@
+#include "tensor/kernels/gemm.h"
+
+#include <cblas.h>
+
+#include "tensor/kernels/parallel.h"
+
+extern "C" {
+char* openblas_get_corename(void);
+char* openblas_get_config(void);
+}
+
+namespace tlm::kernels {
+namespace {
+
+// How BLAS should read the last two dimensions (rows x cols) of a tensor.
+struct MatrixLayout {
+  bool ok = false;          // false: needs a contiguous copy first
+  bool transposed = false;  // column-major: pass CblasTrans
+  int64_t ld = 0;           // leading dimension
+};
+
+MatrixLayout layout_of(const Tensor& t) {
+  const int64_t d = t.dim();
+  const int64_t rows = t.shape()[d - 2], cols = t.shape()[d - 1];
+  const int64_t s0 = t.strides()[d - 2], s1 = t.strides()[d - 1];
+  MatrixLayout l;
+  if ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= std::max<int64_t>(cols, 1))) {
+    l.ok = true;
+    l.ld = rows == 1 ? std::max<int64_t>(cols, 1) : s0;
+  } else if ((s0 == 1 || rows == 1) && (cols == 1 || s1 >= std::max<int64_t>(rows, 1))) {
+    l.ok = true;
+    l.transposed = true;
+    l.ld = cols == 1 ? std::max<int64_t>(rows, 1) : s1;
+  }
+  return l;
+}
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  auto fa = ta ? CblasTrans : CblasNoTrans;
+  auto fb = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  } else {
+    cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
+  TLM_CHECK(a.dim() >= 2 && b.dim() >= 2, "{}: {} x {}: expected at least 2-D inputs", op,
+            shape_str(a.shape()), shape_str(b.shape()));
+  TLM_CHECK(a.shape().back() == b.shape()[b.dim() - 2],
+            "{}: {} x {}: inner dimensions {} and {} differ", op, shape_str(a.shape()),
+            shape_str(b.shape()), a.shape().back(), b.shape()[b.dim() - 2]);
+  TLM_CHECK(a.dim() == b.dim() && std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()),
+            "{}: {} x {}: batch dimensions differ", op, shape_str(a.shape()), shape_str(b.shape()));
+  TLM_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ: {} and {}", op, a.str(), b.str());
+}
+
+}  // namespace
+
+void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta) {
+  check_shapes(a_in, b_in, "matmul");
+  Tensor a = layout_of(a_in).ok ? a_in : a_in.contiguous();
+  Tensor b = layout_of(b_in).ok ? b_in : b_in.contiguous();
+  const int64_t d = a.dim();
+  const int64_t M = a.shape()[d - 2], K = a.shape()[d - 1], N = b.shape()[d - 1];
+  Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+  out_shape.push_back(N);
+  TLM_CHECK(c.shape() == out_shape && c.is_contiguous() && c.dtype() == a.dtype(),
+            "matmul: output {} does not match {} x {}", c.str(), shape_str(a.shape()),
+            shape_str(b.shape()));
+  MatrixLayout la = layout_of(a), lb = layout_of(b);
+  const int64_t batch = shape_numel(Shape(a.shape().begin(), a.shape().end() - 2));
+  if (M == 0 || N == 0 || batch == 0) return;
+  Shape batch_shape(a.shape().begin(), a.shape().end() - 2);
+  batch_shape.push_back(1);  // row_offsets walks all dims but the last
+  Strides sa(a.strides().begin(), a.strides().end() - 2), sb(b.strides().begin(), b.strides().end() - 2);
+  sa.push_back(0);
+  sb.push_back(0);
+  dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    const T* ap = a.data<T>();
+    const T* bp = b.data<T>();
+    T* cp = c.data<T>();
+    auto one = [&](int64_t i) {
+      const Strides* st[2] = {&sa, &sb};
+      int64_t off[2] = {0, 0};
+      if (batch > 1) row_offsets(i, batch_shape, st, 2, off);
+      gemm<T>(la.transposed, lb.transposed, M, N, K, static_cast<T>(alpha), ap + off[0], la.ld,
+              bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
+    };
+    // Many small products: one per thread (BLAS runs single-threaded inside a parallel
+    // region). Few large ones: let BLAS use the threads.
+    const bool small = M * N * K < (1 << 21);
+    if (batch > 1 && small) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < batch; ++i) one(i);
+    } else {
+      for (int64_t i = 0; i < batch; ++i) one(i);
+    }
+  });
+  c.bump_version();
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_shapes(a, b, "matmul");
+  Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+  out_shape.push_back(b.shape().back());
+  Tensor c = Tensor::empty(out_shape, a.dtype());
+  if (a.shape().back() == 0) {
+    c.fill_(0.0);
+    return c;
+  }
+  matmul_into(c, a, b, 1.0, 0.0);
+  return c;
+}
+
+std::string blas_info() {
+  return fmt::format("OpenBLAS ({}; kernel {}; {} threads)", openblas_get_config(),
+                     openblas_get_corename(), openblas_get_num_threads());
+}
+
+}  // namespace tlm::kernels

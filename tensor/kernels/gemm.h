@@ -1,0 +1,19 @@
+// Matrix products through BLAS (cblas_sgemm / cblas_dgemm).
+//
+// The last two dimensions of each operand may be row-major or a transposed (column-major)
+// view: the layout is passed to BLAS as a transpose flag, never copied. Only views that are
+// neither (e.g. a stride-2 slice) are made contiguous first.
+#pragma once
+
+#include "tensor/tensor.h"
+
+namespace tlm::kernels {
+
+// a [..., M, K] x b [..., K, N] -> [..., M, N]; the batch dimensions of a and b must be equal.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// c = alpha * a x b + beta * c, into an existing contiguous c (accumulating gradients).
+void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta);
+// The name of the BLAS library and its kernel, e.g. "OpenBLAS 0.3.21 (Haswell)".
+std::string blas_info();
+
+}  // namespace tlm::kernels

@@ -1,0 +1,194 @@
+#include "tensor/kernels/reduce.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+
+#include "tensor/kernels/parallel.h"
+
+namespace tlm::kernels {
+namespace {
+
+// x (contiguous) seen as [outer, n, inner] around `axis`.
+struct AxisView {
+  int64_t outer = 1, n = 1, inner = 1;
+  Shape out_shape;
+};
+
+AxisView axis_view(const Tensor& x, int64_t axis, bool keepdim) {
+  AxisView v;
+  for (int64_t i = 0; i < x.dim(); ++i) {
+    if (i < axis) v.outer *= x.shape()[i];
+    if (i > axis) v.inner *= x.shape()[i];
+    if (i == axis) {
+      v.n = x.shape()[i];
+      if (keepdim) v.out_shape.push_back(1);
+    } else {
+      v.out_shape.push_back(x.shape()[i]);
+    }
+  }
+  return v;
+}
+
+// reduce(row pointer, stride between elements, n) -> value, applied to every (outer, inner).
+template <class T, class Reduce>
+void reduce_axis(const T* x, T* out, const AxisView& v, Reduce reduce) {
+  const int64_t total = v.outer * v.inner;
+#pragma omp parallel for if (total * v.n >= kParallelGrain) schedule(static)
+  for (int64_t idx = 0; idx < total; ++idx) {
+    int64_t o = idx / v.inner, i = idx % v.inner;
+    out[idx] = reduce(x + o * v.n * v.inner + i, v.inner, v.n, idx);
+  }
+}
+
+}  // namespace
+
+Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
+  axis = normalize_axis(axis, x_in.dim(), "sum");
+  Tensor x = x_in.contiguous();
+  AxisView v = axis_view(x, axis, keepdim);
+  Tensor out = Tensor::empty(v.out_shape, x.dtype());
+  dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    if (v.inner == 1) {
+      reduce_axis<T>(x.data<T>(), out.data<T>(), v, [](const T* p, int64_t, int64_t n, int64_t) {
+        T s = 0;
+        for (int64_t k = 0; k < n; ++k) s += p[k];
+        return s;
+      });
+      return;
+    }
+    // Sum of rows: accumulate row by row so the inner loop is contiguous.
+    const T* xp = x.data<T>();
+    T* op = out.data<T>();
+#pragma omp parallel for if (x.numel() >= kParallelGrain) schedule(static)
+    for (int64_t o = 0; o < v.outer; ++o) {
+      T* dst = op + o * v.inner;
+      for (int64_t i = 0; i < v.inner; ++i) dst[i] = 0;
+      for (int64_t k = 0; k < v.n; ++k) {
+        const T* src = xp + (o * v.n + k) * v.inner;
+        for (int64_t i = 0; i < v.inner; ++i) dst[i] += src[i];
+      }
+    }
+  });
+  return out;
+}
+
+Tensor max_axis(const Tensor& x_in, int64_t axis, bool keepdim, Tensor* argmax) {
+  axis = normalize_axis(axis, x_in.dim(), "max");
+  TLM_CHECK(x_in.shape()[axis] > 0, "max: cannot reduce an empty axis of {}", x_in.str());
+  Tensor x = x_in.contiguous();
+  AxisView v = axis_view(x, axis, keepdim);
+  Tensor out = Tensor::empty(v.out_shape, x.dtype());
+  Tensor idx = Tensor::empty(v.out_shape, DType::I32);
+  int32_t* ip = idx.data<int32_t>();
+  dispatch_floating(x.dtype(), "max", [&](auto tag) {
+    using T = decltype(tag);
+    reduce_axis<T>(x.data<T>(), out.data<T>(), v, [ip](const T* p, int64_t s, int64_t n, int64_t at) {
+      T m = p[0];
+      int32_t best = 0;
+      for (int64_t k = 1; k < n; ++k) {
+        if (p[k * s] > m || std::isnan(p[k * s])) {
+          m = p[k * s];
+          best = static_cast<int32_t>(k);
+          if (std::isnan(m)) break;
+        }
+      }
+      ip[at] = best;
+      return m;
+    });
+  });
+  if (argmax) *argmax = idx;
+  return out;
+}
+
+Tensor logsumexp_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
+  axis = normalize_axis(axis, x_in.dim(), "logsumexp");
+  Tensor x = x_in.contiguous();
+  AxisView v = axis_view(x, axis, keepdim);
+  Tensor out = Tensor::empty(v.out_shape, x.dtype());
+  dispatch_floating(x.dtype(), "logsumexp", [&](auto tag) {
+    using T = decltype(tag);
+    reduce_axis<T>(x.data<T>(), out.data<T>(), v, [](const T* p, int64_t s, int64_t n, int64_t) {
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t k = 0; k < n; ++k) m = std::max(m, p[k * s]);
+      if (std::isinf(m)) return m;  // all -inf (or an +inf): the sum is exp(m)
+      T acc = 0;
+      for (int64_t k = 0; k < n; ++k) acc += std::exp(p[k * s] - m);
+      return m + std::log(acc);
+    });
+  });
+  return out;
+}
+
+Tensor sum_all(const Tensor& x_in) {
+  Tensor x = x_in.contiguous();
+  const int64_t n = x.numel();
+  Tensor out = Tensor::empty({}, x.dtype());
+  dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = x.data<T>();
+    const int nt = n >= kParallelGrain ? omp_get_max_threads() : 1;
+    std::vector<double> partial(nt, 0.0);
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num();
+      int64_t chunk = (n + nt - 1) / nt;
+      int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
+      double s = 0;
+      for (int64_t i = lo; i < hi; ++i) s += p[i];
+      partial[t] = s;
+    }
+    double s = 0;
+    for (double v : partial) s += v;
+    *out.data<T>() = static_cast<T>(s);
+  });
+  return out;
+}
+
+double sum_squares(const Tensor& x_in) {
+  Tensor x = x_in.contiguous();
+  const int64_t n = x.numel();
+  double result = 0;
+  dispatch_floating(x.dtype(), "sum_squares", [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = x.data<T>();
+    const int nt = n >= kParallelGrain ? omp_get_max_threads() : 1;
+    std::vector<double> partial(nt, 0.0);
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num();
+      int64_t chunk = (n + nt - 1) / nt;
+      int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
+      double s = 0;
+      for (int64_t i = lo; i < hi; ++i) s += static_cast<double>(p[i]) * p[i];
+      partial[t] = s;
+    }
+    for (double v : partial) result += v;
+  });
+  return result;
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  Shape check = broadcast_shapes(x.shape(), shape, "sum_to");
+  TLM_CHECK(check == x.shape(), "sum_to: {} cannot be reduced to {}", shape_str(x.shape()),
+            shape_str(shape));
+  // Sum away the leading dimensions, then every dimension that is 1 in the target.
+  Tensor r = x;
+  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  if (lead > 0) {
+    int64_t rows = 1;
+    for (int64_t i = 0; i < lead; ++i) rows *= x.shape()[i];
+    Shape flat = {rows};
+    flat.insert(flat.end(), x.shape().begin() + lead, x.shape().end());
+    Tensor xc = x.contiguous();
+    r = sum_axis(Tensor::make_view(xc, flat, contiguous_strides(flat), xc.offset()), 0, false);
+  }
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] == 1 && r.shape()[i] != 1) r = sum_axis(r, static_cast<int64_t>(i), true);
+  return r;
+}
+
+}  // namespace tlm::kernels
