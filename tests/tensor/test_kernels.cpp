@@ -1,0 +1,184 @@
+// Kernels against plain reference loops: matmul with every transpose layout (the BLAS flags),
+// batched products, reductions, softmax, indexing; and the parallel paths against the
+// serial ones on sizes above the OpenMP grain.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+
+#include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/gemm.h"
+#include "tensor/kernels/index.h"
+#include "tensor/kernels/reduce.h"
+#include "tensor/kernels/softmax.h"
+#include "tensor/view.h"
+
+namespace tlm {
+namespace {
+
+#define EXPECT_ERROR_CONTAINS(stmt, needle)                                          \
+  do {                                                                               \
+    try {                                                                            \
+      stmt;                                                                          \
+      ADD_FAILURE() << "expected tlm::Error containing '" << (needle) << "'";        \
+    } catch (const Error& e) {                                                       \
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();  \
+    }                                                                                \
+  } while (0)
+
+// Reference product of the (already laid out) 2-D views a [M,K] and b [K,N].
+std::vector<double> naive_matmul(const Tensor& a, const Tensor& b) {
+  auto av = a.to_vector<double>(), bv = b.to_vector<double>();
+  int64_t M = a.shape()[0], K = a.shape()[1], N = b.shape()[1];
+  std::vector<double> c(M * N, 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) c[i * N + j] += av[i * K + k] * bv[k * N + j];
+  return c;
+}
+
+void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << "at " << i;
+}
+
+TEST(Gemm, EveryTransposeLayoutMatchesTheNaiveProduct) {
+  Rng rng(1);
+  const int64_t M = 37, K = 53, N = 29;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Tensor a = ta ? views::transpose(Tensor::randn({K, M}, rng), 0, 1) : Tensor::randn({M, K}, rng);
+      Tensor b = tb ? views::transpose(Tensor::randn({N, K}, rng), 0, 1) : Tensor::randn({K, N}, rng);
+      Tensor c = kernels::matmul(a, b);
+      expect_close(c.to_vector<double>(), naive_matmul(a, b), 1e-4);
+    }
+}
+
+TEST(Gemm, StridedRowsAndBatchesOfViews) {
+  Rng rng(2);
+  // Rows with a leading dimension larger than the width (a narrowed view): no copy needed.
+  Tensor big = Tensor::randn({8, 20}, rng, 1.0, DType::F64);
+  Tensor a = views::narrow(big, 1, 3, 6);
+  Tensor b = Tensor::randn({6, 5}, rng, 1.0, DType::F64);
+  expect_close(kernels::matmul(a, b).to_vector<double>(), naive_matmul(a, b), 1e-12);
+  // Batched [B,H,T,D] views of a [B,T,H,D] tensor (the attention layout).
+  Tensor qkv = Tensor::randn({2, 7, 3, 4}, rng, 1.0, DType::F64);
+  Tensor q = views::permute(qkv, {0, 2, 1, 3});  // [2,3,7,4]
+  Tensor kt = views::permute(qkv, {0, 2, 3, 1});  // [2,3,4,7]
+  Tensor s = kernels::matmul(q, kt);
+  ASSERT_EQ(s.shape(), (Shape{2, 3, 7, 7}));
+  for (int64_t bi = 0; bi < 2; ++bi)
+    for (int64_t h = 0; h < 3; ++h) {
+      Tensor qa = views::narrow(views::narrow(q, 0, bi, 1), 1, h, 1);
+      Tensor ka = views::narrow(views::narrow(kt, 0, bi, 1), 1, h, 1);
+      Tensor q2 = Tensor::make_view(qa.contiguous(), {7, 4}, {4, 1}, 0);
+      Tensor k2 = Tensor::make_view(ka.contiguous(), {4, 7}, {7, 1}, 0);
+      Tensor sa = views::narrow(views::narrow(s, 0, bi, 1), 1, h, 1);
+      expect_close(sa.to_vector<double>(), naive_matmul(q2, k2), 1e-12);
+    }
+}
+
+TEST(Gemm, ShapeErrorsNameBothShapes) {
+  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({4, 3}), Tensor::zeros({5, 2})),
+                        "matmul: [4,3] x [5,2]: inner dimensions 3 and 5 differ");
+  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({2, 4, 3}), Tensor::zeros({3, 3, 2})),
+                        "matmul: [2,4,3] x [3,3,2]: batch dimensions differ");
+  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({3}), Tensor::zeros({3, 2})),
+                        "expected at least 2-D inputs");
+}
+
+TEST(Reduce, SumMaxLogsumexpAlongEachAxis) {
+  Rng rng(3);
+  Tensor x = Tensor::randn({3, 4, 5}, rng, 1.0, DType::F64);
+  auto v = x.to_vector<double>();
+  for (int64_t axis = 0; axis < 3; ++axis) {
+    Tensor s = kernels::sum_axis(x, axis, false);
+    Tensor idx;
+    Tensor m = kernels::max_axis(x, axis, false, &idx);
+    Tensor l = kernels::logsumexp_axis(x, axis, false);
+    auto sv = s.to_vector<double>(), mv = m.to_vector<double>(), lv = l.to_vector<double>();
+    auto iv = idx.to_vector<int32_t>();
+    int64_t pos = 0;
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t k = 0; k < 5; ++k) {
+          int64_t ijk[3] = {i, j, k};
+          if (ijk[axis] != 0) continue;
+          double sum = 0, mx = -1e300, se = 0;
+          int best = 0;
+          for (int64_t r = 0; r < x.shape()[axis]; ++r) {
+            int64_t at[3] = {i, j, k};
+            at[axis] = r;
+            double val = v[(at[0] * 4 + at[1]) * 5 + at[2]];
+            sum += val;
+            if (val > mx) {
+              mx = val;
+              best = static_cast<int>(r);
+            }
+          }
+          for (int64_t r = 0; r < x.shape()[axis]; ++r) {
+            int64_t at[3] = {i, j, k};
+            at[axis] = r;
+            se += std::exp(v[(at[0] * 4 + at[1]) * 5 + at[2]] - mx);
+          }
+          EXPECT_NEAR(sv[pos], sum, 1e-12);
+          EXPECT_EQ(mv[pos], mx);
+          EXPECT_EQ(iv[pos], best);
+          EXPECT_NEAR(lv[pos], mx + std::log(se), 1e-12);
+          ++pos;
+        }
+  }
+}
+
+TEST(Reduce, SumToUndoesBroadcasting) {
+  Tensor g = Tensor::ones({2, 3, 4}, DType::F64);
+  EXPECT_EQ(kernels::sum_to(g, {4}).to_vector<double>(), std::vector<double>(4, 6.0));
+  EXPECT_EQ(kernels::sum_to(g, {3, 1}).to_vector<double>(), std::vector<double>(3, 8.0));
+  EXPECT_EQ(kernels::sum_to(g, {2, 1, 1}).to_vector<double>(), std::vector<double>(2, 12.0));
+}
+
+TEST(Softmax, StableForHugeLogitsAndFullyMaskedRows) {
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor x = Tensor::from_vector(std::vector<double>{1e4, 1e4 - 1, -1e4, -inf, -inf, -inf}, {2, 3});
+  auto y = kernels::softmax(x, -1).to_vector<double>();
+  EXPECT_NEAR(y[0], 1 / (1 + std::exp(-1.0)), 1e-12);
+  EXPECT_NEAR(y[1], std::exp(-1.0) / (1 + std::exp(-1.0)), 1e-12);
+  EXPECT_EQ(y[2], 0.0);
+  for (int i = 3; i < 6; ++i) EXPECT_EQ(y[i], 0.0);  // no NaN from an all-masked row
+  auto ly = kernels::log_softmax(x, -1).to_vector<double>();
+  EXPECT_NEAR(ly[0], -std::log1p(std::exp(-1.0)), 1e-12);
+  for (double v : ly) EXPECT_FALSE(std::isnan(v));
+}
+
+TEST(Index, OutOfRangeIdsAreRefused) {
+  Tensor table = Tensor::zeros({5, 3});
+  Tensor ids = Tensor::from_vector(std::vector<int32_t>{0, 5}, {2});
+  EXPECT_ERROR_CONTAINS(kernels::index_select_rows(table, ids),
+                        "index_select: index 5 is out of range [0, 5)");
+  Tensor neg = Tensor::from_vector(std::vector<int32_t>{-1}, {1, 1});
+  EXPECT_ERROR_CONTAINS(kernels::gather(Tensor::zeros({1, 3}), 1, neg),
+                        "gather: index -1 is out of range [0, 3)");
+  EXPECT_ERROR_CONTAINS(kernels::index_select_rows(table, Tensor::zeros({2})),
+                        "indices must be int32");
+}
+
+TEST(Parallel, LargeLoopsGiveTheSameResultOnOneAndTwoThreads) {
+  Rng rng(4);
+  Tensor x = Tensor::randn({300, 1000}, rng);
+  Tensor b = Tensor::randn({1000}, rng);
+  int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  auto add1 = kernels::binary(x, b, kernels::Binary::Add).to_vector<float>();
+  auto gelu1 = kernels::unary(x, kernels::Unary::Gelu).to_vector<float>();
+  auto sm1 = kernels::softmax(x, -1).to_vector<float>();
+  auto col1 = kernels::sum_axis(x, 0, false).to_vector<float>();
+  omp_set_num_threads(2);
+  EXPECT_EQ(kernels::binary(x, b, kernels::Binary::Add).to_vector<float>(), add1);
+  EXPECT_EQ(kernels::unary(x, kernels::Unary::Gelu).to_vector<float>(), gelu1);
+  EXPECT_EQ(kernels::softmax(x, -1).to_vector<float>(), sm1);
+  EXPECT_EQ(kernels::sum_axis(x, 0, false).to_vector<float>(), col1);
+  omp_set_num_threads(saved);
+}
+
+}  // namespace
+}  // namespace tlm
