@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/vmath.h"
 
 namespace tlm::kernels {
 namespace {
@@ -11,14 +12,9 @@ constexpr double kSqrt2OverPi = 0.7978845608028654;   // sqrt(2/pi)
 constexpr double kInvSqrt2 = 0.7071067811865476;      // 1/sqrt(2)
 constexpr double kInvSqrt2Pi = 0.3989422804014327;    // 1/sqrt(2 pi)
 
-template <class T> inline T sigmoid(T x) {
-  // Two branches so exp never overflows.
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
+template <class T> inline T sigmoid(T x) { return vsigmoid(x); }
 template <class T> inline T softplus(T x) {  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
-  return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+  return std::max(x, T(0)) + std::log1p(vexp(-std::abs(x)));
 }
 
 // f(x) for each op.
@@ -26,18 +22,18 @@ template <class T>
 inline T apply_unary(Unary op, T x, T p) {
   switch (op) {
     case Unary::Neg: return -x;
-    case Unary::Exp: return std::exp(x);
+    case Unary::Exp: return vexp(x);
     case Unary::Log: return std::log(x);
     case Unary::Sqrt: return std::sqrt(x);
     case Unary::Rsqrt: return T(1) / std::sqrt(x);
-    case Unary::Tanh: return std::tanh(x);
+    case Unary::Tanh: return vtanh(x);
     case Unary::Sigmoid: return sigmoid(x);
     case Unary::Relu: return x > 0 ? x : T(0);
     case Unary::Relu2: return x > 0 ? x * x : T(0);
     // GELU (Hendrycks & Gimpel, arXiv:1606.08415): x * Phi(x), exact and tanh forms.
-    case Unary::Gelu: return T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
+    case Unary::Gelu: return T(0.5) * x * (T(1) + verf(x * T(kInvSqrt2)));
     case Unary::GeluTanh:
-      return T(0.5) * x * (T(1) + std::tanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
+      return T(0.5) * x * (T(1) + vtanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
     case Unary::Silu: return x * sigmoid(x);
     case Unary::Square: return x * x;
     case Unary::Abs: return std::abs(x);
@@ -69,11 +65,11 @@ inline T derivative(Unary op, T x, T y, T p) {
     case Unary::Relu: return x > 0 ? T(1) : T(0);
     case Unary::Relu2: return x > 0 ? T(2) * x : T(0);
     case Unary::Gelu:  // Phi(x) + x phi(x)
-      return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) +
-             x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+      return T(0.5) * (T(1) + verf(x * T(kInvSqrt2))) +
+             x * T(kInvSqrt2Pi) * vexp(T(-0.5) * x * x);
     case Unary::GeluTanh: {
       T u = T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x);
-      T t = std::tanh(u);
+      T t = vtanh(u);
       T du = T(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * x * x);
       return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
     }
@@ -135,6 +131,23 @@ void binary_strided(T* out, const Strides& so, const T* a, const Strides& sa, co
   if (shape.empty()) {
     out[0] = apply_binary(op, a[0], b[0]);
     return;
+  }
+  // Same shape, all contiguous: one flat loop over every element (parallel even when the
+  // tensor is a single long row).
+  const Strides dense = contiguous_strides(shape);
+  auto is_dense = [&](const Strides& st) {
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] != 1 && st[d] != dense[d]) return false;
+    return true;
+  };
+  if (is_dense(so) && is_dense(sa) && is_dense(sb)) {
+    switch (op) {
+      case Binary::Add: map_n<T>(n, [&](int64_t i) { out[i] = a[i] + b[i]; }); return;
+      case Binary::Sub: map_n<T>(n, [&](int64_t i) { out[i] = a[i] - b[i]; }); return;
+      case Binary::Mul: map_n<T>(n, [&](int64_t i) { out[i] = a[i] * b[i]; }); return;
+      case Binary::Div: map_n<T>(n, [&](int64_t i) { out[i] = a[i] / b[i]; }); return;
+      default: map_n<T>(n, [&](int64_t i) { out[i] = apply_binary(op, a[i], b[i]); }); return;
+    }
   }
   const int64_t inner = shape.back();
   const int64_t rows = n / inner;
@@ -205,10 +218,13 @@ Tensor unary(const Tensor& x_in, Unary op, double p) {
     switch (op) {  // the hot ones get loops without the switch inside
       case Unary::MulScalar: map_n<T>(n, [&](int64_t i) { yp[i] = xp[i] * pp; }); break;
       case Unary::AddScalar: map_n<T>(n, [&](int64_t i) { yp[i] = xp[i] + pp; }); break;
-      case Unary::Exp: map_n<T>(n, [&](int64_t i) { yp[i] = std::exp(xp[i]); }); break;
+      case Unary::Exp: map_n<T>(n, [&](int64_t i) { yp[i] = vexp(xp[i]); }); break;
       case Unary::Gelu:
         map_n<T>(n, [&](int64_t i) { yp[i] = apply_unary(Unary::Gelu, xp[i], pp); });
         break;
+      case Unary::Tanh: map_n<T>(n, [&](int64_t i) { yp[i] = vtanh(xp[i]); }); break;
+      case Unary::Sigmoid: map_n<T>(n, [&](int64_t i) { yp[i] = vsigmoid(xp[i]); }); break;
+      case Unary::Silu: map_n<T>(n, [&](int64_t i) { yp[i] = xp[i] * vsigmoid(xp[i]); }); break;
       default: map_n<T>(n, [&](int64_t i) { yp[i] = apply_unary(op, xp[i], pp); }); break;
     }
   });

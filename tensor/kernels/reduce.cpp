@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/vmath.h"
 
 namespace tlm::kernels {
 namespace {
@@ -115,7 +116,7 @@ Tensor logsumexp_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
       for (int64_t k = 0; k < n; ++k) m = std::max(m, p[k * s]);
       if (std::isinf(m)) return m;  // all -inf (or an +inf): the sum is exp(m)
       T acc = 0;
-      for (int64_t k = 0; k < n; ++k) acc += std::exp(p[k * s] - m);
+      for (int64_t k = 0; k < n; ++k) acc += vexp(p[k * s] - m);
       return m + std::log(acc);
     });
   });

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/vmath.h"
 
 namespace tlm::kernels {
 namespace {
@@ -54,7 +55,7 @@ Tensor softmax_impl(const Tensor& x_in, int64_t axis, const char* name) {
       }
       T sum = 0;
       for (int64_t k = 0; k < n; ++k) {
-        T e = std::exp(a[k * s] - m);
+        T e = vexp(a[k * s] - m);
         if (!kLog) b[k * s] = e;
         sum += e;
       }

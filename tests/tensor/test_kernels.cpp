@@ -182,3 +182,38 @@ TEST(Parallel, LargeLoopsGiveTheSameResultOnOneAndTwoThreads) {
 
 }  // namespace
 }  // namespace tlm
+
+#include "tensor/kernels/vmath.h"
+
+namespace tlm {
+namespace {
+
+// The vectorisable float functions against the C library, over their whole useful range,
+// including the overflow/underflow edges and the special values.
+TEST(Vmath, FloatExpErfTanhSigmoidMatchTheCLibrary) {
+  double worst_exp = 0, worst_erf = 0, worst_tanh = 0, worst_sig = 0;
+  for (double xd = -100.0; xd <= 88.0; xd += 0.0137) {
+    float x = static_cast<float>(xd);
+    double e = std::exp(double(x));
+    if (e > 1e-37) worst_exp = std::max(worst_exp, std::abs(kernels::vexp(x) - e) / e);
+    worst_erf = std::max(worst_erf, std::abs(kernels::verf(x) - std::erf(double(x))));
+    worst_tanh = std::max(worst_tanh, std::abs(kernels::vtanh(x) - std::tanh(double(x))));
+    worst_sig = std::max(worst_sig, std::abs(kernels::vsigmoid(x) - 1.0 / (1.0 + std::exp(-double(x)))));
+  }
+  EXPECT_LT(worst_exp, 3e-7);   // relative
+  EXPECT_LT(worst_erf, 3e-7);   // absolute
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_LT(worst_sig, 3e-7);
+  // tanh near 0 keeps relative accuracy
+  EXPECT_NEAR(kernels::vtanh(1e-6f) / 1e-6f, 1.0f, 1e-6f);
+  EXPECT_EQ(kernels::vexp(100.0f), INFINITY);
+  EXPECT_EQ(kernels::vexp(-INFINITY), 0.0f);
+  EXPECT_TRUE(std::isnan(kernels::vexp(NAN)));
+  EXPECT_EQ(kernels::vexp(0.0f), 1.0f);
+  EXPECT_GT(kernels::vexp(-100.0f), 0.0f);  // subnormal results survive
+  // A subnormal float has few mantissa bits: within one subnormal step (1.4e-45).
+  EXPECT_NEAR(kernels::vexp(-100.0f), static_cast<float>(std::exp(-100.0)), 1.5e-45f);
+}
+
+}  // namespace
+}  // namespace tlm

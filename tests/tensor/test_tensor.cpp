@@ -113,3 +113,30 @@ TEST(TensorErrors, BadShapesAndAxesNameTheProblem) {
 
 }  // namespace
 }  // namespace tlm
+
+namespace tlm {
+namespace {
+
+TEST(Allocator, SteadyStateReusesBlocksAndCountsPeak) {
+  { Tensor warm = Tensor::empty({1 << 20}); }  // a block of this class now sits in the cache
+  const auto s0 = memory_stats();
+  for (int i = 0; i < 10; ++i) {
+    Tensor a = Tensor::empty({1 << 20});
+    a.fill_(1.0);
+  }
+  const auto s1 = memory_stats();
+  EXPECT_EQ(s1.system_allocations, s0.system_allocations);  // served from the cache
+  EXPECT_EQ(s1.allocations, s0.allocations + 10);
+  reset_peak_memory();
+  const int64_t base = memory_stats().current_bytes;
+  {
+    Tensor a = Tensor::empty({1000});
+    Tensor b = Tensor::empty({2000});
+    EXPECT_EQ(memory_stats().current_bytes - base, 12000);
+  }
+  EXPECT_EQ(memory_stats().peak_bytes - base, 12000);
+  EXPECT_EQ(memory_stats().current_bytes, base);
+}
+
+}  // namespace
+}  // namespace tlm

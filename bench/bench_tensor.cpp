@@ -1,0 +1,169 @@
+// Micro-benchmarks of the tensor layer, each next to its baseline in the same run:
+//   - matmul through the tensor API against a raw cblas_sgemm of the same shape (GFLOP/s);
+//   - elementwise ops and reductions at 16M elements against a STREAM-style copy/triad
+//     written with the same OpenMP (GB/s: the machine's measured memory bandwidth);
+//   - softmax and a layernorm-style row reduction (GB/s).
+// Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cstring>
+
+#include "autograd/ops.h"
+#include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/gemm.h"
+#include "tensor/kernels/reduce.h"
+#include "tensor/kernels/softmax.h"
+
+namespace tlm {
+namespace {
+
+void set_gflops(benchmark::State& state, double flops_per_iter) {
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+void set_gbps(benchmark::State& state, double bytes_per_iter) {
+  state.counters["GB/s"] = benchmark::Counter(bytes_per_iter * state.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+// ---- matmul: tensor API vs raw sgemm ----
+void BM_MatmulTensorAPI(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  Rng rng(1);
+  Tensor a = Tensor::randn({n, n}, rng), b = Tensor::randn({n, n}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).data<float>());
+  set_gflops(state, 2.0 * n * n * n);
+}
+
+void BM_MatmulTensorAPITransposed(benchmark::State& state) {  // a x b^T, as Linear does
+  const int64_t n = state.range(0);
+  Rng rng(1);
+  Tensor a = Tensor::randn({n, n}, rng), b = Tensor::randn({n, n}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, transpose(b)).data<float>());
+  set_gflops(state, 2.0 * n * n * n);
+}
+
+void BM_RawSgemm(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  Rng rng(1);
+  Tensor a = Tensor::randn({n, n}, rng), b = Tensor::randn({n, n}, rng);
+  std::vector<float> c(n * n);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data<float>(), n,
+                b.data<float>(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_gflops(state, 2.0 * n * n * n);
+}
+
+BENCHMARK(BM_MatmulTensorAPI)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MatmulTensorAPITransposed)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RawSgemm)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- memory bandwidth baselines (same OpenMP, same sizes) ----
+constexpr int64_t kN = 16 << 20;  // 16M floats = 64 MB per array
+
+void BM_StreamCopy(benchmark::State& state) {
+  std::vector<float> a(kN, 1.0f), c(kN);
+  for (auto _ : state) {
+    const float* ap = a.data();
+    float* cp = c.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < kN; ++i) cp[i] = ap[i];
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_gbps(state, 2.0 * kN * sizeof(float));
+}
+
+void BM_StreamTriad(benchmark::State& state) {
+  std::vector<float> a(kN, 1.0f), b(kN, 2.0f), c(kN);
+  for (auto _ : state) {
+    const float* ap = a.data();
+    const float* bp = b.data();
+    float* cp = c.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < kN; ++i) cp[i] = ap[i] + 3.0f * bp[i];
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_gbps(state, 3.0 * kN * sizeof(float));
+}
+BENCHMARK(BM_StreamCopy)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_StreamTriad)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- elementwise ops at 16M elements (fresh output each call, as in training) ----
+void BM_Add16M(benchmark::State& state) {
+  Rng rng(2);
+  Tensor a = Tensor::randn({kN}, rng), b = Tensor::randn({kN}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(add(a, b).data<float>());
+  set_gbps(state, 3.0 * kN * sizeof(float));
+}
+void BM_MulScalar16M(benchmark::State& state) {
+  Rng rng(2);
+  Tensor a = Tensor::randn({kN}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(mul(a, 0.5).data<float>());
+  set_gbps(state, 2.0 * kN * sizeof(float));
+}
+void BM_Exp16M(benchmark::State& state) {
+  Rng rng(2);
+  Tensor a = Tensor::randn({kN}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(exp(a).data<float>());
+  set_gbps(state, 2.0 * kN * sizeof(float));
+}
+void BM_Gelu16M(benchmark::State& state) {
+  Rng rng(2);
+  Tensor a = Tensor::randn({kN}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(gelu(a).data<float>());
+  set_gbps(state, 2.0 * kN * sizeof(float));
+}
+void BM_AxpyInPlace16M(benchmark::State& state) {  // the optimizer-style in-place update
+  Rng rng(2);
+  Tensor a = Tensor::randn({kN}, rng), b = Tensor::randn({kN}, rng);
+  for (auto _ : state) {
+    kernels::axpy_(a, b, 1e-3);
+    benchmark::DoNotOptimize(a.data<float>());
+  }
+  set_gbps(state, 3.0 * kN * sizeof(float));
+}
+BENCHMARK(BM_Add16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MulScalar16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Exp16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Gelu16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AxpyInPlace16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- reductions and softmax ----
+void BM_SumAll16M(benchmark::State& state) {
+  Rng rng(3);
+  Tensor a = Tensor::randn({kN}, rng);
+  for (auto _ : state) benchmark::DoNotOptimize(kernels::sum_all(a).data<float>());
+  set_gbps(state, 1.0 * kN * sizeof(float));
+}
+void BM_RowMeanLayerNormStyle(benchmark::State& state) {  // [rows, C] -> mean over C
+  const int64_t C = state.range(0), rows = kN / C;
+  Rng rng(3);
+  Tensor a = Tensor::randn({rows, C}, rng);
+  NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(mean(a, -1).data<float>());
+  set_gbps(state, 1.0 * kN * sizeof(float));
+}
+void BM_SoftmaxRows(benchmark::State& state) {  // [rows, n] softmax over n
+  const int64_t n = state.range(0), rows = kN / n;
+  Rng rng(3);
+  Tensor a = Tensor::randn({rows, n}, rng);
+  for (auto _ : state) benchmark::DoNotOptimize(kernels::softmax(a, -1).data<float>());
+  set_gbps(state, 2.0 * kN * sizeof(float));
+}
+BENCHMARK(BM_SumAll16M)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RowMeanLayerNormStyle)->Arg(128)->Arg(768)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SoftmaxRows)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace tlm
+
+BENCHMARK_MAIN();
