@@ -1,0 +1,67 @@
+// Checked file I/O for train/: whole-file reads, atomic replacement, CRC-32.
+//
+//   std::string text = read_file("input.txt", "data");        // "data: cannot open 'input.txt': ..."
+//   write_file_atomic("tok.json", json_text, "tokenizer");     // all or nothing
+//
+//   AtomicFileWriter w("model.ckpt", "checkpoint");           // streams into model.ckpt.tmp.<pid>
+//   w.write(header, n); w.write(data, m);
+//   w.commit();          // fsync, rename over model.ckpt, fsync the directory
+//   // destroyed without commit() (an exception): the temp file is removed, the old file stays.
+//
+// Why atomic: a crash or a full disk in the middle of a save must never leave a half-written
+// checkpoint where the last good one was. rename(2) within one directory is atomic, so readers
+// see either the old file or the complete new one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tlm::train {
+
+// The whole file as bytes. `what` prefixes errors ("data", "checkpoint", ...).
+std::string read_file(const std::string& path, std::string_view what);
+
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter(std::string path, std::string what);
+  ~AtomicFileWriter();  // not committed: closes and unlinks the temp file (never throws)
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, size_t n);
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  void commit();
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  void flush_();
+  [[noreturn]] void fail_(const std::string& action, int err);
+  std::string path_, temp_path_, what_;
+  int fd_ = -1;
+  bool committed_ = false;
+  std::string buffer_;    // writes are batched into ~1 MiB write(2) calls
+  uint64_t written_ = 0;  // bytes handed to write(2) so far
+};
+
+void write_file_atomic(const std::string& path, std::string_view bytes, std::string what);
+
+// CRC-32 (IEEE 802.3, the zlib/PNG polynomial): crc32("123456789") == 0xCBF43926.
+// Streaming: crc = crc32_update(crc32_update(0, a, n), b, m) equals crc32 of a||b.
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n);
+inline uint32_t crc32(std::string_view s) { return crc32_update(0, s.data(), s.size()); }
+
+namespace detail {
+// Test hook: simulate a full disk. While a guard is alive, AtomicFileWriter fails with ENOSPC
+// once a file would grow past `bytes` bytes (0: the first write fails).
+class SimulateDiskFull {
+ public:
+  explicit SimulateDiskFull(uint64_t bytes);
+  ~SimulateDiskFull();
+  SimulateDiskFull(const SimulateDiskFull&) = delete;
+  SimulateDiskFull& operator=(const SimulateDiskFull&) = delete;
+};
+}  // namespace detail
+
+}  // namespace tlm::train

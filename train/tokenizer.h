@@ -1,0 +1,53 @@
+// Tokenizer: text bytes <-> token ids. Two kinds, selected by name: "char" (one id per
+// character, the nanoGPT Shakespeare setup) and "bpe" (byte-level byte-pair encoding).
+//
+//   std::string text = read_file("input.txt", "data");
+//   auto tok = make_tokenizer("char", text);                 // vocabulary learnt from text
+//   std::vector<int32_t> ids = tok->encode("To be");
+//   std::string back = tok->decode(ids);                     // == "To be"
+//   ck.meta["tokenizer"] = tok->to_json();                   // travels with the checkpoint
+//   auto same = load_tokenizer(ck.meta["tokenizer"]);        // identical ids
+//   tok->save("out/tokenizer.json");                         // or a file of its own
+//
+// Both kinds work on bytes, not on Unicode strings: decode(encode(s)) == s for every byte
+// string a tokenizer can encode (all of them for "bpe").
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlm::train {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual std::string name() const = 0;  // "char" | "bpe": the key of make_tokenizer
+  virtual int32_t vocab_size() const = 0;
+  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // {"type": name(), "version": N, ...}: everything needed to rebuild the same tokenizer.
+  virtual nlohmann::json to_json() const = 0;
+
+  // A versioned JSON file {"format": "tlm-tokenizer", "version": 1, "tokenizer": to_json()},
+  // written atomically.
+  void save(const std::string& path) const;
+};
+
+struct TokenizerOptions {
+  int32_t bpe_vocab_size = 512;  // "bpe": 256 byte tokens + merges
+};
+
+// The registry: builds (trains) the tokenizer `name` on `corpus`. Unknown names list the known.
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
+                                          const TokenizerOptions& options = {});
+std::vector<std::string> tokenizer_names();
+// Rebuilds from to_json() (dispatching on "type"), or from a file written by save().
+std::unique_ptr<Tokenizer> load_tokenizer(const nlohmann::json& j);
+std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path);
+
+}  // namespace tlm::train
