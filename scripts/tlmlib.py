@@ -1,0 +1,103 @@
+"""Helpers shared by the ablation scripts: run `tlm train` with overrides, collect the JSON
+line it prints last, and write CSV, Markdown and PNG results.
+
+Every script drives the real command line (build/tlm), so what it measures is what a user
+gets. Runs are sequential (2 cores: one run at a time, each using both).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TLM = os.environ.get("TLM", os.path.join(ROOT, "build", "tlm"))
+SHAKESPEARE = os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt")
+
+
+def ensure_built():
+    if not os.path.exists(TLM):
+        subprocess.run(["make", "-C", ROOT, "build"], check=True)
+
+
+def run_tlm(overrides, out_dir, log_path=None, extra_args=()):
+    """Runs `tlm train --set k=v ...`; returns the final JSON dict (plus 'wall_s',
+    'log' = the per-step JSONL records, 'failed' and 'error' when the run did not finish)."""
+    args = [TLM, "train"]
+    for k, v in overrides.items():
+        args += ["--set", f"{k}={v}"]
+    args += ["--set", f"out_dir={out_dir}"]
+    args += list(extra_args)
+    t0 = time.time()
+    with open(log_path or os.devnull, "w") as log:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, text=True)
+    result = {}
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if lines:
+        result = json.loads(lines[-1])
+    result["wall_s"] = round(time.time() - t0, 2)
+    result["failed"] = p.returncode != 0
+    if p.returncode != 0:
+        result["error"] = f"exit {p.returncode}; see {log_path}"
+    result["log"] = read_log(os.path.join(out_dir, "log.jsonl"))
+    return result
+
+
+def read_log(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def write_csv(path, rows, columns):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+def write_markdown(path, rows, columns, title, command, notes=""):
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return "" if v is None else str(v)
+    with open(path, "w") as f:
+        f.write(f"# {title}\n\nCommand: `{command}`\n\n")
+        f.write("| " + " | ".join(columns) + " |\n")
+        f.write("|" + "---|" * len(columns) + "\n")
+        for r in rows:
+            f.write("| " + " | ".join(fmt(r.get(c)) for c in columns) + " |\n")
+        if notes:
+            f.write("\n" + notes + "\n")
+
+
+def plot_curves(path, series, xkey, ykey, title, xlabel, ylabel, logy=False):
+    """series: list of (label, records) where records are dicts with xkey/ykey."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is missing: apt-get install -y python3-matplotlib (no plot written)",
+              file=sys.stderr)
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, recs in series:
+        xs = [r[xkey] for r in recs if r.get(ykey) is not None]
+        ys = [r[ykey] for r in recs if r.get(ykey) is not None]
+        if xs:
+            ax.plot(xs, ys, label=label)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,254 @@
+// tlm: the command line.
+//
+//   tlm train    [--config run.json] [--set key=value ...] [--resume] [--sample N]
+//   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json]
+//   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
+//                [--top_p P] [--seed S]
+//   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
+//   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
+//
+// Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
+// `eval --json`, `info`; the text for `sample`), so scripts can read it.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <filesystem>
+
+#include "optim/registry.h"
+#include "tensor/kernels/parallel.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/sysinfo.h"
+#include "train/trainer.h"
+
+namespace {
+
+using namespace tlm;
+using namespace tlm::train;
+
+TrainConfig resolve_config(const std::string& file, const std::vector<std::string>& sets) {
+  TrainConfig cfg = file.empty() ? TrainConfig() : TrainConfig::from_file(file);
+  cfg.apply_overrides(sets);
+  return cfg;
+}
+
+int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
+              int64_t sample_chars) {
+  TrainConfig cfg = resolve_config(config_file, sets);
+  if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
+    TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
+  Trainer trainer(cfg, resume);
+  const auto& model = trainer.model();
+  fmt::print(stderr, "tlm train: {} on {} ({} tokens, vocab {})\n", cfg.optimizer,
+             cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
+             trainer.tokenizer().vocab_size(), trainer.tokenizer().vocab_size());
+  fmt::print(stderr, "config: {}\n", cfg.to_json().dump());
+  fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
+             model.num_parameters(), model.num_non_embedding_parameters(),
+             model.flops_per_token() / 1e6);
+  fmt::print(stderr, "blas: {}\n", blas_description());
+  if (resume) fmt::print(stderr, "resuming from step {} ({})\n", trainer.step(), trainer.checkpoint_path());
+  TrainSummary s = trainer.run(stderr);
+  fmt::print(stderr, "done: {} steps, train loss {:.4f}, val loss {:.4f}, {:.0f} tokens/s, "
+             "checkpoint {}\n", s.iters, s.train_loss, s.val_loss, s.tokens_per_s,
+             trainer.checkpoint_path());
+  if (sample_chars > 0 && !s.interrupted) {
+    Rng rng(static_cast<uint64_t>(cfg.seed));
+    Tensor prompt = Tensor::from_vector(std::vector<int32_t>{trainer.tokenizer().encode("\n").front()}, {1, 1});
+    Tensor out = trainer.model().generate(prompt, sample_chars, 0.8, 0, 1.0, rng);
+    fmt::print(stderr, "\n---- sample ----\n{}\n----------------\n",
+               trainer.tokenizer().decode(out.to_vector<int32_t>()));
+  }
+  fmt::print("{}\n", s.to_json().dump());
+  return s.interrupted ? 130 : 0;
+}
+
+int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_size,
+             int64_t batch_size, int64_t max_tokens, bool json) {
+  LoadedModel m = load_model(ckpt);
+  kernels::set_num_threads(static_cast<int>(m.config.threads));
+  const int64_t T = block_size > 0 ? block_size : m.config.block_size;
+  TLM_CHECK(T <= m.config.block_size || m.config.pos != "learned",
+            "eval: block_size {} is longer than the {} learned positions the model has; only "
+            "pos = rope or none can run longer contexts", T, m.config.block_size);
+  // The text: a file, or the validation split of the training data.
+  std::vector<int32_t> tokens;
+  std::string source;
+  if (!data.empty()) {
+    tokens = m.tokenizer->encode(read_text_file(data));
+    source = data;
+  } else {
+    Dataset d(training_text(m.config), *m.tokenizer, 1.0 - m.config.val_fraction, m.config.data);
+    tokens = d.tokens(Split::Val);
+    source = (m.config.data.empty() ? std::string("fortunes") : m.config.data) + " (val split)";
+  }
+  TLM_CHECK(static_cast<int64_t>(tokens.size()) > T, "eval: {} has {} tokens, fewer than "
+            "block_size + 1 = {}", source, tokens.size(), T + 1);
+  // Non-overlapping windows from the start, every token predicted once with up to T of context.
+  NoGradGuard no_grad;
+  Rng rng(0);
+  double nll = 0;
+  int64_t count = 0;
+  const int64_t windows = std::min<int64_t>((static_cast<int64_t>(tokens.size()) - 1) / T,
+                                            std::max<int64_t>(1, max_tokens / T));
+  for (int64_t w0 = 0; w0 < windows; w0 += batch_size) {
+    const int64_t B = std::min(batch_size, windows - w0);
+    std::vector<int32_t> x(B * T), y(B * T);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t) {
+        x[b * T + t] = tokens[(w0 + b) * T + t];
+        y[b * T + t] = tokens[(w0 + b) * T + t + 1];
+      }
+    Tensor logits = m.model->forward(Tensor::from_vector(x, {B, T}), rng);
+    Tensor logp = log_softmax(reshape(logits, {B * T, -1}), -1);
+    Tensor picked = gather(logp, 1, Tensor::from_vector(y, {B * T, 1}));
+    nll -= sum(picked).item();
+    count += B * T;
+  }
+  const double loss = nll / static_cast<double>(count);
+  nlohmann::json r = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", count},
+                      {"block_size", T}, {"source", source}, {"step", m.step}};
+  if (json) fmt::print("{}\n", r.dump());
+  else fmt::print("{}: loss {:.4f}, perplexity {:.3f} over {} tokens (context {})\n", source, loss,
+                  std::exp(loss), count, T);
+  return 0;
+}
+
+int cmd_sample(const std::string& ckpt, const std::string& prompt, int64_t length,
+               double temperature, int64_t top_k, double top_p, int64_t seed) {
+  LoadedModel m = load_model(ckpt);
+  kernels::set_num_threads(static_cast<int>(m.config.threads));
+  std::vector<int32_t> ids = m.tokenizer->encode(prompt.empty() ? "\n" : prompt);
+  Rng rng(static_cast<uint64_t>(seed));
+  const int64_t n = static_cast<int64_t>(ids.size());
+  Tensor out = m.model->generate(Tensor::from_vector(ids, {1, n}), length, temperature, top_k, top_p, rng);
+  fmt::print("{}\n", m.tokenizer->decode(out.to_vector<int32_t>()));
+  return 0;
+}
+
+int cmd_info(const std::string& ckpt, const std::string& config_file,
+             const std::vector<std::string>& sets, int64_t vocab_size) {
+  TrainConfig cfg;
+  int64_t vocab = vocab_size;
+  std::unique_ptr<nn::GPT> model;
+  if (!ckpt.empty()) {
+    LoadedModel m = load_model(ckpt);
+    cfg = m.config;
+    vocab = m.tokenizer->vocab_size();
+    model = std::move(m.model);
+  } else {
+    cfg = resolve_config(config_file, sets);
+    Rng rng(0);
+    model = std::make_unique<nn::GPT>(gpt_config(cfg, vocab), rng);
+  }
+  auto groups = optim::default_param_groups(model->named_parameters(), cfg.weight_decay);
+  auto opt = optim::make_optimizer(cfg.optimizer, groups,
+                                   {.lr = cfg.learning_rate, .beta1 = cfg.beta1, .beta2 = cfg.beta2,
+                                    .eps = cfg.eps, .momentum = cfg.momentum, .nesterov = false});
+  nlohmann::json r = {{"params", model->num_parameters()},
+                      {"params_non_embedding", model->num_non_embedding_parameters()},
+                      {"vocab_size", vocab},
+                      {"flops_per_token", model->flops_per_token()},
+                      {"param_bytes", model->num_parameters() * 4},
+                      {"optimizer", cfg.optimizer},
+                      {"optimizer_state_bytes", opt->state_bytes()},
+                      {"blas", blas_description()},
+                      {"blas_kernel", blas_kernel()},
+                      {"threads", kernels::num_threads()}};
+  fmt::print("{}\n", r.dump());
+  return 0;
+}
+
+int cmd_tokenize(const std::string& data, const std::string& type, int64_t vocab_size,
+                 const std::string& out) {
+  std::string text = read_text_file(data);
+  TokenizerOptions options;
+  options.bpe_vocab_size = static_cast<int32_t>(vocab_size);
+  auto tok = make_tokenizer(type, text, options);
+  tok->save(out);
+  auto ids = tok->encode(text);
+  TLM_CHECK(tok->decode(ids) == text, "tokenize: {} does not round-trip (a bug)", data);
+  fmt::print("{}\n", nlohmann::json{{"type", type}, {"vocab_size", tok->vocab_size()},
+                                    {"bytes", text.size()}, {"tokens", ids.size()},
+                                    {"bytes_per_token", double(text.size()) / double(ids.size())},
+                                    {"out", out}}.dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tlm: train Transformer language models on a CPU"};
+  app.require_subcommand(1);
+
+  std::string config_file, ckpt, data, prompt, out, tok_type = "bpe";
+  std::vector<std::string> sets;
+  bool resume = false, json = false;
+  int64_t sample_chars = 0, block_size = 0, batch_size = 8, max_tokens = 1 << 20, length = 500,
+          top_k = 0, seed = 1337, vocab_size = 512, info_vocab = 65;
+  double temperature = 0.8, top_p = 1.0;
+
+  auto* train = app.add_subcommand("train", "train a model (config keys: `tlm train --keys`)");
+  train->add_option("--config", config_file, "JSON config file (keys as in --keys)");
+  train->add_option("--set", sets, "override a config key: --set n_layer=6 (repeatable)");
+  train->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
+  train->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
+  bool show_keys = false;
+  train->add_flag("--keys", show_keys, "list every config key, its default and allowed values");
+
+  auto* eval = app.add_subcommand("eval", "loss and perplexity of a checkpoint on a text");
+  eval->add_option("--ckpt", ckpt, "checkpoint")->required();
+  eval->add_option("--data", data, "text file (default: the validation split of its training data)");
+  eval->add_option("--block_size", block_size, "context length (default: the training one)");
+  eval->add_option("--batch_size", batch_size, "windows per forward pass");
+  eval->add_option("--max_tokens", max_tokens, "evaluate at most this many tokens");
+  eval->add_flag("--json", json, "print one JSON line");
+
+  auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
+  sample->add_option("--ckpt", ckpt, "checkpoint")->required();
+  sample->add_option("--prompt", prompt, "text to continue (default: a newline)");
+  sample->add_option("--length", length, "tokens to generate");
+  sample->add_option("--temperature", temperature, "softmax temperature (0: greedy)");
+  sample->add_option("--top_k", top_k, "keep the k most likely tokens (0: all)");
+  sample->add_option("--top_p", top_p, "nucleus sampling mass (1: all)");
+  sample->add_option("--seed", seed, "random seed");
+
+  auto* info = app.add_subcommand("info", "parameters, FLOPs per token, optimizer memory, BLAS");
+  info->add_option("--ckpt", ckpt, "a checkpoint");
+  info->add_option("--config", config_file, "or a config file");
+  info->add_option("--set", sets, "config overrides");
+  info->add_option("--vocab_size", info_vocab, "vocabulary size for a config (default 65)");
+
+  auto* tokenize = app.add_subcommand("tokenize", "train a tokenizer on a text and save it");
+  tokenize->add_option("--data", data, "text file")->required();
+  tokenize->add_option("--type", tok_type, "bpe | char");
+  tokenize->add_option("--vocab_size", vocab_size, "BPE vocabulary size (256 bytes + merges)");
+  tokenize->add_option("--out", out, "output file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*train) {
+      if (show_keys) {
+        fmt::print("{}", config_reference_markdown());
+        return 0;
+      }
+      return cmd_train(config_file, sets, resume, sample_chars);
+    }
+    if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json);
+    if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
+    if (*info) return cmd_info(ckpt, config_file, sets, info_vocab);
+    if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
+  } catch (const tlm::Error& e) {
+    fmt::print(stderr, "tlm: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tlm: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,299 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "nn/loss/registry.h"
+#include "optim/clip.h"
+#include "optim/registry.h"
+#include "tensor/kernels/parallel.h"
+#include "train/checkpoint.h"
+#include "train/corpus.h"
+#include "train/interrupt.h"
+#include "train/progress.h"
+#include "train/sysinfo.h"
+
+namespace tlm::train {
+namespace {
+
+// Independent random streams (init, data, dropout, evaluation) derived from one seed, so
+// that e.g. changing eval_iters never changes the training batches.
+uint64_t stream_seed(int64_t seed, uint64_t stream) {
+  Rng r(static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + stream);
+  return r.next_u64();
+}
+enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4 };
+
+// The config keys that decide the model and tokenizer: a checkpoint can only be resumed,
+// evaluated or sampled under the same values.
+const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
+                                  "norm_type", "pos", "rope_base", "ffn", "tie_weights",
+                                  "tokenizer", "bpe_vocab_size"};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::string& text) {
+  // Trained on the whole text, as nanoGPT builds its character table from the whole file.
+  TokenizerOptions options;
+  options.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
+  return make_tokenizer(cfg.tokenizer, text, options);
+}
+
+}  // namespace
+
+nlohmann::json TrainSummary::to_json() const {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"iters", iters},
+          {"train_loss", num(train_loss)},
+          {"val_loss", num(val_loss)},
+          {"tokens_per_s", std::round(tokens_per_s * 10) / 10},
+          {"ms_per_iter", std::round(ms_per_iter * 1000) / 1000},
+          {"peak_bytes", peak_bytes},
+          {"peak_rss_bytes", peak_rss_bytes},
+          {"params", params},
+          {"interrupted", interrupted}};
+}
+
+nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
+  nn::GPTConfig g;
+  g.vocab_size = vocab_size;
+  g.block_size = cfg.block_size;
+  g.n_layer = cfg.n_layer;
+  g.n_head = cfg.n_head;
+  g.n_embd = cfg.n_embd;
+  g.dropout = cfg.dropout;
+  g.bias = cfg.bias;
+  g.norm = cfg.norm;
+  g.pos = cfg.pos;
+  g.ffn = cfg.ffn;
+  g.norm_type = cfg.norm_type;
+  g.rope_base = cfg.rope_base;
+  g.tie_weights = cfg.tie_weights;
+  g.validate();
+  return g;
+}
+
+std::string training_text(const TrainConfig& cfg) {
+  if (cfg.data.empty()) return build_fortunes_corpus();
+  return read_text_file(cfg.data);
+}
+
+LoadedModel load_model(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("tokenizer") && ck.meta.contains("step"),
+            "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
+  LoadedModel m;
+  m.config = TrainConfig::from_json(ck.meta.at("config"), path);
+  m.tokenizer = load_tokenizer(ck.meta.at("tokenizer"));
+  m.step = ck.meta.at("step").get<int64_t>();
+  Rng init(0);
+  m.model = std::make_unique<nn::GPT>(gpt_config(m.config, m.tokenizer->vocab_size()), init);
+  std::map<std::string, Tensor> state;
+  for (auto& [name, t] : ck.tensors)
+    if (name.rfind("model.", 0) == 0) state[name.substr(6)] = t;
+  m.model->load_state_dict(state);
+  m.model->eval();
+  return m;
+}
+
+Trainer::Trainer(const TrainConfig& cfg, bool resume)
+    : cfg_(cfg),
+      data_rng_(stream_seed(cfg.seed, kData)),
+      dropout_rng_(stream_seed(cfg.seed, kDropout)) {
+  cfg_.validate();
+  kernels::set_num_threads(static_cast<int>(cfg_.threads));
+  const std::string text = training_text(cfg_);
+  const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
+  if (resume) {
+    // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
+    Checkpoint ck = load_checkpoint(checkpoint_path());
+    tokenizer_ = load_tokenizer(ck.meta.at("tokenizer"));
+  } else {
+    tokenizer_ = build_tokenizer(cfg_, text);
+  }
+  data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
+  data_->check_context(cfg_.block_size);
+
+  Rng init(stream_seed(cfg_.seed, kInit));
+  model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
+  optimizer_ = optim::make_optimizer(
+      cfg_.optimizer, optim::default_param_groups(model_->named_parameters(), cfg_.weight_decay),
+      {.lr = cfg_.learning_rate, .beta1 = cfg_.beta1, .beta2 = cfg_.beta2, .eps = cfg_.eps,
+       .momentum = cfg_.momentum, .nesterov = false});
+  schedule_ = optim::make_schedule(
+      cfg_.schedule == "cosine" ? "warmup_cosine" : cfg_.schedule,
+      {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
+       .lr_decay_iters = cfg_.lr_decay_iters});
+  if (resume) restore_(checkpoint_path());
+}
+
+std::string Trainer::checkpoint_path() const {
+  return (std::filesystem::path(cfg_.out_dir) / "ckpt.bin").string();
+}
+
+void Trainer::save(const std::string& path) const {
+  Checkpoint ck;
+  ck.meta["format"] = "tlm-train";
+  ck.meta["config"] = cfg_.to_json();
+  ck.meta["tokenizer"] = tokenizer_->to_json();
+  ck.meta["step"] = step_;
+  ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
+  for (auto& [name, t] : model_->named_parameters()) ck.add("model." + name, t);
+  optim::OptimizerState st = optimizer_->state_dict();
+  for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
+  ck.meta["optim_scalars"] = st.scalars;
+  ck.meta["optimizer"] = optimizer_->name();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path());
+  save_checkpoint(path, ck);
+}
+
+void Trainer::restore_(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  TLM_CHECK(ck.meta.value("format", "") == "tlm-train",
+            "resume: {} is not a tlm training checkpoint", path);
+  TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
+  nlohmann::json a = saved.to_json(), b = cfg_.to_json();
+  for (const char* key : kModelKeys)
+    TLM_CHECK(a.at(key) == b.at(key),
+              "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
+              "only be resumed with the model settings it was trained with",
+              path, key, a.at(key).dump(), b.at(key).dump());
+  TLM_CHECK(ck.meta.value("optimizer", "") == cfg_.optimizer,
+            "resume: {} holds {} state, but the config says optimizer = {}", path,
+            ck.meta.value("optimizer", "?"), cfg_.optimizer);
+  std::map<std::string, Tensor> model_state;
+  optim::OptimizerState opt_state;
+  for (auto& [name, t] : ck.tensors) {
+    if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = t;
+    else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
+  }
+  model_->load_state_dict(model_state);
+  opt_state.scalars = ck.meta.at("optim_scalars").get<std::map<std::string, double>>();
+  optimizer_->load_state_dict(opt_state);
+  rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
+  rng_from_json(ck.meta.at("rng").at("dropout"), dropout_rng_);
+  step_ = ck.meta.at("step").get<int64_t>();
+}
+
+double Trainer::train_step_() {
+  model_->train();
+  optimizer_->set_lr(schedule_->lr_at(step_));
+  optimizer_->zero_grad();
+  const int64_t accum = cfg_.gradient_accumulation_steps;
+  double loss_sum = 0;
+  for (int64_t micro = 0; micro < accum; ++micro) {
+    Batch b = data_->sample_batch(Split::Train, cfg_.batch_size, cfg_.block_size, data_rng_);
+    Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
+    const int64_t V = logits.size(-1);
+    Tensor loss = nn::lm_loss(cfg_.loss, reshape(logits, {-1, V}), reshape(b.y, {-1}), {});
+    const double value = loss.item();
+    TLM_CHECK(std::isfinite(value), "train: the loss is {} at step {} (micro-batch {}); stopping "
+              "without saving (the last checkpoint is intact)", value, step_, micro);
+    loss_sum += value;
+    if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
+    loss.backward();
+  }
+  std::vector<Tensor> params = optimizer_->parameters();
+  last_grad_norm_ = cfg_.grad_clip > 0 ? optim::clip_grad_norm(params, cfg_.grad_clip)
+                                       : optim::grad_norm(params);
+  if (!std::isfinite(last_grad_norm_)) optim::check_grads_finite(model_->named_parameters());
+  optimizer_->step();
+  ++step_;
+  return loss_sum / static_cast<double>(accum);
+}
+
+EvalResult Trainer::evaluate(int64_t step) {
+  NoGradGuard no_grad;
+  model_->eval();
+  EvalResult r;
+  Rng rng(stream_seed(cfg_.seed, kEval + 16 * static_cast<uint64_t>(step)));
+  for (Split split : {Split::Train, Split::Val}) {
+    double sum = 0;
+    for (int64_t i = 0; i < cfg_.eval_iters; ++i) {
+      Batch b = data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
+      Tensor logits = model_->forward(b.x, rng);
+      const int64_t V = logits.size(-1);
+      sum += nn::lm_loss("ce", reshape(logits, {-1, V}), reshape(b.y, {-1}), {}).item();
+    }
+    double mean = cfg_.eval_iters > 0 ? sum / static_cast<double>(cfg_.eval_iters) : NAN;
+    (split == Split::Train ? r.train_loss : r.val_loss) = mean;
+  }
+  model_->train();
+  return r;
+}
+
+TrainSummary Trainer::run(std::FILE* out) {
+  std::filesystem::create_directories(cfg_.out_dir);
+  std::ofstream log(std::filesystem::path(cfg_.out_dir) / "log.jsonl",
+                    step_ > 0 ? std::ios::app : std::ios::trunc);
+  TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
+  TrainSummary s;
+  s.params = model_->num_parameters();
+  const int64_t tokens_per_step = cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
+  Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
+  InterruptGuard interrupt;
+  std::vector<double> step_ms;
+  EvalResult last;
+  reset_peak_memory();
+
+  auto do_eval = [&]() {
+    if (cfg_.eval_iters <= 0) return;
+    last = evaluate(step_);
+    log << nlohmann::json{{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
+                          {"val_loss", last.val_loss}}.dump() << "\n";
+    log.flush();
+    progress.message(fmt::format("step {}: train loss {:.4f}, val loss {:.4f}", step_,
+                                 last.train_loss, last.val_loss));
+  };
+
+  while (step_ < cfg_.max_iters) {
+    if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty())
+      do_eval();
+    const double lr = schedule_->lr_at(step_);
+    auto t0 = std::chrono::steady_clock::now();
+    const double loss = train_step_();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    step_ms.push_back(ms);
+    const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
+    log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                          {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
+        << "\n";
+    progress.update(step_ - 1, loss, lr, tps);
+    if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
+      save(checkpoint_path());
+    }
+    if (interrupt.requested()) {
+      s.interrupted = true;
+      break;
+    }
+  }
+  log.flush();
+  progress.finish();
+  if (!s.interrupted) do_eval();
+  save(checkpoint_path());
+  if (s.interrupted)
+    progress.message(fmt::format("interrupted at step {}: checkpoint saved to {} (resume with "
+                                 "--resume)", step_, checkpoint_path()));
+
+  std::vector<double> timed(step_ms.size() > 5 ? step_ms.begin() + 5 : step_ms.begin(), step_ms.end());
+  s.ms_per_iter = median(timed);
+  s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
+  s.iters = step_;
+  s.train_loss = last.train_loss;
+  s.val_loss = last.val_loss;
+  s.peak_bytes = memory_stats().peak_bytes;
+  s.peak_rss_bytes = peak_rss_bytes();
+  return s;
+}
+
+}  // namespace tlm::train

@@ -1,0 +1,97 @@
+// Trainer: one language-model training run, as `tlm train` performs it.
+//
+//   TrainConfig cfg;                         // nanoGPT keys, validated
+//   cfg.apply_overrides({"data=input.txt", "max_iters=2000"});
+//   Trainer trainer(cfg, /*resume=*/false);  // data, tokenizer, model, optimizer
+//   TrainSummary s = trainer.run(stderr);    // loop, evaluations, checkpoints, JSONL log
+//   fmt::print("{}\n", s.to_json().dump());
+//
+// Each step: lr from the schedule; for each micro-batch, forward, loss / accumulation
+// steps, backward (gradients accumulate); clip the global gradient norm; optimizer step.
+// Every `eval_interval` steps (and at the end) the mean loss over `eval_iters` batches of
+// each split is measured with an RNG of its own (seeded by seed and step), so evaluating
+// never changes which batches training sees: 20 straight steps and 10 + resume + 10 give
+// bit-identical weights.
+//
+// Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
+// atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
+// per step and per evaluation).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "nn/gpt.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "train/config.h"
+#include "train/data.h"
+#include "train/tokenizer.h"
+
+namespace tlm::train {
+
+struct TrainSummary {
+  int64_t iters = 0;           // steps completed (including those before a resume)
+  double train_loss = NAN;     // last evaluation (mean over eval_iters batches)
+  double val_loss = NAN;
+  double tokens_per_s = 0;     // median over this run's steps (the first 5 skipped)
+  double ms_per_iter = 0;      // median
+  int64_t peak_bytes = 0;      // tensor allocator peak
+  int64_t peak_rss_bytes = 0;  // process peak resident memory
+  int64_t params = 0;
+  bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
+  nlohmann::json to_json() const;
+};
+
+struct EvalResult {
+  double train_loss = NAN, val_loss = NAN;
+};
+
+// The model config a TrainConfig describes, for a vocabulary of `vocab_size`.
+nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size);
+
+// A trained model with its tokenizer and config, as stored in a checkpoint.
+struct LoadedModel {
+  TrainConfig config;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<nn::GPT> model;
+  int64_t step = 0;
+};
+LoadedModel load_model(const std::string& checkpoint_path);
+
+// The text a config trains on: the file `data`, or the built-in corpus when it is empty.
+std::string training_text(const TrainConfig& cfg);
+
+class Trainer {
+ public:
+  // With resume, restores out_dir/ckpt.bin after checking that its model and tokenizer
+  // settings equal cfg's (the loop settings, e.g. max_iters, may change).
+  Trainer(const TrainConfig& cfg, bool resume);
+
+  TrainSummary run(std::FILE* progress_out);
+  EvalResult evaluate(int64_t step);
+  void save(const std::string& path) const;
+
+  nn::GPT& model() { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const TrainConfig& config() const { return cfg_; }
+  int64_t step() const { return step_; }
+  std::string checkpoint_path() const;
+
+ private:
+  double train_step_();  // one optimizer step; returns the mean loss
+  void restore_(const std::string& path);
+
+  TrainConfig cfg_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<Dataset> data_;
+  std::unique_ptr<nn::GPT> model_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+  std::unique_ptr<optim::LrSchedule> schedule_;
+  Rng data_rng_, dropout_rng_;
+  int64_t step_ = 0;
+  double last_grad_norm_ = 0;
+};
+
+}  // namespace tlm::train
