@@ -1,0 +1,179 @@
+#include "train/config.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/train/test_util.h"
+
+namespace tlm::train {
+namespace {
+
+using testing::TempDir;
+
+TEST(Config, DefaultsAreTheCpuBabyRecipe) {
+  TrainConfig c;
+  EXPECT_EQ(c.n_layer, 4);
+  EXPECT_EQ(c.n_head, 4);
+  EXPECT_EQ(c.n_embd, 128);
+  EXPECT_EQ(c.block_size, 64);
+  EXPECT_EQ(c.batch_size, 12);
+  EXPECT_EQ(c.max_iters, 2000);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 1e-3);
+  EXPECT_DOUBLE_EQ(c.min_lr, 1e-4);
+  EXPECT_EQ(c.warmup_iters, 100);
+  EXPECT_EQ(c.lr_decay_iters, 2000);
+  EXPECT_DOUBLE_EQ(c.weight_decay, 0.1);
+  EXPECT_DOUBLE_EQ(c.beta1, 0.9);
+  EXPECT_DOUBLE_EQ(c.beta2, 0.99);
+  EXPECT_DOUBLE_EQ(c.grad_clip, 1.0);
+  EXPECT_DOUBLE_EQ(c.dropout, 0.0);
+  EXPECT_EQ(c.eval_interval, 250);
+  EXPECT_EQ(c.eval_iters, 20);
+  EXPECT_EQ(c.seed, 1337);
+  EXPECT_EQ(c.gradient_accumulation_steps, 1);
+  EXPECT_TRUE(c.bias);
+  EXPECT_EQ(c.tokenizer, "char");
+  EXPECT_EQ(c.norm, "pre");
+  EXPECT_EQ(c.pos, "learned");
+  EXPECT_EQ(c.norm_type, "layernorm");
+  EXPECT_EQ(c.ffn, "gelu");
+  EXPECT_TRUE(c.tie_weights);
+  EXPECT_EQ(c.optimizer, "adamw");
+  EXPECT_EQ(c.schedule, "cosine");
+  EXPECT_EQ(c.loss, "ce");
+  EXPECT_EQ(c.precision, "fp32");
+  EXPECT_DOUBLE_EQ(c.val_fraction, 0.1);
+  c.validate();
+}
+
+TEST(Config, TableCoversEveryKeyOnce) {
+  const std::vector<std::string> expected = {
+      "n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "learning_rate",
+      "min_lr", "warmup_iters", "lr_decay_iters", "weight_decay", "beta1", "beta2", "grad_clip",
+      "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
+      "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "rope_base", "norm_type",
+      "ffn", "tie_weights", "optimizer", "momentum", "eps", "schedule", "loss", "threads",
+      "log_interval", "ckpt_interval", "val_fraction", "precision"};
+  std::set<std::string> names;
+  for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
+  EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
+  EXPECT_EQ(TrainConfig().to_json().size(), config_keys().size());
+}
+
+TEST(Config, JsonRoundTripAndPartialFiles) {
+  TrainConfig c;
+  c.set("n_layer", "6");
+  c.set("learning_rate", "3e-4");
+  c.set("min_lr", "3e-5");
+  c.set("bias", "false");
+  c.set("pos", "rope");
+  c.set("data", "/tmp/x.txt");
+  const nlohmann::json j = c.to_json();
+  EXPECT_EQ(j["n_layer"], 6);
+  EXPECT_EQ(j["bias"], false);
+  EXPECT_EQ(j["pos"], "rope");
+  TrainConfig back = TrainConfig::from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_EQ(back.to_json(), j);
+
+  // Keys not in the file keep their defaults; integral floats are fine for int keys.
+  TrainConfig p = TrainConfig::from_json({{"n_embd", 256}, {"max_iters", 5e3}, {"lr_decay_iters", 5000}});
+  EXPECT_EQ(p.n_embd, 256);
+  EXPECT_EQ(p.max_iters, 5000);
+  EXPECT_EQ(p.n_layer, 4);
+
+  TempDir dir;
+  testing::write_bytes(dir / "run.json", "{\n  // comments are allowed\n  \"n_head\": 8\n}\n");
+  EXPECT_EQ(TrainConfig::from_file(dir / "run.json").n_head, 8);
+}
+
+TEST(Config, OverridesParseByType) {
+  TrainConfig c;
+  c.apply_overrides({"n_layer=2", "dropout=0.25", "tie_weights=0", "optimizer=lion",
+                     "out_dir=runs/a=b", "seed=7"});
+  EXPECT_EQ(c.n_layer, 2);
+  EXPECT_DOUBLE_EQ(c.dropout, 0.25);
+  EXPECT_FALSE(c.tie_weights);
+  EXPECT_EQ(c.optimizer, "lion");
+  EXPECT_EQ(c.out_dir, "runs/a=b");  // the value may contain '='
+  EXPECT_EQ(c.seed, 7);
+  EXPECT_TLM_ERROR(c.apply_overrides({"n_layer"}), "override 'n_layer' is not of the form key=value");
+  EXPECT_TLM_ERROR(c.apply_overrides({"=3"}), "not of the form key=value");
+}
+
+TEST(Config, UnknownKeysSuggestTheClosest) {
+  TrainConfig c;
+  EXPECT_TLM_ERROR(c.set("n_layers", "3"), "config: unknown key 'n_layers' (did you mean 'n_layer'?)");
+  EXPECT_TLM_ERROR(c.set("learnig_rate", "3"), "did you mean 'learning_rate'?");
+  EXPECT_TLM_ERROR(c.set("colour", "red"), "unknown key 'colour'", "known keys: n_layer, n_head");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"n_heads", 2}}, "run.json"),
+                   "unknown key 'n_heads' in 'run.json' (did you mean 'n_head'?)");
+}
+
+TEST(Config, BadValuesNameKeyValueAndAllowed) {
+  TrainConfig c;
+  EXPECT_TLM_ERROR(c.set("n_layer", "four"), "config: n_layer = 'four' is not an integer",
+                   "allowed: integer [1, 1024]");
+  EXPECT_TLM_ERROR(c.set("n_layer", "2.5"), "is not an integer");
+  EXPECT_TLM_ERROR(c.set("n_layer", "0"), "n_layer = '0' is out of range", "[1, 1024]");
+  EXPECT_TLM_ERROR(c.set("dropout", "1"), "dropout = '1' is out of range", "number [0, 1)");
+  EXPECT_TLM_ERROR(c.set("dropout", "nan"), "is not a number");
+  EXPECT_TLM_ERROR(c.set("learning_rate", "0"), "learning_rate = '0' is out of range", "> 0");
+  EXPECT_TLM_ERROR(c.set("learning_rate", "1e-3x"), "is not a number");
+  EXPECT_TLM_ERROR(c.set("bias", "yes"), "bias = 'yes' is not a boolean", "true, false");
+  EXPECT_TLM_ERROR(c.set("norm", "layer"), "config: norm = 'layer' is not allowed",
+                   "allowed: pre, post, deepnorm");
+  EXPECT_TLM_ERROR(c.set("tokenizer", "sentencepiece"), "allowed: char, bpe");
+  EXPECT_TLM_ERROR(c.set("bpe_vocab_size", "100"), "bpe_vocab_size = '100' is out of range");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"n_layer", "4"}}), "n_layer = \"4\" is not an integer");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"bias", 1}}), "bias = 1 is not a boolean");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"pos", 3}}), "pos = 3 is not a string");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"beta2", 1.5}}), "beta2 = 1.5 is out of range");
+  EXPECT_TLM_ERROR(TrainConfig::from_json(nlohmann::json::array()), "expected a JSON object");
+  // A failed set leaves the old value.
+  EXPECT_EQ(c.n_layer, 4);
+  // Directly assigned fields are still checked by validate().
+  c.ffn = "relu";
+  EXPECT_TLM_ERROR(c.validate(), "ffn = 'relu' is not allowed", "gelu, geglu, swiglu");
+  c = TrainConfig();
+  c.batch_size = -1;
+  EXPECT_TLM_ERROR(c.validate(), "batch_size = -1 is out of range");
+}
+
+TEST(Config, CrossKeyRules) {
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"n_embd", 130}}),
+                   "n_embd = 130 is not divisible by n_head = 4");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"n_embd", 12}, {"n_head", 4}, {"pos", "rope"}}),
+                   "pos = rope needs an even head size", "12 / 4 = 3");
+  TrainConfig::from_json({{"n_embd", 12}, {"n_head", 4}});  // odd head size is fine without RoPE
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"warmup_iters", 3000}}),
+                   "warmup_iters = 3000 exceeds lr_decay_iters = 2000");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"min_lr", 0.01}}),
+                   "min_lr = 0.01 exceeds learning_rate = 0.001");
+  TrainConfig c;
+  EXPECT_TLM_ERROR(c.apply_overrides({"n_head=3"}), "not divisible by n_head = 3");
+}
+
+TEST(Config, FileErrorsNameTheFile) {
+  TempDir dir;
+  testing::write_bytes(dir / "bad.json", "{\"n_layer\": 4,}");
+  EXPECT_TLM_ERROR(TrainConfig::from_file(dir / "bad.json"), "config: '", "bad.json",
+                   "is not valid JSON");
+  EXPECT_TLM_ERROR(TrainConfig::from_file(dir / "none.json"), "config: cannot open", "none.json");
+  testing::write_bytes(dir / "typo.json", "{\"n_lyer\": 4}");
+  EXPECT_TLM_ERROR(TrainConfig::from_file(dir / "typo.json"), "unknown key 'n_lyer' in '",
+                   "typo.json", "did you mean 'n_layer'?");
+}
+
+TEST(Config, ReferenceMarkdownListsEveryKey) {
+  const std::string md = config_reference_markdown();
+  for (const auto& k : config_keys()) {
+    EXPECT_NE(md.find(fmt::format("| `{}` | {} |", k.name, k.type_name())), std::string::npos) << k.name;
+  }
+  EXPECT_NE(md.find("| `n_layer` | int | `4` | integer [1, 1024] | Transformer blocks |"), std::string::npos);
+  EXPECT_NE(md.find("| `norm` | choice | `pre` | pre, post, deepnorm |"), std::string::npos);
+  EXPECT_NE(md.find("## optimizer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tlm::train

@@ -1,0 +1,370 @@
+#include "train/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "tensor/error.h"
+#include "train/file_io.h"
+
+namespace tlm::train {
+
+namespace {
+
+using C = TrainConfig;
+
+ConfigRange at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
+ConfigRange above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, false}; }
+ConfigRange closed(double lo, double hi) { return {lo, hi, false, false}; }
+ConfigRange half_open(double lo, double hi) { return {lo, hi, false, true}; }
+ConfigRange open(double lo, double hi) { return {lo, hi, true, true}; }
+
+constexpr double kMaxSeed = 9007199254740992.0;  // 2^53: exact in a JSON double
+
+ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const char* def,
+              const char* help, ConfigRange range = {}, std::vector<std::string> choices = {}) {
+  return ConfigKey{name, group, field, def, help, range, std::move(choices)};
+}
+
+// The table. Defaults are nanoGPT's train_shakespeare_char CPU recipe (METHODS.md §12).
+const std::vector<ConfigKey>& table() {
+  static const std::vector<ConfigKey> keys = {
+      // model
+      key("n_layer", "model", &C::n_layer, "4", "Transformer blocks", closed(1, 1024)),
+      key("n_head", "model", &C::n_head, "4", "attention heads per block (must divide n_embd)", closed(1, 1024)),
+      key("n_embd", "model", &C::n_embd, "128", "model width C", closed(1, 65536)),
+      key("block_size", "model", &C::block_size, "64", "context length T in tokens", closed(1, 1 << 20)),
+      key("dropout", "model", &C::dropout, "0.0", "dropout probability (embeddings, attention, residuals)", half_open(0, 1)),
+      key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
+      key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, {"pre", "post", "deepnorm"}),
+      key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, {"layernorm", "rmsnorm"}),
+      key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, {"learned", "rope", "none"}),
+      key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
+      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C, or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "geglu", "swiglu"}),
+      key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
+      // data
+      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes)"),
+      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data", {}, {"char", "bpe"}),
+      key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),
+      key("val_fraction", "data", &C::val_fraction, "0.1", "fraction of tokens held out for validation (the last ones)", open(0, 1)),
+      // training loop
+      key("batch_size", "training", &C::batch_size, "12", "sequences per micro-batch B", at_least(1)),
+      key("max_iters", "training", &C::max_iters, "2000", "optimizer steps", at_least(1)),
+      key("gradient_accumulation_steps", "training", &C::gradient_accumulation_steps, "1", "micro-batches per optimizer step", at_least(1)),
+      key("eval_interval", "training", &C::eval_interval, "250", "steps between evaluations", at_least(1)),
+      key("eval_iters", "training", &C::eval_iters, "20", "batches per split per evaluation (0: no evaluation)", at_least(0)),
+      key("log_interval", "training", &C::log_interval, "10", "steps between log lines", at_least(1)),
+      key("ckpt_interval", "training", &C::ckpt_interval, "0", "steps between checkpoints (0: only the final one)", at_least(0)),
+      key("seed", "training", &C::seed, "1337", "seed of the one Rng (init, dropout, batches)", closed(0, kMaxSeed)),
+      key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
+      // optimizer and schedule
+      key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, {"adamw", "lion", "sgd"}),
+      key("learning_rate", "optimizer", &C::learning_rate, "1e-3", "peak learning rate", above(0)),
+      key("min_lr", "optimizer", &C::min_lr, "1e-4", "learning rate after lr_decay_iters (at most learning_rate)", at_least(0)),
+      key("warmup_iters", "optimizer", &C::warmup_iters, "100", "linear warmup steps (at most lr_decay_iters)", at_least(0)),
+      key("lr_decay_iters", "optimizer", &C::lr_decay_iters, "2000", "step where the cosine reaches min_lr", at_least(1)),
+      key("schedule", "optimizer", &C::schedule, "cosine", "learning-rate schedule after warmup", {}, {"cosine", "constant"}),
+      key("weight_decay", "optimizer", &C::weight_decay, "0.1", "decoupled weight decay (tensors with >= 2 dims only)", at_least(0)),
+      key("beta1", "optimizer", &C::beta1, "0.9", "first-moment decay (AdamW, Lion)", half_open(0, 1)),
+      key("beta2", "optimizer", &C::beta2, "0.99", "second-moment decay (AdamW; Lion's momentum decay)", half_open(0, 1)),
+      key("momentum", "optimizer", &C::momentum, "0.9", "momentum (sgd)", half_open(0, 1)),
+      key("eps", "optimizer", &C::eps, "1e-8", "AdamW denominator epsilon", open(0, 1)),
+      key("grad_clip", "optimizer", &C::grad_clip, "1.0", "clip the global gradient norm to this (0: off)", at_least(0)),
+      key("loss", "optimizer", &C::loss, "ce", "training loss: cross-entropy", {}, {"ce"}),
+      // system
+      key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
+      key("precision", "system", &C::precision, "fp32", "parameter and activation precision", {}, {"fp32"}),
+  };
+  return keys;
+}
+
+std::string fmt_number(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{}", v);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string where_suffix(std::string_view source) {
+  return source.empty() ? std::string() : fmt::format(" in '{}'", source);
+}
+
+const ConfigKey& key_or_throw(std::string_view name, std::string_view source) {
+  if (const ConfigKey* k = find_config_key(name)) return *k;
+  const std::string guess = suggest_config_key(name);
+  if (!guess.empty())
+    TLM_FAIL("config: unknown key '{}'{} (did you mean '{}'?)", name, where_suffix(source), guess);
+  std::string names;
+  for (const auto& k : table()) names += fmt::format("{}{}", names.empty() ? "" : ", ", k.name);
+  TLM_FAIL("config: unknown key '{}'{} (known keys: {})", name, where_suffix(source), names);
+}
+
+[[noreturn]] void bad_value(const ConfigKey& k, std::string_view shown, std::string_view why,
+                            std::string_view source) {
+  TLM_FAIL("config: {} = {}{} {} (allowed: {})", k.name, shown, where_suffix(source), why,
+           k.allowed());
+}
+
+void check_number(const ConfigKey& k, double v, std::string_view shown, std::string_view source) {
+  if (std::isnan(v) || !k.range.contains(v)) bad_value(k, shown, "is out of range", source);
+}
+
+void check_choice(const ConfigKey& k, const std::string& v, std::string_view source) {
+  if (k.choices.empty()) return;
+  if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
+    bad_value(k, fmt::format("'{}'", v), "is not allowed", source);
+}
+
+// Stores a typed value into the key's field, after the key's own check.
+struct Assign {
+  TrainConfig& cfg;
+  const ConfigKey& k;
+  std::string_view shown;
+  std::string_view source;
+  void operator()(int64_t C::*f, int64_t v) const {
+    check_number(k, static_cast<double>(v), shown, source);
+    cfg.*f = v;
+  }
+  void operator()(double C::*f, double v) const {
+    check_number(k, v, shown, source);
+    cfg.*f = v;
+  }
+};
+
+void set_text(TrainConfig& cfg, const ConfigKey& k, std::string_view value, std::string_view source) {
+  const std::string shown = fmt::format("'{}'", value);
+  const char* b = value.data();
+  const char* e = value.data() + value.size();
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, int64_t C::*>) {
+          int64_t v = 0;
+          auto [p, ec] = std::from_chars(b, e, v);
+          if (ec != std::errc() || p != e || value.empty())
+            bad_value(k, shown, "is not an integer", source);
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, double C::*>) {
+          double v = 0;
+          auto [p, ec] = std::from_chars(b, e, v);
+          if (ec != std::errc() || p != e || value.empty() || std::isnan(v))
+            bad_value(k, shown, "is not a number", source);
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, bool C::*>) {
+          if (value == "true" || value == "1")
+            cfg.*field = true;
+          else if (value == "false" || value == "0")
+            cfg.*field = false;
+          else
+            bad_value(k, shown, "is not a boolean", source);
+        } else {
+          std::string v(value);
+          check_choice(k, v, source);
+          cfg.*field = std::move(v);
+        }
+      },
+      k.field);
+}
+
+void set_json(TrainConfig& cfg, const ConfigKey& k, const nlohmann::json& j, std::string_view source) {
+  const std::string shown = j.dump();
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, int64_t C::*>) {
+          int64_t v = 0;
+          if (j.is_number_integer()) {
+            if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX))
+              bad_value(k, shown, "is out of range", source);
+            v = j.get<int64_t>();
+          } else if (j.is_number_float() && std::abs(j.get<double>()) < 9e15 &&
+                     j.get<double>() == std::floor(j.get<double>())) {
+            v = static_cast<int64_t>(j.get<double>());  // 2e3 in a JSON file
+          } else {
+            bad_value(k, shown, "is not an integer", source);
+          }
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, double C::*>) {
+          if (!j.is_number()) bad_value(k, shown, "is not a number", source);
+          Assign{cfg, k, shown, source}(field, j.get<double>());
+        } else if constexpr (std::is_same_v<F, bool C::*>) {
+          if (!j.is_boolean()) bad_value(k, shown, "is not a boolean", source);
+          cfg.*field = j.get<bool>();
+        } else {
+          if (!j.is_string()) bad_value(k, shown, "is not a string", source);
+          std::string v = j.get<std::string>();
+          check_choice(k, v, source);
+          cfg.*field = std::move(v);
+        }
+      },
+      k.field);
+}
+
+}  // namespace
+
+// ---- ConfigRange / ConfigKey ----
+
+bool ConfigRange::contains(double v) const {
+  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
+  return true;
+}
+
+std::string ConfigRange::str() const {
+  const bool lo_inf = std::isinf(lo), hi_inf = std::isinf(hi);
+  if (lo_inf && hi_inf) return "any";
+  if (hi_inf) return fmt::format("{} {}", lo_open ? ">" : ">=", fmt_number(lo));
+  if (lo_inf) return fmt::format("{} {}", hi_open ? "<" : "<=", fmt_number(hi));
+  return fmt::format("{}{}, {}{}", lo_open ? "(" : "[", fmt_number(lo), fmt_number(hi),
+                     hi_open ? ")" : "]");
+}
+
+std::string ConfigKey::type_name() const {
+  switch (field.index()) {
+    case 0: return "int";
+    case 1: return "float";
+    case 2: return "bool";
+    default: return choices.empty() ? "string" : "choice";
+  }
+}
+
+std::string ConfigKey::allowed() const {
+  switch (field.index()) {
+    case 0: return "integer " + range.str();
+    case 1: return "number " + range.str();
+    case 2: return "true, false";
+    default: break;
+  }
+  if (choices.empty()) return "any text";
+  std::string s;
+  for (const auto& c : choices) s += (s.empty() ? "" : ", ") + c;
+  return s;
+}
+
+const std::vector<ConfigKey>& config_keys() { return table(); }
+
+const ConfigKey* find_config_key(std::string_view name) {
+  for (const auto& k : table())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string suggest_config_key(std::string_view name) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& k : table()) {
+    size_t d = edit_distance(name, k.name);
+    if (d < best_d) best_d = d, best = k.name;
+  }
+  const size_t limit = std::max<size_t>(2, name.size() / 3);
+  return best_d <= limit ? best : std::string();
+}
+
+// ---- TrainConfig ----
+
+TrainConfig::TrainConfig() {
+  for (const auto& k : table()) set_text(*this, k, k.default_value, "the defaults");
+}
+
+void TrainConfig::set(std::string_view key, std::string_view value) {
+  set_text(*this, key_or_throw(key, ""), value, "");
+}
+
+void TrainConfig::apply_overrides(const std::vector<std::string>& assignments) {
+  for (const std::string& a : assignments) {
+    const size_t eq = a.find('=');
+    TLM_CHECK(eq != std::string::npos && eq > 0,
+              "config: override '{}' is not of the form key=value", a);
+    set(std::string_view(a).substr(0, eq), std::string_view(a).substr(eq + 1));
+  }
+  validate();
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, std::string_view source) {
+  TLM_CHECK(j.is_object(), "config:{} expected a JSON object of key: value, got {}",
+            where_suffix(source), j.type_name());
+  TrainConfig cfg;
+  for (const auto& [name, value] : j.items()) set_json(cfg, key_or_throw(name, source), value, source);
+  cfg.validate();
+  return cfg;
+}
+
+TrainConfig TrainConfig::from_file(const std::string& path) {
+  const std::string text = read_file(path, "config");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL("config: '{}' is not valid JSON: {}", path, e.what());
+  }
+  return from_json(j, path);
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& k : table())
+    std::visit([&](auto field) { j[k.name] = this->*field; }, k.field);
+  return j;
+}
+
+void TrainConfig::validate() const {
+  // Each key on its own (fields may have been assigned directly in code).
+  const TrainConfig& self = *this;
+  for (const auto& k : table()) {
+    std::visit(
+        [&](auto field) {
+          using F = decltype(field);
+          if constexpr (std::is_same_v<F, int64_t C::*> || std::is_same_v<F, double C::*>) {
+            check_number(k, static_cast<double>(self.*field), fmt::format("{}", self.*field), "");
+          } else if constexpr (std::is_same_v<F, std::string C::*>) {
+            check_choice(k, self.*field, "");
+          }
+        },
+        k.field);
+  }
+  // Across keys.
+  TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
+            n_head);
+  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
+            "config: pos = rope needs an even head size, but n_embd / n_head = {} / {} = {}",
+            n_embd, n_head, n_embd / n_head);
+  TLM_CHECK(warmup_iters <= lr_decay_iters,
+            "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
+            "lr_decay_iters)",
+            warmup_iters, lr_decay_iters);
+  TLM_CHECK(min_lr <= learning_rate,
+            "config: min_lr = {} exceeds learning_rate = {} (allowed: min_lr <= learning_rate)",
+            min_lr, learning_rate);
+}
+
+std::string config_reference_markdown() {
+  std::string md =
+      "# tlm configuration keys\n\n"
+      "Set in a JSON file (`{\"n_layer\": 6}`) or with `--set key=value`; unset keys keep the "
+      "default.\nGenerated from the key table in `train/config.cpp`.\n";
+  std::string group;
+  for (const auto& k : table()) {
+    if (k.group != group) {
+      group = k.group;
+      md += fmt::format("\n## {}\n\n| key | type | default | allowed | description |\n"
+                        "|---|---|---|---|---|\n",
+                        group);
+    }
+    const std::string def = *k.default_value ? fmt::format("`{}`", k.default_value) : "(empty)";
+    md += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, k.type_name(), def, k.allowed(),
+                      k.help);
+  }
+  return md;
+}
+
+}  // namespace tlm::train
