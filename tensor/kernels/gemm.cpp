@@ -92,10 +92,12 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
               bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
     };
     // Many small products: one per thread (BLAS runs single-threaded inside a parallel
-    // region). Few large ones: let BLAS use the threads.
+    // region). Few large ones: let BLAS use the threads. A batch whose total work is tiny
+    // (attention of a short sequence) stays on one thread: waking the team costs more.
     const bool small = M * N * K < (1 << 21);
+    const bool tiny_total = batch * M * N * K < kParallelGrain;
     if (batch > 1 && small) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (!tiny_total)
       for (int64_t i = 0; i < batch; ++i) one(i);
     } else {
       for (int64_t i = 0; i < batch; ++i) one(i);

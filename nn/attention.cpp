@@ -1,0 +1,100 @@
+#include "nn/attention.h"
+
+#include <cmath>
+
+#include "autograd/ops/attention.h"
+
+namespace tlm::nn {
+
+void AttentionOptions::validate() const {
+  TLM_CHECK(n_embd > 0, "attention: n_embd must be > 0, got {}", n_embd);
+  TLM_CHECK(n_head > 0, "attention: n_head must be > 0, got {}", n_head);
+  TLM_CHECK(n_embd % n_head == 0, "attention: n_head = {} does not divide n_embd = {}", n_head,
+            n_embd);
+  TLM_CHECK(block_size > 0, "attention: block_size must be > 0, got {}", block_size);
+  TLM_CHECK(dropout >= 0 && dropout < 1, "attention: dropout must be in [0, 1), got {}", dropout);
+  TLM_CHECK(pos == "rope" || pos == "learned" || pos == "none",
+            "attention: pos = '{}' is not one of learned|rope|none", pos);
+  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
+            "attention: pos = 'rope' needs an even head size, got n_embd / n_head = {}",
+            n_embd / n_head);
+  TLM_CHECK(pos != "rope" || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
+  TLM_CHECK(scale >= 0, "attention: scale must be >= 0 (0 = 1/sqrt(D)), got {}", scale);
+  TLM_CHECK(window >= 0, "attention: window must be >= 0 (0 = full causal), got {}", window);
+}
+
+namespace {
+const AttentionOptions& validated(const AttentionOptions& o) {
+  o.validate();
+  return o;
+}
+}  // namespace
+
+CausalSelfAttention::CausalSelfAttention(const AttentionOptions& options, Rng& rng)
+    : c_attn(validated(options).n_embd, 3 * options.n_embd, options.bias, rng),
+      c_proj(options.n_embd, options.n_embd, options.bias, rng),
+      attn_dropout(options.dropout),
+      resid_dropout(options.dropout),
+      opt_(options) {
+  register_module("c_attn", c_attn);
+  register_module("c_proj", c_proj);
+  register_module("attn_dropout", attn_dropout);
+  register_module("resid_dropout", resid_dropout);
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache,
+                                    int64_t offset) {
+  TLM_CHECK(x.dim() == 3 && x.shape()[2] == opt_.n_embd, "attention: input {} must be [B,T,C] "
+            "with C = {}", shape_str(x.shape()), opt_.n_embd);
+  TLM_CHECK(offset >= 0, "attention: offset must be >= 0, got {}", offset);
+  const int64_t B = x.shape()[0], T = x.shape()[1], C = opt_.n_embd, H = opt_.n_head;
+  const int64_t D = C / H;
+
+  // [B,T,3C] -> [B,T,3,H,D] -> [3,B,H,T,D]: q, k, v are strided views of one buffer.
+  Tensor qkv = permute(reshape(c_attn.forward(x), {B, T, 3, H, D}), {2, 0, 3, 1, 4});
+  std::vector<Tensor> parts = chunk(qkv, 3, 0);
+  Tensor q = squeeze(parts[0], 0);  // [B,H,T,D]
+  Tensor k = squeeze(parts[1], 0);  // [B,H,T,D]
+  Tensor v = squeeze(parts[2], 0);  // [B,H,T,D]
+
+  if (opt_.pos == "rope") {
+    const int64_t need = offset + T;
+    if (rope_.positions() < need || rope_.cos.dtype() != x.dtype())
+      rope_ = rope_tables(std::max(need, opt_.block_size), D, opt_.rope_base, x.dtype());
+    q = rope(q, rope_, offset);
+    k = rope(k, rope_, offset);
+  }
+
+  int64_t mask_offset = 0;
+  if (cache) {
+    TLM_CHECK(!GradMode::enabled(), "attention: the KV cache is for inference; run the forward "
+              "pass under NoGradGuard");
+    const int64_t cap = opt_.block_size;
+    TLM_CHECK(offset + T <= cap, "attention: KV cache holds {} positions, {} cached + {} new "
+              "exceed it", cap, offset, T);
+    const Shape buf{B, H, cap, D};
+    if (!cache->k.defined() || cache->k.shape() != buf || cache->k.dtype() != x.dtype()) {
+      TLM_CHECK(offset == 0, "attention: KV cache {} does not match the input {} (batch or "
+                "dtype changed mid-sequence; reset the cache)", cache->k.str(), x.str());
+      cache->k = Tensor::zeros(buf, x.dtype());
+      cache->v = Tensor::zeros(buf, x.dtype());
+    }
+    Tensor k_slot = narrow(cache->k, 2, offset, T);
+    Tensor v_slot = narrow(cache->v, 2, offset, T);
+    k_slot.copy_from(k);
+    v_slot.copy_from(v);
+    k = narrow(cache->k, 2, 0, offset + T);  // [B,H,offset+T,D]
+    v = narrow(cache->v, 2, 0, offset + T);
+    mask_offset = offset;
+  }
+
+  const double scale = opt_.scale > 0 ? opt_.scale : 1.0 / std::sqrt(static_cast<double>(D));
+  Tensor att = matmul(q, transpose(k, -2, -1));                   // [B,H,T,Tk]
+  att = causal_softmax(att, scale, mask_offset, opt_.window);     // [B,H,T,Tk]
+  att = attn_dropout.forward(att, rng);
+  Tensor y = matmul(att, v);                                      // [B,H,T,D]
+  y = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});               // [B,T,C] (one copy)
+  return resid_dropout.forward(c_proj.forward(y), rng);
+}
+
+}  // namespace tlm::nn

@@ -1,0 +1,84 @@
+// GPT: a decoder-only Transformer language model (GPT-2 / nanoGPT layout, plus the variants
+// of METHODS.md: post-norm, DeepNorm, RoPE, RMSNorm, GLU feed-forwards).
+//
+//   nn::GPTConfig cfg;  cfg.vocab_size = 65;              // the rest: nanoGPT's CPU recipe
+//   Rng rng(1337);
+//   nn::GPT model(cfg, rng);
+//   Tensor logits = model.forward(ids, rng);              // ids [B,T] int32 -> [B,T,V]
+//   Tensor out = model.generate(prompt, 100, /*temperature=*/0.8, /*top_k=*/0, /*top_p=*/1, rng);
+//
+// Parameter names follow nanoGPT (wte, wpe, h.0.ln_1, h.0.attn.c_attn, ..., ln_f, lm_head), so
+// its checkpoints map one to one. Init matches tests/../peers/torch_gpt.py: N(0, 0.02) for
+// every Linear/Embedding weight, zero biases, N(0, 0.02/sqrt(2 n_layer)) for the residual
+// output projections; DeepNorm overrides as in nn/block.h.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/block.h"
+#include "nn/embedding.h"
+
+namespace tlm::nn {
+
+struct GPTConfig {
+  int64_t vocab_size = 0;                 // V
+  int64_t block_size = 64;                // the longest context T
+  int64_t n_layer = 4;                    // L
+  int64_t n_head = 4;                     // H
+  int64_t n_embd = 128;                   // C
+  double dropout = 0.0;
+  bool bias = true;                       // biases in Linear and LayerNorm
+  std::string norm = "pre";               // pre | post | deepnorm
+  std::string pos = "learned";            // learned | rope | none
+  std::string ffn = "gelu";               // gelu | geglu | swiglu
+  std::string norm_type = "layernorm";    // layernorm | rmsnorm
+  double rope_base = 10000;
+  double norm_eps = 1e-5;
+  bool tie_weights = true;                // lm_head.weight is wte.weight
+  // Throws tlm::Error naming the key and its allowed values.
+  void validate() const;
+};
+
+class GPT : public Module {
+ public:
+  GPT(const GPTConfig& config, Rng& rng);
+
+  // ids [B,T] int32 -> logits [B,T,V]. With a cache, the tokens follow the cache->length
+  // cached ones (positions cache->length ..), and the cache advances by T. Dropout draws
+  // from dropout_rng (in training mode with dropout > 0).
+  Tensor forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache = nullptr);
+
+  // prompt [B,T0] int32 -> [B, T0 + max_new_tokens]. Uses a KV cache; once the context is
+  // full it conditions on the last block_size tokens, recomputed from scratch each step
+  // (learned positions shift, so cached keys no longer apply). Runs without grad, in eval
+  // mode (the mode is restored after).
+  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
+                  int64_t top_k, double top_p, Rng& rng);
+
+  KVCache make_cache() const { return KVCache(config_.n_layer, config_.block_size); }
+
+  // Parameters without wpe (torch_gpt.py / nanoGPT's num_params(non_embedding=True): the tied
+  // wte stays, it is the output projection).
+  int64_t num_non_embedding_parameters() const;
+  // Training FLOPs per token, PaLM / nanoGPT accounting (torch_gpt.py model_flops_per_iter):
+  // 6 N (2 forward + 4 backward per weight) + 12 L C T (q k^T and att v, forward + backward,
+  // no causal halving), N = num_non_embedding_parameters(), T = block_size.
+  double flops_per_token() const;
+
+  const GPTConfig& config() const { return config_; }
+  const Tensor& lm_head_weight() const { return config_.tie_weights ? wte.weight : lm_head->weight; }
+
+  Embedding wte;                               // weight [V, C]
+  std::unique_ptr<Embedding> wpe;              // weight [block_size, C] (pos = "learned")
+  Dropout drop;
+  std::vector<std::unique_ptr<Block>> h;       // L blocks
+  std::unique_ptr<Norm> ln_f;                  // [C] final norm (pre-norm only)
+  std::unique_ptr<Linear> lm_head;             // weight [V, C] (untied only)
+
+ private:
+  GPTConfig config_;
+};
+
+}  // namespace tlm::nn

@@ -1,0 +1,28 @@
+// Linear: y = x W^T + b, with W [out, in] in PyTorch's layout (checkpoints map one to one).
+//
+//   nn::Linear fc(/*in=*/C, /*out=*/4 * C, /*bias=*/true, rng);   // W ~ N(0, 0.02^2), b = 0
+//   Tensor h = fc.forward(x);                                       // [B,T,C] -> [B,T,4C]
+//
+// W^T is a transposed view handed to BLAS as a flag: no copy, forward or backward.
+#pragma once
+
+#include "nn/module.h"
+
+namespace tlm::nn {
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias, Rng& rng, double init_std = 0.02);
+  // x [..., in] -> [..., out]
+  Tensor forward(const Tensor& x) const;
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+
+  Tensor weight;  // [out, in]
+  Tensor bias;    // [out], undefined when constructed with bias = false
+
+ private:
+  int64_t in_, out_;
+};
+
+}  // namespace tlm::nn

@@ -1,0 +1,43 @@
+#include "nn/mlp.h"
+
+namespace tlm::nn {
+namespace {
+
+bool is_gated(const std::string& ffn) {
+  TLM_CHECK(ffn == "gelu" || ffn == "geglu" || ffn == "swiglu",
+            "ffn: '{}' is not one of gelu|geglu|swiglu", ffn);
+  return ffn != "gelu";
+}
+
+}  // namespace
+
+int64_t MLP::default_hidden(int64_t n_embd, const std::string& ffn) {
+  if (!is_gated(ffn)) return 4 * n_embd;
+  const int64_t h = (8 * n_embd + 2) / 3;
+  return (h + 7) / 8 * 8;
+}
+
+MLP::MLP(int64_t n_embd, int64_t hidden, const std::string& ffn, bool bias, double p, Rng& rng)
+    : c_fc(n_embd, is_gated(ffn) ? 2 * hidden : hidden, bias, rng),
+      c_proj(hidden, n_embd, bias, rng),
+      dropout(p),
+      gated_(is_gated(ffn)),
+      silu_(ffn == "swiglu"),
+      hidden_(hidden) {
+  register_module("c_fc", c_fc);
+  register_module("c_proj", c_proj);
+  register_module("dropout", dropout);
+}
+
+Tensor MLP::forward(const Tensor& x, Rng& rng) const {
+  Tensor h = c_fc.forward(x);  // [B,T,H] or [B,T,2H]
+  if (gated_) {
+    std::vector<Tensor> ab = chunk(h, 2, -1);  // two [B,T,H] views
+    h = mul(silu_ ? silu(ab[0]) : gelu(ab[0]), ab[1]);
+  } else {
+    h = gelu(h);
+  }
+  return dropout.forward(c_proj.forward(h), rng);
+}
+
+}  // namespace tlm::nn

@@ -1,0 +1,28 @@
+#include "nn/norm.h"
+
+#include "autograd/ops/norm.h"
+
+namespace tlm::nn {
+
+LayerNorm::LayerNorm(int64_t dim, bool with_bias, double eps_) : eps(eps_) {
+  TLM_CHECK(dim > 0, "LayerNorm: dim must be positive, got {}", dim);
+  register_parameter("weight", weight, Tensor::ones({dim}));
+  register_parameter("bias", bias, with_bias ? Tensor::zeros({dim}) : Tensor());
+}
+
+Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
+
+RMSNorm::RMSNorm(int64_t dim, bool gain, double eps_) : eps(eps_) {
+  TLM_CHECK(dim > 0, "RMSNorm: dim must be positive, got {}", dim);
+  register_parameter("weight", weight, gain ? Tensor::ones({dim}) : Tensor());
+}
+
+Tensor RMSNorm::forward(const Tensor& x) const { return rms_norm(x, weight, eps); }
+
+std::unique_ptr<Norm> make_norm(const std::string& type, int64_t dim, bool bias, double eps) {
+  if (type == "layernorm") return std::make_unique<LayerNorm>(dim, bias, eps);
+  if (type == "rmsnorm") return std::make_unique<RMSNorm>(dim, true, eps);
+  TLM_FAIL("norm_type: '{}' is not one of layernorm|rmsnorm", type);
+}
+
+}  // namespace tlm::nn

@@ -1,0 +1,45 @@
+// Normalisation layers over the last axis (METHODS.md section 1), on the fused ops of
+// autograd/ops/norm.h.
+//
+//   nn::LayerNorm ln(C);                              // gamma = 1, beta = 0, eps 1e-5
+//   nn::LayerNorm ln(C, /*bias=*/false);              // nanoGPT's bias-free LayerNorm
+//   nn::RMSNorm rms(C, /*gain=*/false, 1e-6);          // RoFormerV2: no parameters at all
+//   auto norm = nn::make_norm("rmsnorm", C, true, 1e-5);
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "nn/module.h"
+
+namespace tlm::nn {
+
+class Norm : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) const = 0;  // [..., C] -> [..., C]
+};
+
+class LayerNorm : public Norm {
+ public:
+  explicit LayerNorm(int64_t dim, bool bias = true, double eps = 1e-5);
+  Tensor forward(const Tensor& x) const override;
+
+  Tensor weight;  // [C] gamma
+  Tensor bias;    // [C] beta, undefined when bias = false
+  double eps;
+};
+
+class RMSNorm : public Norm {
+ public:
+  explicit RMSNorm(int64_t dim, bool gain = true, double eps = 1e-6);
+  Tensor forward(const Tensor& x) const override;
+
+  Tensor weight;  // [C] gamma, undefined when gain = false
+  double eps;
+};
+
+// type: "layernorm" | "rmsnorm". `bias` is the LayerNorm bias (RMSNorm has none; it keeps
+// its gain).
+std::unique_ptr<Norm> make_norm(const std::string& type, int64_t dim, bool bias, double eps);
+
+}  // namespace tlm::nn

@@ -1,0 +1,92 @@
+// Helpers shared by the nn tests: float64 inputs, gradcheck macros, a finite-difference check
+// of every parameter gradient of a module, and a reference cross-entropy (log_softmax +
+// gather; the fused loss belongs to nn/loss/).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "nn/module.h"
+
+namespace tlm::testing {
+
+inline Tensor randn64(const Shape& s, uint64_t seed, double std = 1.0) {
+  Rng rng(seed);
+  return Tensor::randn(s, rng, std, DType::F64);
+}
+
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < va.size() && i < vb.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  return m;
+}
+
+#define EXPECT_GRADCHECK(fn, ...)         \
+  do {                                    \
+    auto r_ = gradcheck(fn, __VA_ARGS__); \
+    EXPECT_TRUE(r_.ok) << r_.message;     \
+  } while (0)
+
+// mean over [B,T] of -log softmax(logits)[target]; logits [B,T,V], targets [B,T] int32.
+inline Tensor reference_cross_entropy(const Tensor& logits, const Tensor& targets) {
+  Tensor logp = log_softmax(logits, -1);
+  return neg(mean(gather(logp, -1, unsqueeze(targets, -1))));
+}
+
+// loss = sum(out * W) for a fixed random W: every output element enters the check.
+inline Tensor weighted_sum(const Tensor& out, uint64_t seed = 99) {
+  Rng rng(seed);
+  return sum(mul(out, Tensor::randn(out.shape(), rng, 1.0, out.dtype())));
+}
+
+struct ParamCheckOptions {
+  double eps = 1e-6;
+  double atol = 1e-7;
+  double rtol = 1e-5;
+  int64_t stride = 1;  // check every `stride`-th entry of each parameter
+};
+
+// Backpropagates loss_fn() once, then compares every (sampled) entry of every parameter
+// gradient of the float64 module `m` with a central difference of loss_fn.
+inline void expect_parameter_grads(nn::Module& m, const std::function<Tensor()>& loss_fn,
+                                   const ParamCheckOptions& o = {}) {
+  m.zero_grad();
+  loss_fn().backward();
+  int reported = 0;
+  int64_t checked = 0;
+  for (auto& [name, p_const] : m.named_parameters()) {
+    Tensor p = p_const;
+    ASSERT_EQ(p.dtype(), DType::F64) << name;
+    ASSERT_TRUE(p.is_contiguous()) << name;
+    Tensor g = p.grad();
+    std::vector<double> ga = g.defined() ? g.to_vector<double>() : std::vector<double>(p.numel(), 0.0);
+    double* d = p.data<double>();
+    for (int64_t i = 0; i < p.numel(); i += o.stride) {
+      const double orig = d[i];
+      double lp, lm;
+      {
+        NoGradGuard no_grad;
+        d[i] = orig + o.eps;
+        lp = loss_fn().item();
+        d[i] = orig - o.eps;
+        lm = loss_fn().item();
+        d[i] = orig;
+      }
+      const double numeric = (lp - lm) / (2 * o.eps);
+      ++checked;
+      if (!(std::abs(ga[i] - numeric) <= o.atol + o.rtol * std::abs(numeric)) && reported++ < 8)
+        ADD_FAILURE() << name << " " << shape_str(p.shape()) << " entry " << i << ": analytic "
+                      << ga[i] << ", numeric " << numeric;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+}  // namespace tlm::testing
