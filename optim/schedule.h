@@ -1,0 +1,59 @@
+// Learning-rate schedules: lr_at(it) for iteration it = 0, 1, ... (set before that iteration's
+// step, as nanoGPT's get_lr).
+//
+//   auto sched = optim::make_schedule("warmup_cosine", {.lr = 1e-3, .min_lr = 1e-4,
+//                                     .warmup_iters = 100, .lr_decay_iters = 5000});
+//   opt->set_lr(sched->lr_at(it));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tlm::optim {
+
+class LrSchedule {
+ public:
+  virtual ~LrSchedule() = default;
+  virtual double lr_at(int64_t it) const = 0;
+};
+
+// lr(it) = lr.
+class ConstantSchedule : public LrSchedule {
+ public:
+  explicit ConstantSchedule(double lr);
+  double lr_at(int64_t it) const override;
+
+ private:
+  double lr_;
+};
+
+// nanoGPT's get_lr (METHODS §12; cosine annealing: Loshchilov & Hutter, arXiv:1608.03983):
+//   it < warmup:            lr (it + 1) / (warmup + 1)
+//   it > lr_decay_iters:    min_lr
+//   otherwise:              min_lr + ½(1 + cos(π r))(lr − min_lr),
+//                           r = (it − warmup) / max(1, lr_decay_iters − warmup)
+class WarmupCosineSchedule : public LrSchedule {
+ public:
+  // 0 <= min_lr <= lr (finite), 0 <= warmup_iters <= lr_decay_iters, else tlm::Error.
+  WarmupCosineSchedule(double lr, double min_lr, int64_t warmup_iters, int64_t lr_decay_iters);
+  double lr_at(int64_t it) const override;
+
+ private:
+  double lr_, min_lr_;
+  int64_t warmup_iters_, lr_decay_iters_;
+};
+
+struct ScheduleConfig {
+  double lr = 1e-3;
+  double min_lr = 1e-4;
+  int64_t warmup_iters = 100;
+  int64_t lr_decay_iters = 5000;
+};
+
+// "constant" (uses only cfg.lr) or "warmup_cosine"; an unknown name lists the allowed ones.
+std::unique_ptr<LrSchedule> make_schedule(const std::string& name, const ScheduleConfig& cfg);
+std::vector<std::string> schedule_names();
+
+}  // namespace tlm::optim

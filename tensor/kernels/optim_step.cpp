@@ -1,0 +1,127 @@
+#include "tensor/kernels/optim_step.h"
+
+#include <cmath>
+
+#include "tensor/kernels/parallel.h"
+
+namespace tlm::kernels {
+namespace {
+
+// The target of an in-place update: same shape and dtype as the parameter, contiguous.
+void check_target(const char* op, const char* what, const Tensor& param, const Tensor& t) {
+  TLM_CHECK(t.defined(), "{}: the {} buffer is undefined", op, what);
+  TLM_CHECK(t.shape() == param.shape() && t.dtype() == param.dtype(),
+            "{}: {} {} does not match the parameter {}", op, what, t.str(), param.str());
+  TLM_CHECK(t.is_contiguous(), "{}: {} must be contiguous, got {}", op, what, t.str());
+}
+
+void check_param_grad(const char* op, const Tensor& param, const Tensor& grad) {
+  TLM_CHECK(param.defined() && grad.defined(), "{}: parameter and gradient must be defined", op);
+  TLM_CHECK(param.is_contiguous(), "{}: parameter must be contiguous, got {}", op, param.str());
+  TLM_CHECK(grad.shape() == param.shape() && grad.dtype() == param.dtype(),
+            "{}: gradient {} does not match the parameter {}", op, grad.str(), param.str());
+}
+
+// sign with sign(+-0) = 0; a NaN stays NaN (so it reaches the parameter and is seen, not hidden).
+template <class T> inline T sign0(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); }
+
+}  // namespace
+
+// The scalars are formed in double (as PyTorch forms them in Python) and rounded once to T;
+// the per-element arithmetic follows torch.optim's operation order so fp32 results agree with
+// PyTorch's to a few ulp.
+void adamw_step_(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, const AdamWStep& s) {
+  check_param_grad("adamw_step_", param, grad_in);
+  check_target("adamw_step_", "exp_avg", param, m);
+  check_target("adamw_step_", "exp_avg_sq", param, v);
+  TLM_CHECK(s.t >= 1, "adamw_step_: step number t = {} must be >= 1", s.t);
+  Tensor grad = grad_in.contiguous();
+  const int64_t n = param.numel();
+  const double bc1 = 1.0 - std::pow(s.beta1, static_cast<double>(s.t));
+  const double bc2 = 1.0 - std::pow(s.beta2, static_cast<double>(s.t));
+  dispatch_floating(param.dtype(), "adamw_step_", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = param.data<T>();
+    T* mp = m.data<T>();
+    T* vp = v.data<T>();
+    const T* g = grad.data<T>();
+    const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+    const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
+    const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
+    const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+    const T eps = static_cast<T>(s.eps);
+    const T neg_step = static_cast<T>(-(s.lr / bc1));
+#pragma omp parallel for simd if (n >= kParallelGrain) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const T gi = g[i];
+      const T mi = mp[i] * b1 + omb1 * gi;
+      const T vi = vp[i] * b2 + omb2 * gi * gi;
+      const T denom = std::sqrt(vi) / bc2_sqrt + eps;
+      p[i] = p[i] * decay + neg_step * (mi / denom);
+      mp[i] = mi;
+      vp[i] = vi;
+    }
+  });
+  param.bump_version();
+  m.bump_version();
+  v.bump_version();
+}
+
+void lion_step_(Tensor& param, const Tensor& grad_in, Tensor& m, const LionStep& s) {
+  check_param_grad("lion_step_", param, grad_in);
+  check_target("lion_step_", "exp_avg", param, m);
+  Tensor grad = grad_in.contiguous();
+  const int64_t n = param.numel();
+  dispatch_floating(param.dtype(), "lion_step_", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = param.data<T>();
+    T* mp = m.data<T>();
+    const T* g = grad.data<T>();
+    const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+    const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
+    const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
+    const T neg_lr = static_cast<T>(-s.lr);
+#pragma omp parallel for simd if (n >= kParallelGrain) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const T gi = g[i];
+      const T u = sign0(mp[i] * b1 + omb1 * gi);  // the old momentum, interpolated with beta1
+      p[i] = p[i] * decay + neg_lr * u;
+      mp[i] = mp[i] * b2 + omb2 * gi;             // the stored momentum uses beta2, afterwards
+    }
+  });
+  param.bump_version();
+  m.bump_version();
+}
+
+void sgd_step_(Tensor& param, const Tensor& grad_in, Tensor& buf, const SgdStep& s) {
+  check_param_grad("sgd_step_", param, grad_in);
+  const bool has_momentum = s.momentum != 0.0;
+  if (has_momentum) check_target("sgd_step_", "momentum", param, buf);
+  TLM_CHECK(has_momentum || !s.nesterov, "sgd_step_: nesterov needs momentum > 0");
+  Tensor grad = grad_in.contiguous();
+  const int64_t n = param.numel();
+  dispatch_floating(param.dtype(), "sgd_step_", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = param.data<T>();
+    T* bp = has_momentum ? buf.data<T>() : nullptr;
+    const T* g = grad.data<T>();
+    const T wd = static_cast<T>(s.weight_decay);
+    const T mu = static_cast<T>(s.momentum);
+    const T neg_lr = static_cast<T>(-s.lr);
+    const bool first = s.first, nesterov = s.nesterov;
+#pragma omp parallel for simd if (n >= kParallelGrain) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T d = g[i] + wd * p[i];  // L2 decay is part of the gradient (PyTorch SGD)
+      if (bp) {
+        const T b = first ? d : bp[i] * mu + d;
+        bp[i] = b;
+        d = nesterov ? d + mu * b : b;
+      }
+      p[i] = p[i] + neg_lr * d;
+    }
+  });
+  param.bump_version();
+  if (has_momentum) buf.bump_version();
+}
+
+}  // namespace tlm::kernels
