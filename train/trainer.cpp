@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/loss/registry.h"
+#include "nn/loss/cross_entropy.h"
 #include "optim/clip.h"
 #include "optim/registry.h"
 #include "tensor/kernels/parallel.h"
@@ -195,7 +195,7 @@ double Trainer::train_step_() {
     Batch b = data_->sample_batch(Split::Train, cfg_.batch_size, cfg_.block_size, data_rng_);
     Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
     const int64_t V = logits.size(-1);
-    Tensor loss = nn::lm_loss(cfg_.loss, reshape(logits, {-1, V}), reshape(b.y, {-1}), {});
+    Tensor loss = nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1}));
     const double value = loss.item();
     TLM_CHECK(std::isfinite(value), "train: the loss is {} at step {} (micro-batch {}); stopping "
               "without saving (the last checkpoint is intact)", value, step_, micro);
@@ -223,7 +223,7 @@ EvalResult Trainer::evaluate(int64_t step) {
       Batch b = data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
       Tensor logits = model_->forward(b.x, rng);
       const int64_t V = logits.size(-1);
-      sum += nn::lm_loss("ce", reshape(logits, {-1, V}), reshape(b.y, {-1}), {}).item();
+      sum += nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1})).item();
     }
     double mean = cfg_.eval_iters > 0 ? sum / static_cast<double>(cfg_.eval_iters) : NAN;
     (split == Split::Train ? r.train_loss : r.val_loss) = mean;

@@ -6,7 +6,7 @@
 namespace tlm::kernels {
 
 void set_num_threads(int n) {
-  if (n < 1) n = 1;
+  if (n < 1) n = omp_get_num_procs();  // 0: every core
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
 }

@@ -13,7 +13,8 @@ namespace tlm::kernels {
 
 constexpr int64_t kParallelGrain = 32768;
 
-// Sets the thread count for OpenMP and OpenBLAS together (the one place tlm does this).
+// Sets the thread count for OpenMP and OpenBLAS together (the one place tlm does this);
+// n <= 0 means one thread per core.
 void set_num_threads(int n);
 int num_threads();
 
