@@ -17,8 +17,8 @@ namespace tlm {
 namespace {
 
 void set_gbps(benchmark::State& state, double bytes_per_iter) {
-  state.counters["GB/s"] = benchmark::Counter(bytes_per_iter * state.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes_per_iter * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 Tensor param_with_grad(int64_t n) {
@@ -40,7 +40,9 @@ void run_optimizer(benchmark::State& state, double floats_per_elem, Args... args
   set_gbps(state, floats_per_elem * 4.0 * n);
 }
 
-void BM_AdamWFused(benchmark::State& s) { run_optimizer<optim::AdamW>(s, 7, 1e-4, 0.9, 0.99, 1e-8); }
+void BM_AdamWFused(benchmark::State& s) {
+  run_optimizer<optim::AdamW>(s, 7, 1e-4, 0.9, 0.99, 1e-8);
+}
 void BM_LionFused(benchmark::State& s) { run_optimizer<optim::Lion>(s, 5, 1e-5, 0.9, 0.99); }
 void BM_SgdMomentumFused(benchmark::State& s) { run_optimizer<optim::Sgd>(s, 5, 1e-3, 0.9, false); }
 
@@ -62,8 +64,8 @@ void BM_AdamWUnfused(benchmark::State& state) {
     kernels::axpy_(m, g, 1 - b1);
     kernels::binary_(v, Tensor::scalar(b2), Binary::Mul);
     kernels::axpy_(v, kernels::unary(g, Unary::Square), 1 - b2);
-    Tensor denom = kernels::unary(kernels::unary(v, Unary::Sqrt), Unary::MulScalar,
-                                  1 / std::sqrt(bc2));
+    Tensor denom =
+        kernels::unary(kernels::unary(v, Unary::Sqrt), Unary::MulScalar, 1 / std::sqrt(bc2));
     kernels::binary_(denom, Tensor::scalar(eps), Binary::Add);
     kernels::axpy_(p, kernels::binary(m, denom, Binary::Div), -lr / bc1);
     benchmark::DoNotOptimize(p.data<float>());

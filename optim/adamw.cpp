@@ -6,7 +6,9 @@ namespace tlm::optim {
 
 AdamW::AdamW(std::vector<ParamGroup> groups, double lr, double beta1, double beta2, double eps)
     : Optimizer("adamw", std::move(groups), lr, {"exp_avg", "exp_avg_sq"}),
-      beta1_(beta1), beta2_(beta2), eps_(eps) {
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps) {
   detail::check_unit_interval("adamw", "beta1", beta1);
   detail::check_unit_interval("adamw", "beta2", beta2);
   detail::check_positive("adamw", "eps", eps);
@@ -21,8 +23,12 @@ AdamW::AdamW(std::vector<ParamGroup> groups, double lr, double beta1, double bet
 void AdamW::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                    double weight_decay) {
   kernels::adamw_step_(param, grad, st.buffers[0], st.buffers[1],
-                       {.lr = lr, .beta1 = beta1_, .beta2 = beta2_, .eps = eps_,
-                        .weight_decay = weight_decay, .t = st.step});
+                       {.lr = lr,
+                        .beta1 = beta1_,
+                        .beta2 = beta2_,
+                        .eps = eps_,
+                        .weight_decay = weight_decay,
+                        .t = st.step});
 }
 
 }  // namespace tlm::optim

@@ -34,15 +34,16 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
     detail::check_non_negative(where.c_str(), "lr_scale", g.lr_scale);
     for (const auto& [pname, t] : g.params) {
       TLM_CHECK(t.defined(), "{}: parameter '{}' is undefined", name_, pname);
-      TLM_CHECK(is_floating(t.dtype()), "{}: parameter '{}' is {}, expected float32 or "
-                "float64", name_, pname, t.str());
-      TLM_CHECK(t.is_contiguous(), "{}: parameter '{}' {} must be contiguous (it is "
-                "updated in place)", name_, pname, t.str());
-      TLM_CHECK(names.insert(pname).second, "{}: parameter name '{}' appears twice", name_,
-                pname);
+      TLM_CHECK(is_floating(t.dtype()), "{}: parameter '{}' is {}, expected float32 or float64",
+                name_, pname, t.str());
+      TLM_CHECK(t.is_contiguous(),
+                "{}: parameter '{}' {} must be contiguous (it is updated in place)", name_, pname,
+                t.str());
+      TLM_CHECK(names.insert(pname).second, "{}: parameter name '{}' appears twice", name_, pname);
       TLM_CHECK(impls.insert(t.impl().get()).second,
                 "{}: parameter '{}' is the same tensor as another listed parameter (a "
-                "tied weight must be listed once)", name_, pname);
+                "tied weight must be listed once)",
+                name_, pname);
       ParamState st;
       for (size_t b = 0; b < buffer_names_.size(); ++b)
         st.buffers.push_back(Tensor::zeros(t.shape(), t.dtype()));
@@ -99,7 +100,8 @@ int64_t Optimizer::state_bytes() const {
   int64_t bytes = 0;
   for (const auto& group : state_)
     for (const auto& st : group)
-      for (const auto& b : st.buffers) bytes += b.numel() * static_cast<int64_t>(dtype_size(b.dtype()));
+      for (const auto& b : st.buffers)
+        bytes += b.numel() * static_cast<int64_t>(dtype_size(b.dtype()));
   return bytes;
 }
 
@@ -135,14 +137,15 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
     auto it = state.tensors.find(key);
     TLM_CHECK(it != state.tensors.end(), "{}: load_state_dict: state tensor '{}' is missing",
               name(), key);
-    TLM_CHECK(it->second.defined() && it->second.shape() == t.shape() &&
-                  it->second.dtype() == t.dtype(),
-              "{}: load_state_dict: state tensor '{}' is {} in the state, {} in the optimizer",
-              name(), key, it->second.defined() ? it->second.str() : "undefined", t.str());
+    TLM_CHECK(
+        it->second.defined() && it->second.shape() == t.shape() && it->second.dtype() == t.dtype(),
+        "{}: load_state_dict: state tensor '{}' is {} in the state, {} in the optimizer", name(),
+        key, it->second.defined() ? it->second.str() : "undefined", t.str());
   }
   for (const auto& [key, t] : state.tensors)
-    TLM_CHECK(mine.tensors.count(key), "{}: load_state_dict: unexpected state tensor '{}' (a "
-              "different optimizer or model?)", name(), key);
+    TLM_CHECK(mine.tensors.count(key),
+              "{}: load_state_dict: unexpected state tensor '{}' (another optimizer?)", name(),
+              key);
   for (const auto& [key, v] : mine.scalars)
     TLM_CHECK(state.scalars.count(key), "{}: load_state_dict: scalar '{}' is missing", name(), key);
   for (const auto& [key, v] : state.scalars)
@@ -176,8 +179,8 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
 namespace detail {
 
 void check_lr(const char* opt, double lr) {
-  TLM_CHECK(std::isfinite(lr) && lr >= 0, "{}: lr = {} is not allowed: the learning rate must "
-            "be a finite number >= 0", opt, lr);
+  TLM_CHECK(std::isfinite(lr) && lr >= 0,
+            "{}: lr = {} is not allowed: it must be a finite number >= 0", opt, lr);
 }
 
 void check_unit_interval(const char* opt, const char* key, double value) {

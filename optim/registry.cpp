@@ -17,13 +17,17 @@ using Factory =
     std::function<std::unique_ptr<Optimizer>(std::vector<ParamGroup>, const OptimizerConfig&)>;
 using G = std::vector<ParamGroup>;
 using C = const OptimizerConfig&;
+template <class O, class... Args>
+std::unique_ptr<Optimizer> make(G groups, Args... args) {
+  return std::make_unique<O>(std::move(groups), args...);
+}
 
 // One line per optimizer.
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> r = {
-      {"sgd", [](G g, C c) { return std::make_unique<Sgd>(std::move(g), c.lr, c.momentum, c.nesterov); }},
-      {"adamw", [](G g, C c) { return std::make_unique<AdamW>(std::move(g), c.lr, c.beta1, c.beta2, c.eps); }},
-      {"lion", [](G g, C c) { return std::make_unique<Lion>(std::move(g), c.lr, c.beta1, c.beta2); }},
+      {"sgd", [](G g, C c) { return make<Sgd>(std::move(g), c.lr, c.momentum, c.nesterov); }},
+      {"adamw", [](G g, C c) { return make<AdamW>(std::move(g), c.lr, c.beta1, c.beta2, c.eps); }},
+      {"lion", [](G g, C c) { return make<Lion>(std::move(g), c.lr, c.beta1, c.beta2); }},
   };
   return r;
 }

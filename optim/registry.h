@@ -13,7 +13,9 @@ namespace tlm::optim {
 
 // Hyperparameters shared by the registry's optimizers; each uses the fields it needs
 // (sgd: lr, momentum, nesterov; adamw: lr, beta1, beta2, eps; lion: lr, beta1, beta2).
-// Weight decay is per parameter group (ParamGroup::weight_decay).
+// Weight decay is per parameter group (ParamGroup::weight_decay). The defaults are PyTorch's
+// AdamW/SGD ones; Lion's usual betas are (0.9, 0.99) and nanoGPT uses (0.9, 0.99) for AdamW
+// too, so set them explicitly.
 struct OptimizerConfig {
   double lr = 1e-3;
   double beta1 = 0.9;

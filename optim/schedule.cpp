@@ -25,8 +25,9 @@ WarmupCosineSchedule::WarmupCosineSchedule(double lr, double min_lr, int64_t war
   TLM_CHECK(std::isfinite(min_lr) && min_lr >= 0 && min_lr <= lr,
             "schedule: min_lr = {} is outside the allowed range [0, lr = {}]", min_lr, lr);
   TLM_CHECK(warmup_iters >= 0, "schedule: warmup_iters = {} must be >= 0", warmup_iters);
-  TLM_CHECK(lr_decay_iters >= warmup_iters, "schedule: lr_decay_iters = {} must be >= "
-            "warmup_iters = {}", lr_decay_iters, warmup_iters);
+  TLM_CHECK(lr_decay_iters >= warmup_iters,
+            "schedule: lr_decay_iters = {} must be >= warmup_iters = {}", lr_decay_iters,
+            warmup_iters);
 }
 
 double WarmupCosineSchedule::lr_at(int64_t it) const {
@@ -40,13 +41,16 @@ double WarmupCosineSchedule::lr_at(int64_t it) const {
 
 namespace {
 using Factory = std::function<std::unique_ptr<LrSchedule>(const ScheduleConfig&)>;
+using C = const ScheduleConfig&;
 // The schedule registry: one line per schedule.
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> r = {
-      {"constant", [](const ScheduleConfig& c) { return std::make_unique<ConstantSchedule>(c.lr); }},
-      {"warmup_cosine", [](const ScheduleConfig& c) {
+      {"constant", [](C c) { return std::make_unique<ConstantSchedule>(c.lr); }},
+      {"warmup_cosine",
+       [](C c) {
          return std::make_unique<WarmupCosineSchedule>(c.lr, c.min_lr, c.warmup_iters,
-                                                       c.lr_decay_iters); }},
+                                                       c.lr_decay_iters);
+       }},
   };
   return r;
 }
@@ -61,8 +65,7 @@ std::vector<std::string> schedule_names() {
 std::unique_ptr<LrSchedule> make_schedule(const std::string& name, const ScheduleConfig& cfg) {
   for (const auto& [n, factory] : registry())
     if (n == name) return factory(cfg);
-  TLM_FAIL("schedule: unknown schedule '{}'; allowed: {}", name,
-           fmt::join(schedule_names(), ", "));
+  TLM_FAIL("schedule: unknown schedule '{}'; allowed: {}", name, fmt::join(schedule_names(), ", "));
 }
 
 }  // namespace tlm::optim

@@ -7,8 +7,8 @@ namespace tlm::optim {
 namespace {
 double checked_momentum(double momentum, bool nesterov) {
   detail::check_unit_interval("sgd", "momentum", momentum);
-  TLM_CHECK(!nesterov || momentum > 0, "sgd: nesterov = true needs momentum > 0, got momentum "
-            "= {}", momentum);
+  TLM_CHECK(!nesterov || momentum > 0, "sgd: nesterov = true needs momentum > 0, got momentum = {}",
+            momentum);
   return momentum;
 }
 }  // namespace
@@ -17,7 +17,8 @@ Sgd::Sgd(std::vector<ParamGroup> groups, double lr, double momentum, bool nester
     : Optimizer("sgd", std::move(groups), lr,
                 checked_momentum(momentum, nesterov) > 0 ? std::vector<std::string>{"momentum"}
                                                          : std::vector<std::string>{}),
-      momentum_(momentum), nesterov_(nesterov) {}
+      momentum_(momentum),
+      nesterov_(nesterov) {}
 
 // SGD with (Nesterov) momentum (Sutskever et al. 2013, PMLR 28(3):1139; PyTorch's form):
 //   d ← g + λθ                          L2 weight decay, part of the gradient
@@ -30,8 +31,11 @@ void Sgd::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
   Tensor none;
   Tensor& buf = st.buffers.empty() ? none : st.buffers[0];
   kernels::sgd_step_(param, grad, buf,
-                     {.lr = lr, .momentum = momentum_, .weight_decay = weight_decay,
-                      .nesterov = nesterov_, .first = st.step == 1});
+                     {.lr = lr,
+                      .momentum = momentum_,
+                      .weight_decay = weight_decay,
+                      .nesterov = nesterov_,
+                      .first = st.step == 1});
 }
 
 }  // namespace tlm::optim

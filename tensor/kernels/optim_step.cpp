@@ -23,7 +23,10 @@ void check_param_grad(const char* op, const Tensor& param, const Tensor& grad) {
 }
 
 // sign with sign(+-0) = 0; a NaN stays NaN (so it reaches the parameter and is seen, not hidden).
-template <class T> inline T sign0(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); }
+template <class T>
+inline T sign0(T x) {
+  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
+}
 
 }  // namespace
 
@@ -86,7 +89,7 @@ void lion_step_(Tensor& param, const Tensor& grad_in, Tensor& m, const LionStep&
       const T gi = g[i];
       const T u = sign0(mp[i] * b1 + omb1 * gi);  // the old momentum, interpolated with beta1
       p[i] = p[i] * decay + neg_lr * u;
-      mp[i] = mp[i] * b2 + omb2 * gi;             // the stored momentum uses beta2, afterwards
+      mp[i] = mp[i] * b2 + omb2 * gi;  // the stored momentum uses beta2, afterwards
     }
   });
   param.bump_version();

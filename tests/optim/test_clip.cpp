@@ -23,7 +23,7 @@ TEST(Clip, ScalesByMaxNormOverNorm) {
   Tensor no_grad = Tensor::zeros({3}).set_requires_grad(true);  // ignored
   EXPECT_DOUBLE_EQ(grad_norm({a, b, no_grad}), 13.0);
   const double norm = clip_grad_norm({a, b, no_grad}, 1.0);
-  EXPECT_DOUBLE_EQ(norm, 13.0);  // the norm before clipping
+  EXPECT_DOUBLE_EQ(norm, 13.0);             // the norm before clipping
   const double coef = 1.0 / (13.0 + 1e-6);  // PyTorch's clip_coef
   auto ga = a.grad().to_vector<float>();
   EXPECT_FLOAT_EQ(ga[0], static_cast<float>(3 * coef));
@@ -66,8 +66,11 @@ TEST(Clip, NonFiniteGradientsAreReportedNotScaled) {
   EXPECT_TRUE(std::isinf(grad_norm({c})));
   EXPECT_FALSE(grads_finite({c}));
   check_grads_finite({{"a", a}});
-  expect_error([&] { check_grads_finite({{"a", a}, {"blocks.0.mlp.fc.weight", b}}); },
-               {"blocks.0.mlp.fc.weight", "NaN or inf"});
+  expect_error(
+      [&] {
+        check_grads_finite({{"a", a}, {"blocks.0.mlp.fc.weight", b}});
+      },
+      {"blocks.0.mlp.fc.weight", "NaN or inf"});
 }
 
 TEST(Clip, MaxNormMustBePositive) {

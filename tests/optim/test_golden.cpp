@@ -30,7 +30,7 @@ struct Golden {
   DType dtype = DType::F32;
   std::map<std::string, double> config, schedule;
   double clip = 0;
-  std::vector<std::pair<double, double>> groups;  // (weight_decay, lr_scale)
+  std::vector<std::pair<double, double>> groups;    // (weight_decay, lr_scale)
   std::vector<std::pair<std::string, int>> params;  // (name, group), in order
   std::map<std::string, Shape> shapes;
   std::map<std::string, std::vector<double>> init;
@@ -143,13 +143,16 @@ void replay(const std::string& file, double rtol, double atol) {
     params[name] = p;
     groups[gi].params.emplace_back(name, p);
   }
-  OptimizerConfig cfg{.lr = g.config.at("lr"), .beta1 = g.config.at("beta1"),
-                      .beta2 = g.config.at("beta2"), .eps = g.config.at("eps"),
+  OptimizerConfig cfg{.lr = g.config.at("lr"),
+                      .beta1 = g.config.at("beta1"),
+                      .beta2 = g.config.at("beta2"),
+                      .eps = g.config.at("eps"),
                       .momentum = g.config.at("momentum"),
                       .nesterov = g.config.at("nesterov") != 0};
   auto opt = make_optimizer(g.optimizer, groups, cfg);
   auto sched = make_schedule(
-      "warmup_cosine", {.lr = g.schedule.at("lr"), .min_lr = g.schedule.at("min_lr"),
+      "warmup_cosine", {.lr = g.schedule.at("lr"),
+                        .min_lr = g.schedule.at("min_lr"),
                         .warmup_iters = static_cast<int64_t>(g.schedule.at("warmup_iters")),
                         .lr_decay_iters = static_cast<int64_t>(g.schedule.at("lr_decay_iters"))});
   for (const GoldenStep& s : g.steps) {

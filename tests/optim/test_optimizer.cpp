@@ -161,8 +161,13 @@ OptRun make_run(const std::string& name, const std::vector<Tensor>* copy_from) {
   r.params = fresh_params(copy_from);
   std::vector<ParamGroup> groups = {{{{"w", r.params[0]}, {"emb", r.params[2]}}, 0.1, 1.0},
                                     {{{"b", r.params[1]}}, 0.0, 0.5}};
-  r.opt = make_optimizer(name, groups, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8,
-                                        .momentum = 0.9, .nesterov = name == "sgd"});
+  r.opt = make_optimizer(name, groups,
+                         {.lr = 1e-2,
+                          .beta1 = 0.9,
+                          .beta2 = 0.99,
+                          .eps = 1e-8,
+                          .momentum = 0.9,
+                          .nesterov = name == "sgd"});
   return r;
 }
 
@@ -258,14 +263,22 @@ TEST(Optimizer, ConstructionChecks) {
   Tensor w = Tensor::zeros({2, 3}).set_requires_grad(true);
   Tensor b = Tensor::zeros({3}).set_requires_grad(true);
   expect_error([&] { AdamW({{{{"w", w}, {"w", b}}, 0.0, 1.0}}, 1e-3); }, {"'w'", "twice"});
-  expect_error([&] { AdamW({{{{"w", w}}, 0.0, 1.0}, {{{"tied", w}}, 0.0, 1.0}}, 1e-3); },
-               {"tied", "same tensor"});
-  expect_error([&] { AdamW({{{{"wt", transpose(w)}}, 0.0, 1.0}}, 1e-3); },
-               {"wt", "contiguous"});
-  expect_error([&] { AdamW({{{{"ids", Tensor::zeros({2}, DType::I32)}}, 0.0, 1.0}}, 1e-3); },
-               {"ids", "int32"});
-  expect_error([&] { AdamW({{{{"w", w}}, -0.1, 1.0}}, 1e-3); },
-               {"param group 0", "weight_decay", "-0.1"});
+  expect_error(
+      [&] {
+        AdamW({{{{"w", w}}, 0.0, 1.0}, {{{"tied", w}}, 0.0, 1.0}}, 1e-3);
+      },
+      {"tied", "same tensor"});
+  expect_error([&] { AdamW({{{{"wt", transpose(w)}}, 0.0, 1.0}}, 1e-3); }, {"wt", "contiguous"});
+  expect_error(
+      [&] {
+        AdamW({{{{"ids", Tensor::zeros({2}, DType::I32)}}, 0.0, 1.0}}, 1e-3);
+      },
+      {"ids", "int32"});
+  expect_error(
+      [&] {
+        AdamW({{{{"w", w}}, -0.1, 1.0}}, 1e-3);
+      },
+      {"param group 0", "weight_decay", "-0.1"});
   expect_error([&] { Lion({{{{"w", w}}, 0.0, NAN}}, 1e-3); }, {"lr_scale", "nan"});
   AdamW empty({}, 1e-3);  // no parameters is allowed (a fully frozen model)
   empty.step();

@@ -18,14 +18,14 @@ TEST(Schedule, ConstantIsConstant) {
 // nanoGPT's train_shakespeare_char values: lr 1e-3, min 1e-4, warmup 100, decay to 5000.
 TEST(Schedule, WarmupCosineClosedForm) {
   WarmupCosineSchedule s(1e-3, 1e-4, 100, 5000);
-  EXPECT_DOUBLE_EQ(s.lr_at(0), 1e-3 / 101);          // (it+1)/(warmup+1): never exactly 0
+  EXPECT_DOUBLE_EQ(s.lr_at(0), 1e-3 / 101);  // (it+1)/(warmup+1): never exactly 0
   EXPECT_DOUBLE_EQ(s.lr_at(49), 1e-3 * 50 / 101);
   EXPECT_DOUBLE_EQ(s.lr_at(99), 1e-3 * 100 / 101);
-  EXPECT_DOUBLE_EQ(s.lr_at(100), 1e-3);               // ratio 0: cos 0 = 1
+  EXPECT_DOUBLE_EQ(s.lr_at(100), 1e-3);                  // ratio 0: cos 0 = 1
   EXPECT_DOUBLE_EQ(s.lr_at(2550), 0.5 * (1e-3 + 1e-4));  // ratio 1/2: halfway
   const double r = (1000.0 - 100) / 4900;
   EXPECT_DOUBLE_EQ(s.lr_at(1000), 1e-4 + 0.5 * (1 + std::cos(std::numbers::pi * r)) * 9e-4);
-  EXPECT_NEAR(s.lr_at(5000), 1e-4, 1e-19);            // ratio 1: cos pi = -1
+  EXPECT_NEAR(s.lr_at(5000), 1e-4, 1e-19);  // ratio 1: cos pi = -1
   EXPECT_EQ(s.lr_at(5001), 1e-4);
   EXPECT_EQ(s.lr_at(1000000), 1e-4);
   // Monotone: up during warmup, down afterwards.
