@@ -89,7 +89,7 @@ class UncertaintyWeighting : public Module {
 // Gradient space
 // ---------------------------------------------------------------------------------------
 using TaskGradients = std::vector<std::vector<Tensor>>;  // [task][parameter]
-using Gram = std::vector<std::vector<double>>;            // [n][n], G_ij = <g_i, g_j>
+using Gram = std::vector<std::vector<double>>;           // [n][n], G_ij = <g_i, g_j>
 
 // Runs loss_of_task(i) and its backward for each task and collects the gradients of
 // `params` (zero where a task does not reach a parameter). The engine frees saved tensors
@@ -99,7 +99,8 @@ TaskGradients task_gradients(int n_tasks, const std::function<Tensor(int)>& loss
 
 Gram gram_matrix(const TaskGradients& grads);
 // sum_i coeffs_i g_i, per parameter.
-std::vector<Tensor> combine_gradients(const TaskGradients& grads, const std::vector<double>& coeffs);
+std::vector<Tensor> combine_gradients(const TaskGradients& grads,
+                                      const std::vector<double>& coeffs);
 
 struct MinNormResult {
   std::vector<double> alpha;  // on the simplex
@@ -128,7 +129,6 @@ struct MainAuxResult {
 MainAuxResult main_aux_weights(const Gram& G /* [1+m] x [1+m], index 0 = main */,
                                int max_iterations = 10000, double tol = 1e-12);
 std::vector<Tensor> main_aux_combine(const std::vector<Tensor>& main_grad,
-                                     const TaskGradients& aux_grads,
-                                     MainAuxResult* info = nullptr);
+                                     const TaskGradients& aux_grads, MainAuxResult* info = nullptr);
 
 }  // namespace tlm::nn

@@ -27,8 +27,10 @@ Tensor tailr(const Tensor& z, const Tensor& y, const LossOptions& o) {
   return tailr_loss(z, y, o.tailr_gamma, o.ignore_index);
 }
 Tensor emo(const Tensor& z, const Tensor& y, const LossOptions& o) {
-  TLM_CHECK(o.emo_embedding.defined(), "lm_loss 'emo': LossOptions::emo_embedding is not set "
-            "(expected the frozen cost embedding [V,D], V = {})", z.shape()[1]);
+  TLM_CHECK(o.emo_embedding.defined(),
+            "lm_loss 'emo': LossOptions::emo_embedding is not set "
+            "(expected the frozen cost embedding [V,D], V = {})",
+            z.shape()[1]);
   EmoOptions e;
   e.ignore_index = o.ignore_index;
   e.max_weight = o.emo_max_weight;
@@ -37,6 +39,7 @@ Tensor emo(const Tensor& z, const Tensor& y, const LossOptions& o) {
 
 // One line per loss.
 const std::vector<std::pair<std::string, LmLossFn>>& registry() {
+  // clang-format off
   static const std::vector<std::pair<std::string, LmLossFn>> table = {
       {"ce", &ce},
       {"label_smoothing", &smoothed},
@@ -44,6 +47,7 @@ const std::vector<std::pair<std::string, LmLossFn>>& registry() {
       {"tailr", &tailr},
       {"emo", &emo},
   };
+  // clang-format on
   return table;
 }
 

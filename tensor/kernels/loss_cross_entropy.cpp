@@ -77,7 +77,9 @@ CrossEntropyResult cross_entropy_forward(const Tensor& logits_in, const Tensor& 
     case LossReduction::Mean:
       r.loss = Tensor::scalar(r.n_valid > 0 ? total / r.n_valid : 0.0, z.dtype());
       break;
-    case LossReduction::Sum: r.loss = Tensor::scalar(total, z.dtype()); break;
+    case LossReduction::Sum:
+      r.loss = Tensor::scalar(total, z.dtype());
+      break;
     case LossReduction::None: {
       r.loss = Tensor::empty({N}, z.dtype());
       dispatch_floating(z.dtype(), "cross_entropy", [&](auto tag) {
@@ -115,7 +117,7 @@ Tensor cross_entropy_backward(const Tensor& grad_in, const Tensor& logits_in,
         for (int64_t j = 0; j < V; ++j) d[j] = T(0);
         continue;
       }
-      double scale = reduction == LossReduction::None ? gp[i]
+      double scale = reduction == LossReduction::None  ? gp[i]
                      : reduction == LossReduction::Sum ? gp[0]
                                                        : gp[0] / static_cast<double>(n_valid);
       const T* row = zp + i * V;

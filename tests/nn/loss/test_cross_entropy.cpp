@@ -1,7 +1,6 @@
 // Fused cross-entropy: gradcheck, against the composed ops, against torch golden values
 // (label smoothing + ignore_index), stability at +-1e4, fully ignored batches, bad input.
 #include "nn/loss/cross_entropy.h"
-
 #include "tests/nn/loss/loss_test_util.h"
 
 namespace tlm::nn {
@@ -68,8 +67,8 @@ TEST(CrossEntropy, MatchesTorchGolden) {
 
 TEST(CrossEntropy, StableAtHugeLogits) {
   for (DType dt : {DType::F32, DType::F64}) {
-    Tensor z = f64({1e4, -1e4, 0, -1e4, 1e4, 1e4, 1e4, -1e4, -1e4}, {3, 3}).to(dt)
-                   .set_requires_grad(true);
+    Tensor z =
+        f64({1e4, -1e4, 0, -1e4, 1e4, 1e4, 1e4, -1e4, -1e4}, {3, 3}).to(dt).set_requires_grad(true);
     Tensor t = ids({1, 0, 2});
     Tensor loss = cross_entropy(z, t, 0.1);
     loss.backward();
@@ -94,8 +93,8 @@ TEST(CrossEntropy, FullyIgnoredBatchGivesZeroNotNaN) {
 
 TEST(CrossEntropy, BadInputNamesTheLossAndShapes) {
   Tensor z = randn64({3, 4}, 14);
-  EXPECT_TLM_ERROR(cross_entropy(z, ids({0, 4, 1})), "cross_entropy", "[3,4]", "[3]",
-                   "target 4", "[0, 4)");
+  EXPECT_TLM_ERROR(cross_entropy(z, ids({0, 4, 1})), "cross_entropy", "[3,4]", "[3]", "target 4",
+                   "[0, 4)");
   EXPECT_TLM_ERROR(cross_entropy(z, ids({0, -1, 1})), "cross_entropy", "target -1");
   EXPECT_TLM_ERROR(cross_entropy(z, ids({0, 1})), "cross_entropy", "[3,4]", "[2]");
   EXPECT_TLM_ERROR(cross_entropy(z, ids({0, 1, 2, 3}, {2, 2})), "cross_entropy", "[3,4]", "[2,2]");

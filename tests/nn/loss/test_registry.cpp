@@ -1,9 +1,8 @@
 // The LM loss registry: every name, the shared signature, [B,T,V] inputs, errors.
-#include "nn/loss/registry.h"
-
 #include "nn/loss/cross_entropy.h"
 #include "nn/loss/emo.h"
 #include "nn/loss/focal.h"
+#include "nn/loss/registry.h"
 #include "nn/loss/tailr.h"
 #include "tests/nn/loss/loss_test_util.h"
 
