@@ -130,6 +130,25 @@ Tensor InitialLossNormalizer::operator()(const std::vector<Tensor>& losses) {
   return normalized_sum(losses, initial_);
 }
 
+double softmax_ce_initial_loss(int64_t num_classes) {
+  TLM_CHECK(num_classes >= 1, "softmax_ce_initial_loss: need at least one class, got {}",
+            num_classes);
+  return std::log(static_cast<double>(num_classes));
+}
+
+double label_entropy(const std::vector<double>& f) {
+  double total = 0;
+  for (double v : f) {
+    TLM_CHECK(v >= 0 && std::isfinite(v), "label_entropy: frequencies must be >= 0, got {}", v);
+    total += v;
+  }
+  TLM_CHECK(total > 0, "label_entropy: all {} frequencies are zero", f.size());
+  double h = 0;
+  for (double v : f)
+    if (v > 0) h -= v / total * std::log(v / total);
+  return h;
+}
+
 Tensor uncertainty_weighted_sum(const std::vector<Tensor>& losses, const Tensor& log_var,
                                 const std::vector<TaskKind>& kinds) {
   Tensor l = stack_losses("uncertainty_weighting", losses);

@@ -68,6 +68,12 @@ class InitialLossNormalizer {
   std::vector<double> initial_;
 };
 
+// Theory values for the initial/prior normalisation: a C-way softmax CE starts at log C
+// (uniform prediction); its prior-normalised scale is the entropy of the label frequencies
+// -sum p_c log p_c (frequencies are normalised; zeros are skipped).
+double softmax_ce_initial_loss(int64_t num_classes);
+double label_entropy(const std::vector<double>& label_frequencies);
+
 enum class TaskKind { kRegression, kClassification };
 
 // sum c_i e^{-s_i} L_i + s_i/2 for losses [n] (0-D each) and log_var [n] (differentiable).
@@ -88,6 +94,8 @@ class UncertaintyWeighting : public Module {
 // ---------------------------------------------------------------------------------------
 // Gradient space
 // ---------------------------------------------------------------------------------------
+// Task gradients may be w.r.t. the parameters, or (the cheap approximation of part 2) w.r.t.
+// the shared encoder output H: any list of tensors with the same shapes for every task.
 using TaskGradients = std::vector<std::vector<Tensor>>;  // [task][parameter]
 using Gram = std::vector<std::vector<double>>;           // [n][n], G_ij = <g_i, g_j>
 

@@ -102,4 +102,13 @@ Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor&
   return detail::masked_mean(add(first, second), detail::nonempty_rows(keep));
 }
 
+Tensor zlpr_predict(const Tensor& scores) {
+  std::vector<double> v = scores.to_vector<double>();
+  std::vector<int32_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i] > 0 ? 1 : 0;
+  return Tensor::from_vector(out, scores.shape());
+}
+
+Tensor soft_zlpr_probability(const Tensor& scores) { return sigmoid(mul(scores, 2.0)); }
+
 }  // namespace tlm::nn

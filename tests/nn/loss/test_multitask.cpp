@@ -39,7 +39,10 @@ TEST(MultiTaskLoss, ValuesAndGradients) {
   EXPECT_NEAR(init({a, b}).item(), 2.0, 1e-15);
   Tensor a2 = f64({1.0}, {}), b2 = f64({1.0}, {});
   EXPECT_NEAR(init({a2, b2}).item(), 0.5 + 2.0, 1e-15);
-  InitialLossNormalizer theory({std::log(10.0), 1.0});
+  EXPECT_NEAR(softmax_ce_initial_loss(10), std::log(10.0), 1e-15);
+  EXPECT_NEAR(label_entropy({1, 1, 2, 0}), -(2 * 0.25 * std::log(0.25) + 0.5 * std::log(0.5)),
+              1e-15);
+  InitialLossNormalizer theory({softmax_ce_initial_loss(10), 1.0});
   EXPECT_NEAR(theory({a2, b2}).item(), 1 / std::log(10.0) + 1, 1e-15);
 }
 

@@ -63,6 +63,12 @@ TEST(Zlpr, SoftReducesToHardAndHasOptimumAtSigmoid2s) {
   }
 }
 
+TEST(Zlpr, Prediction) {
+  Tensor s = f64({0.5, -0.1, 0.0, 3.0}, {2, 2});
+  EXPECT_EQ(zlpr_predict(s).to_vector<int32_t>(), (std::vector<int32_t>{1, 0, 0, 1}));
+  EXPECT_NEAR(soft_zlpr_probability(s).to_vector<double>()[0], 1 / (1 + std::exp(-1.0)), 1e-15);
+}
+
 TEST(Zlpr, GradcheckSoft) {
   Tensor t = f64({0.0, 0.3, 1.0, 0.5, 0.9, 0.05, 1.0, 0.0, 0.2, 0.7}, {2, 5});
   Tensor mask = ids({1, 1, 1, 0, 1, 1, 0, 1, 1, 1}, {2, 5});
