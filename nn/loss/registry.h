@@ -12,6 +12,8 @@
 //   focal            multi-class focal loss, -alpha (1-p_t)^gamma log p_t
 //   tailr            TaiLr, -log(gamma + (1-gamma) p_t)/(1-gamma)
 //   emo              EMO + MLE with the frozen cost embedding `emo_embedding` [V,D]
+// Memory: ce / label_smoothing are one fused kernel (only [N] per-row values besides the
+// logits); focal, tailr and emo are composed from ops and hold a few [N,V] temporaries.
 #pragma once
 
 #include <limits>
