@@ -32,8 +32,10 @@ void check_binary_labels(const char* loss, const Tensor& logits, const Tensor& l
   TLM_CHECK(logits.defined() && labels.defined(), "{}: logits and labels must be defined", loss);
   TLM_CHECK(is_floating(logits.dtype()), "{}: logits must be float32/float64, got {}", loss,
             logits.str());
-  TLM_CHECK(labels.dtype() == DType::I32, "{}: logits {} x labels {}: labels must be int32 0/1, "
-            "got {}", loss, shape_str(logits.shape()), shape_str(labels.shape()), labels.str());
+  TLM_CHECK(labels.dtype() == DType::I32,
+            "{}: logits {} x labels {}: labels must be int32 0/1, "
+            "got {}",
+            loss, shape_str(logits.shape()), shape_str(labels.shape()), labels.str());
   TLM_CHECK(labels.shape() == logits.shape(),
             "{}: logits {} x labels {}: labels must have the logits' shape", loss,
             shape_str(logits.shape()), shape_str(labels.shape()));
@@ -80,10 +82,10 @@ Tensor masked_mean(const Tensor& x, const Tensor& keep) {
 
 Tensor lse_with_zero(const Tensor& x, const Tensor& keep, int64_t axis) {
   axis = normalize_axis(axis, x.dim(), "lse_with_zero");
-  Tensor skipped = keep.defined()
-                       ? where(keep, x, Tensor::full({}, -std::numeric_limits<double>::infinity(),
-                                                     x.dtype()))
-                       : x;
+  Tensor skipped =
+      keep.defined()
+          ? where(keep, x, Tensor::full({}, -std::numeric_limits<double>::infinity(), x.dtype()))
+          : x;
   Shape zshape = x.shape();
   zshape[axis] = 1;
   return logsumexp(concat({skipped, Tensor::zeros(zshape, x.dtype())}, axis), axis);

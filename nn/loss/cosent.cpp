@@ -6,7 +6,8 @@ namespace tlm::nn {
 
 Tensor cosent_loss(const Tensor& cos, const Tensor& labels, double lambda) {
   TLM_CHECK(cos.defined() && cos.dim() == 1 && is_floating(cos.dtype()),
-            "cosent_loss: expected floating cosines [B], got {}", cos.defined() ? cos.str() : "undefined");
+            "cosent_loss: expected floating cosines [B], got {}",
+            cos.defined() ? cos.str() : "undefined");
   TLM_CHECK(labels.defined() && labels.shape() == cos.shape(),
             "cosent_loss: cos {} x labels {}: labels must be [B] like the cosines",
             shape_str(cos.shape()), labels.defined() ? shape_str(labels.shape()) : "undefined");
@@ -20,7 +21,7 @@ Tensor cosent_loss(const Tensor& cos, const Tensor& labels, double lambda) {
     for (int64_t b = 0; b < B; ++b) keep[a * B + b] = y[a] > y[b] ? 1.0 : 0.0;
   }
   // entry (a, b) = lambda (c_b - c_a): the better-labelled pair a should score higher.
-  Tensor diff = mul(sub(reshape(cos, {1, B}), reshape(cos, {B, 1})), lambda);   // [B,B]
+  Tensor diff = mul(sub(reshape(cos, {1, B}), reshape(cos, {B, 1})), lambda);  // [B,B]
   Tensor lse = detail::lse_with_zero(reshape(diff, {1, B * B}),
                                      Tensor::from_vector(keep, {1, B * B}).to(cos.dtype()), 1);
   return reshape(lse, {});

@@ -27,11 +27,11 @@ Tensor normalized_embedding(const Tensor& logits, const Tensor& embedding) {
 Tensor emo_distance(const Tensor& logits, const Tensor& targets, const Tensor& embedding,
                     int32_t ignore_index) {
   detail::check_class_targets("emo_loss", logits, targets, ignore_index);
-  Tensor e = normalized_embedding(logits, embedding);                     // [V,D]
+  Tensor e = normalized_embedding(logits, embedding);  // [V,D]
   Tensor safe = detail::safe_targets(targets, ignore_index);
-  Tensor pe = matmul(softmax(logits, -1), e);                              // [N,D] = p^T E
-  Tensor et = index_select(e, safe);                                       // [N,D]
-  Tensor emo = rsub(sum(mul(pe, et), 1), 1.0);                             // [N]
+  Tensor pe = matmul(softmax(logits, -1), e);   // [N,D] = p^T E
+  Tensor et = index_select(e, safe);            // [N,D]
+  Tensor emo = rsub(sum(mul(pe, et), 1), 1.0);  // [N]
   return where(detail::valid_mask(targets, ignore_index, logits.dtype()), emo,
                Tensor::zeros({}, logits.dtype()));
 }

@@ -18,11 +18,16 @@ GaussHermite gauss_hermite(int n) {
   const int m = (n + 1) / 2;
   double z = 0;
   for (int i = 0; i < m; ++i) {
-    if (i == 0) z = std::sqrt(2.0 * n + 1) - 1.85575 * std::pow(2.0 * n + 1, -0.16667);
-    else if (i == 1) z -= 1.14 * std::pow(static_cast<double>(n), 0.426) / z;
-    else if (i == 2) z = 1.86 * z - 0.86 * gh.nodes[n - 1];
-    else if (i == 3) z = 1.91 * z - 0.91 * gh.nodes[n - 2];
-    else z = 2.0 * z - gh.nodes[n - i + 1];
+    if (i == 0)
+      z = std::sqrt(2.0 * n + 1) - 1.85575 * std::pow(2.0 * n + 1, -0.16667);
+    else if (i == 1)
+      z -= 1.14 * std::pow(static_cast<double>(n), 0.426) / z;
+    else if (i == 2)
+      z = 1.86 * z - 0.86 * gh.nodes[n - 1];
+    else if (i == 3)
+      z = 1.91 * z - 0.91 * gh.nodes[n - 2];
+    else
+      z = 2.0 * z - gh.nodes[n - i + 1];
     double pp = 0;
     for (int it = 0; it < 100; ++it) {
       double p1 = pim4, p2 = 0;
@@ -64,10 +69,10 @@ Tensor exact_log_expected_accuracy(const Tensor& mu, const Tensor& targets, cons
     logw[k] = std::log(gh.weights[k]) - 0.5 * std::log(std::numbers::pi);
   }
   Tensor safe = detail::safe_targets(targets, ignore_index);
-  Tensor mu_y = gather(mu, 1, reshape(safe, {N, 1}));                      // [N,1]
+  Tensor mu_y = gather(mu, 1, reshape(safe, {N, 1}));  // [N,1]
   Tensor sig = sigma.dtype() == dt ? sigma : cast(sigma, dt);
   if (sig.dim() == 1) sig = reshape(sig, {N, 1});
-  Tensor d = div(sub(mu_y, mu), sig);                                      // [N,C]
+  Tensor d = div(sub(mu_y, mu), sig);                                             // [N,C]
   Tensor a = add(unsqueeze(d, 2), Tensor::from_vector(nodes, {1, 1, K}).to(dt));  // [N,C,K]
   Tensor lphi = log_ndtr(a);
   // The target's own factor is left out (set to log 1 = 0) by selection, not multiplication.
@@ -76,15 +81,15 @@ Tensor exact_log_expected_accuracy(const Tensor& mu, const Tensor& targets, cons
   for (int64_t i = 0; i < N; ++i) oh[i * C + sv[i]] = 1;
   lphi = where(Tensor::from_vector(oh, {N, C, 1}), Tensor::zeros({}, dt), lphi);
   Tensor per_node = add(sum(lphi, 1), Tensor::from_vector(logw, {1, K}).to(dt));  // [N,K]
-  return logsumexp(per_node, 1);                                                 // [N]
+  return logsumexp(per_node, 1);                                                  // [N]
 }
 
 Tensor exact_loss(const Tensor& mu, const Tensor& targets, const Tensor& sigma,
                   const ExactOptions& options) {
   Tensor logp = exact_log_expected_accuracy(mu, targets, sigma, options.quadrature_points,
                                             options.ignore_index);
-  Tensor per_row = options.objective == ExactObjective::kNegExpectedAccuracy ? neg(exp(logp))
-                                                                              : neg(logp);
+  Tensor per_row =
+      options.objective == ExactObjective::kNegExpectedAccuracy ? neg(exp(logp)) : neg(logp);
   return detail::masked_mean(per_row,
                              detail::valid_mask(targets, options.ignore_index, mu.dtype()));
 }

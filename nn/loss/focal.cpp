@@ -64,8 +64,8 @@ Tensor binary_focal_loss(const Tensor& logits, const Tensor& labels, double alph
   check_gamma("binary_focal_loss", gamma);
   TLM_CHECK(alpha >= 0 && alpha <= 1, "binary_focal_loss: alpha must be in [0, 1], got {}", alpha);
   Tensor s = signed_logits(logits, labels);
-  Tensor l = softplus(s);                                          // CE = -log p_t
-  if (gamma != 0) l = mul(exp(mul(log_sigmoid(s), gamma)), l);     // (1 - p_t)^gamma
+  Tensor l = softplus(s);                                       // CE = -log p_t
+  if (gamma != 0) l = mul(exp(mul(log_sigmoid(s), gamma)), l);  // (1 - p_t)^gamma
   std::vector<int32_t> y = labels.to_vector<int32_t>();
   std::vector<double> a(y.size());
   for (size_t i = 0; i < y.size(); ++i) a[i] = y[i] == 1 ? alpha : 1 - alpha;
@@ -78,7 +78,7 @@ Tensor hard_truncation_loss_multiclass(const Tensor& logits, const Tensor& targe
   detail::check_class_targets("hard_truncation_loss", logits, targets, ignore_index);
   TLM_CHECK(m > 0 && m <= 1, "hard_truncation_loss: threshold m must be in (0, 1], got {}", m);
   Tensor safe = detail::safe_targets(targets, ignore_index);
-  Tensor logp = detail::target_log_prob(logits, safe);             // [N]
+  Tensor logp = detail::target_log_prob(logits, safe);  // [N]
   std::vector<double> lp = logp.to_vector<double>();
   std::vector<double> lambda(lp.size());
   for (size_t i = 0; i < lp.size(); ++i) lambda[i] = std::exp(lp[i]) > m ? 0.0 : 1.0;
@@ -97,21 +97,21 @@ Tensor softened_truncation_loss_multiclass(const Tensor& logits, const Tensor& t
   return detail::masked_mean(l, detail::valid_mask(targets, ignore_index, logits.dtype()));
 }
 
-Tensor focal_loss_per_item(const Tensor& logits, const Tensor& targets, double gamma,
-                           double alpha, int32_t ignore_index) {
+Tensor focal_loss_per_item(const Tensor& logits, const Tensor& targets, double gamma, double alpha,
+                           int32_t ignore_index) {
   detail::check_class_targets("focal_loss", logits, targets, ignore_index);
   check_gamma("focal_loss", gamma);
   const int64_t N = logits.shape()[0], C = logits.shape()[1];
   Tensor safe = detail::safe_targets(targets, ignore_index);
   Tensor keep = detail::valid_mask(targets, ignore_index, logits.dtype());
-  Tensor lse = logsumexp(logits, 1);                                              // [N]
+  Tensor lse = logsumexp(logits, 1);  // [N]
   Tensor z_t = reshape(gather(logits, 1, reshape(safe, {N, 1})), {N});
-  Tensor l = sub(lse, z_t);                                                       // -log p_t
+  Tensor l = sub(lse, z_t);  // -log p_t
   if (gamma != 0 && C > 1) {
     // log(1 - p_t) = LSE_{j != t} z_j - LSE(z): exact even when p_t rounds to 1.
-    Tensor others = where(one_hot(safe, C),
-                          Tensor::full({}, -std::numeric_limits<double>::infinity(), logits.dtype()),
-                          logits);
+    Tensor others =
+        where(one_hot(safe, C),
+              Tensor::full({}, -std::numeric_limits<double>::infinity(), logits.dtype()), logits);
     Tensor log1m = sub(logsumexp(others, 1), lse);
     l = mul(exp(mul(log1m, gamma)), l);
   } else if (gamma != 0) {

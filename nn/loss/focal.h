@@ -35,8 +35,8 @@ Tensor binary_focal_loss(const Tensor& logits, const Tensor& labels, double alph
 
 // ---- multi-class, on logits [N,C] with targets [N] int32 in [0,C) or ignore_index ----
 // lambda = 0 where p_t > m.
-Tensor hard_truncation_loss_multiclass(const Tensor& logits, const Tensor& targets,
-                                       double m = 0.5, int32_t ignore_index = kIgnoreIndex);
+Tensor hard_truncation_loss_multiclass(const Tensor& logits, const Tensor& targets, double m = 0.5,
+                                       int32_t ignore_index = kIgnoreIndex);
 Tensor softened_truncation_loss_multiclass(const Tensor& logits, const Tensor& targets, double K,
                                            int32_t ignore_index = kIgnoreIndex);
 // alpha is a plain scale here (1 = the formula of METHODS 6.2).

@@ -30,7 +30,8 @@ Tensor from_doubles(const std::vector<double>& v, DType dt) {
 double dot(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   NoGradGuard no_grad;
   double s = 0;
-  for (size_t k = 0; k < a.size(); ++k) s += sum(mul(a[k].to(DType::F64), b[k].to(DType::F64))).item();
+  for (size_t k = 0; k < a.size(); ++k)
+    s += sum(mul(a[k].to(DType::F64), b[k].to(DType::F64))).item();
   return s;
 }
 
@@ -99,8 +100,10 @@ Tensor realtime_normalized(const std::vector<Tensor>& losses) {
   Tensor l = stack_losses("realtime_normalized", losses);
   Tensor denom = stop_gradient(l);
   for (double v : denom.to_vector<double>())
-    TLM_CHECK(v != 0 && std::isfinite(v), "realtime_normalized: a task loss is {}; L/sg(L) needs "
-              "finite nonzero losses", v);
+    TLM_CHECK(v != 0 && std::isfinite(v),
+              "realtime_normalized: a task loss is {}; L/sg(L) needs "
+              "finite nonzero losses",
+              v);
   return sum(div(l, denom));
 }
 
@@ -125,6 +128,25 @@ Tensor InitialLossNormalizer::operator()(const std::vector<Tensor>& losses) {
             "initial_loss_normalizer: {} initial losses recorded, {} task losses given",
             initial_.size(), losses.size());
   return normalized_sum(losses, initial_);
+}
+
+double softmax_ce_initial_loss(int64_t num_classes) {
+  TLM_CHECK(num_classes >= 1, "softmax_ce_initial_loss: need at least one class, got {}",
+            num_classes);
+  return std::log(static_cast<double>(num_classes));
+}
+
+double label_entropy(const std::vector<double>& f) {
+  double total = 0;
+  for (double v : f) {
+    TLM_CHECK(v >= 0 && std::isfinite(v), "label_entropy: frequencies must be >= 0, got {}", v);
+    total += v;
+  }
+  TLM_CHECK(total > 0, "label_entropy: all {} frequencies are zero", f.size());
+  double h = 0;
+  for (double v : f)
+    if (v > 0) h -= v / total * std::log(v / total);
+  return h;
 }
 
 Tensor uncertainty_weighted_sum(const std::vector<Tensor>& losses, const Tensor& log_var,
@@ -238,8 +260,8 @@ MinNormResult min_norm_frank_wolfe(const Gram& G, int max_iterations, double tol
       // away step: alpha <- (1 + step) alpha - step e_s, step <= alpha_s / (1 - alpha_s)
       const double denom = a - 2 * Ga[s] + G[s][s];  // ||g(alpha) - g_s||^2
       if (denom <= 0) break;
-      const double max_step = r.alpha[s] < 1 ? r.alpha[s] / (1 - r.alpha[s])
-                                             : std::numeric_limits<double>::infinity();
+      const double max_step =
+          r.alpha[s] < 1 ? r.alpha[s] / (1 - r.alpha[s]) : std::numeric_limits<double>::infinity();
       const double step = std::clamp((Ga[s] - a) / denom, 0.0, max_step);
       for (size_t i = 0; i < n; ++i) r.alpha[i] *= 1 + step;
       r.alpha[s] -= step;

@@ -68,6 +68,12 @@ class InitialLossNormalizer {
   std::vector<double> initial_;
 };
 
+// Theory values for the initial/prior normalisation: a C-way softmax CE starts at log C
+// (uniform prediction); its prior-normalised scale is the entropy of the label frequencies
+// -sum p_c log p_c (frequencies are normalised; zeros are skipped).
+double softmax_ce_initial_loss(int64_t num_classes);
+double label_entropy(const std::vector<double>& label_frequencies);
+
 enum class TaskKind { kRegression, kClassification };
 
 // sum c_i e^{-s_i} L_i + s_i/2 for losses [n] (0-D each) and log_var [n] (differentiable).
@@ -88,8 +94,10 @@ class UncertaintyWeighting : public Module {
 // ---------------------------------------------------------------------------------------
 // Gradient space
 // ---------------------------------------------------------------------------------------
+// Task gradients may be w.r.t. the parameters, or (the cheap approximation of part 2) w.r.t.
+// the shared encoder output H: any list of tensors with the same shapes for every task.
 using TaskGradients = std::vector<std::vector<Tensor>>;  // [task][parameter]
-using Gram = std::vector<std::vector<double>>;            // [n][n], G_ij = <g_i, g_j>
+using Gram = std::vector<std::vector<double>>;           // [n][n], G_ij = <g_i, g_j>
 
 // Runs loss_of_task(i) and its backward for each task and collects the gradients of
 // `params` (zero where a task does not reach a parameter). The engine frees saved tensors
@@ -99,7 +107,8 @@ TaskGradients task_gradients(int n_tasks, const std::function<Tensor(int)>& loss
 
 Gram gram_matrix(const TaskGradients& grads);
 // sum_i coeffs_i g_i, per parameter.
-std::vector<Tensor> combine_gradients(const TaskGradients& grads, const std::vector<double>& coeffs);
+std::vector<Tensor> combine_gradients(const TaskGradients& grads,
+                                      const std::vector<double>& coeffs);
 
 struct MinNormResult {
   std::vector<double> alpha;  // on the simplex
@@ -128,7 +137,6 @@ struct MainAuxResult {
 MainAuxResult main_aux_weights(const Gram& G /* [1+m] x [1+m], index 0 = main */,
                                int max_iterations = 10000, double tol = 1e-12);
 std::vector<Tensor> main_aux_combine(const std::vector<Tensor>& main_grad,
-                                     const TaskGradients& aux_grads,
-                                     MainAuxResult* info = nullptr);
+                                     const TaskGradients& aux_grads, MainAuxResult* info = nullptr);
 
 }  // namespace tlm::nn

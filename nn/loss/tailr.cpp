@@ -30,8 +30,7 @@ Tensor tailr_loss_per_item(const Tensor& logits, const Tensor& targets, double g
                Tensor::zeros({}, logits.dtype()));
 }
 
-Tensor tailr_loss(const Tensor& logits, const Tensor& targets, double gamma,
-                  int32_t ignore_index) {
+Tensor tailr_loss(const Tensor& logits, const Tensor& targets, double gamma, int32_t ignore_index) {
   return detail::masked_mean(tailr_loss_per_item(logits, targets, gamma, ignore_index),
                              detail::valid_mask(targets, ignore_index, logits.dtype()));
 }
@@ -40,8 +39,7 @@ Tensor tailr_weighted_loss(const Tensor& logits, const Tensor& targets, double g
                            double floor_b, int32_t ignore_index) {
   detail::check_class_targets("tailr_loss", logits, targets, ignore_index);
   check_gamma(gamma);
-  TLM_CHECK(floor_b >= 0 && floor_b <= 1, "tailr_loss: floor b must be in [0, 1], got {}",
-            floor_b);
+  TLM_CHECK(floor_b >= 0 && floor_b <= 1, "tailr_loss: floor b must be in [0, 1], got {}", floor_b);
   Tensor logp = detail::target_log_prob(logits, detail::safe_targets(targets, ignore_index));
   Tensor weight;  // sg(max(b, p / (gamma + (1-gamma) p))), from log p (no 0/0)
   {

@@ -14,8 +14,8 @@ Tensor row_keep_mask(const char* loss, const Tensor& scores, const Tensor& mask)
   if (!mask.defined()) return Tensor::ones({N, K}, scores.dtype());
   check_mask(loss, scores.shape(), mask);
   NoGradGuard no_grad;
-  Tensor full = where(mask, Tensor::ones(scores.shape(), scores.dtype()),
-                      Tensor::zeros({}, scores.dtype()));
+  Tensor full =
+      where(mask, Tensor::ones(scores.shape(), scores.dtype()), Tensor::zeros({}, scores.dtype()));
   return reshape(full, {N, K});
 }
 
@@ -43,19 +43,21 @@ Tensor zlpr_loss_per_item(const Tensor& scores, const Tensor& labels, const Tens
   const char* name = "zlpr_loss";
   Tensor keep = detail::row_keep_mask(name, scores, mask);
   TLM_CHECK(labels.defined() && labels.dtype() == DType::I32,
-            "{}: scores {} x labels {}: labels must be int32 0/1", name,
-            shape_str(scores.shape()), labels.defined() ? labels.str() : "undefined");
+            "{}: scores {} x labels {}: labels must be int32 0/1", name, shape_str(scores.shape()),
+            labels.defined() ? labels.str() : "undefined");
   Tensor y = flat_labels(name, scores, labels);
   std::vector<double> yv = y.to_vector<double>();
   for (size_t i = 0; i < yv.size(); ++i)
-    TLM_CHECK(yv[i] == 0 || yv[i] == 1, "{}: scores {} x labels {}: label {} at element {} is "
-              "not 0 or 1", name, shape_str(scores.shape()), shape_str(labels.shape()), yv[i], i);
+    TLM_CHECK(yv[i] == 0 || yv[i] == 1,
+              "{}: scores {} x labels {}: label {} at element {} is "
+              "not 0 or 1",
+              name, shape_str(scores.shape()), shape_str(labels.shape()), yv[i], i);
   Tensor s = reshape(scores, keep.shape());
   Tensor pos, neg_keep;
   {
     NoGradGuard no_grad;
-    pos = mul(keep, y);                   // kept positives
-    neg_keep = mul(keep, rsub(y, 1.0));   // kept negatives
+    pos = mul(keep, y);                  // kept positives
+    neg_keep = mul(keep, rsub(y, 1.0));  // kept negatives
   }
   // LSE([0, s_neg]) + LSE([0, -s_pos]): the "s <- (1-2y) s, mask the other set" trick.
   return add(detail::lse_with_zero(s, neg_keep, 1), detail::lse_with_zero(neg(s), pos, 1));
@@ -63,12 +65,11 @@ Tensor zlpr_loss_per_item(const Tensor& scores, const Tensor& labels, const Tens
 
 Tensor zlpr_loss(const Tensor& scores, const Tensor& labels, const Tensor& mask) {
   Tensor per_row = zlpr_loss_per_item(scores, labels, mask);
-  return detail::masked_mean(per_row,
-                             detail::nonempty_rows(detail::row_keep_mask("zlpr_loss", scores, mask)));
+  return detail::masked_mean(
+      per_row, detail::nonempty_rows(detail::row_keep_mask("zlpr_loss", scores, mask)));
 }
 
-Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor& mask,
-                      double eps) {
+Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor& mask, double eps) {
   const char* name = "soft_zlpr_loss";
   TLM_CHECK(eps > 0 && eps < 0.5, "{}: eps must be in (0, 0.5), got {}", name, eps);
   Tensor keep = detail::row_keep_mask(name, scores, mask);
@@ -81,9 +82,10 @@ Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor&
       keep_neg(tv.size());
   std::vector<double> kv = keep.to_vector<double>();
   for (size_t i = 0; i < tv.size(); ++i) {
-    TLM_CHECK(tv[i] >= 0 && tv[i] <= 1, "{}: scores {} x targets {}: target {} at element {} is "
-              "outside [0, 1]", name, shape_str(scores.shape()), shape_str(targets.shape()),
-              tv[i], i);
+    TLM_CHECK(tv[i] >= 0 && tv[i] <= 1,
+              "{}: scores {} x targets {}: target {} at element {} is "
+              "outside [0, 1]",
+              name, shape_str(scores.shape()), shape_str(targets.shape()), tv[i], i);
     const double c = std::clamp(tv[i], eps, 1 - eps);
     log_t[i] = std::log(c);
     log_1mt[i] = std::log(1 - c);
@@ -99,5 +101,14 @@ Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor&
                                         Tensor::from_vector(keep_neg, ks).to(dt), 1);
   return detail::masked_mean(add(first, second), detail::nonempty_rows(keep));
 }
+
+Tensor zlpr_predict(const Tensor& scores) {
+  std::vector<double> v = scores.to_vector<double>();
+  std::vector<int32_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i] > 0 ? 1 : 0;
+  return Tensor::from_vector(out, scores.shape());
+}
+
+Tensor soft_zlpr_probability(const Tensor& scores) { return sigmoid(mul(scores, 2.0)); }
 
 }  // namespace tlm::nn

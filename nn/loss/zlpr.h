@@ -28,6 +28,10 @@ Tensor zlpr_loss_per_item(const Tensor& scores, const Tensor& labels,
                           const Tensor& mask = Tensor());
 Tensor soft_zlpr_loss(const Tensor& scores, const Tensor& targets, const Tensor& mask = Tensor(),
                       double eps = 1e-7);
+// Predicted label set: int32 1 where score > 0 (the fixed threshold), else 0. Not differentiable.
+Tensor zlpr_predict(const Tensor& scores);
+// The soft-label model's probability: sigma(2 s) (its optimum is t e^{-s} = (1-t) e^{s}).
+Tensor soft_zlpr_probability(const Tensor& scores);
 
 namespace detail {
 // Row-flattened keep mask [N, K] (floating, 1 = keep) for scores [N, ...] and an optional mask.

@@ -8,8 +8,8 @@
 namespace tlm::kernels {
 namespace {
 
-constexpr double kInvSqrt2 = 0.7071067811865476;       // 1/sqrt(2)
-constexpr double kHalfLog2Pi = 0.9189385332046728;     // log(2 pi)/2
+constexpr double kInvSqrt2 = 0.7071067811865476;    // 1/sqrt(2)
+constexpr double kHalfLog2Pi = 0.9189385332046728;  // log(2 pi)/2
 constexpr double kAsymptotic = -30.0;  // below: erfc would lose accuracy near underflow
 
 // 1 - 1/x^2 + 3/x^4 - 15/x^6 + ... (the asymptotic series of Phi(x) x / phi(x) for x -> -inf);

@@ -49,23 +49,23 @@ inline bool all_finite(const Tensor& t) {
   return true;
 }
 
-#define EXPECT_GRADCHECK(fn, ...)           \
-  do {                                      \
+#define EXPECT_GRADCHECK(fn, ...)                \
+  do {                                           \
     auto r_ = ::tlm::gradcheck(fn, __VA_ARGS__); \
-    EXPECT_TRUE(r_.ok) << r_.message;       \
+    EXPECT_TRUE(r_.ok) << r_.message;            \
   } while (0)
 
 // Expects `stmt` to throw tlm::Error whose message contains every string in `parts`.
-#define EXPECT_TLM_ERROR(stmt, ...)                                                   \
-  do {                                                                                \
-    try {                                                                             \
-      stmt;                                                                           \
-      ADD_FAILURE() << "expected tlm::Error from " #stmt;                             \
-    } catch (const ::tlm::Error& e_) {                                                \
-      for (const std::string& p_ : std::vector<std::string>{__VA_ARGS__})             \
-        EXPECT_NE(std::string(e_.what()).find(p_), std::string::npos)                 \
-            << "message \"" << e_.what() << "\" lacks \"" << p_ << "\"";              \
-    }                                                                                 \
+#define EXPECT_TLM_ERROR(stmt, ...)                                       \
+  do {                                                                    \
+    try {                                                                 \
+      stmt;                                                               \
+      ADD_FAILURE() << "expected tlm::Error from " #stmt;                 \
+    } catch (const ::tlm::Error& e_) {                                    \
+      for (const std::string& p_ : std::vector<std::string>{__VA_ARGS__}) \
+        EXPECT_NE(std::string(e_.what()).find(p_), std::string::npos)     \
+            << "message \"" << e_.what() << "\" lacks \"" << p_ << "\"";  \
+    }                                                                     \
   } while (0)
 
 using In = const std::vector<Tensor>&;
@@ -73,8 +73,8 @@ using In = const std::vector<Tensor>&;
 // One golden file: case name -> key -> values.
 using GoldenCase = std::map<std::string, std::vector<double>>;
 inline std::map<std::string, GoldenCase> load_golden(const std::string& family) {
-  std::string path = std::string(TLM_SOURCE_DIR) + "/tests/reference/golden/losses_" + family +
-                     ".txt";
+  std::string path =
+      std::string(TLM_SOURCE_DIR) + "/tests/reference/golden/losses_" + family + ".txt";
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << "missing golden file " << path
                          << " (run /usr/bin/python3 tests/reference/losses_reference.py)";

@@ -1,9 +1,8 @@
 // EXACT: Gauss-Hermite rule, log Phi, closed form for two classes, Monte Carlo, gradcheck.
-#include "nn/loss/exact.h"
-
 #include <numbers>
 
 #include "autograd/ops/loss_special.h"
+#include "nn/loss/exact.h"
 #include "tensor/kernels/loss_special.h"
 #include "tests/nn/loss/loss_test_util.h"
 
@@ -44,8 +43,8 @@ TEST(Exact, LogNdtrValuesTailsAndGradient) {
   EXPECT_NEAR(kernels::log_ndtr(8.5), -Phi(-8.5), 1e-25);
   // continuity at the switch to the asymptotic series, and the deep tail
   EXPECT_NEAR(kernels::log_ndtr(-30.0 + 1e-9), kernels::log_ndtr(-30.0 - 1e-9), 1e-7);
-  EXPECT_NEAR(kernels::log_ndtr(-1e4), -0.5e8 - std::log(1e4) - 0.5 * std::log(2 * std::numbers::pi),
-              1e-6);
+  EXPECT_NEAR(kernels::log_ndtr(-1e4),
+              -0.5e8 - std::log(1e4) - 0.5 * std::log(2 * std::numbers::pi), 1e-6);
   EXPECT_NEAR(kernels::log_ndtr_derivative(-1e4), 1e4, 1e-3);
   EXPECT_GRADCHECK([](In v) { return log_ndtr(v[0]); },
                    {f64({-40, -31, -29, -6, -1, 0, 0.5, 3, 6, 9}, {10})});
@@ -110,7 +109,8 @@ TEST(Exact, Gradcheck) {
 
 TEST(Exact, StableAtHugeLogitsAndFullyIgnored) {
   for (DType dt : {DType::F32, DType::F64})
-    for (auto obj : {ExactObjective::kNegExpectedAccuracy, ExactObjective::kNegLogExpectedAccuracy}) {
+    for (auto obj :
+         {ExactObjective::kNegExpectedAccuracy, ExactObjective::kNegLogExpectedAccuracy}) {
       ExactOptions o;
       o.objective = obj;
       Tensor mu = f64({1e4, -1e4, 0, -1e4, 1e4, 1e4}, {2, 3}).to(dt).set_requires_grad(true);

@@ -1,7 +1,6 @@
 // Hard truncation, softened loss and focal loss (binary and multi-class).
-#include "nn/loss/focal.h"
-
 #include "nn/loss/cross_entropy.h"
+#include "nn/loss/focal.h"
 #include "tests/nn/loss/loss_test_util.h"
 
 namespace tlm::nn {
@@ -113,9 +112,10 @@ TEST(Focal, StableAtHugeLogitsAndFullyMasked) {
   for (DType dt : {DType::F32, DType::F64}) {
     Tensor x = f64({1e4, -1e4, 1e4, -1e4}, {4}).to(dt).set_requires_grad(true);
     Tensor y = ids({1, 1, 0, 0});
-    for (auto f : {+[](const Tensor& a, const Tensor& b) { return binary_focal_loss(a, b); },
-                   +[](const Tensor& a, const Tensor& b) { return softened_truncation_loss(a, b, 2); },
-                   +[](const Tensor& a, const Tensor& b) { return hard_truncation_loss(a, b); }}) {
+    for (auto f :
+         {+[](const Tensor&a, const Tensor&b) { return binary_focal_loss(a, b); },
+          +[](const Tensor&a, const Tensor&b) { return softened_truncation_loss(a, b, 2); },
+          +[](const Tensor&a, const Tensor&b) { return hard_truncation_loss(a, b); }}) {
       x.zero_grad();
       Tensor l = f(x, y);
       l.backward();
@@ -124,8 +124,8 @@ TEST(Focal, StableAtHugeLogitsAndFullyMasked) {
     }
     Tensor z = f64({1e4, -1e4, 0, -1e4, 1e4, 1e4}, {2, 3}).to(dt).set_requires_grad(true);
     Tensor t = ids({0, 0});
-    for (auto f : {+[](const Tensor& a, const Tensor& b) { return focal_loss(a, b, 2.0); },
-                   +[](const Tensor& a, const Tensor& b) {
+    for (auto f : {+[](const Tensor&a, const Tensor&b) { return focal_loss(a, b, 2.0); },
+                   +[](const Tensor&a, const Tensor&b) {
                      return softened_truncation_loss_multiclass(a, b, 2.0);
                    }}) {
       z.zero_grad();
@@ -156,8 +156,8 @@ TEST(Focal, BadInput) {
   EXPECT_TLM_ERROR(binary_focal_loss(x, ids({0, 1, 1}, {3})), "binary_focal_loss", "[2,3]", "[3]");
   EXPECT_TLM_ERROR(softened_truncation_loss(x, ids({0, 1}, {2, 1}), 1), "softened_truncation_loss",
                    "[2,3]", "[2,1]");
-  EXPECT_TLM_ERROR(hard_truncation_loss(x, ids({0, 1, 1, 0, 1, 5}, {2, 3})),
-                   "hard_truncation_loss", "label 5");
+  EXPECT_TLM_ERROR(hard_truncation_loss(x, ids({0, 1, 1, 0, 1, 5}, {2, 3})), "hard_truncation_loss",
+                   "label 5");
   EXPECT_TLM_ERROR(focal_loss(x, ids({0, 3})), "focal_loss", "[2,3]", "[2]", "target 3");
   EXPECT_TLM_ERROR(focal_loss(x, ids({0, 1, 2})), "focal_loss", "[2,3]", "[3]");
   EXPECT_TLM_ERROR(focal_loss(x, ids({0, 1}), -1.0), "focal_loss", "gamma");

@@ -22,8 +22,11 @@ TEST(Emo, GradcheckDistanceAndStopGradientCombination) {
   Tensor t = random_targets(5, 6, 1, {1, 4});
   Tensor E = randn64({6, 3}, 2);
   EXPECT_GRADCHECK([&](In v) { return emo_distance(v[0], t, E); }, {randn64({5, 6}, 5)});
-  EXPECT_GRADCHECK([&](In v) { return emo_distance(v[0], random_targets(1, 2, 7), randn64({2, 1}, 8)); },
-                   {randn64({1, 2}, 9)});
+  EXPECT_GRADCHECK(
+      [&](In v) {
+        return emo_distance(v[0], random_targets(1, 2, 7), randn64({2, 1}, 8));
+      },
+      {randn64({1, 2}, 9)});
   for (double cap : {std::numeric_limits<double>::infinity(), 0.5}) {
     EmoOptions o;
     o.max_weight = cap;
@@ -185,7 +188,8 @@ TEST(Tailr, Gradcheck) {
     // -sum_i w0_i log p_i / n_valid, via CE per item (log p at valid rows)
     mul(sum(mul(f64(w0, {5}), cross_entropy_per_item(c, t))), 1.0 / 4).backward();
     expect_close(a.grad().to_vector<double>(), c.grad().to_vector<double>(), 1e-12, "grad");
-    EXPECT_GRADCHECK([&](In v) { return mul(f64(w0, {5}), cross_entropy_per_item(v[0], t)); }, {z0});
+    EXPECT_GRADCHECK([&](In v) { return mul(f64(w0, {5}), cross_entropy_per_item(v[0], t)); },
+                     {z0});
   }
   EXPECT_GRADCHECK([&](In v) { return tailr_loss(v[0], random_targets(1, 1, 26), 0.5); },
                    {randn64({1, 1}, 27)});
@@ -233,7 +237,8 @@ TEST(Cosent, DirectEnumeration) {
 TEST(Cosent, GradcheckStableBadInput) {
   Tensor y = f64({2, 0, 1, 1, 3, 0}, {6});
   EXPECT_GRADCHECK([&](In v) { return cosent_loss(v[0], y, 20.0); }, {uniform64({6}, 30, -1, 1)});
-  EXPECT_GRADCHECK([&](In v) { return cosent_loss(v[0], f64({1}, {1})); }, {uniform64({1}, 31, -1, 1)});
+  EXPECT_GRADCHECK([&](In v) { return cosent_loss(v[0], f64({1}, {1})); },
+                   {uniform64({1}, 31, -1, 1)});
   EXPECT_GRADCHECK([&](In v) { return cosent_loss(cosine_similarity(v[0], v[1]), y); },
                    {randn64({6, 3}, 32), randn64({6, 3}, 33)});
   for (DType dt : {DType::F32, DType::F64}) {
@@ -250,7 +255,8 @@ TEST(Cosent, GradcheckStableBadInput) {
   EXPECT_EQ(l.item(), 0.0);
   EXPECT_TRUE(all_finite(c.grad()));
   EXPECT_TLM_ERROR(cosent_loss(c, f64({1, 0}, {2})), "cosent_loss", "[3]", "[2]");
-  EXPECT_TLM_ERROR(cosent_loss(f64({0, 1, 0, 1}, {2, 2}), f64({1, 0}, {2})), "cosent_loss", "[2,2]");
+  EXPECT_TLM_ERROR(cosent_loss(f64({0, 1, 0, 1}, {2, 2}), f64({1, 0}, {2})), "cosent_loss",
+                   "[2,2]");
 }
 
 }  // namespace

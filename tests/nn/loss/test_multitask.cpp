@@ -1,8 +1,7 @@
 // Multi-task weighting (loss space) and gradient combination (gradient space).
-#include "nn/loss/multitask.h"
-
 #include <limits>
 
+#include "nn/loss/multitask.h"
 #include "tests/nn/loss/loss_test_util.h"
 
 namespace tlm::nn {
@@ -40,7 +39,10 @@ TEST(MultiTaskLoss, ValuesAndGradients) {
   EXPECT_NEAR(init({a, b}).item(), 2.0, 1e-15);
   Tensor a2 = f64({1.0}, {}), b2 = f64({1.0}, {});
   EXPECT_NEAR(init({a2, b2}).item(), 0.5 + 2.0, 1e-15);
-  InitialLossNormalizer theory({std::log(10.0), 1.0});
+  EXPECT_NEAR(softmax_ce_initial_loss(10), std::log(10.0), 1e-15);
+  EXPECT_NEAR(label_entropy({1, 1, 2, 0}), -(2 * 0.25 * std::log(0.25) + 0.5 * std::log(0.5)),
+              1e-15);
+  InitialLossNormalizer theory({softmax_ce_initial_loss(10), 1.0});
   EXPECT_NEAR(theory({a2, b2}).item(), 1 / std::log(10.0) + 1, 1e-15);
 }
 
@@ -67,11 +69,13 @@ TEST(MultiTaskLoss, Gradcheck) {
 TEST(UncertaintyWeighting, GradcheckAndModule) {
   std::vector<TaskKind> kinds = {TaskKind::kRegression, TaskKind::kClassification,
                                  TaskKind::kRegression};
-  EXPECT_GRADCHECK([&](In v) {
-    return uncertainty_weighted_sum({reshape(v[0], {}), reshape(v[1], {}), reshape(v[2], {})},
-                                    v[3], kinds);
-  }, {uniform64({}, 5, 0.5, 2), uniform64({}, 6, 0.5, 2), uniform64({}, 7, 0.5, 2),
-      randn64({3}, 8)});
+  EXPECT_GRADCHECK(
+      [&](In v) {
+        return uncertainty_weighted_sum({reshape(v[0], {}), reshape(v[1], {}), reshape(v[2], {})},
+                                        v[3], kinds);
+      },
+      {uniform64({}, 5, 0.5, 2), uniform64({}, 6, 0.5, 2), uniform64({}, 7, 0.5, 2),
+       randn64({3}, 8)});
   UncertaintyWeighting uw(kinds);
   EXPECT_EQ(uw.num_parameters(), 3);
   EXPECT_EQ(uw.named_parameters()[0].first, "log_var");
@@ -203,9 +207,7 @@ TEST(MultiTaskGradient, MainAuxiliary) {
 TEST(MultiTaskGradient, TaskGradientsRunsOneBackwardPerTask) {
   Tensor w = f64({1.0, -2.0}, {2}).set_requires_grad(true);
   Tensor x = f64({3.0, 0.5}, {2});
-  auto g = task_gradients(2, [&](int i) {
-    return i == 0 ? sum(mul(w, x)) : sum(square(w));
-  }, {w});
+  auto g = task_gradients(2, [&](int i) { return i == 0 ? sum(mul(w, x)) : sum(square(w)); }, {w});
   EXPECT_EQ(g[0][0].to_vector<double>(), (std::vector<double>{3.0, 0.5}));
   EXPECT_EQ(g[1][0].to_vector<double>(), (std::vector<double>{2.0, -4.0}));
   EXPECT_FALSE(w.grad().defined());
@@ -219,8 +221,8 @@ TEST(MultiTaskGradient, BadInput) {
   EXPECT_TLM_ERROR(weighted_sum({a, a}, {1.0}), "weighted_sum", "1 weights", "2 task losses");
   EXPECT_TLM_ERROR(equal_weighted({a, f64({1, 2}, {2})}), "equal_weighted", "task loss 1", "[2]");
   EXPECT_TLM_ERROR(generalized_mean({a, f64({-1.0}, {})}, 1.0), "generalized_mean", "positive");
-  EXPECT_TLM_ERROR(gram_matrix({{f64({1, 2}, {2})}, {f64({1, 2, 3}, {3})}}), "gram_matrix",
-                   "[3]", "[2]");
+  EXPECT_TLM_ERROR(gram_matrix({{f64({1, 2}, {2})}, {f64({1, 2, 3}, {3})}}), "gram_matrix", "[3]",
+                   "[2]");
   EXPECT_TLM_ERROR(min_norm_two(Gram{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}), "min_norm_two", "3");
 }
 

@@ -1,9 +1,8 @@
 // ZLPR (multi-label softmax + CE), soft-label ZLPR and the GlobalPointer sigmoid "KL".
-#include "nn/loss/zlpr.h"
-
 #include <limits>
 
 #include "nn/loss/globalpointer_kl.h"
+#include "nn/loss/zlpr.h"
 #include "tests/nn/loss/loss_test_util.h"
 
 namespace tlm::nn {
@@ -45,7 +44,8 @@ TEST(Zlpr, TwoClassByHand) {
   // all negative / all positive rows: only one LSE is non-trivial
   Tensor s2 = f64({0.5, -0.2, 1.0, 2.0}, {2, 2});
   double want = (std::log(1 + std::exp(0.5) + std::exp(-0.2)) +
-                 std::log(1 + std::exp(-1.0) + std::exp(-2.0))) / 2;
+                 std::log(1 + std::exp(-1.0) + std::exp(-2.0))) /
+                2;
   EXPECT_NEAR(zlpr_loss(s2, ids({0, 0, 1, 1}, {2, 2})).item(), want, 1e-14);
 }
 
@@ -53,8 +53,7 @@ TEST(Zlpr, SoftReducesToHardAndHasOptimumAtSigmoid2s) {
   Tensor s = randn64({4, 6}, 8, 2.0);
   Tensor y = random_labels({4, 6}, 9);
   Tensor mask = random_labels({4, 6}, 10);
-  EXPECT_NEAR(soft_zlpr_loss(s, y.to(DType::F64), mask).item(), zlpr_loss(s, y, mask).item(),
-              1e-6);
+  EXPECT_NEAR(soft_zlpr_loss(s, y.to(DType::F64), mask).item(), zlpr_loss(s, y, mask).item(), 1e-6);
   EXPECT_NEAR(soft_zlpr_loss(s, y.to(DType::F64)).item(), zlpr_loss(s, y).item(), 1e-6);
   // one label with soft target t: the gradient vanishes at s = log(t/(1-t))/2 (p = sigma(2s))
   for (double t : {0.1, 0.5, 0.8}) {
@@ -64,21 +63,30 @@ TEST(Zlpr, SoftReducesToHardAndHasOptimumAtSigmoid2s) {
   }
 }
 
+TEST(Zlpr, Prediction) {
+  Tensor s = f64({0.5, -0.1, 0.0, 3.0}, {2, 2});
+  EXPECT_EQ(zlpr_predict(s).to_vector<int32_t>(), (std::vector<int32_t>{1, 0, 0, 1}));
+  EXPECT_NEAR(soft_zlpr_probability(s).to_vector<double>()[0], 1 / (1 + std::exp(-1.0)), 1e-15);
+}
+
 TEST(Zlpr, GradcheckSoft) {
   Tensor t = f64({0.0, 0.3, 1.0, 0.5, 0.9, 0.05, 1.0, 0.0, 0.2, 0.7}, {2, 5});
   Tensor mask = ids({1, 1, 1, 0, 1, 1, 0, 1, 1, 1}, {2, 5});
   EXPECT_GRADCHECK([&](In v) { return soft_zlpr_loss(v[0], t, mask); }, {randn64({2, 5}, 11)});
   EXPECT_GRADCHECK([&](In v) { return soft_zlpr_loss(v[0], t); }, {randn64({2, 5}, 12)});
-  EXPECT_GRADCHECK([&](In v) { return soft_zlpr_loss(v[0], f64({0.4}, {1, 1})); },
-                   {randn64({1, 1}, 13)});
+  EXPECT_GRADCHECK(
+      [&](In v) {
+        return soft_zlpr_loss(v[0], f64({0.4}, {1, 1}));
+      },
+      {randn64({1, 1}, 13)});
 }
 
 TEST(Zlpr, StableAndMaskedScoresGiveNoNaN) {
   const double inf = std::numeric_limits<double>::infinity();
   for (DType dt : {DType::F32, DType::F64}) {
     // huge scores, and masked entries holding -inf / -1e12 (what GlobalPointer writes)
-    Tensor s = f64({1e4, -1e4, -inf, -1e12, -1e4, 1e4, 1e4, -1e12}, {2, 4}).to(dt)
-                   .set_requires_grad(true);
+    Tensor s =
+        f64({1e4, -1e4, -inf, -1e12, -1e4, 1e4, 1e4, -1e12}, {2, 4}).to(dt).set_requires_grad(true);
     Tensor y = ids({1, 0, 1, 0, 1, 0, 0, 1}, {2, 4});
     Tensor mask = ids({1, 1, 0, 0, 1, 1, 1, 0}, {2, 4});
     Tensor l = zlpr_loss(s, y, mask);
@@ -111,8 +119,8 @@ TEST(Zlpr, BadInput) {
   Tensor s = randn64({2, 3}, 17);
   EXPECT_TLM_ERROR(zlpr_loss(s, ids({1, 0, 1}, {3})), "zlpr_loss", "[2,3]", "[3]");
   EXPECT_TLM_ERROR(zlpr_loss(s, ids({1, 0, 2, 0, 0, 1}, {2, 3})), "zlpr_loss", "label 2");
-  EXPECT_TLM_ERROR(zlpr_loss(s, random_labels({2, 3}, 1), ids({1, 0}, {2})), "zlpr_loss",
-                   "[2,3]", "[2]");
+  EXPECT_TLM_ERROR(zlpr_loss(s, random_labels({2, 3}, 1), ids({1, 0}, {2})), "zlpr_loss", "[2,3]",
+                   "[2]");
   EXPECT_TLM_ERROR(soft_zlpr_loss(s, f64({0, 0.5, 1.5, 0, 0, 0}, {2, 3})), "soft_zlpr_loss",
                    "[2,3]", "target 1.5", "[0, 1]");
   EXPECT_TLM_ERROR(soft_zlpr_loss(s, f64({0, -0.1, 0.5, 0, 0, 0}, {2, 3})), "soft_zlpr_loss",
