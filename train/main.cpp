@@ -40,9 +40,10 @@ int cmd_train(const std::string& config_file, const std::vector<std::string>& se
     TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
   Trainer trainer(cfg, resume);
   const auto& model = trainer.model();
-  fmt::print(stderr, "tlm train: {} on {} ({} tokens, vocab {})\n", cfg.optimizer,
-             cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
-             trainer.tokenizer().vocab_size(), trainer.tokenizer().vocab_size());
+  fmt::print(stderr, "tlm train: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
+             cfg.optimizer, cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
+             trainer.dataset().size(Split::Train), trainer.dataset().size(Split::Val),
+             cfg.tokenizer, trainer.tokenizer().vocab_size());
   fmt::print(stderr, "config: {}\n", cfg.to_json().dump());
   fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
              model.num_parameters(), model.num_non_embedding_parameters(),

@@ -75,6 +75,7 @@ class Trainer {
 
   nn::GPT& model() { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const Dataset& dataset() const { return *data_; }
   const TrainConfig& config() const { return cfg_; }
   int64_t step() const { return step_; }
   std::string checkpoint_path() const;
