@@ -50,7 +50,8 @@ struct KVCache {
   };
   std::vector<Layer> layers;
   int64_t length = 0;    // tokens cached = the position of the next token
-  int64_t capacity = 0;  // the most tokens it can hold (the model's block_size)
+  int64_t capacity = 0;  // the most tokens it can hold: the model's block_size, which
+                         // sizes each layer's buffers
 
   KVCache() = default;
   KVCache(int64_t n_layer, int64_t capacity_) : layers(n_layer), capacity(capacity_) {}
