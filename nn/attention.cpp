@@ -50,12 +50,19 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   const int64_t B = x.shape()[0], T = x.shape()[1], C = opt_.n_embd, H = opt_.n_head;
   const int64_t D = C / H;
 
-  // [B,T,3C] -> [B,T,3,H,D] -> [3,B,H,T,D]: q, k, v are strided views of one buffer.
-  Tensor qkv = permute(reshape(c_attn.forward(x), {B, T, 3, H, D}), {2, 0, 3, 1, 4});
-  std::vector<Tensor> parts = chunk(qkv, 3, 0);
-  Tensor q = squeeze(parts[0], 0);  // [B,H,T,D]
-  Tensor k = squeeze(parts[1], 0);  // [B,H,T,D]
-  Tensor v = squeeze(parts[2], 0);  // [B,H,T,D]
+  // q, k, v from the row blocks of the fused c_attn weight, one GEMM each, each viewed as
+  // [B,H,T,D] (a permuted view: no copy). Slicing the *output* of one [B,T,3C] GEMM instead
+  // would make each slice's backward a zero-filled [B,T,3C] buffer, summed three ways;
+  // slicing the weight keeps that cost at [3C,C].
+  auto project = [&](int64_t part) {
+    Tensor w = narrow(c_attn.weight, 0, part * C, C);      // [C,C]
+    Tensor y = matmul(x, transpose(w, 0, 1));               // [B,T,C]
+    if (c_attn.bias.defined()) y = add(y, narrow(c_attn.bias, 0, part * C, C));
+    return permute(reshape(y, {B, T, H, D}), {0, 2, 1, 3});  // [B,H,T,D]
+  };
+  Tensor q = project(0);  // [B,H,T,D]
+  Tensor k = project(1);  // [B,H,T,D]
+  Tensor v = project(2);  // [B,H,T,D]
 
   if (opt_.pos == "rope") {
     const int64_t need = offset + T;

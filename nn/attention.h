@@ -5,7 +5,7 @@
 //   nn::CausalSelfAttention attn(o, rng);
 //   Tensor y = attn.forward(x, rng);                 // x [B,T,C] -> [B,T,C]
 //
-//   q, k, v = split(c_attn(x)) viewed as [B,H,T,D]   (D = C/H; views, no copies)
+//   q, k, v = x W_{q,k,v}^T + b (row blocks of c_attn) viewed as [B,H,T,D]  (D = C/H)
 //   q, k   <- RoPE(q), RoPE(k)                        (pos = "rope")
 //   y      = causal_softmax(q k^T, scale) v           (fused scale + mask + softmax)
 //   out    = dropout(c_proj(y viewed as [B,T,C]))
@@ -50,7 +50,8 @@ struct KVCache {
   };
   std::vector<Layer> layers;
   int64_t length = 0;    // tokens cached = the position of the next token
-  int64_t capacity = 0;  // the most tokens it can hold (the model's block_size)
+  int64_t capacity = 0;  // the most tokens it can hold: the model's block_size, which
+                         // sizes each layer's buffers
 
   KVCache() = default;
   KVCache(int64_t n_layer, int64_t capacity_) : layers(n_layer), capacity(capacity_) {}

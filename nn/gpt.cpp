@@ -89,6 +89,8 @@ Tensor GPT::forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache) {
     TLM_CHECK(static_cast<int64_t>(cache->layers.size()) == config_.n_layer,
               "GPT: the KV cache has {} layers, the model {} (use make_cache())",
               cache->layers.size(), config_.n_layer);
+    TLM_CHECK(cache->capacity == config_.block_size, "GPT: the KV cache holds {} positions, "
+              "block_size is {} (use make_cache())", cache->capacity, config_.block_size);
   }
   Tensor x = wte.forward(ids);  // [B,T,C]
   if (wpe) x = add(x, narrow(wpe->weight, 0, offset, T));  // + [T,C]

@@ -8,7 +8,7 @@
 //   Tensor out = model.generate(prompt, 100, /*temperature=*/0.8, /*top_k=*/0, /*top_p=*/1, rng);
 //
 // Parameter names follow nanoGPT (wte, wpe, h.0.ln_1, h.0.attn.c_attn, ..., ln_f, lm_head), so
-// its checkpoints map one to one. Init matches tests/../peers/torch_gpt.py: N(0, 0.02) for
+// its checkpoints map one to one. Init matches shared/peers/torch_gpt.py: N(0, 0.02) for
 // every Linear/Embedding weight, zero biases, N(0, 0.02/sqrt(2 n_layer)) for the residual
 // output projections; DeepNorm overrides as in nn/block.h.
 #pragma once

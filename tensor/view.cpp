@@ -79,37 +79,7 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
 
 Tensor reshape_view(const Tensor& x, const Shape& shape) {
   if (x.is_contiguous()) return Tensor::make_view(x, shape, contiguous_strides(shape), x.offset());
-  // A strided x can still be viewed when each group of old dimensions that the new shape
-  // merges or splits is itself contiguous (PyTorch's computeStride): e.g. squeezing the
-  // leading 1 of a permuted [1,B,H,T,D] slice, or splitting the last axis of a narrowed
-  // [B,T,C] window into [B,T,H,D]. Walk the old dimensions from the back, one contiguous
-  // chunk at a time, and give the new dimensions of that chunk strides within it.
-  const Shape& old_shape = x.shape();
-  const Strides& old_strides = x.strides();
-  const int64_t old_dims = x.dim(), new_dims = static_cast<int64_t>(shape.size());
-  Strides st(shape.size(), 1);
-  int64_t view_d = new_dims - 1;
-  int64_t chunk_base_stride = old_strides.back();
-  int64_t tensor_numel = 1, view_numel = 1;
-  for (int64_t tensor_d = old_dims - 1; tensor_d >= 0; --tensor_d) {
-    tensor_numel *= old_shape[tensor_d];
-    if (tensor_d == 0 || (old_shape[tensor_d - 1] != 1 &&
-                          old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride)) {
-      while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
-        st[view_d] = view_numel * chunk_base_stride;
-        view_numel *= shape[view_d];
-        --view_d;
-      }
-      if (view_numel != tensor_numel) return Tensor();
-      if (tensor_d > 0) {
-        chunk_base_stride = old_strides[tensor_d - 1];
-        tensor_numel = 1;
-        view_numel = 1;
-      }
-    }
-  }
-  if (view_d != -1) return Tensor();
-  return Tensor::make_view(x, shape, st, x.offset());
+  return Tensor();
 }
 
 }  // namespace tlm::views

@@ -12,9 +12,8 @@ Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length);
 Tensor expand(const Tensor& x, const Shape& shape);
 // Resolves one -1 entry and checks the element count; `op` names the caller in errors.
 Shape infer_shape(const Shape& shape, int64_t numel, const char* op);
-// A view with the new shape when the strides allow it (always for contiguous x; for a
-// strided x when every merged/split group of dimensions is contiguous), else an undefined
-// tensor (the caller copies).
+// A view with the new shape when the strides allow it (always for contiguous x), else an
+// undefined tensor (the caller copies).
 Tensor reshape_view(const Tensor& x, const Shape& shape);
 
 }  // namespace tlm::views

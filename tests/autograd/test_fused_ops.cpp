@@ -206,23 +206,5 @@ TEST(CausalSoftmax, Gradcheck) {
   EXPECT_GRADCHECK([](In v) { return causal_softmax(transpose(v[0]), 0.9); }, {randn64({3, 4, 4}, 84)});
 }
 
-// ---- reshape views of strided tensors (used by attention to split heads without copies) --
-
-TEST(ReshapeView, StridedTensorsAreViewedWhenTheStridesAllow) {
-  Tensor x = randn64({2, 3, 12}, 91);
-  Tensor n = narrow(x, 2, 4, 8);               // [2,3,8], row stride 12: not contiguous
-  Tensor v = reshape(n, {2, 3, 2, 4});          // splitting the last axis is a view
-  EXPECT_TRUE(v.same_storage(x));
-  EXPECT_EQ(max_abs_diff(v, reshape(n.clone(), {2, 3, 2, 4})), 0.0);
-  Tensor p = narrow(permute(reshape(x, {2, 3, 3, 4}), {2, 0, 1, 3}), 0, 1, 1);  // [1,2,3,4]
-  Tensor s = squeeze(p, 0);                     // dropping a leading 1 is a view
-  EXPECT_TRUE(s.same_storage(x));
-  EXPECT_EQ(max_abs_diff(s, squeeze(p.clone(), 0)), 0.0);
-  Tensor t = reshape(transpose(x, 0, 1), {3, 24});  // merging transposed dims must copy
-  EXPECT_FALSE(t.same_storage(x));
-  EXPECT_EQ(max_abs_diff(t, reshape(transpose(x, 0, 1).clone(), {3, 24})), 0.0);
-  EXPECT_GRADCHECK([](In v) { return reshape(narrow(v[0], 2, 4, 8), {2, 3, 2, 4}); }, {x});
-}
-
 }  // namespace
 }  // namespace tlm

@@ -61,6 +61,7 @@ inline void expect_parameter_grads(nn::Module& m, const std::function<Tensor()>&
   loss_fn().backward();
   int reported = 0;
   int64_t checked = 0;
+  std::string message;
   for (auto& [name, p_const] : m.named_parameters()) {
     Tensor p = p_const;
     ASSERT_EQ(p.dtype(), DType::F64) << name;
@@ -82,11 +83,12 @@ inline void expect_parameter_grads(nn::Module& m, const std::function<Tensor()>&
       const double numeric = (lp - lm) / (2 * o.eps);
       ++checked;
       if (!(std::abs(ga[i] - numeric) <= o.atol + o.rtol * std::abs(numeric)) && reported++ < 8)
-        ADD_FAILURE() << name << " " << shape_str(p.shape()) << " entry " << i << ": analytic "
-                      << ga[i] << ", numeric " << numeric;
+        message += fmt::format("{} {} entry {}: analytic {:.10g}, numeric {:.10g}\n", name,
+                               shape_str(p.shape()), i, ga[i], numeric);
     }
   }
   EXPECT_GT(checked, 0);
+  if (reported > 0) ADD_FAILURE() << reported << " parameter gradient mismatches:\n" << message;
 }
 
 }  // namespace tlm::testing

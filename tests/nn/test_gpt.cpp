@@ -69,6 +69,37 @@ TEST(GPTGradcheck, WholeModelNoPositionsGEGLU) {
   check_whole_model(c);
 }
 
+TEST(GPTGradcheck, WholeModelWithDropoutUnderAFixedMask) {
+  // Dropout on embeddings, attention probabilities and residual outputs: with the masks
+  // drawn from a fresh Rng per evaluation, the loss is a fixed function of the parameters.
+  nn::GPTConfig c = tiny("pre");
+  c.dropout = 0.2;
+  Rng rng(11);
+  nn::GPT model(c, rng);
+  model.to(DType::F64);
+  Tensor ids = ids_of({1, 6, 0, 3, 3, 2, 5, 4, 0, 1}, 2, 5);
+  auto loss = [&] {
+    Rng drop_rng(12);
+    return weighted_sum(model.forward(ids, drop_rng));
+  };
+  expect_parameter_grads(model, loss);
+  // Training mode draws masks from the Rng; eval mode is deterministic and mask-free.
+  Rng r1(1), r2(2);
+  NoGradGuard no_grad;
+  EXPECT_GT(max_abs_diff(model.forward(ids, r1), model.forward(ids, r2)), 1e-6);
+  model.eval();
+  EXPECT_EQ(max_abs_diff(model.forward(ids, r1), model.forward(ids, r2)), 0.0);
+}
+
+TEST(GPT, FinalNormOnlyForPreNorm) {
+  for (const char* norm : {"pre", "post", "deepnorm"}) {
+    Rng rng(13);
+    nn::GPT model(tiny(norm), rng);
+    EXPECT_EQ(model.ln_f != nullptr, std::string(norm) == "pre") << norm;
+    EXPECT_EQ(model.state_dict().count("ln_f.weight"), std::string(norm) == "pre" ? 1u : 0u);
+  }
+}
+
 TEST(GPT, OverfitsOneBatchWithAdam) {
   nn::GPTConfig c;
   c.vocab_size = 11;

@@ -1,6 +1,9 @@
 // Linear, Embedding, LayerNorm/RMSNorm, Dropout and MLP: values, float64 gradient checks of
 // inputs and of every parameter, and errors.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
+
+#include "autograd/node.h"
 
 #include "nn/dropout.h"
 #include "nn/embedding.h"
@@ -43,6 +46,26 @@ TEST(Linear, GradcheckInputAndParameters) {
     Tensor x = randn64({2, 1, 4}, 5);
     expect_parameter_grads(fc, [&] { return weighted_sum(fc.forward(x)); });
   }
+}
+
+// The parameter-gradient checker used by every module test must be able to fail: a node
+// that doubles its gradient is caught.
+TEST(ParameterGradCheck, CatchesAWrongGradient) {
+  struct Doubled : autograd::Node {
+    const char* name() const override { return "doubled"; }
+    std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, 2.0)}; }
+  };
+  Rng rng(12);
+  nn::Linear fc(3, 2, true, rng);
+  fc.to(DType::F64);
+  Tensor x = randn64({2, 3}, 13);
+  auto bad_loss = [&] {
+    Tensor y = fc.forward(x);
+    Tensor z = y.detach().clone();
+    if (autograd::needs_grad(y)) autograd::record(std::make_shared<Doubled>(), z, {&y});
+    return weighted_sum(z);
+  };
+  EXPECT_NONFATAL_FAILURE(expect_parameter_grads(fc, bad_loss), "numeric");
 }
 
 TEST(Linear, ShapeErrorNamesBothShapes) {
