@@ -119,6 +119,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return c;
 }
 
+bool is_column_major(const Tensor& t) {
+  if (t.dim() < 2) return false;
+  const int64_t d = t.dim();
+  if (t.shape()[d - 1] == 1 || t.shape()[d - 2] == 1) return false;
+  MatrixLayout l = layout_of(t);
+  return l.ok && l.transposed;
+}
+
 std::string blas_info() {
   return fmt::format("OpenBLAS ({}; kernel {}; {} threads)", openblas_get_config(),
                      openblas_get_corename(), openblas_get_num_threads());

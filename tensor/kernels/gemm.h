@@ -13,6 +13,9 @@ namespace tlm::kernels {
 Tensor matmul(const Tensor& a, const Tensor& b);
 // c = alpha * a x b + beta * c, into an existing contiguous c (accumulating gradients).
 void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta);
+// True when the last two dimensions are a transposed view of a row-major matrix (stride 1
+// down the rows) and not also plain row-major.
+bool is_column_major(const Tensor& t);
 // The name of the BLAS library and its kernel, e.g. "OpenBLAS 0.3.21 (Haswell)".
 std::string blas_info();
 
