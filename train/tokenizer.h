@@ -9,6 +9,7 @@
 //   ck.meta["tokenizer"] = tok->to_json();                   // travels with the checkpoint
 //   auto same = load_tokenizer(ck.meta["tokenizer"]);        // identical ids
 //   tok->save("out/tokenizer.json");                         // or a file of its own
+//   auto again = Tokenizer::load("out/tokenizer.json");
 //
 // Both kinds work on bytes, not on Unicode strings: decode(encode(s)) == s for every byte
 // string a tokenizer can encode (all of them for "bpe").
@@ -38,6 +39,8 @@ class Tokenizer {
   // A versioned JSON file {"format": "tlm-tokenizer", "version": 1, "tokenizer": to_json()},
   // written atomically.
   void save(const std::string& path) const;
+  // Reads a file written by save(), whatever its kind (= load_tokenizer_file).
+  static std::unique_ptr<Tokenizer> load(const std::string& path);
 };
 
 struct TokenizerOptions {

@@ -225,7 +225,7 @@ TEST(TokenizerRegistry, MakeLoadSave) {
     EXPECT_EQ(from_meta->vocab_size(), tok->vocab_size());
     EXPECT_EQ(from_meta->encode(text), tok->encode(text));
     tok->save(dir / (name + ".json"));
-    auto from_file = load_tokenizer_file(dir / (name + ".json"));
+    auto from_file = Tokenizer::load(dir / (name + ".json"));
     EXPECT_EQ(from_file->encode(text), tok->encode(text));
     EXPECT_EQ(from_file->decode(tok->encode(text)), text);
   }
