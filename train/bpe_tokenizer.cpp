@@ -222,7 +222,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
   return ids;
 }
 
-std::string BpeTokenizer::decode(const std::vector<int32_t>& ids) const {
+std::string BpeTokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   out.reserve(ids.size() * 3);
   for (size_t k = 0; k < ids.size(); ++k) {

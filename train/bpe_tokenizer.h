@@ -35,7 +35,7 @@ class BpeTokenizer final : public Tokenizer {
   std::string name() const override { return "bpe"; }
   int32_t vocab_size() const override { return static_cast<int32_t>(token_bytes_.size()); }
   std::vector<int32_t> encode(std::string_view text) const override;
-  std::string decode(const std::vector<int32_t>& ids) const override;
+  std::string decode(std::span<const int32_t> ids) const override;
   // {"type":"bpe","version":1,"pretokenizer":"tlm-words-v1","merges":[[a,b],...]}
   nlohmann::json to_json() const override;
 

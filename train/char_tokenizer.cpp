@@ -131,7 +131,7 @@ std::vector<int32_t> CharTokenizer::encode(std::string_view text) const {
   return ids;
 }
 
-std::string CharTokenizer::decode(const std::vector<int32_t>& ids) const {
+std::string CharTokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   out.reserve(ids.size());
   for (size_t k = 0; k < ids.size(); ++k) {

@@ -30,7 +30,7 @@ class CharTokenizer final : public Tokenizer {
   std::string name() const override { return "char"; }
   int32_t vocab_size() const override { return static_cast<int32_t>(symbols_.size()); }
   std::vector<int32_t> encode(std::string_view text) const override;
-  std::string decode(const std::vector<int32_t>& ids) const override;
+  std::string decode(std::span<const int32_t> ids) const override;
   // {"type":"char","version":1,"symbols":["\n"," ",...]}; a lone non-UTF-8 byte is a number.
   nlohmann::json to_json() const override;
 

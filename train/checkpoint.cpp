@@ -180,13 +180,12 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 
 Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) {
   const size_t size = bytes.size();
-  const size_t magic_seen = std::min(size, sizeof(kCheckpointMagic));
-  if (std::memcmp(bytes.data(), kCheckpointMagic, magic_seen) != 0 || size == 0) {
-    TLM_CHECK(size != 0, "checkpoint: '{}' is empty (0 bytes): not a tlm checkpoint", source);
-    TLM_FAIL("checkpoint: '{}' is not a tlm checkpoint (its first bytes are not the magic "
-             "\"TLMCKPT\\0\")",
-             source);
-  }
+  TLM_CHECK(size != 0, "checkpoint: '{}' is empty (0 bytes): not a tlm checkpoint", source);
+  // A prefix of the magic is a truncated checkpoint (reported below), anything else is not one.
+  TLM_CHECK(std::memcmp(bytes.data(), kCheckpointMagic, std::min(size, sizeof(kCheckpointMagic))) == 0,
+            "checkpoint: '{}' is not a tlm checkpoint (its first bytes are not the magic "
+            "\"TLMCKPT\\0\")",
+            source);
   TLM_CHECK(size >= kCheckpointHeaderBytes,
             "checkpoint: '{}' is truncated: {} bytes, shorter than the {}-byte header", source,
             size, kCheckpointHeaderBytes);

@@ -28,9 +28,23 @@ Dataset::Dataset(std::vector<int32_t> tokens, double train_fraction, std::string
   train_ = std::move(tokens);
 }
 
+namespace {
+std::vector<int32_t> tokenize(std::string_view text, const Tokenizer& tok, const std::string& source) {
+  try {
+    return tok.encode(text);
+  } catch (const Error& e) {
+    TLM_FAIL("data: cannot tokenize '{}' with the {} tokenizer: {}", source, tok.name(), e.what());
+  }
+}
+}  // namespace
+
 Dataset::Dataset(std::string_view text, const Tokenizer& tok, double train_fraction,
                  std::string source)
-    : Dataset(tok.encode(text), train_fraction, std::move(source)) {}
+    : Dataset(tokenize(text, tok, source), train_fraction, source) {}
+
+Dataset Dataset::from_file(const std::string& path, const Tokenizer& tok, double train_fraction) {
+  return Dataset(read_text_file(path), tok, train_fraction, path);
+}
 
 void Dataset::check_context(int64_t block_size) const {
   TLM_CHECK(block_size > 0, "data: block_size must be positive, got {}", block_size);

@@ -40,6 +40,9 @@ class Dataset {
   Dataset(std::string_view text, const Tokenizer& tok, double train_fraction,
           std::string source = "<memory>");
 
+  // read_text_file(path), then tokenize with an existing tokenizer (e.g. a checkpoint's).
+  static Dataset from_file(const std::string& path, const Tokenizer& tok, double train_fraction);
+
   const std::vector<int32_t>& tokens(Split s) const { return s == Split::Train ? train_ : val_; }
   int64_t size(Split s) const { return static_cast<int64_t>(tokens(s).size()); }
   const std::string& source() const { return source_; }

@@ -73,6 +73,8 @@ void Tokenizer::save(const std::string& path) const {
   write_file_atomic(path, file.dump(1) + "\n", "tokenizer");
 }
 
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) { return load_tokenizer_file(path); }
+
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
   const std::string text = read_file(path, "tokenizer");
   nlohmann::json file;

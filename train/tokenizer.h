@@ -5,9 +5,11 @@
 //   auto tok = make_tokenizer("char", text);                 // vocabulary learnt from text
 //   std::vector<int32_t> ids = tok->encode("To be");
 //   std::string back = tok->decode(ids);                     // == "To be"
+//   tok->decode({x.data<int32_t>(), n});                     // any contiguous ids (a span)
 //   ck.meta["tokenizer"] = tok->to_json();                   // travels with the checkpoint
 //   auto same = load_tokenizer(ck.meta["tokenizer"]);        // identical ids
 //   tok->save("out/tokenizer.json");                         // or a file of its own
+//   auto again = Tokenizer::load("out/tokenizer.json");
 //
 // Both kinds work on bytes, not on Unicode strings: decode(encode(s)) == s for every byte
 // string a tokenizer can encode (all of them for "bpe").
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,13 +32,15 @@ class Tokenizer {
   virtual std::string name() const = 0;  // "char" | "bpe": the key of make_tokenizer
   virtual int32_t vocab_size() const = 0;
   virtual std::vector<int32_t> encode(std::string_view text) const = 0;
-  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  virtual std::string decode(std::span<const int32_t> ids) const = 0;
   // {"type": name(), "version": N, ...}: everything needed to rebuild the same tokenizer.
   virtual nlohmann::json to_json() const = 0;
 
   // A versioned JSON file {"format": "tlm-tokenizer", "version": 1, "tokenizer": to_json()},
   // written atomically.
   void save(const std::string& path) const;
+  // Reads a file written by save(), whatever its kind (= load_tokenizer_file).
+  static std::unique_ptr<Tokenizer> load(const std::string& path);
 };
 
 struct TokenizerOptions {

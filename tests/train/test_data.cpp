@@ -87,6 +87,12 @@ TEST(Data, ErrorsNameFileAndSizes) {
   EXPECT_TLM_ERROR(data.sample_batch(Split::Train, 0, 8, rng), "must be positive");
   EXPECT_TLM_ERROR(Dataset(std::vector<int32_t>{1, 2}, 1.0), "train fraction 1", "(0, 1)");
   EXPECT_TLM_ERROR(Dataset(std::vector<int32_t>{}, 0.9, "x.txt"), "'x.txt' has no tokens");
+
+  // A tokenizer from elsewhere (a checkpoint) that lacks a character of this file.
+  testing::write_bytes(dir / "other.txt", "abc\nabz");
+  EXPECT_TLM_ERROR(Dataset::from_file(dir / "other.txt", tok, 0.9), "data: cannot tokenize",
+                   "other.txt", "with the char tokenizer", "'c' (byte 63) at byte offset 2");
+  EXPECT_EQ(Dataset::from_file(dir / "short.txt", tok, 0.9).size(Split::Train), 360);
 }
 
 }  // namespace
