@@ -34,11 +34,12 @@ TrainConfig resolve_config(const std::string& file, const std::vector<std::strin
 }
 
 int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
-              int64_t sample_chars) {
+              int64_t sample_chars, bool profile) {
   TrainConfig cfg = resolve_config(config_file, sets);
   if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
     TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
   Trainer trainer(cfg, resume);
+  trainer.set_profile(profile);
   const auto& model = trainer.model();
   fmt::print(stderr, "tlm train: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
              cfg.optimizer, cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
@@ -195,7 +196,8 @@ int main(int argc, char** argv) {
   train->add_option("--set", sets, "override a config key: --set n_layer=6 (repeatable)");
   train->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
   train->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
-  bool show_keys = false;
+  bool show_keys = false, profile = false;
+  train->add_flag("--profile", profile, "print the share of step time per kind of kernel");
   train->add_flag("--keys", show_keys, "list every config key, its default and allowed values");
 
   auto* eval = app.add_subcommand("eval", "loss and perplexity of a checkpoint on a text");
@@ -238,7 +240,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", config_reference_markdown());
         return 0;
       }
-      return cmd_train(config_file, sets, resume, sample_chars);
+      return cmd_train(config_file, sets, resume, sample_chars, profile);
     }
     if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
