@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "optim/registry.h"
+#include "train/blas_select.h"
 #include "tensor/kernels/parallel.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -181,6 +182,12 @@ int cmd_tokenize(const std::string& data, const std::string& type, int64_t vocab
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any BLAS work: a generic OpenBLAS fallback kernel is replaced by one that
+  // matches the CPU (re-executing this program); see train/blas_select.h.
+  std::string blas_note;
+  tlm::train::ensure_blas_kernel(argv, &blas_note);
+  if (!blas_note.empty()) fmt::print(stderr, "blas: {}\n", blas_note);
+
   CLI::App app{"tlm: train Transformer language models on a CPU"};
   app.require_subcommand(1);
 
