@@ -21,6 +21,17 @@ namespace {
 
 std::string num(double v) { return fmt::format("{:.17g}", v); }
 
+// Token text for a CSV cell: printable ASCII kept, everything else (newlines, bytes of a
+// multi-byte character split by BPE) as \xNN, so the file is always valid UTF-8.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
@@ -382,7 +393,7 @@ Table unargmax_table(const std::vector<ArgmaxResult>& rows,
   Table t{{"token", "text", "status", "method", "iterations", "margin", "min_norm"}, {}};
   for (const auto& r : rows)
     t.rows.push_back({std::to_string(r.token),
-                      csv_escape(r.token < static_cast<int64_t>(text.size()) ? text[r.token] : ""),
+                      csv_escape(printable(r.token < static_cast<int64_t>(text.size()) ? text[r.token] : "")),
                       r.status, r.method, std::to_string(r.iterations), num(r.margin),
                       num(r.min_norm)});
   return t;

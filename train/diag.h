@@ -99,7 +99,7 @@ struct ArgmaxResult {
 };
 struct UnargmaxOptions {
   int64_t patience = 0;          // Braid-Reflect iterations (0: 2 V)
-  int64_t max_iters = 20000;     // Frank-Wolfe iterations
+  int64_t max_iters = 300000;    // Frank-Wolfe iterations (near-degenerate heads need 1e5)
   double tol = 1e-9;             // |p| / max |c| below which 0 is in the hull
 };
 // W [V,d] row-major, b [V] or empty (no bias).
@@ -107,7 +107,7 @@ ArgmaxResult argmaxable(const std::vector<double>& W, const std::vector<double>&
                         int64_t d, int64_t k, const UnargmaxOptions& options = {});
 std::vector<ArgmaxResult> unargmaxable(const std::vector<double>& W, const std::vector<double>& b,
                                        int64_t V, int64_t d, const UnargmaxOptions& options = {});
-// One row per token: token, text (the tokenizer's decoding, CSV-escaped), status, method, ...
+// One row per token: token, text (its decoding: printable ASCII, other bytes as \xNN), status, ...
 Table unargmax_table(const std::vector<ArgmaxResult>& rows,
                      const std::vector<std::string>& token_text = {});
 

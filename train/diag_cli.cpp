@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <span>
+#include <sstream>
 
 #include "train/data.h"
 #include "train/diag.h"
@@ -25,6 +26,36 @@ void su_example(std::vector<double>& W, int64_t& V, int64_t& d) {
   W = {1, 2, 2, 1, 1, 0, 0, 1, 1, 1};
   V = 5;
   d = 2;
+}
+
+// A head from a CSV: one row per token, d numbers (then b_i with with_bias).
+void read_weights(const std::string& path, bool with_bias, std::vector<double>& W,
+                  std::vector<double>& b, int64_t& V, int64_t& d) {
+  std::istringstream in(read_text_file(path));
+  std::string line;
+  V = 0;
+  d = -1;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) {
+      try {
+        row.push_back(std::stod(cell));
+      } catch (const std::exception&) {
+        TLM_FAIL("diag unargmax: {} line {}: '{}' is not a number", path, V + 1, cell);
+      }
+    }
+    const int64_t n = static_cast<int64_t>(row.size()) - (with_bias ? 1 : 0);
+    TLM_CHECK(n >= 1 && (d < 0 || n == d), "diag unargmax: {} line {}: {} columns, expected {}",
+              path, V + 1, row.size(), d < 0 ? std::string("at least 1") : std::to_string(d + with_bias));
+    d = n;
+    W.insert(W.end(), row.begin(), row.begin() + n);
+    if (with_bias) b.push_back(row.back());
+    ++V;
+  }
+  TLM_CHECK(V > 0, "diag unargmax: {} has no rows", path);
 }
 
 }  // namespace
@@ -56,6 +87,9 @@ DiagCommand::DiagCommand(CLI::App& app) {
   unargmax_ = diag_->add_subcommand("unargmax", "tokens the LM head can never predict");
   unargmax_->add_option("--ckpt", ckpt_, "checkpoint (its lm_head / tied wte)");
   unargmax_->add_option("--demo", demo_, "instead of a checkpoint: su2d (Su's 2-D example)");
+  unargmax_->add_option("--weights", weights_, "instead of a checkpoint: a CSV, one row w_i per token");
+  unargmax_->add_flag("--with_bias", with_bias_, "--weights: the last column of each row is b_i");
+  unargmax_->add_option("--max_iters", max_iters_, "Frank-Wolfe iterations per token (default 300000)");
   unargmax_->add_option("--out", out_, "CSV file (default diag_unargmax.csv)");
 }
 
@@ -122,9 +156,11 @@ int DiagCommand::run() {
     std::vector<std::string> text;
     if (demo_ == "su2d") {
       su_example(W, V, d);
+    } else if (!weights_.empty()) {
+      read_weights(weights_, with_bias_, W, b, V, d);
     } else {
       TLM_CHECK(demo_.empty(), "diag unargmax: --demo '{}' is not one of su2d", demo_);
-      TLM_CHECK(!ckpt_.empty(), "diag unargmax: give --ckpt FILE or --demo su2d");
+      TLM_CHECK(!ckpt_.empty(), "diag unargmax: give --ckpt FILE, --weights FILE or --demo su2d");
       LoadedModel m = load_model(ckpt_);
       const Tensor& w = m.model->lm_head_weight();  // [V,C]; the GPT head has no bias
       V = w.shape()[0];
@@ -135,7 +171,9 @@ int DiagCommand::run() {
         text.push_back(m.tokenizer->decode(std::span<const int32_t>(&id, 1)));
       }
     }
-    auto rows = unargmaxable(W, b, V, d);
+    UnargmaxOptions uo;
+    uo.max_iters = max_iters_;
+    auto rows = unargmaxable(W, b, V, d, uo);
     const std::string path = out("diag_unargmax.csv");
     unargmax_table(rows, text).write_csv(path);
     std::vector<int64_t> bad, undecided;

@@ -26,10 +26,11 @@ class DiagCommand {
  private:
   CLI::App* diag_;
   CLI::App *cost_, *grads_, *entropy_, *unargmax_;
-  std::string ckpt_, config_file_, out_, data_, demo_;
+  std::string ckpt_, config_file_, out_, data_, demo_, weights_;
+  bool with_bias_ = false;
   std::vector<std::string> sets_;
   std::vector<int64_t> lengths_;
-  int64_t vocab_size_ = 65, steps_ = 20, batches_ = 4;
+  int64_t vocab_size_ = 65, steps_ = 20, batches_ = 4, max_iters_ = 300000;
 };
 
 }  // namespace tlm::train
