@@ -25,9 +25,9 @@ namespace tlm {
 // For brevity this sketch has no ignore_index; a library loss would honour o.ignore_index.
 Tensor poly1(const Tensor& z, const Tensor& y, const nn::LossOptions& o) {
   const double eps = o.label_smoothing;  // a real loss would add LossOptions::poly1_eps
-  Tensor logp = log_softmax(z, -1);                                        // [N,V]
-  Tensor logp_t = gather(logp, 1, reshape(y, {-1, 1}));                    // [N,1]
-  Tensor per_row = add(neg(logp_t), mul(rsub(exp(logp_t), 1.0), eps));    // [N,1]
+  Tensor logp = log_softmax(z, -1);      // [N,V]
+  Tensor logp_t = gather(logp, 1, reshape(y, {-1, 1}));                 // [N,1]
+  Tensor per_row = add(neg(logp_t), mul(rsub(exp(logp_t), 1.0), eps));  // [N,1]
   return mean(per_row);
 }
 static_assert(std::is_same_v<decltype(&poly1), nn::LmLossFn>, "the registry's signature");
@@ -46,10 +46,11 @@ int main() {
   o.label_smoothing = 1.0;  // eps = 1, the paper's default for ImageNet
 
   // 1. The gradient, against central differences in float64.
-  GradcheckResult r = gradcheck(
-      [&](const std::vector<Tensor>& in) { return poly1(in[0], targets, o); },
-      {Tensor::randn({N, V}, rng, 1.0, DType::F64)});
-  fmt::print("poly1 gradcheck: {} (max abs error {:.2e})\n", r.ok ? "ok" : "FAILED", r.max_abs_error);
+  GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return poly1(in[0], targets, o); },
+                {Tensor::randn({N, V}, rng, 1.0, DType::F64)});
+  fmt::print("poly1 gradcheck: {} (max abs error {:.2e})\n", r.ok ? "ok" : "FAILED",
+             r.max_abs_error);
   ok = ok && r.ok;
 
   // 2. eps = 0 is plain cross-entropy, as registered under "ce".
@@ -64,8 +65,8 @@ int main() {
   nn::GPTConfig c;
   c.vocab_size = 8, c.block_size = 8, c.n_layer = 1, c.n_head = 2, c.n_embd = 16;
   nn::GPT model(c, rng);
-  auto opt = optim::make_optimizer("adamw", optim::default_param_groups(model.named_parameters(), 0.0),
-                                   {.lr = 1e-2});
+  auto opt = optim::make_optimizer(
+      "adamw", optim::default_param_groups(model.named_parameters(), 0.0), {.lr = 1e-2});
   std::vector<int32_t> x, t;
   for (int i = 0; i < 16; ++i) x.push_back(i % 8), t.push_back((i + 1) % 8);
   const Tensor xs = Tensor::from_vector(x, {2, 8}), ts = Tensor::from_vector(t, {16});

@@ -10,8 +10,8 @@
 // also shows that the check catches a wrong backward (the derivative without its second term).
 #include <fmt/format.h>
 
-#include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 

@@ -22,13 +22,15 @@ namespace tlm {
 class SignSgd : public optim::Optimizer {
  public:
   // The base class owns the groups, the lr and the per-parameter state; {} = no buffers.
-  SignSgd(std::vector<optim::ParamGroup> groups, double lr) : Optimizer("signsgd", std::move(groups), lr, {}) {
+  SignSgd(std::vector<optim::ParamGroup> groups, double lr)
+      : Optimizer("signsgd", std::move(groups), lr, {}) {
     optim::detail::check_lr("signsgd", lr);
   }
 
  protected:
   // Called once per parameter that has a gradient, with this group's lr and weight decay.
-  void update(Tensor& param, const Tensor& grad, ParamState&, double lr, double weight_decay) override {
+  void update(Tensor& param, const Tensor& grad, ParamState&, double lr,
+              double weight_decay) override {
     // A plain loop, for reading; the library version would be one fused pass in
     // tensor/kernels/optim_step.cpp, as kernels::lion_step_ is for Lion.
     std::vector<double> w = param.to_vector<double>();
@@ -57,8 +59,8 @@ int main() {
   const auto v = p.to_vector<double>();
   const std::vector<double> want = {1 * 0.95 - 0.1, -2 * 0.95 + 0.1, 3 * 0.95};
   for (int i = 0; i < 3; ++i) ok = ok && std::abs(v[i] - want[i]) < 1e-15;
-  fmt::print("one step: [{:.3f}, {:.3f}, {:.3f}] (want [{:.3f}, {:.3f}, {:.3f}])\n", v[0], v[1], v[2],
-             want[0], want[1], want[2]);
+  fmt::print("one step: [{:.3f}, {:.3f}, {:.3f}] (want [{:.3f}, {:.3f}, {:.3f}])\n", v[0], v[1],
+             v[2], want[0], want[1], want[2]);
   // 2. The base class gives state_dict / state_bytes for free (no buffers: 0 bytes).
   ok = ok && opt.state_bytes() == 0 && opt.state_dict().scalars.at("step") == 1;
 

@@ -26,8 +26,10 @@ std::string num(double v) { return fmt::format("{:.17g}", v); }
 std::string printable(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out;
 }
@@ -138,10 +140,15 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init);
   auto opt = optim::make_optimizer(
       cfg.optimizer, optim::default_param_groups(model.named_parameters(), cfg.weight_decay),
-      {.lr = cfg.learning_rate, .beta1 = cfg.beta1, .beta2 = cfg.beta2, .eps = cfg.eps,
-       .momentum = cfg.momentum, .nesterov = false});
+      {.lr = cfg.learning_rate,
+       .beta1 = cfg.beta1,
+       .beta2 = cfg.beta2,
+       .eps = cfg.eps,
+       .momentum = cfg.momentum,
+       .nesterov = false});
   auto sched = optim::make_schedule(cfg.schedule == "cosine" ? "warmup_cosine" : cfg.schedule,
-                                    {.lr = cfg.learning_rate, .min_lr = cfg.min_lr,
+                                    {.lr = cfg.learning_rate,
+                                     .min_lr = cfg.min_lr,
                                      .warmup_iters = cfg.warmup_iters,
                                      .lr_decay_iters = cfg.lr_decay_iters});
   // Groups in model order: embed, h.0, .., h.L-1, head.
@@ -152,7 +159,8 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
     if (!members.count(g)) groups.push_back(g);
     members[g].push_back(t);
   }
-  std::stable_partition(groups.begin(), groups.end(), [](const std::string& g) { return g != "head"; });
+  std::stable_partition(groups.begin(), groups.end(),
+                        [](const std::string& g) { return g != "head"; });
 
   std::vector<GradRecord> out;
   model.train();
@@ -214,8 +222,7 @@ Table grad_table(const std::vector<GradRecord>& rows) {
 // ---- entropy ----
 
 std::vector<EntropyRecord> attention_entropy(nn::GPT& model, const std::vector<int32_t>& tokens,
-                                             const std::vector<int64_t>& lengths,
-                                             int64_t batches) {
+                                             const std::vector<int64_t>& lengths, int64_t batches) {
   TLM_CHECK(batches > 0, "diag entropy: --batches must be > 0, got {}", batches);
   NoGradGuard no_grad;
   const bool was_training = model.training();
@@ -269,8 +276,10 @@ int64_t top(const std::vector<double>& W, const std::vector<double>& b, int64_t 
     double z = b.empty() ? 0.0 : b[i];
     for (int64_t j = 0; j < d; ++j) z += W[i * d + j] * x[j];
     if (z > best_z) best_z = z, best = i;
-    if (i == k) zk = z;
-    else other = std::max(other, z);
+    if (i == k)
+      zk = z;
+    else
+      other = std::max(other, z);
   }
   if (margin) *margin = zk - other;
   return best;
@@ -280,15 +289,17 @@ int64_t top(const std::vector<double>& W, const std::vector<double>& b, int64_t 
 
 ArgmaxResult argmaxable(const std::vector<double>& W, const std::vector<double>& b, int64_t V,
                         int64_t d, int64_t k, const UnargmaxOptions& o) {
-  TLM_CHECK(static_cast<int64_t>(W.size()) == V * d && (b.empty() || static_cast<int64_t>(b.size()) == V),
-            "unargmaxable: W has {} entries, b {}; expected V x d = {} x {} and V or none",
-            W.size(), b.size(), V, d);
+  TLM_CHECK(
+      static_cast<int64_t>(W.size()) == V * d && (b.empty() || static_cast<int64_t>(b.size()) == V),
+      "unargmaxable: W has {} entries, b {}; expected V x d = {} x {} and V or none", W.size(),
+      b.size(), V, d);
   TLM_CHECK(k >= 0 && k < V, "unargmaxable: token {} is not in [0, {})", k, V);
   ArgmaxResult r;
   r.token = k;
   auto bias = [&](int64_t i) { return b.empty() ? 0.0 : b[i]; };
   if (V == 1) {
-    r.status = "argmaxable", r.method = "braid_reflect", r.witness.assign(d, 0.0), r.margin = INFINITY;
+    r.status = "argmaxable", r.method = "braid_reflect", r.witness.assign(d, 0.0),
+    r.margin = INFINITY;
     return r;
   }
   // 1. Braid-Reflect.
@@ -388,14 +399,13 @@ std::vector<ArgmaxResult> unargmaxable(const std::vector<double>& W, const std::
   return out;
 }
 
-Table unargmax_table(const std::vector<ArgmaxResult>& rows,
-                     const std::vector<std::string>& text) {
+Table unargmax_table(const std::vector<ArgmaxResult>& rows, const std::vector<std::string>& text) {
   Table t{{"token", "text", "status", "method", "iterations", "margin", "min_norm"}, {}};
   for (const auto& r : rows)
-    t.rows.push_back({std::to_string(r.token),
-                      csv_escape(printable(r.token < static_cast<int64_t>(text.size()) ? text[r.token] : "")),
-                      r.status, r.method, std::to_string(r.iterations), num(r.margin),
-                      num(r.min_norm)});
+    t.rows.push_back(
+        {std::to_string(r.token),
+         csv_escape(printable(r.token < static_cast<int64_t>(text.size()) ? text[r.token] : "")),
+         r.status, r.method, std::to_string(r.iterations), num(r.margin), num(r.min_norm)});
   return t;
 }
 

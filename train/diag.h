@@ -75,8 +75,7 @@ struct EntropyRecord {
   double log_n = 0;
 };
 std::vector<EntropyRecord> attention_entropy(nn::GPT& model, const std::vector<int32_t>& tokens,
-                                             const std::vector<int64_t>& lengths,
-                                             int64_t batches);
+                                             const std::vector<int64_t>& lengths, int64_t batches);
 Table entropy_table(const std::vector<EntropyRecord>& rows);
 
 // ---- unargmaxable tokens of a linear head z = W x + b (METHODS §11) ----
@@ -90,17 +89,17 @@ Table entropy_table(const std::vector<EntropyRecord>& rows);
 // Every "argmaxable" answer carries a witness x that was checked: argmax(W x + b) = k strictly.
 struct ArgmaxResult {
   int64_t token = 0;
-  std::string status;   // "argmaxable" | "unargmaxable" | "undecided" (iteration limit)
-  std::string method;   // "braid_reflect" | "frank_wolfe"
+  std::string status;  // "argmaxable" | "unargmaxable" | "undecided" (iteration limit)
+  std::string method;  // "braid_reflect" | "frank_wolfe"
   int64_t iterations = 0;
-  double margin = 0;    // argmaxable: z_k - max_{i != k} z_i at the witness (> 0)
-  double min_norm = 0;  // frank_wolfe: |p| at the end (~0 for unargmaxable)
+  double margin = 0;            // argmaxable: z_k - max_{i != k} z_i at the witness (> 0)
+  double min_norm = 0;          // frank_wolfe: |p| at the end (~0 for unargmaxable)
   std::vector<double> witness;  // x [d] (argmaxable only)
 };
 struct UnargmaxOptions {
-  int64_t patience = 0;          // Braid-Reflect iterations (0: 2 V)
-  int64_t max_iters = 300000;    // Frank-Wolfe iterations (near-degenerate heads need 1e5)
-  double tol = 1e-9;             // |p| / max |c| below which 0 is in the hull
+  int64_t patience = 0;        // Braid-Reflect iterations (0: 2 V)
+  int64_t max_iters = 300000;  // Frank-Wolfe iterations (near-degenerate heads need 1e5)
+  double tol = 1e-9;           // |p| / max |c| below which 0 is in the hull
 };
 // W [V,d] row-major, b [V] or empty (no bias).
 ArgmaxResult argmaxable(const std::vector<double>& W, const std::vector<double>& b, int64_t V,

@@ -1,9 +1,9 @@
 #include "train/diag_cli.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <sstream>
 
@@ -49,7 +49,8 @@ void read_weights(const std::string& path, bool with_bias, std::vector<double>& 
     }
     const int64_t n = static_cast<int64_t>(row.size()) - (with_bias ? 1 : 0);
     TLM_CHECK(n >= 1 && (d < 0 || n == d), "diag unargmax: {} line {}: {} columns, expected {}",
-              path, V + 1, row.size(), d < 0 ? std::string("at least 1") : std::to_string(d + with_bias));
+              path, V + 1, row.size(),
+              d < 0 ? std::string("at least 1") : std::to_string(d + with_bias));
     d = n;
     W.insert(W.end(), row.begin(), row.begin() + n);
     if (with_bias) b.push_back(row.back());
@@ -87,9 +88,11 @@ DiagCommand::DiagCommand(CLI::App& app) {
   unargmax_ = diag_->add_subcommand("unargmax", "tokens the LM head can never predict");
   unargmax_->add_option("--ckpt", ckpt_, "checkpoint (its lm_head / tied wte)");
   unargmax_->add_option("--demo", demo_, "instead of a checkpoint: su2d (Su's 2-D example)");
-  unargmax_->add_option("--weights", weights_, "instead of a checkpoint: a CSV, one row w_i per token");
+  unargmax_->add_option("--weights", weights_,
+                        "instead of a checkpoint: a CSV, one row w_i per token");
   unargmax_->add_flag("--with_bias", with_bias_, "--weights: the last column of each row is b_i");
-  unargmax_->add_option("--max_iters", max_iters_, "Frank-Wolfe iterations per token (default 300000)");
+  unargmax_->add_option("--max_iters", max_iters_,
+                        "Frank-Wolfe iterations per token (default 300000)");
   unargmax_->add_option("--out", out_, "CSV file (default diag_unargmax.csv)");
 }
 
@@ -112,10 +115,11 @@ int DiagCommand::run() {
     auto rows = cost_by_component(*model);
     const std::string path = out("diag_cost.csv");
     cost_table(rows).write_csv(path);
-    nlohmann::json j = {{"csv", path}, {"params", model->num_parameters()},
+    nlohmann::json j = {{"csv", path},
+                        {"params", model->num_parameters()},
                         {"flops_per_token", model->flops_per_token()}};
-    for (const auto& r : rows) j["components"][r.component] = {{"params", r.params},
-                                                               {"flops_per_token", r.flops_per_token}};
+    for (const auto& r : rows)
+      j["components"][r.component] = {{"params", r.params}, {"flops_per_token", r.flops_per_token}};
     fmt::print("{}\n", j.dump());
     return 0;
   }
@@ -126,7 +130,9 @@ int DiagCommand::run() {
     auto rows = grad_increments(cfg, steps_);
     const std::string path = out("diag_grads.csv");
     grad_table(rows).write_csv(path);
-    fmt::print("{}\n", nlohmann::json{{"csv", path}, {"steps", steps_}, {"norm", cfg.norm},
+    fmt::print("{}\n", nlohmann::json{{"csv", path},
+                                      {"steps", steps_},
+                                      {"norm", cfg.norm},
                                       {"rows", rows.size()},
                                       {"final_loss", rows.empty() ? NAN : rows.back().loss}}
                            .dump());
@@ -147,7 +153,8 @@ int DiagCommand::run() {
     auto rows = attention_entropy(*m.model, tokens, lengths, batches_);
     const std::string path = out("diag_entropy.csv");
     entropy_table(rows).write_csv(path);
-    fmt::print("{}\n", nlohmann::json{{"csv", path}, {"lengths", lengths}, {"rows", rows.size()}}.dump());
+    fmt::print("{}\n",
+               nlohmann::json{{"csv", path}, {"lengths", lengths}, {"rows", rows.size()}}.dump());
     return 0;
   }
   if (unargmax_->parsed()) {
@@ -181,8 +188,12 @@ int DiagCommand::run() {
       if (r.status == "unargmaxable") bad.push_back(r.token);
       if (r.status == "undecided") undecided.push_back(r.token);
     }
-    fmt::print("{}\n", nlohmann::json{{"csv", path}, {"vocab_size", V}, {"dim", d},
-                                      {"unargmaxable", bad}, {"undecided", undecided}}.dump());
+    fmt::print("{}\n", nlohmann::json{{"csv", path},
+                                      {"vocab_size", V},
+                                      {"dim", d},
+                                      {"unargmaxable", bad},
+                                      {"undecided", undecided}}
+                           .dump());
     return 0;
   }
   return 0;

@@ -43,7 +43,8 @@ TEST(DiagCost, AttentionHoldsTheScoreFlops) {
   Rng rng(1);
   nn::GPT model(small(true, "learned"), rng);
   for (const auto& r : diag::cost_by_component(model)) {
-    if (r.component == "attention") {  // 2 layers x (3C^2 + 3C + C^2 + C) weights, 6 each, + 12 L C T
+    if (r.component ==
+        "attention") {  // 2 layers x (3C^2 + 3C + C^2 + C) weights, 6 each, + 12 L C T
       EXPECT_DOUBLE_EQ(r.flops_per_token, 6.0 * 2 * (4 * 64 + 4 * 8) + 12.0 * 2 * 8 * 16);
     }
     if (r.component == "embeddings") {
@@ -127,7 +128,8 @@ TEST(DiagGrads, RecordsEveryGroupEveryStep) {
   cfg.apply_overrides({"n_layer=2", "n_head=2", "n_embd=16", "block_size=16", "batch_size=2",
                        "threads=1", "norm=pre"});
   auto rows = diag::grad_increments(cfg, 3);
-  ASSERT_EQ(rows.size(), 3u * 4);  // steps x (embed, h.0, h.1, head = ln_f; post/deepnorm have no ln_f)
+  ASSERT_EQ(rows.size(),
+            3u * 4);  // steps x (embed, h.0, h.1, head = ln_f; post/deepnorm have no ln_f)
   EXPECT_EQ(rows[0].group, "embed");
   EXPECT_EQ(rows[1].group, "h.0");
   EXPECT_EQ(rows[3].group, "head");
