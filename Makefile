@@ -24,8 +24,13 @@ test: build
 bench: build
 	@bash bench/run.sh $(BUILD)
 
+# The main job: a small GPT on the built-in corpus (Debian's fortunes), then a sample.
 train: build
-	@./$(BUILD)/tlm train --default
+	@./$(BUILD)/tlm train --sample 300 $(TRAIN_ARGS)
+
+# tlm against the PyTorch reference (needs python3-torch), both configs; see bench/RESULTS.md.
+bench-e2e: build
+	@bash bench/e2e.sh baby 3 && bash bench/e2e.sh w384 1 200
 
 test-sanitize:
 	@$(MAKE) --no-print-directory test BUILD=build-sanitize CMAKE_FLAGS="-DTLM_SANITIZE=ON -DTLM_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"

@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "optim/registry.h"
+#include "train/blas_select.h"
 #include "tensor/kernels/parallel.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -35,11 +36,12 @@ TrainConfig resolve_config(const std::string& file, const std::vector<std::strin
 }
 
 int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
-              int64_t sample_chars) {
+              int64_t sample_chars, bool profile) {
   TrainConfig cfg = resolve_config(config_file, sets);
   if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
     TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
   Trainer trainer(cfg, resume);
+  trainer.set_profile(profile);
   const auto& model = trainer.model();
   fmt::print(stderr, "tlm train: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
              cfg.optimizer, cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
@@ -181,6 +183,12 @@ int cmd_tokenize(const std::string& data, const std::string& type, int64_t vocab
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any BLAS work: a generic OpenBLAS fallback kernel is replaced by one that
+  // matches the CPU (re-executing this program); see train/blas_select.h.
+  std::string blas_note;
+  tlm::train::ensure_blas_kernel(argv, &blas_note);
+  if (!blas_note.empty()) fmt::print(stderr, "blas: {}\n", blas_note);
+
   CLI::App app{"tlm: train Transformer language models on a CPU"};
   app.require_subcommand(1);
 
@@ -196,7 +204,8 @@ int main(int argc, char** argv) {
   train->add_option("--set", sets, "override a config key: --set n_layer=6 (repeatable)");
   train->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
   train->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
-  bool show_keys = false;
+  bool show_keys = false, profile = false;
+  train->add_flag("--profile", profile, "print the share of step time per kind of kernel");
   train->add_flag("--keys", show_keys, "list every config key, its default and allowed values");
 
   auto* eval = app.add_subcommand("eval", "loss and perplexity of a checkpoint on a text");
@@ -241,7 +250,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", config_reference_markdown());
         return 0;
       }
-      return cmd_train(config_file, sets, resume, sample_chars);
+      return cmd_train(config_file, sets, resume, sample_chars, profile);
     }
     if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);

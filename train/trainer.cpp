@@ -10,6 +10,7 @@
 #include "optim/clip.h"
 #include "optim/registry.h"
 #include "tensor/kernels/parallel.h"
+#include "tensor/profile.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "train/interrupt.h"
@@ -51,15 +52,17 @@ std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::st
 
 nlohmann::json TrainSummary::to_json() const {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"iters", iters},
-          {"train_loss", num(train_loss)},
-          {"val_loss", num(val_loss)},
-          {"tokens_per_s", std::round(tokens_per_s * 10) / 10},
-          {"ms_per_iter", std::round(ms_per_iter * 1000) / 1000},
-          {"peak_bytes", peak_bytes},
-          {"peak_rss_bytes", peak_rss_bytes},
-          {"params", params},
-          {"interrupted", interrupted}};
+  nlohmann::json j = {{"iters", iters},
+                      {"train_loss", num(train_loss)},
+                      {"val_loss", num(val_loss)},
+                      {"tokens_per_s", std::round(tokens_per_s * 10) / 10},
+                      {"ms_per_iter", std::round(ms_per_iter * 1000) / 1000},
+                      {"peak_bytes", peak_bytes},
+                      {"peak_rss_bytes", peak_rss_bytes},
+                      {"params", params},
+                      {"interrupted", interrupted}};
+  if (!profile.is_null()) j["profile"] = profile;
+  return j;
 }
 
 nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
@@ -245,6 +248,9 @@ TrainSummary Trainer::run(std::FILE* out) {
   std::vector<double> step_ms;
   EvalResult last;
   reset_peak_memory();
+  std::unique_ptr<ProfileSession> prof;
+  double profiled_step_s = 0;
+  if (profile_) prof = std::make_unique<ProfileSession>();
 
   auto do_eval = [&]() {
     if (cfg_.eval_iters <= 0) return;
@@ -264,6 +270,7 @@ TrainSummary Trainer::run(std::FILE* out) {
     const double loss = train_step_();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     step_ms.push_back(ms);
+    profiled_step_s += ms / 1000.0;
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
     log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
                           {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
@@ -279,6 +286,24 @@ TrainSummary Trainer::run(std::FILE* out) {
   }
   log.flush();
   progress.finish();
+  if (prof) {
+    // Shares of the training steps' time (evaluations and checkpoints excluded).
+    std::unique_ptr<ProfileSession> done = std::move(prof);
+    nlohmann::json shares = nlohmann::json::object();
+    std::string table = "profile (share of training-step time):\n";
+    for (auto& [kind, sec] : done->breakdown()) {
+      shares[kind] = profiled_step_s > 0 ? sec / profiled_step_s : 0.0;
+      table += fmt::format("  {:12s} {:6.1f}%  {:8.3f} ms/step\n", kind, 100 * shares[kind].get<double>(),
+                           1000 * sec / std::max<size_t>(1, step_ms.size()));
+    }
+    double other = profiled_step_s - done->kernel_seconds();
+    shares["other"] = profiled_step_s > 0 ? other / profiled_step_s : 0.0;
+    table += fmt::format("  {:12s} {:6.1f}%  {:8.3f} ms/step (autograd, allocation, data)",
+                         "other", 100 * shares["other"].get<double>(),
+                         1000 * other / std::max<size_t>(1, step_ms.size()));
+    s.profile = shares;
+    progress.message(table);
+  }
   if (!s.interrupted) do_eval();
   save(checkpoint_path());
   if (s.interrupted)

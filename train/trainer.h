@@ -41,6 +41,7 @@ struct TrainSummary {
   int64_t peak_rss_bytes = 0;  // process peak resident memory
   int64_t params = 0;
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
+  nlohmann::json profile;      // share of step time per kernel kind (with --profile)
   nlohmann::json to_json() const;
 };
 
@@ -70,6 +71,9 @@ class Trainer {
   Trainer(const TrainConfig& cfg, bool resume);
 
   TrainSummary run(std::FILE* progress_out);
+  // With profiling on, run() times every kernel by kind (tensor/profile.h) over the training
+  // steps and prints the share of step time per kind at the end; the JSON summary gets it too.
+  void set_profile(bool on) { profile_ = on; }
   EvalResult evaluate(int64_t step);
   void save(const std::string& path) const;
 
@@ -93,6 +97,7 @@ class Trainer {
   Rng data_rng_, dropout_rng_;
   int64_t step_ = 0;
   double last_grad_norm_ = 0;
+  bool profile_ = false;
 };
 
 }  // namespace tlm::train

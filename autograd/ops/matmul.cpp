@@ -18,15 +18,29 @@ struct MatmulBackward : autograd::Node {
   const char* name() const override { return "matmul"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
-    if (b.defined()) {
-      Tensor bv = b.get();
-      ga = a_transposed ? views::transpose(kernels::matmul(bv, views::transpose(g, -2, -1)), -2, -1)
-                        : kernels::matmul(g, views::transpose(bv, -2, -1));
-    }
-    if (a.defined()) {
-      Tensor av = a.get();
-      gb = b_transposed ? views::transpose(kernels::matmul(views::transpose(g, -2, -1), av), -2, -1)
-                        : kernels::matmul(views::transpose(av, -2, -1), g);
+    // Each gradient as one product (x, y); the transposed variants land in the input's layout.
+    auto grad_a = [&](const Tensor& bv) -> std::pair<Tensor, Tensor> {
+      if (a_transposed) return {bv, views::transpose(g, -2, -1)};  // (b g^T)^T
+      return {g, views::transpose(bv, -2, -1)};
+    };
+    auto grad_b = [&](const Tensor& av) -> std::pair<Tensor, Tensor> {
+      if (b_transposed) return {views::transpose(g, -2, -1), av};  // (g^T a)^T
+      return {views::transpose(av, -2, -1), g};
+    };
+    auto finish_a = [&](Tensor t) { return a_transposed ? views::transpose(t, -2, -1) : t; };
+    auto finish_b = [&](Tensor t) { return b_transposed ? views::transpose(t, -2, -1) : t; };
+    if (a.defined() && b.defined()) {
+      auto [xa, ya] = grad_a(b.get());
+      auto [xb, yb] = grad_b(a.get());
+      auto [pa, pb] = kernels::matmul_pair(xa, ya, xb, yb);
+      ga = finish_a(pa);
+      gb = finish_b(pb);
+    } else if (b.defined()) {
+      auto [x, y] = grad_a(b.get());
+      ga = finish_a(kernels::matmul(x, y));
+    } else if (a.defined()) {
+      auto [x, y] = grad_b(a.get());
+      gb = finish_b(kernels::matmul(x, y));
     }
     return {ga, gb};
   }

@@ -1,5 +1,7 @@
 #include "tensor/kernels/attention.h"
 
+#include "tensor/profile.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -26,6 +28,7 @@ void check_args(const char* op, const Tensor& x, int64_t offset, int64_t window)
 }  // namespace
 
 Tensor causal_softmax(const Tensor& x_in, double scale, int64_t offset, int64_t window) {
+  TLM_PROFILE(Attention);
   check_args("causal_softmax", x_in, offset, window);
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
@@ -63,6 +66,7 @@ Tensor causal_softmax(const Tensor& x_in, double scale, int64_t offset, int64_t 
 
 Tensor causal_softmax_backward(const Tensor& grad, const Tensor& y_in, double scale,
                                int64_t offset, int64_t window) {
+  TLM_PROFILE(Attention);
   check_args("causal_softmax backward", y_in, offset, window);
   TLM_CHECK(grad.shape() == y_in.shape(), "causal_softmax backward: gradient {} does not match "
             "output {}", shape_str(grad.shape()), shape_str(y_in.shape()));

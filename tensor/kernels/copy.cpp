@@ -1,5 +1,7 @@
 #include "tensor/kernels/copy.h"
 
+#include "tensor/profile.h"
+
 #include <cstring>
 
 #include "tensor/kernels/parallel.h"
@@ -45,6 +47,7 @@ void copy_from_any(D* dst, const Strides& ds, const Tensor& src) {
 }  // namespace
 
 void strided_copy(Tensor& dst, const Tensor& src) {
+  TLM_PROFILE(Copy);
   TLM_CHECK(dst.shape() == src.shape(), "copy: destination {} and source {} differ in shape",
             shape_str(dst.shape()), shape_str(src.shape()));
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
@@ -61,6 +64,7 @@ void strided_copy(Tensor& dst, const Tensor& src) {
 }
 
 void fill(Tensor& dst, double value) {
+  TLM_PROFILE(Copy);
   TLM_CHECK(dst.is_contiguous(), "fill: expected a contiguous tensor, got {}", dst.str());
   const int64_t n = dst.numel();
   auto run = [&](auto* p, auto v) {

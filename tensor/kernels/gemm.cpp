@@ -1,6 +1,11 @@
 #include "tensor/kernels/gemm.h"
 
+#include "tensor/profile.h"
+
 #include <cblas.h>
+#include <omp.h>
+
+#include <exception>
 
 #include "tensor/kernels/parallel.h"
 
@@ -61,6 +66,7 @@ void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace
 
 void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta) {
+  TLM_PROFILE(Matmul);
   check_shapes(a_in, b_in, "matmul");
   Tensor a = layout_of(a_in).ok ? a_in : a_in.contiguous();
   Tensor b = layout_of(b_in).ok ? b_in : b_in.contiguous();
@@ -117,6 +123,39 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   matmul_into(c, a, b, 1.0, 0.0);
   return c;
+}
+
+std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const Tensor& a2,
+                                      const Tensor& b2) {
+  auto flops = [](const Tensor& a, const Tensor& b) {
+    return static_cast<double>(shape_numel(a.shape())) * static_cast<double>(b.shape().back());
+  };
+  // Two threads each running one single-threaded GEMM keep both cores busy with no
+  // synchronisation, where one multi-threaded GEMM of these (thin, K or N ~ 100) shapes
+  // spends a good part of its time splitting work and waiting at barriers. Large products
+  // (where OpenBLAS threads well) and batched ones (already parallel over the batch) go one
+  // after the other.
+  const bool concurrent = omp_get_max_threads() >= 2 && !omp_in_parallel() && a1.dim() == 2 &&
+                          a2.dim() == 2 && flops(a1, b1) < 1.5e8 && flops(a2, b2) < 1.5e8;
+  std::pair<Tensor, Tensor> out;
+  if (!concurrent) {
+    out.first = matmul(a1, b1);
+    out.second = matmul(a2, b2);
+    return out;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(2)
+  {
+    try {
+      if (omp_get_thread_num() == 0) out.first = matmul(a1, b1);
+      else out.second = matmul(a2, b2);
+    } catch (...) {
+#pragma omp critical
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return out;
 }
 
 bool is_column_major(const Tensor& t) {

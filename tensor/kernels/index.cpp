@@ -1,5 +1,7 @@
 #include "tensor/kernels/index.h"
 
+#include "tensor/profile.h"
+
 #include <omp.h>
 
 #include <cstring>
@@ -19,6 +21,7 @@ void check_ids(const Tensor& ids, int64_t n, const char* op) {
 }  // namespace
 
 Tensor index_select_rows(const Tensor& x_in, const Tensor& ids_in) {
+  TLM_PROFILE(Index);
   TLM_CHECK(x_in.dim() >= 1, "index_select: expected a table of at least 1-D, got {}", x_in.str());
   Tensor x = x_in.contiguous();
   Tensor ids = ids_in.contiguous();
@@ -38,6 +41,7 @@ Tensor index_select_rows(const Tensor& x_in, const Tensor& ids_in) {
 }
 
 void index_add_rows_(Tensor& dst, const Tensor& ids_in, const Tensor& src_in) {
+  TLM_PROFILE(Index);
   TLM_CHECK(dst.is_contiguous(), "index_add: target must be contiguous, got {}", dst.str());
   Tensor ids = ids_in.contiguous();
   Tensor src = src_in.contiguous();
@@ -69,6 +73,7 @@ void index_add_rows_(Tensor& dst, const Tensor& ids_in, const Tensor& src_in) {
 }
 
 Tensor gather(const Tensor& x_in, int64_t axis, const Tensor& index_in) {
+  TLM_PROFILE(Index);
   axis = normalize_axis(axis, x_in.dim(), "gather");
   TLM_CHECK(index_in.dim() == x_in.dim(), "gather: index {} and input {} differ in rank",
             index_in.str(), x_in.str());
@@ -101,6 +106,7 @@ Tensor gather(const Tensor& x_in, int64_t axis, const Tensor& index_in) {
 }
 
 void scatter_add_(Tensor& dst, int64_t axis, const Tensor& index_in, const Tensor& src_in) {
+  TLM_PROFILE(Index);
   axis = normalize_axis(axis, dst.dim(), "scatter_add");
   TLM_CHECK(dst.is_contiguous(), "scatter_add: target must be contiguous, got {}", dst.str());
   TLM_CHECK(index_in.shape() == src_in.shape(), "scatter_add: index {} and source {} differ",

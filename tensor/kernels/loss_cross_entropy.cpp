@@ -1,5 +1,7 @@
 #include "tensor/kernels/loss_cross_entropy.h"
 
+#include "tensor/profile.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -35,6 +37,7 @@ void check_inputs(const Tensor& logits, const Tensor& targets, int32_t ignore_in
 CrossEntropyResult cross_entropy_forward(const Tensor& logits_in, const Tensor& targets_in,
                                          double eps, int32_t ignore_index,
                                          LossReduction reduction) {
+  TLM_PROFILE(Loss);
   check_inputs(logits_in, targets_in, ignore_index);
   TLM_CHECK(eps >= 0 && eps <= 1, "cross_entropy: label_smoothing must be in [0, 1], got {}", eps);
   Tensor z = logits_in.contiguous();
@@ -98,6 +101,7 @@ CrossEntropyResult cross_entropy_forward(const Tensor& logits_in, const Tensor& 
 Tensor cross_entropy_backward(const Tensor& grad_in, const Tensor& logits_in,
                               const Tensor& targets_in, const Tensor& lse_in, double eps,
                               int32_t ignore_index, LossReduction reduction, int64_t n_valid) {
+  TLM_PROFILE(Loss);
   Tensor z = logits_in.contiguous();
   Tensor t = targets_in.contiguous();
   Tensor lse = lse_in.contiguous();

@@ -1,5 +1,7 @@
 #include "tensor/kernels/norm.h"
 
+#include "tensor/profile.h"
+
 #include <omp.h>
 
 #include <cmath>
@@ -158,21 +160,25 @@ void norm_backward(const char* op, const Tensor& grad, const Tensor& x_in, const
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                   Tensor* mean, Tensor* rstd) {
+  TLM_PROFILE(Norm);
   return norm_forward<true>("layer_norm", x, gamma, beta, eps, mean, rstd);
 }
 
 void layer_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& gamma,
                          const Tensor& mean, const Tensor& rstd, Tensor* dx, Tensor* dgamma,
                          Tensor* dbeta) {
+  TLM_PROFILE(Norm);
   norm_backward<true>("layer_norm", grad, x, gamma, mean, rstd, dx, dgamma, dbeta);
 }
 
 Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps, Tensor* rstd) {
+  TLM_PROFILE(Norm);
   return norm_forward<false>("rms_norm", x, gamma, Tensor(), eps, nullptr, rstd);
 }
 
 void rms_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& gamma,
                        const Tensor& rstd, Tensor* dx, Tensor* dgamma) {
+  TLM_PROFILE(Norm);
   norm_backward<false>("rms_norm", grad, x, gamma, Tensor(), rstd, dx, dgamma, nullptr);
 }
 

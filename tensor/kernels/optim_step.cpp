@@ -1,5 +1,7 @@
 #include "tensor/kernels/optim_step.h"
 
+#include "tensor/profile.h"
+
 #include <cmath>
 
 #include "tensor/kernels/parallel.h"
@@ -34,6 +36,7 @@ inline T sign0(T x) {
 // the per-element arithmetic follows torch.optim's operation order so fp32 results agree with
 // PyTorch's to a few ulp.
 void adamw_step_(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, const AdamWStep& s) {
+  TLM_PROFILE(Optimizer);
   check_param_grad("adamw_step_", param, grad_in);
   check_target("adamw_step_", "exp_avg", param, m);
   check_target("adamw_step_", "exp_avg_sq", param, v);
@@ -71,6 +74,7 @@ void adamw_step_(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, con
 }
 
 void lion_step_(Tensor& param, const Tensor& grad_in, Tensor& m, const LionStep& s) {
+  TLM_PROFILE(Optimizer);
   check_param_grad("lion_step_", param, grad_in);
   check_target("lion_step_", "exp_avg", param, m);
   Tensor grad = grad_in.contiguous();
@@ -97,6 +101,7 @@ void lion_step_(Tensor& param, const Tensor& grad_in, Tensor& m, const LionStep&
 }
 
 void sgd_step_(Tensor& param, const Tensor& grad_in, Tensor& buf, const SgdStep& s) {
+  TLM_PROFILE(Optimizer);
   check_param_grad("sgd_step_", param, grad_in);
   const bool has_momentum = s.momentum != 0.0;
   if (has_momentum) check_target("sgd_step_", "momentum", param, buf);

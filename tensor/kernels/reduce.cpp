@@ -1,5 +1,7 @@
 #include "tensor/kernels/reduce.h"
 
+#include "tensor/profile.h"
+
 #include <omp.h>
 
 #include <cmath>
@@ -46,6 +48,7 @@ void reduce_axis(const T* x, T* out, const AxisView& v, Reduce reduce) {
 }  // namespace
 
 Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
+  TLM_PROFILE(Reduce);
   axis = normalize_axis(axis, x_in.dim(), "sum");
   Tensor x = x_in.contiguous();
   AxisView v = axis_view(x, axis, keepdim);
@@ -77,6 +80,7 @@ Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
 }
 
 Tensor max_axis(const Tensor& x_in, int64_t axis, bool keepdim, Tensor* argmax) {
+  TLM_PROFILE(Reduce);
   axis = normalize_axis(axis, x_in.dim(), "max");
   TLM_CHECK(x_in.shape()[axis] > 0, "max: cannot reduce an empty axis of {}", x_in.str());
   Tensor x = x_in.contiguous();
@@ -105,6 +109,7 @@ Tensor max_axis(const Tensor& x_in, int64_t axis, bool keepdim, Tensor* argmax) 
 }
 
 Tensor logsumexp_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
+  TLM_PROFILE(Reduce);
   axis = normalize_axis(axis, x_in.dim(), "logsumexp");
   Tensor x = x_in.contiguous();
   AxisView v = axis_view(x, axis, keepdim);
@@ -124,6 +129,7 @@ Tensor logsumexp_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
 }
 
 Tensor sum_all(const Tensor& x_in) {
+  TLM_PROFILE(Reduce);
   Tensor x = x_in.contiguous();
   const int64_t n = x.numel();
   Tensor out = Tensor::empty({}, x.dtype());
@@ -149,6 +155,7 @@ Tensor sum_all(const Tensor& x_in) {
 }
 
 double sum_squares(const Tensor& x_in) {
+  TLM_PROFILE(Reduce);
   Tensor x = x_in.contiguous();
   const int64_t n = x.numel();
   double result = 0;
@@ -172,6 +179,7 @@ double sum_squares(const Tensor& x_in) {
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  TLM_PROFILE(Reduce);
   if (x.shape() == shape) return x;
   Shape check = broadcast_shapes(x.shape(), shape, "sum_to");
   TLM_CHECK(check == x.shape(), "sum_to: {} cannot be reduced to {}", shape_str(x.shape()),

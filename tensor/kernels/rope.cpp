@@ -1,11 +1,14 @@
 #include "tensor/kernels/rope.h"
 
+#include "tensor/profile.h"
+
 #include "tensor/kernels/parallel.h"
 
 namespace tlm::kernels {
 
 Tensor rope(const Tensor& x, const Tensor& cos_in, const Tensor& sin_in, int64_t offset,
             bool inverse) {
+  TLM_PROFILE(Attention);
   TLM_CHECK(x.dim() >= 2, "rope: expected [..., T, D], got {}", x.str());
   const int64_t T = x.shape()[x.dim() - 2], D = x.shape().back();
   TLM_CHECK(D % 2 == 0, "rope: the head size D of {} must be even", shape_str(x.shape()));

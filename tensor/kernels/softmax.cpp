@@ -1,5 +1,7 @@
 #include "tensor/kernels/softmax.h"
 
+#include "tensor/profile.h"
+
 #include <cmath>
 #include <limits>
 
@@ -105,14 +107,18 @@ Tensor softmax_backward_impl(const Tensor& g_in, const Tensor& y_in, int64_t axi
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t axis) { return softmax_impl<false>(x, axis, "softmax"); }
+Tensor softmax(const Tensor& x, int64_t axis) {
+  TLM_PROFILE(Softmax); return softmax_impl<false>(x, axis, "softmax"); }
 Tensor log_softmax(const Tensor& x, int64_t axis) {
+  TLM_PROFILE(Softmax);
   return softmax_impl<true>(x, axis, "log_softmax");
 }
 Tensor softmax_backward(const Tensor& g, const Tensor& y, int64_t axis) {
+  TLM_PROFILE(Softmax);
   return softmax_backward_impl<false>(g, y, axis, "softmax");
 }
 Tensor log_softmax_backward(const Tensor& g, const Tensor& y, int64_t axis) {
+  TLM_PROFILE(Softmax);
   return softmax_backward_impl<true>(g, y, axis, "log_softmax");
 }
 
