@@ -99,6 +99,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   Tensor att = matmul(q, transpose(k, -2, -1));                   // [B,H,T,Tk]
   att = causal_softmax(att, scale, mask_offset, opt_.window);     // [B,H,T,Tk]
   att = attn_dropout.forward(att, rng);
+  if (probe) probe->record(att);  // diagnostics (run in eval mode: no dropout)
   Tensor y = matmul(att, v);                                      // [B,H,T,D]
   y = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});               // [B,T,C] (one copy)
   return resid_dropout.forward(c_proj.forward(y), rng);

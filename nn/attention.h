@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "autograd/ops/rope.h"
+#include "nn/attention_probe.h"
 #include "nn/dropout.h"
 #include "nn/linear.h"
 
@@ -74,6 +75,7 @@ class CausalSelfAttention : public Module {
   Linear c_proj;         // weight [C, C]
   Dropout attn_dropout;  // on the attention probabilities [B,H,T,T]
   Dropout resid_dropout; // on the output [B,T,C]
+  AttentionProbe* probe = nullptr;  // diagnostics: records per-head entropy when set (off by default)
 
  private:
   AttentionOptions opt_;

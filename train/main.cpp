@@ -20,6 +20,7 @@
 #include "tensor/kernels/parallel.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/diag_cli.h"
 #include "train/sysinfo.h"
 #include "train/trainer.h"
 
@@ -236,6 +237,8 @@ int main(int argc, char** argv) {
   tokenize->add_option("--vocab_size", vocab_size, "BPE vocabulary size (256 bytes + merges)");
   tokenize->add_option("--out", out, "output file")->required();
 
+  DiagCommand diag(app);  // tlm diag cost|grads|entropy|unargmax (train/diag_cli.cpp)
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -253,6 +256,7 @@ int main(int argc, char** argv) {
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
     if (*info) return cmd_info(ckpt, config_file, sets, info_vocab);
     if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
+    if (diag.parsed()) return diag.run();
   } catch (const tlm::Error& e) {
     fmt::print(stderr, "tlm: error: {}\n", e.what());
     return 1;
