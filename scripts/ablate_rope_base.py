@@ -6,6 +6,7 @@ Context Length" (arXiv:2405.14591; `tlm rope-bound`; METHODS.md section 3). Head
   /usr/bin/python3 scripts/ablate_rope_base.py           # context 256, 1500 steps
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def main():
     bound = json.loads(subprocess.run([tlmlib.TLM, "rope-bound", "--context", str(T), "--head_size",
                                        str(h)], stdout=subprocess.PIPE, text=True,
                                       check=True).stdout)["rope_base_lower_bound"]
-    bases = [100, 300, round(bound), 10000]
+    bases = [100, 300, math.ceil(bound), 10000]  # ceil: the bound itself passes
     rows = []
     for b in bases:
         o = U.base(args, n_embd=C, n_head=H, n_layer=L, block_size=T, max_iters=iters, pos="rope",
