@@ -1,8 +1,12 @@
 // Built-in synthetic tasks (train/probes.h) and the variant config keys.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "train/config.h"
 #include "train/probes.h"
+#include "train/trainer.h"
+#include "test_util.h"
 
 namespace tlm::train {
 namespace {
@@ -80,6 +84,34 @@ TEST(VariantKeys, ListedWithTheirChoicesAndBadValuesRefused) {
   ok.apply_overrides({"block=gau", "pos=rope", "window=8", "layout=hwfa", "attn=relu2",
                       "attn_scale=logn", "gau_expansion=1.5", "gau_attn_size=32"});
   EXPECT_EQ(TrainConfig::from_json(ok.to_json()).to_json(), ok.to_json());
+}
+
+// `tlm train` on a built-in task with a GAU hwfa model: trains, saves, reloads with the same
+// vocabulary, and the reloaded model runs at twice the training context.
+TEST(Probes, TrainerRunsOnTheTasksAndTheCheckpointReloads) {
+  for (const char* data : {"task:copy", "probe:position_bos"}) {
+    testing::TempDir dir;
+    TrainConfig c;
+    c.apply_overrides({std::string("data=") + data, "block=gau", "pos=rope", "window=4",
+                       "layout=hwfa", "n_layer=2", "n_embd=16", "gau_attn_size=8",
+                       "block_size=16", "batch_size=2", "max_iters=3", "eval_iters=1",
+                       "warmup_iters=1", "lr_decay_iters=3", "threads=1",
+                       "out_dir=" + dir.path().string()});
+    Trainer t(c, false);
+    std::FILE* quiet = std::fopen("/dev/null", "w");
+    ASSERT_NE(quiet, nullptr);
+    TrainSummary s = t.run(quiet);
+    std::fclose(quiet);
+    EXPECT_EQ(s.iters, 3);
+    EXPECT_TRUE(std::isfinite(s.val_loss)) << data;
+    LoadedModel m = load_model(t.checkpoint_path());
+    SyntheticTask task(data, 16);
+    EXPECT_EQ(m.tokenizer->vocab_size(), task.vocab_size());
+    NoGradGuard ng;
+    Rng rng(1);
+    Batch b = task.sample_batch(1, 32, rng);
+    EXPECT_EQ(m.model->forward(b.x, rng).shape(), (Shape{1, 32, task.vocab_size()}));
+  }
 }
 
 }  // namespace
