@@ -33,8 +33,10 @@ GAU::GAU(const GAUBlockOptions& options, Rng& rng)
       opt_(options) {
   register_module("i_dense", i_dense);
   register_module("o_dense", o_dense);
-  register_parameter("gamma", gamma, Tensor::ones({2, opt_.attn_dim}));
-  register_parameter("beta", beta, Tensor::zeros({2, opt_.attn_dim}));
+  register_parameter("gamma_q", gamma_q, Tensor::ones({opt_.attn_dim}));
+  register_parameter("gamma_k", gamma_k, Tensor::ones({opt_.attn_dim}));
+  register_parameter("beta_q", beta_q, Tensor::zeros({opt_.attn_dim}));
+  register_parameter("beta_k", beta_k, Tensor::zeros({opt_.attn_dim}));
   register_module("attn_dropout", attn_dropout);
   register_module("resid_dropout", resid_dropout);
 }
@@ -48,8 +50,8 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   const int64_t B = x.shape()[0], T = x.shape()[1];
   std::vector<Tensor> uvz = split(silu(i_dense.forward(x)), {E, E, S}, -1);
   Tensor u = uvz[0], v = uvz[1], z = uvz[2];  // [B,T,e], [B,T,e], [B,T,s]
-  Tensor q = add(mul(z, narrow(gamma, 0, 0, 1)), narrow(beta, 0, 0, 1));  // [B,T,s]
-  Tensor k = add(mul(z, narrow(gamma, 0, 1, 1)), narrow(beta, 0, 1, 1));  // [B,T,s]
+  Tensor q = add(mul(z, gamma_q), beta_q);  // [B,T,s]
+  Tensor k = add(mul(z, gamma_k), beta_k);  // [B,T,s]
   if (a.pos == "rope") {
     const int64_t need = offset + T;
     if (rope_.positions() < need || rope_.cos.dtype() != x.dtype())

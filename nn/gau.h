@@ -2,7 +2,7 @@
 // the block that wraps it in a residual with the norm placements of nn/block.h.
 //
 //   U = silu(X W_u),  V = silu(X W_v),  Z = silu(X W_z)      one fused i_dense [2e+s, C]
-//   Q = Z * gamma_q + beta_q,  K = Z * gamma_k + beta_k       per-dimension scale and offset
+//   Q = Z * gamma_q + beta_q,  K = Z * gamma_k + beta_k       per-dimension scale and offset [s]
 //   Q, K <- RoPE(Q), RoPE(K)                                  (pos = "rope")
 //   A = attention_weights(Q K^T)                              softmax | relu2, sqrt | logn, c = 1/sqrt(s)
 //   O = (U * (A V)) W_o                                       o_dense [C, e]
@@ -37,8 +37,8 @@ class GAU : public Module {
 
   Linear i_dense;        // weight [2e+s, C]: rows U (0..e), V (e..2e), Z (2e..2e+s)
   Linear o_dense;        // weight [C, e]
-  Tensor gamma;          // [2, s]: rows q, k
-  Tensor beta;           // [2, s]
+  Tensor gamma_q, gamma_k;  // [s] per-dimension scales (1-D: no weight decay)
+  Tensor beta_q, beta_k;    // [s] offsets
   Dropout attn_dropout;  // on A [B,T,T]
   Dropout resid_dropout; // on the output [B,T,C]
 

@@ -5,6 +5,7 @@
 
   /usr/bin/python3 scripts/ablate_extrapolation.py --quick   # 2 layers, 40 steps, short evals
   /usr/bin/python3 scripts/ablate_extrapolation.py           # 4 layers, 1500 steps
+  /usr/bin/python3 scripts/ablate_extrapolation.py --data task:copy   # the copy task (+ accuracy)
 """
 import os
 import sys
@@ -43,10 +44,14 @@ def main():
             e = U.eval_at(r["run_dir"], n, max_tokens, args.threads)
             if e:
                 row[f"loss@{n}"] = e["loss"]
+                if "accuracy" in e:
+                    row[f"acc@{n}"] = e["accuracy"]
                 curve.append(dict(n=n, loss=e["loss"]))
         rows.append(row)
         series.append((name, curve))
     cols = ["model", "val_loss"] + [f"loss@{n}" for n in LENGTHS]
+    if args.data.startswith(("task:", "probe:")):
+        cols += [f"acc@{n}" for n in LENGTHS]
     U.write_outputs(args.out, "extrapolation", rows, cols,
                     "Length extrapolation (trained at 64)",
                     f"loss@N: `tlm eval --block_size N` over the val split, at most {max_tokens} "

@@ -19,6 +19,8 @@ def parse_args(description, default_out):
     p.add_argument("--quick", action="store_true", help="small grid, under 3 minutes on 2 cores")
     p.add_argument("--out", default=default_out, help="output directory")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data", default="", help="a text file or a built-in task (task:copy, "
+                   "probe:position); default: the built-in corpus")
     return p.parse_args()
 
 
@@ -26,6 +28,8 @@ def base(args, **kw):
     """Small char-level models on the built-in corpus; overridden per script/run."""
     o = dict(seed=1337, threads=args.threads, eval_iters=10, log_interval=1000, ckpt_interval=0,
              dropout=0.0, batch_size=8, warmup_iters=20, learning_rate=1e-3, min_lr=1e-4)
+    if args.data:
+        o["data"] = args.data
     o.update(kw)
     o.setdefault("lr_decay_iters", o.get("max_iters", 2000))
     o.setdefault("eval_interval", max(1, o.get("max_iters", 2000) // 4))

@@ -202,7 +202,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()}};
-  if (cfg.pos == "rope") {
+  if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
     r["rope_base"] = cfg.rope_base;
     r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);

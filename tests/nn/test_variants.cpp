@@ -120,15 +120,17 @@ TEST(GAU, MatchesItsFormula) {
   g.to(DType::F64);
   {
     NoGradGuard ng;
-    Tensor(g.gamma).copy_from(randn64({2, 4}, 9));
-    Tensor(g.beta).copy_from(randn64({2, 4}, 10));
+    Tensor(g.gamma_q).copy_from(randn64({4}, 9));
+    Tensor(g.gamma_k).copy_from(randn64({4}, 10));
+    Tensor(g.beta_q).copy_from(randn64({4}, 13));
+    Tensor(g.beta_k).copy_from(randn64({4}, 14));
   }
   Tensor x = randn64({1, 4, 6}, 5);
   // Reference by hand: U, V, Z from row blocks of i_dense, A = softmax(Q K^T / sqrt(s)).
   Tensor h = silu(g.i_dense.forward(x));
   Tensor u = narrow(h, -1, 0, 8), v = narrow(h, -1, 8, 8), z = narrow(h, -1, 16, 4);
-  Tensor q = add(mul(z, narrow(g.gamma, 0, 0, 1)), narrow(g.beta, 0, 0, 1));
-  Tensor k = add(mul(z, narrow(g.gamma, 0, 1, 1)), narrow(g.beta, 0, 1, 1));
+  Tensor q = add(mul(z, g.gamma_q), g.beta_q);
+  Tensor k = add(mul(z, g.gamma_k), g.beta_k);
   Tensor s = mul(matmul(q, transpose(k, -2, -1)), 0.5);
   Tensor mask = Tensor::zeros({4, 4}, DType::F64);
   {
