@@ -54,7 +54,7 @@ def main():
         cols += [f"acc@{n}" for n in LENGTHS]
     U.write_outputs(args.out, "extrapolation", rows, cols,
                     "Length extrapolation (trained at 64)",
-                    f"loss@N: `tlm eval --block_size N` over the val split, at most {max_tokens} "
+                    f"loss@N, acc@N: `tlm eval --block_size N` over the val split (a task: fresh batches), at most {max_tokens} "
                     f"tokens; hwfa window {window}; seed 1337.")
     tlmlib.plot_curves(os.path.join(args.out, "extrapolation.png"), series, "n", "loss",
                        "eval loss vs context (trained at 64)", "context", "loss")
