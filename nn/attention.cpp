@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/ops/attention.h"
+#include "nn/attention_weights.h"
 
 namespace tlm::nn {
 
@@ -21,6 +21,14 @@ void AttentionOptions::validate() const {
   TLM_CHECK(pos != "rope" || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
   TLM_CHECK(scale >= 0, "attention: scale must be >= 0 (0 = 1/sqrt(D)), got {}", scale);
   TLM_CHECK(window >= 0, "attention: window must be >= 0 (0 = full causal), got {}", window);
+  TLM_CHECK(window <= block_size, "attention: window = {} is larger than the context block_size "
+            "= {}", window, block_size);
+  TLM_CHECK(attn == "softmax" || attn == "relu2", "attention: attn = '{}' is not one of "
+            "softmax|relu2", attn);
+  TLM_CHECK(attn_scale == "sqrt" || attn_scale == "logn", "attention: attn_scale = '{}' is not "
+            "one of sqrt|logn", attn_scale);
+  TLM_CHECK(attn_scale != "logn" || block_size >= 2, "attention: attn_scale = logn needs "
+            "block_size >= 2 (log_N n with N = block_size), got {}", block_size);
 }
 
 namespace {
@@ -95,9 +103,14 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
     mask_offset = offset;
   }
 
-  const double scale = opt_.scale > 0 ? opt_.scale : 1.0 / std::sqrt(static_cast<double>(D));
+  AttentionWeightOptions w;
+  w.attn = opt_.attn;
+  w.attn_scale = opt_.attn_scale;
+  w.base_scale = opt_.scale > 0 ? opt_.scale : 1.0 / std::sqrt(static_cast<double>(D));
+  w.train_len = opt_.block_size;
+  w.window = opt_.window;
   Tensor att = matmul(q, transpose(k, -2, -1));                   // [B,H,T,Tk]
-  att = causal_softmax(att, scale, mask_offset, opt_.window);     // [B,H,T,Tk]
+  att = attention_weights(att, w, mask_offset);                   // [B,H,T,Tk]
   att = attn_dropout.forward(att, rng);
   if (probe) probe->record(att);  // diagnostics (run in eval mode: no dropout)
   Tensor y = matmul(att, v);                                      // [B,H,T,D]

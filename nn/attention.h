@@ -7,7 +7,8 @@
 //
 //   q, k, v = x W_{q,k,v}^T + b (row blocks of c_attn) viewed as [B,H,T,D]  (D = C/H)
 //   q, k   <- RoPE(q), RoPE(k)                        (pos = "rope")
-//   y      = causal_softmax(q k^T, scale) v           (fused scale + mask + softmax)
+//   y      = A(q k^T) v     A = causal_softmax(scale S) (fused), or the relu^2 / log-n variants
+//                           of nn/attention_weights.h (attn, attn_scale)
 //   out    = dropout(c_proj(y viewed as [B,T,C]))
 //
 // Variants go in AttentionOptions (scale, window, ...) and in the normaliser call, so a new
@@ -34,6 +35,8 @@ struct AttentionOptions {
   double rope_base = 10000;  // theta_i = base^(-2i/D)
   double scale = 0.0;        // score scale; 0 means 1/sqrt(D)
   int64_t window = 0;        // > 0: each query sees only the last `window` keys (sliding window)
+  std::string attn = "softmax";     // softmax | relu2 (relu(c S)^2 / n; nn/attention_weights.h)
+  std::string attn_scale = "sqrt";  // sqrt: c = scale | logn: c = scale * log_{block_size}(n)
   void validate() const;     // throws tlm::Error naming the option
 };
 

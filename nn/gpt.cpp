@@ -27,6 +27,23 @@ void GPTConfig::validate() const {
             "head size, got n_embd / n_head = {}", n_embd / n_head);
   TLM_CHECK(rope_base > 1, "GPTConfig.rope_base: must be > 1, got {}", rope_base);
   TLM_CHECK(norm_eps >= 0, "GPTConfig.norm_eps: must be >= 0, got {}", norm_eps);
+  TLM_CHECK(block == "transformer" || block == "gau",
+            "GPTConfig.block: '{}' is not one of transformer|gau", block);
+  TLM_CHECK(attn == "softmax" || attn == "relu2", "GPTConfig.attn: '{}' is not one of "
+            "softmax|relu2", attn);
+  TLM_CHECK(attn_scale == "sqrt" || attn_scale == "logn", "GPTConfig.attn_scale: '{}' is not one "
+            "of sqrt|logn", attn_scale);
+  TLM_CHECK(window >= 0 && window <= block_size, "GPTConfig.window: {} must be in [0, "
+            "block_size = {}] (0 = full attention)", window, block_size);
+  TLM_CHECK(layout == "uniform" || layout == "hwfa", "GPTConfig.layout: '{}' is not one of "
+            "uniform|hwfa", layout);
+  TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
+            "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
+            "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
+  TLM_CHECK(gau_expansion > 0, "GPTConfig.gau_expansion: must be > 0, got {}", gau_expansion);
+  TLM_CHECK(gau_attn_size > 0, "GPTConfig.gau_attn_size: must be > 0, got {}", gau_attn_size);
+  TLM_CHECK(block != "gau" || pos != "rope" || gau_attn_size % 2 == 0, "GPTConfig.gau_attn_size: "
+            "pos = rope needs an even attention size, got {}", gau_attn_size);
 }
 
 namespace {
@@ -36,7 +53,9 @@ const GPTConfig& validated(const GPTConfig& c) {
   return c;
 }
 
-BlockOptions block_options(const GPTConfig& c) {
+// Layer `layer`'s options: under layout = hwfa the top layer is full attention without
+// positions and with the log-n scale; the others keep pos = rope and the window.
+BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   BlockOptions o;
   o.attn.n_embd = c.n_embd;
   o.attn.n_head = c.n_head;
@@ -45,6 +64,14 @@ BlockOptions block_options(const GPTConfig& c) {
   o.attn.dropout = c.dropout;
   o.attn.pos = c.pos;
   o.attn.rope_base = c.rope_base;
+  o.attn.attn = c.attn;
+  o.attn.attn_scale = c.attn_scale;
+  o.attn.window = c.window;
+  if (c.layout == "hwfa" && layer == c.n_layer - 1) {
+    o.attn.pos = "none";
+    o.attn.window = 0;
+    o.attn.attn_scale = "logn";
+  }
   o.norm = c.norm;
   o.norm_type = c.norm_type;
   o.norm_eps = c.norm_eps;
@@ -63,10 +90,20 @@ GPT::GPT(const GPTConfig& config, Rng& rng)
     register_module("wpe", *wpe);
   }
   register_module("drop", drop);
-  const BlockOptions bo = block_options(config_);
   for (int64_t i = 0; i < config_.n_layer; ++i) {
-    h.push_back(std::make_unique<Block>(bo, rng));
-    register_module("h." + std::to_string(i), *h.back());
+    const BlockOptions bo = block_options(config_, i);
+    if (config_.block == "gau") {
+      GAUBlockOptions go;
+      go.block = bo;
+      go.expansion_dim = std::max<int64_t>(
+          1, std::llround(config_.gau_expansion * static_cast<double>(config_.n_embd)));
+      go.attn_dim = config_.gau_attn_size;
+      gau.push_back(std::make_unique<GAUBlock>(go, rng));
+      register_module("h." + std::to_string(i), *gau.back());
+    } else {
+      h.push_back(std::make_unique<Block>(bo, rng));
+      register_module("h." + std::to_string(i), *h.back());
+    }
   }
   if (config_.norm == "pre") {
     ln_f = make_norm(config_.norm_type, config_.n_embd, config_.bias, config_.norm_eps);
@@ -83,8 +120,9 @@ Tensor GPT::forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache) {
             ids.str());
   const int64_t T = ids.shape()[1];
   const int64_t offset = cache ? cache->length : 0;
-  TLM_CHECK(offset + T <= config_.block_size, "GPT: {} cached + {} new tokens exceed block_size "
-            "= {}", offset, T, config_.block_size);
+  TLM_CHECK(offset + T <= config_.block_size || (!cache && !wpe), "GPT: {} cached + {} new "
+            "tokens exceed block_size = {} (only pos = rope | none without a KV cache run longer)",
+            offset, T, config_.block_size);
   if (cache) {
     TLM_CHECK(static_cast<int64_t>(cache->layers.size()) == config_.n_layer,
               "GPT: the KV cache has {} layers, the model {} (use make_cache())",
@@ -97,6 +135,8 @@ Tensor GPT::forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache) {
   x = drop.forward(x, dropout_rng);
   for (size_t i = 0; i < h.size(); ++i)
     x = h[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
+  for (size_t i = 0; i < gau.size(); ++i)
+    x = gau[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
   if (ln_f) x = ln_f->forward(x);
   Tensor logits = matmul(x, transpose(lm_head_weight(), 0, 1));  // [B,T,V]
   if (cache) cache->length += T;
@@ -159,6 +199,10 @@ double GPT::flops_per_token() const {
   const double N = static_cast<double>(num_non_embedding_parameters());
   const double L = static_cast<double>(config_.n_layer), C = static_cast<double>(config_.n_embd);
   const double T = static_cast<double>(config_.block_size);
+  if (config_.block == "gau") {  // q k^T over s and A v over e, forward + backward
+    const double e = std::llround(config_.gau_expansion * C);
+    return 6.0 * N + 6.0 * L * (static_cast<double>(config_.gau_attn_size) + e) * T;
+  }
   return 6.0 * N + 12.0 * L * C * T;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "nn/block.h"
+#include "nn/gau.h"
 #include "nn/embedding.h"
 
 namespace tlm::nn {
@@ -37,6 +38,15 @@ struct GPTConfig {
   double rope_base = 10000;
   double norm_eps = 1e-5;
   bool tie_weights = true;                // lm_head.weight is wte.weight
+  // Architecture variants (METHODS.md sections 4-5).
+  std::string block = "transformer";      // transformer (attention + MLP) | gau (nn/gau.h)
+  std::string attn = "softmax";           // softmax | relu2
+  std::string attn_scale = "sqrt";        // sqrt | logn (log_{block_size} n times 1/sqrt(d))
+  int64_t window = 0;                     // sliding-window attention (0 = full causal)
+  std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
+                                          // log-n layer on top (Su's HWFA, post 9603)
+  double gau_expansion = 2.0;             // GAU e = gau_expansion * C
+  int64_t gau_attn_size = 128;            // GAU s
   // Throws tlm::Error naming the key and its allowed values.
   void validate() const;
 };
@@ -45,7 +55,8 @@ class GPT : public Module {
  public:
   GPT(const GPTConfig& config, Rng& rng);
 
-  // ids [B,T] int32 -> logits [B,T,V]. With a cache, the tokens follow the cache->length
+  // ids [B,T] int32 -> logits [B,T,V]. Without a cache and pos = rope | none, T may exceed
+  // block_size (length extrapolation; RoPE tables grow). With a cache, the tokens follow the cache->length
   // cached ones (positions cache->length ..), and the cache advances by T. Dropout draws
   // from dropout_rng (in training mode with dropout > 0).
   Tensor forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache = nullptr);
@@ -73,7 +84,8 @@ class GPT : public Module {
   Embedding wte;                               // weight [V, C]
   std::unique_ptr<Embedding> wpe;              // weight [block_size, C] (pos = "learned")
   Dropout drop;
-  std::vector<std::unique_ptr<Block>> h;       // L blocks
+  std::vector<std::unique_ptr<Block>> h;       // L blocks (block = transformer)
+  std::vector<std::unique_ptr<GAUBlock>> gau;  // L GAU blocks (block = gau), also named h.i
   std::unique_ptr<Norm> ln_f;                  // [C] final norm (pre-norm only)
   std::unique_ptr<Linear> lm_head;             // weight [V, C] (untied only)
 

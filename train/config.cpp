@@ -42,8 +42,15 @@ const std::vector<ConfigKey>& table() {
       key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
       key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C, or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "geglu", "swiglu"}),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
+      key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, {"transformer", "gau"}),
+      key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, {"softmax", "relu2"}),
+      key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, {"sqrt", "logn"}),
+      key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
+      key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, {"uniform", "hwfa"}),
+      key("gau_expansion", "model", &C::gau_expansion, "2", "GAU expansion factor: e = gau_expansion * n_embd (block = gau)", above(0)),
+      key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
-      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes)"),
+      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), or a built-in task: probe:position, probe:position_bos, task:copy"),
       key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data", {}, {"char", "bpe"}),
       key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),
       key("val_fraction", "data", &C::val_fraction, "0.1", "fraction of tokens held out for validation (the last ones)", open(0, 1)),
@@ -338,6 +345,18 @@ void TrainConfig::validate() const {
   TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
             "config: pos = rope needs an even head size, but n_embd / n_head = {} / {} = {}",
             n_embd, n_head, n_embd / n_head);
+  TLM_CHECK(window <= block_size,
+            "config: window = {} is larger than the context block_size = {} (allowed: 0 = full, "
+            "1 .. block_size)", window, block_size);
+  TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
+            "config: layout = hwfa needs pos = rope, window > 0 and n_layer >= 2 (got pos = {}, "
+            "window = {}, n_layer = {})", pos, window, n_layer);
+  TLM_CHECK(block != "gau" || pos != "rope" || gau_attn_size % 2 == 0,
+            "config: block = gau with pos = rope needs an even gau_attn_size, got {}",
+            gau_attn_size);
+  TLM_CHECK(attn_scale != "logn" || block_size >= 2,
+            "config: attn_scale = logn needs block_size >= 2 (log base block_size), got {}",
+            block_size);
   TLM_CHECK(warmup_iters <= lr_decay_iters,
             "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
             "lr_decay_iters)",

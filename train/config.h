@@ -34,6 +34,9 @@ struct TrainConfig {
   double rope_base;
   std::string ffn;
   bool tie_weights;
+  std::string block, attn, attn_scale, layout;
+  int64_t window, gau_attn_size;
+  double gau_expansion;
   // ---- data ----
   std::string data, tokenizer;
   int64_t bpe_vocab_size;

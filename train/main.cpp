@@ -5,6 +5,7 @@
 //   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
 //                [--top_p P] [--seed S]
 //   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
+//   tlm rope-bound --context L --head_size h   (the lower bound on the RoPE base, METHODS §3)
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
@@ -12,9 +13,12 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
+#include "nn/loss/cross_entropy.h"
+#include "nn/rope_bound.h"
 #include "optim/registry.h"
 #include "train/blas_select.h"
 #include "tensor/kernels/parallel.h"
@@ -68,6 +72,46 @@ int cmd_train(const std::string& config_file, const std::vector<std::string>& se
   return s.interrupted ? 130 : 0;
 }
 
+// A built-in task (train/probes.h) at context T: fresh batches, loss and token accuracy over
+// the scored targets.
+uint64_t stream_seed_for_eval(int64_t seed) {
+  return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + 7;
+}
+
+int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens, bool json) {
+  SyntheticTask task(m.config.data, m.config.block_size);
+  NoGradGuard no_grad;
+  Rng rng(stream_seed_for_eval(m.config.seed));
+  const int64_t rows = std::clamp<int64_t>(max_tokens / T, 1, 256);
+  double nll = 0;
+  TokenAccuracy acc;
+  for (int64_t r0 = 0; r0 < rows; r0 += batch_size) {
+    const int64_t B = std::min(batch_size, rows - r0);
+    Batch b = task.sample_batch(B, T, rng);
+    Tensor logits = m.model->forward(b.x, rng);
+    nll += sum(nn::cross_entropy_per_item(reshape(logits, {B * T, -1}), reshape(b.y, {-1}))).item();
+    TokenAccuracy a = token_accuracy(logits, b.y);
+    acc.correct += a.correct;
+    acc.count += a.count;
+  }
+  const double loss = acc.count > 0 ? nll / static_cast<double>(acc.count) : NAN;
+  const double accuracy = acc.count > 0 ? static_cast<double>(acc.correct) / static_cast<double>(acc.count) : NAN;
+  nlohmann::json r = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"accuracy", accuracy},
+                      {"tokens", acc.count}, {"block_size", T}, {"source", m.config.data},
+                      {"step", m.step}};
+  if (json) fmt::print("{}\n", r.dump());
+  else fmt::print("{}: loss {:.4f}, token accuracy {:.4f} over {} scored tokens (context {})\n",
+                  m.config.data, loss, accuracy, acc.count, T);
+  return 0;
+}
+
+int cmd_rope_bound(int64_t context, int64_t head_size) {
+  const double b = nn::rope_base_lower_bound(context, head_size);
+  fmt::print("{}\n", nlohmann::json{{"context", context}, {"head_size", head_size},
+                                    {"rope_base_lower_bound", b}}.dump());
+  return 0;
+}
+
 int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_size,
              int64_t batch_size, int64_t max_tokens, bool json) {
   LoadedModel m = load_model(ckpt);
@@ -76,6 +120,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   TLM_CHECK(T <= m.config.block_size || m.config.pos != "learned",
             "eval: block_size {} is longer than the {} learned positions the model has; only "
             "pos = rope or none can run longer contexts", T, m.config.block_size);
+  if (is_synthetic_data(m.config.data) && data.empty()) return eval_task(m, T, batch_size, max_tokens, json);
   // The text: a file, or the validation split of the training data.
   std::vector<int32_t> tokens;
   std::string source;
@@ -160,6 +205,11 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()}};
+  if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
+    const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
+    r["rope_base"] = cfg.rope_base;
+    r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);
+  }
   fmt::print("{}\n", r.dump());
   return 0;
 }
@@ -231,6 +281,12 @@ int main(int argc, char** argv) {
   info->add_option("--set", sets, "config overrides");
   info->add_option("--vocab_size", info_vocab, "vocabulary size for a config (default 65)");
 
+  int64_t rb_context = 1024, rb_head = 64;
+  auto* rope_bound = app.add_subcommand("rope-bound", "lower bound on the RoPE base for a context "
+                                        "length and head size (METHODS.md section 3)");
+  rope_bound->add_option("--context", rb_context, "context length L");
+  rope_bound->add_option("--head_size", rb_head, "head size h (even)");
+
   auto* tokenize = app.add_subcommand("tokenize", "train a tokenizer on a text and save it");
   tokenize->add_option("--data", data, "text file")->required();
   tokenize->add_option("--type", tok_type, "bpe | char");
@@ -255,6 +311,7 @@ int main(int argc, char** argv) {
     if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
     if (*info) return cmd_info(ckpt, config_file, sets, info_vocab);
+    if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
     if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
     if (diag.parsed()) return diag.run();
   } catch (const tlm::Error& e) {

@@ -32,6 +32,8 @@ enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4 };
 // evaluated or sampled under the same values.
 const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
                                   "norm_type", "pos", "rope_base", "ffn", "tie_weights",
+                                  "block", "attn", "attn_scale", "window", "layout",
+                                  "gau_expansion", "gau_attn_size",
                                   "tokenizer", "bpe_vocab_size"};
 
 double median(std::vector<double> v) {
@@ -80,6 +82,13 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
   g.norm_type = cfg.norm_type;
   g.rope_base = cfg.rope_base;
   g.tie_weights = cfg.tie_weights;
+  g.block = cfg.block;
+  g.attn = cfg.attn;
+  g.attn_scale = cfg.attn_scale;
+  g.window = cfg.window;
+  g.layout = cfg.layout;
+  g.gau_expansion = cfg.gau_expansion;
+  g.gau_attn_size = cfg.gau_attn_size;
   g.validate();
   return g;
 }
@@ -113,17 +122,24 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
       dropout_rng_(stream_seed(cfg.seed, kDropout)) {
   cfg_.validate();
   kernels::set_num_threads(static_cast<int>(cfg_.threads));
-  const std::string text = training_text(cfg_);
-  const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
-  if (resume) {
-    // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
-    Checkpoint ck = load_checkpoint(checkpoint_path());
-    tokenizer_ = load_tokenizer(ck.meta.at("tokenizer"));
+  if (is_synthetic_data(cfg_.data)) {
+    // A built-in task: batches are generated; the tokenizer just names its symbols.
+    task_ = std::make_unique<SyntheticTask>(cfg_.data, cfg_.block_size);
+    tokenizer_ = task_->tokenizer();
+    data_ = std::make_unique<Dataset>(std::vector<int32_t>{0, 0}, 0.5, cfg_.data);
   } else {
-    tokenizer_ = build_tokenizer(cfg_, text);
+    const std::string text = training_text(cfg_);
+    const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
+    if (resume) {
+      // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
+      Checkpoint ck = load_checkpoint(checkpoint_path());
+      tokenizer_ = load_tokenizer(ck.meta.at("tokenizer"));
+    } else {
+      tokenizer_ = build_tokenizer(cfg_, text);
+    }
+    data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
+    data_->check_context(cfg_.block_size);
   }
-  data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
-  data_->check_context(cfg_.block_size);
 
   Rng init(stream_seed(cfg_.seed, kInit));
   model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
@@ -188,6 +204,11 @@ void Trainer::restore_(const std::string& path) {
   step_ = ck.meta.at("step").get<int64_t>();
 }
 
+Batch Trainer::batch_(Split split, Rng& rng) const {
+  if (task_) return task_->sample_batch(cfg_.batch_size, cfg_.block_size, rng);
+  return data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
+}
+
 double Trainer::train_step_() {
   model_->train();
   optimizer_->set_lr(schedule_->lr_at(step_));
@@ -195,7 +216,7 @@ double Trainer::train_step_() {
   const int64_t accum = cfg_.gradient_accumulation_steps;
   double loss_sum = 0;
   for (int64_t micro = 0; micro < accum; ++micro) {
-    Batch b = data_->sample_batch(Split::Train, cfg_.batch_size, cfg_.block_size, data_rng_);
+    Batch b = batch_(Split::Train, data_rng_);
     Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
     const int64_t V = logits.size(-1);
     Tensor loss = nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1}));
@@ -223,7 +244,7 @@ EvalResult Trainer::evaluate(int64_t step) {
   for (Split split : {Split::Train, Split::Val}) {
     double sum = 0;
     for (int64_t i = 0; i < cfg_.eval_iters; ++i) {
-      Batch b = data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
+      Batch b = batch_(split, rng);
       Tensor logits = model_->forward(b.x, rng);
       const int64_t V = logits.size(-1);
       sum += nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1})).item();

@@ -27,6 +27,7 @@
 #include "optim/schedule.h"
 #include "train/config.h"
 #include "train/data.h"
+#include "train/probes.h"
 #include "train/tokenizer.h"
 
 namespace tlm::train {
@@ -86,11 +87,13 @@ class Trainer {
 
  private:
   double train_step_();  // one optimizer step; returns the mean loss
+  Batch batch_(Split split, Rng& rng) const;  // from the text, or from the synthetic task
   void restore_(const std::string& path);
 
   TrainConfig cfg_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Dataset> data_;
+  std::unique_ptr<SyntheticTask> task_;  // data = probe:... | task:... (train/probes.h)
   std::unique_ptr<nn::GPT> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;

@@ -1,0 +1,62 @@
+#include "nn/attention_weights.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "autograd/ops/attention.h"
+
+namespace tlm::nn {
+
+std::vector<double> visible_keys(int64_t rows, int64_t offset, int64_t window) {
+  std::vector<double> n(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t v = offset + i + 1;
+    if (window > 0) v = std::min(v, window);
+    n[static_cast<size_t>(i)] = static_cast<double>(v);
+  }
+  return n;
+}
+
+std::vector<double> row_scales(int64_t rows, int64_t offset, const AttentionWeightOptions& o) {
+  std::vector<double> c(static_cast<size_t>(rows), o.base_scale);
+  if (o.attn_scale == "logn") {
+    TLM_CHECK(o.train_len >= 2, "attn_scale = logn: the training length must be >= 2, got {}",
+              o.train_len);
+    const std::vector<double> n = visible_keys(rows, offset, o.window);
+    const double logN = std::log(static_cast<double>(o.train_len));
+    for (size_t i = 0; i < c.size(); ++i) c[i] = o.base_scale * std::log(n[i]) / logN;
+  } else {
+    TLM_CHECK(o.attn_scale == "sqrt", "attn_scale: '{}' is not one of sqrt|logn", o.attn_scale);
+  }
+  return c;
+}
+
+Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset) {
+  TLM_CHECK(scores.dim() >= 2, "attention_weights: scores {} must be [..., Tq, Tk]",
+            shape_str(scores.shape()));
+  const int64_t Tq = scores.size(-2), Tk = scores.size(-1);
+  TLM_CHECK(Tk == offset + Tq, "attention_weights: scores {} need Tk = offset + Tq = {} + {}",
+            shape_str(scores.shape()), offset, Tq);
+  const std::vector<double> c = row_scales(Tq, offset, o);
+  if (o.attn == "softmax") {
+    if (o.attn_scale == "sqrt") return causal_softmax(scores, o.base_scale, offset, o.window);
+    Tensor col = Tensor::from_vector(c, {Tq, 1}).to(scores.dtype());  // [Tq,1] c_i
+    return causal_softmax(mul(scores, col), 1.0, offset, o.window);
+  }
+  TLM_CHECK(o.attn == "relu2", "attn: '{}' is not one of softmax|relu2", o.attn);
+  // M_ij = c_i on visible entries, 0 elsewhere; R_i = 1 / n_i.
+  const std::vector<double> n = visible_keys(Tq, offset, o.window);
+  std::vector<double> m(static_cast<size_t>(Tq * Tk), 0.0), r(static_cast<size_t>(Tq));
+  for (int64_t i = 0; i < Tq; ++i) {
+    const int64_t pos = offset + i;
+    const int64_t lo = o.window > 0 ? std::max<int64_t>(0, pos - o.window + 1) : 0;
+    for (int64_t j = lo; j <= pos; ++j) m[static_cast<size_t>(i * Tk + j)] = c[static_cast<size_t>(i)];
+    r[static_cast<size_t>(i)] = 1.0 / n[static_cast<size_t>(i)];
+  }
+  Tensor M = Tensor::from_vector(m, {Tq, Tk}).to(scores.dtype());  // [Tq,Tk]
+  Tensor R = Tensor::from_vector(r, {Tq, 1}).to(scores.dtype());   // [Tq,1]
+  return mul(relu2(mul(scores, M)), R);
+}
+
+}  // namespace tlm::nn

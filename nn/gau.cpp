@@ -1,0 +1,127 @@
+#include "nn/gau.h"
+
+#include <cmath>
+
+#include "nn/attention_weights.h"
+#include "nn/init.h"
+
+namespace tlm::nn {
+
+void GAUBlockOptions::validate() const {
+  block.validate();
+  const auto& a = block.attn;
+  TLM_CHECK(expansion_dim >= 0, "gau_expansion: the expansion size e must be > 0, got {}",
+            expansion_dim);
+  TLM_CHECK(attn_dim > 0, "gau_attn_dim: the attention size s must be > 0, got {}", attn_dim);
+  TLM_CHECK(a.pos != "rope" || attn_dim % 2 == 0, "gau_attn_dim: pos = rope needs an even "
+            "attention size s, got {}", attn_dim);
+}
+
+namespace {
+const GAUBlockOptions& validated(const GAUBlockOptions& o) {
+  o.validate();
+  return o;
+}
+}  // namespace
+
+GAU::GAU(const GAUBlockOptions& options, Rng& rng)
+    : i_dense(validated(options).block.attn.n_embd, 2 * options.e() + options.attn_dim,
+              options.block.attn.bias, rng),
+      o_dense(options.e(), options.block.attn.n_embd, options.block.attn.bias, rng),
+      attn_dropout(options.block.attn.dropout),
+      resid_dropout(options.block.attn.dropout),
+      opt_(options) {
+  register_module("i_dense", i_dense);
+  register_module("o_dense", o_dense);
+  register_parameter("gamma_q", gamma_q, Tensor::ones({opt_.attn_dim}));
+  register_parameter("gamma_k", gamma_k, Tensor::ones({opt_.attn_dim}));
+  register_parameter("beta_q", beta_q, Tensor::zeros({opt_.attn_dim}));
+  register_parameter("beta_k", beta_k, Tensor::zeros({opt_.attn_dim}));
+  register_module("attn_dropout", attn_dropout);
+  register_module("resid_dropout", resid_dropout);
+}
+
+Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t offset) {
+  const auto& a = opt_.block.attn;
+  const int64_t C = a.n_embd, E = opt_.e(), S = opt_.attn_dim;
+  TLM_CHECK(x.dim() == 3 && x.shape()[2] == C, "gau: input {} must be [B,T,C] with C = {}",
+            shape_str(x.shape()), C);
+  TLM_CHECK(offset >= 0, "gau: offset must be >= 0, got {}", offset);
+  const int64_t B = x.shape()[0], T = x.shape()[1];
+  std::vector<Tensor> uvz = split(silu(i_dense.forward(x)), {E, E, S}, -1);
+  Tensor u = uvz[0], v = uvz[1], z = uvz[2];  // [B,T,e], [B,T,e], [B,T,s]
+  Tensor q = add(mul(z, gamma_q), beta_q);  // [B,T,s]
+  Tensor k = add(mul(z, gamma_k), beta_k);  // [B,T,s]
+  if (a.pos == "rope") {
+    const int64_t need = offset + T;
+    if (rope_.positions() < need || rope_.cos.dtype() != x.dtype())
+      rope_ = rope_tables(std::max(need, a.block_size), S, a.rope_base, x.dtype());
+    q = rope(q, rope_, offset);
+    k = rope(k, rope_, offset);
+  }
+  int64_t mask_offset = 0;
+  if (cache) {
+    TLM_CHECK(!GradMode::enabled(), "gau: the KV cache is for inference; run the forward pass "
+              "under NoGradGuard");
+    const int64_t cap = a.block_size;
+    TLM_CHECK(offset + T <= cap, "gau: KV cache holds {} positions, {} cached + {} new exceed it",
+              cap, offset, T);
+    if (!cache->k.defined() || cache->k.shape() != Shape{B, cap, S} ||
+        cache->k.dtype() != x.dtype()) {
+      TLM_CHECK(offset == 0, "gau: KV cache {} does not match the input {} (reset the cache)",
+                cache->k.str(), x.str());
+      cache->k = Tensor::zeros({B, cap, S}, x.dtype());
+      cache->v = Tensor::zeros({B, cap, E}, x.dtype());
+    }
+    Tensor k_slot = narrow(cache->k, 1, offset, T);
+    Tensor v_slot = narrow(cache->v, 1, offset, T);
+    k_slot.copy_from(k);
+    v_slot.copy_from(v);
+    k = narrow(cache->k, 1, 0, offset + T);  // [B,offset+T,s]
+    v = narrow(cache->v, 1, 0, offset + T);  // [B,offset+T,e]
+    mask_offset = offset;
+  }
+  AttentionWeightOptions w;
+  w.attn = a.attn;
+  w.attn_scale = a.attn_scale;
+  w.base_scale = a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(S));
+  w.train_len = a.block_size;
+  w.window = a.window;
+  Tensor att = attention_weights(matmul(q, transpose(k, -2, -1)), w, mask_offset);  // [B,T,Tk]
+  att = attn_dropout.forward(att, rng);
+  Tensor o = mul(u, matmul(att, v));  // [B,T,e]
+  return resid_dropout.forward(o_dense.forward(o), rng);
+}
+
+GAUBlock::GAUBlock(const GAUBlockOptions& options, Rng& rng)
+    : ln(make_norm(validated(options).block.norm_type, options.block.attn.n_embd,
+                   options.block.attn.bias, options.block.norm_eps)),
+      gau(options, rng),
+      opt_(options) {
+  register_module("ln", *ln);
+  register_module("gau", gau);
+  const int64_t C = opt_.block.attn.n_embd, E = opt_.e(), S = opt_.attn_dim;
+  const double N = static_cast<double>(opt_.block.n_layer);
+  if (opt_.block.norm != "deepnorm") {
+    init::normal_(gau.o_dense.weight, rng, 0.02 / std::sqrt(2.0 * N));
+    return;
+  }
+  // DeepNet (arXiv:2203.00555): alpha = (2N)^(1/4), value-like projections Xavier gain
+  // (8N)^(-1/4); the query/key path (W_z) gain 1.
+  alpha_ = std::pow(2.0 * N, 0.25);
+  const double b = std::pow(8.0 * N, -0.25);
+  Tensor w = gau.i_dense.weight.detach();
+  Tensor uv = narrow(w, 0, 0, 2 * E);
+  Tensor wz = narrow(w, 0, 2 * E, S);
+  init::normal_(uv, rng, init::xavier_normal_std(C, E, b));
+  init::normal_(wz, rng, init::xavier_normal_std(C, S, 1.0));
+  init::normal_(gau.o_dense.weight, rng, init::xavier_normal_std(E, C, b));
+}
+
+Tensor GAUBlock::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t offset) {
+  if (opt_.block.norm == "pre") return add(x, gau.forward(ln->forward(x), rng, cache, offset));
+  Tensor skip = alpha_ == 1.0 ? x : mul(x, alpha_);
+  return ln->forward(add(skip, gau.forward(x, rng, cache, offset)));
+}
+
+}  // namespace tlm::nn
