@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tlmlib  # noqa: E402
 
 LOSSES = ["ce", "label_smoothing", "focal", "tailr", "emo"]
+COLS = ["run", "loss", "iters", "val_ce", "accuracy", "ece", "distinct_1", "distinct_2",
+        "distinct_3", "wall_s", "failed"]
 SAMPLE_SEEDS = [1, 2, 3]
 
 
@@ -91,6 +93,7 @@ def main():
         if not r["failed"]:
             measure(os.path.join(d, "ckpt.bin"), row, sample_len, eval_tokens, runs)
         rows.append(row)
+        tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, COLS)  # partial results survive
         series.append((loss, [x for x in r["log"] if x.get("kind") == "eval"]))
         print(f"{loss}: {row}", file=sys.stderr)
     # Fine-tuning: continue the ce model for ft_iters more steps with emo, and with ce.
@@ -107,10 +110,10 @@ def main():
         if not r["failed"]:
             measure(os.path.join(d, "ckpt.bin"), row, sample_len, eval_tokens, runs)
         rows.append(row)
+        tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, COLS)
         print(f"{name}: {row}", file=sys.stderr)
 
-    cols = ["run", "loss", "iters", "val_ce", "accuracy", "ece", "distinct_1", "distinct_2",
-            "distinct_3", "wall_s", "failed"]
+    cols = COLS
     tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, cols)
     cmd = "/usr/bin/python3 scripts/ablate_losses.py" + (" --quick" if a.quick else "")
     model = ", ".join(f"{k}={v}" for k, v in base.items() if k != "data")

@@ -9,7 +9,7 @@
   multitask   LM + "is the next character a vowel": fixed, realtime, uncertainty, gradnorm,
               mgda, main_aux (nn/loss/multitask.h); held-out LM CE and auxiliary accuracy
 
-  /usr/bin/python3 scripts/ablate_tasks.py --quick            # < 3 min
+  /usr/bin/python3 scripts/ablate_tasks.py --quick            # < 3 min on an idle machine
   /usr/bin/python3 scripts/ablate_tasks.py                    # < 30 min
   /usr/bin/python3 scripts/ablate_tasks.py --quick --part multitask
 
@@ -26,8 +26,8 @@ ML_LOSSES = ["zlpr", "soft_zlpr", "rdrop", "bce"]
 WEIGHTINGS = ["fixed", "realtime", "uncertainty", "gradnorm", "mgda", "main_aux"]
 
 
-def run_task(args, sets, out_dir, log_path):
-    cmd = ["task"] + args
+def run_task(args, sets, out_dir, log_path, eval_examples):
+    cmd = ["task"] + args + ["--eval_examples", str(eval_examples)]
     for k, v in dict(sets, out_dir=out_dir).items():
         cmd += ["--set", f"{k}={v}"]
     r, _ = tlmlib.run_tlm_cmd(cmd, log_path)
@@ -46,17 +46,18 @@ def main():
                                 "tasks_quick" if a.quick else "tasks_full")
     runs = os.path.join(out, "runs")
     os.makedirs(runs, exist_ok=True)
-    size = (dict(n_layer=2, n_head=4, n_embd=64, block_size=64, batch_size=32)
+    size = (dict(n_layer=1, n_head=4, n_embd=32, block_size=48, batch_size=16)
             if a.quick else dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=32))
     loop = dict(learning_rate=2e-3, min_lr=2e-4, warmup_iters=20, seed=1337,
                 data=tlmlib.SHAKESPEARE, log_interval=50)
-    cls_iters = 100 if a.quick else 1500
-    mt_iters = 100 if a.quick else 1500
+    cls_iters = 60 if a.quick else 1500
+    mt_iters = 60 if a.quick else 1500
+    ev = 256 if a.quick else 1024  # held-out examples evaluated (multilabel, pairs)
     rows, ml_series, mt_series = [], [], []
 
     def cls_sets(extra=None):
         s = dict(size, **loop, max_iters=cls_iters, lr_decay_iters=cls_iters,
-                 eval_interval=max(25, cls_iters // 6))
+                 eval_interval=max(20, cls_iters // 6))
         s.update(extra or {})
         return s
 
@@ -65,7 +66,7 @@ def main():
             extra = {"dropout": 0.1} if loss == "rdrop" else {}
             d = os.path.join(runs, f"multilabel_{loss}")
             r = run_task(["--task", "multilabel", "--loss", loss], cls_sets(extra), d,
-                         d + ".log")
+                         d + ".log", ev)
             rows.append({"task": "multilabel", "variant": loss, "micro_f1": r.get("micro_f1"),
                          "macro_f1": r.get("macro_f1"), "exact_match": r.get("exact_match"),
                          "val_zlpr": r.get("val_zlpr"), "wall_s": r["wall_s"],
@@ -74,7 +75,7 @@ def main():
             print(rows[-1], file=sys.stderr)
     if a.part in ("all", "pairs"):
         d = os.path.join(runs, "pairs_cosent")
-        r = run_task(["--task", "pairs", "--loss", "cosent"], cls_sets(), d, d + ".log")
+        r = run_task(["--task", "pairs", "--loss", "cosent"], cls_sets(), d, d + ".log", ev)
         rows.append({"task": "pairs", "variant": "cosent", "spearman": r.get("spearman"),
                      "wall_s": r["wall_s"], "failed": r["failed"]})
         print(rows[-1], file=sys.stderr)
@@ -82,8 +83,8 @@ def main():
         for w in WEIGHTINGS:
             d = os.path.join(runs, f"lm_aux_{w}")
             s = dict(size, **loop, max_iters=mt_iters, lr_decay_iters=mt_iters, eval_iters=10,
-                     eval_interval=max(25, mt_iters // 6), batch_size=12)
-            r = run_task(["--task", "lm_aux", "--weighting", w], s, d, d + ".log")
+                     eval_interval=max(20, mt_iters // 6), batch_size=12)
+            r = run_task(["--task", "lm_aux", "--weighting", w], s, d, d + ".log", ev)
             steps = [x for x in r["log"] if x.get("kind") == "step"]
             tail = steps[-20:] if steps else []
             row = {"task": "lm_aux", "variant": w, "val_lm_loss": r.get("val_lm_loss"),
