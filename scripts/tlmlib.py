@@ -13,7 +13,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TLM = os.environ.get("TLM", os.path.join(ROOT, "build", "tlm"))
-SHAKESPEARE = os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt")
+# The shared data directory sits next to the checkout, or two levels up from a worktree
+# (/work/wt/<name>); TLM_SHAKESPEARE overrides.
+SHAKESPEARE = os.environ.get("TLM_SHAKESPEARE") or next(
+    (p for p in (os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt"),
+                 os.path.join(ROOT, "..", "..", "shared", "data", "tinyshakespeare.txt"))
+     if os.path.exists(p)),
+    os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt"))
 
 
 def ensure_built():
@@ -101,3 +107,20 @@ def plot_curves(path, series, xkey, ykey, title, xlabel, ylabel, logy=False):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def run_tlm_cmd(args, log_path=None):
+    """Runs `tlm <args...>` and returns (the last JSON line of stdout as a dict, or {} with
+    'failed'/'error' set, the full stdout)."""
+    t0 = time.time()
+    with open(log_path or os.devnull, "w") as log:
+        p = subprocess.run([TLM] + list(args), stdout=subprocess.PIPE, stderr=log, text=True)
+    result = {}
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if lines:
+        result = json.loads(lines[-1])
+    result["wall_s"] = round(time.time() - t0, 2)
+    result["failed"] = p.returncode != 0
+    if p.returncode != 0:
+        result["error"] = f"exit {p.returncode}; see {log_path}"
+    return result, p.stdout

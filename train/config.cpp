@@ -77,7 +77,12 @@ const std::vector<ConfigKey>& table() {
       key("momentum", "optimizer", &C::momentum, "0.9", "momentum (sgd)", half_open(0, 1)),
       key("eps", "optimizer", &C::eps, "1e-8", "AdamW denominator epsilon", open(0, 1)),
       key("grad_clip", "optimizer", &C::grad_clip, "1.0", "clip the global gradient norm to this (0: off)", at_least(0)),
-      key("loss", "optimizer", &C::loss, "ce", "training loss: cross-entropy", {}, {"ce"}),
+      key("loss", "loss", &C::loss, "ce", "training loss (METHODS 6; evaluation always reports plain cross-entropy)", {}, {"ce", "label_smoothing", "focal", "tailr", "emo"}),
+      key("label_smoothing", "loss", &C::label_smoothing, "0.1", "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V (METHODS 6.1)", half_open(0, 1)),
+      key("focal_gamma", "loss", &C::focal_gamma, "2.0", "loss = focal: gamma of -alpha (1-p_t)^gamma log p_t (arXiv:1708.02002)", at_least(0)),
+      key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
+      key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (METHODS 6.8; 1e-7 from scratch)", half_open(0, 1)),
+      key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, METHODS 6.7; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
       key("precision", "system", &C::precision, "fp32", "parameter and activation precision", {}, {"fp32"}),

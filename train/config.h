@@ -52,6 +52,7 @@ struct TrainConfig {
   std::string schedule;
   double weight_decay, beta1, beta2, momentum, eps, grad_clip;
   std::string loss;
+  double label_smoothing, focal_gamma, focal_alpha, tailr_gamma, emo_max_weight;
   // ---- system ----
   int64_t threads;
   std::string precision;
@@ -87,7 +88,7 @@ struct ConfigKey {
   using Field = std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*,
                              std::string TrainConfig::*>;
   const char* name;
-  const char* group;          // "model", "data", "training", "optimizer", "system"
+  const char* group;          // "model", "data", "training", "optimizer", "loss", "system"
   Field field;
   const char* default_value;  // as it would be written after --set key=
   const char* help;

@@ -1,12 +1,13 @@
 // tlm: the command line.
 //
 //   tlm train    [--config run.json] [--set key=value ...] [--resume] [--sample N]
-//   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json]
+//   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json] [--metrics]
 //   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
 //                [--top_p P] [--seed S]
 //   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (the lower bound on the RoPE base, METHODS §3)
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
+//   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
 // `eval --json`, `info`; the text for `sample`), so scripts can read it.
@@ -25,7 +26,9 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/diag_cli.h"
+#include "train/metrics.h"
 #include "train/sysinfo.h"
+#include "train/tasks.h"
 #include "train/trainer.h"
 
 namespace {
@@ -113,7 +116,7 @@ int cmd_rope_bound(int64_t context, int64_t head_size) {
 }
 
 int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_size,
-             int64_t batch_size, int64_t max_tokens, bool json) {
+             int64_t batch_size, int64_t max_tokens, bool json, bool metrics) {
   LoadedModel m = load_model(ckpt);
   kernels::set_num_threads(static_cast<int>(m.config.threads));
   const int64_t T = block_size > 0 ? block_size : m.config.block_size;
@@ -139,6 +142,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   Rng rng(0);
   double nll = 0;
   int64_t count = 0;
+  TokenMetrics tm(15);  // --metrics: top-1 accuracy and ECE (15 bins)
   const int64_t windows = std::min<int64_t>((static_cast<int64_t>(tokens.size()) - 1) / T,
                                             std::max<int64_t>(1, max_tokens / T));
   for (int64_t w0 = 0; w0 < windows; w0 += batch_size) {
@@ -153,14 +157,18 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
     Tensor logp = log_softmax(reshape(logits, {B * T, -1}), -1);
     Tensor picked = gather(logp, 1, Tensor::from_vector(y, {B * T, 1}));
     nll -= sum(picked).item();
+    if (metrics) tm.add(logp, Tensor::from_vector(y, {B * T}));
     count += B * T;
   }
   const double loss = nll / static_cast<double>(count);
   nlohmann::json r = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", count},
                       {"block_size", T}, {"source", source}, {"step", m.step}};
+  if (metrics) r["accuracy"] = tm.accuracy(), r["ece"] = tm.ece(), r["ece_bins"] = 15;
   if (json) fmt::print("{}\n", r.dump());
-  else fmt::print("{}: loss {:.4f}, perplexity {:.3f} over {} tokens (context {})\n", source, loss,
-                  std::exp(loss), count, T);
+  else fmt::print("{}: loss {:.4f}, perplexity {:.3f} over {} tokens (context {}){}\n", source, loss,
+                  std::exp(loss), count, T,
+                  metrics ? fmt::format(", accuracy {:.4f}, ECE {:.4f}", tm.accuracy(), tm.ece())
+                          : std::string());
   return 0;
 }
 
@@ -230,6 +238,14 @@ int cmd_tokenize(const std::string& data, const std::string& type, int64_t vocab
   return 0;
 }
 
+int cmd_task(const std::string& config_file, const std::vector<std::string>& sets,
+             const TaskOptions& options) {
+  TrainConfig cfg = resolve_config(config_file, sets);
+  nlohmann::json r = run_task(cfg, options, stderr);
+  fmt::print("{}\n", r.dump());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,6 +281,8 @@ int main(int argc, char** argv) {
   eval->add_option("--batch_size", batch_size, "windows per forward pass");
   eval->add_option("--max_tokens", max_tokens, "evaluate at most this many tokens");
   eval->add_flag("--json", json, "print one JSON line");
+  bool eval_metrics = false;
+  eval->add_flag("--metrics", eval_metrics, "also top-1 accuracy and expected calibration error");
 
   auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
   sample->add_option("--ckpt", ckpt, "checkpoint")->required();
@@ -295,6 +313,19 @@ int main(int argc, char** argv) {
 
   DiagCommand diag(app);  // tlm diag cost|grads|entropy|unargmax (train/diag_cli.cpp)
 
+  TaskOptions task_opt;
+  auto* task = app.add_subcommand("task", "train a small classifier: multi-label lines, sentence "
+                                          "pairs, or LM + auxiliary task (train/tasks.h)");
+  task->add_option("--task", task_opt.task, "multilabel | pairs | lm_aux");
+  task->add_option("--loss", task_opt.loss, "multilabel: zlpr | soft_zlpr | rdrop | bce; pairs: cosent");
+  task->add_option("--weighting", task_opt.weighting,
+                   "lm_aux: fixed | realtime | uncertainty | gradnorm | mgda | main_aux");
+  task->add_option("--rdrop_alpha", task_opt.rdrop_alpha, "rdrop: weight of the sigmoid KL");
+  task->add_option("--aux_weight", task_opt.aux_weight, "lm_aux, fixed: weight of the aux loss");
+  task->add_option("--eval_examples", task_opt.eval_examples, "held-out examples evaluated (multilabel, pairs)");
+  task->add_option("--config", config_file, "JSON config (model, optimizer and loop keys)");
+  task->add_option("--set", sets, "override a config key (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -308,7 +339,8 @@ int main(int argc, char** argv) {
       }
       return cmd_train(config_file, sets, resume, sample_chars, profile);
     }
-    if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json);
+    if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
+    if (*task) return cmd_task(config_file, sets, task_opt);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
     if (*info) return cmd_info(ckpt, config_file, sets, info_vocab);
     if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);

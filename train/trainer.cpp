@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "nn/loss/cross_entropy.h"
 #include "optim/clip.h"
@@ -67,6 +68,17 @@ nlohmann::json TrainSummary::to_json() const {
   return j;
 }
 
+nn::LossOptions lm_loss_options(const TrainConfig& cfg) {
+  nn::LossOptions o;
+  o.label_smoothing = cfg.label_smoothing;
+  o.focal_gamma = cfg.focal_gamma;
+  o.focal_alpha = cfg.focal_alpha;
+  o.tailr_gamma = cfg.tailr_gamma;
+  o.emo_max_weight = cfg.emo_max_weight > 0 ? cfg.emo_max_weight
+                                            : std::numeric_limits<double>::infinity();
+  return o;
+}
+
 nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
   nn::GPTConfig g;
   g.vocab_size = vocab_size;
@@ -118,6 +130,7 @@ LoadedModel load_model(const std::string& path) {
 
 Trainer::Trainer(const TrainConfig& cfg, bool resume)
     : cfg_(cfg),
+      loss_options_(lm_loss_options(cfg)),
       data_rng_(stream_seed(cfg.seed, kData)),
       dropout_rng_(stream_seed(cfg.seed, kDropout)) {
   cfg_.validate();
@@ -152,6 +165,9 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
       {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
        .lr_decay_iters = cfg_.lr_decay_iters});
   if (resume) restore_(checkpoint_path());
+  // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
+  if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
+    loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
 }
 
 std::string Trainer::checkpoint_path() const {
@@ -166,6 +182,7 @@ void Trainer::save(const std::string& path) const {
   ck.meta["step"] = step_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
   for (auto& [name, t] : model_->named_parameters()) ck.add("model." + name, t);
+  if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
   optim::OptimizerState st = optimizer_->state_dict();
   for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
   ck.meta["optim_scalars"] = st.scalars;
@@ -195,6 +212,7 @@ void Trainer::restore_(const std::string& path) {
   for (auto& [name, t] : ck.tensors) {
     if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = t;
     else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
+    else if (name == "emo.cost_embedding" && cfg_.loss == "emo") loss_options_.emo_embedding = t;
   }
   model_->load_state_dict(model_state);
   opt_state.scalars = ck.meta.at("optim_scalars").get<std::map<std::string, double>>();
@@ -218,8 +236,7 @@ double Trainer::train_step_() {
   for (int64_t micro = 0; micro < accum; ++micro) {
     Batch b = batch_(Split::Train, data_rng_);
     Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
-    const int64_t V = logits.size(-1);
-    Tensor loss = nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1}));
+    Tensor loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
     const double value = loss.item();
     TLM_CHECK(std::isfinite(value), "train: the loss is {} at step {} (micro-batch {}); stopping "
               "without saving (the last checkpoint is intact)", value, step_, micro);

@@ -13,6 +13,13 @@
 // never changes which batches training sees: 20 straight steps and 10 + resume + 10 give
 // bit-identical weights.
 //
+// The training loss is cfg.loss through nn::lm_loss (ce, label_smoothing, focal, tailr, emo;
+// options from the loss keys, lm_loss_options); evaluation always reports plain
+// cross-entropy, so runs with different losses are comparable. loss = emo takes its cost
+// embedding from a frozen copy of the LM head (= wte when tied) made when the emo run starts
+// (step 0, or the resume that switched a checkpoint to emo: Su's "fine-tune an MLE model");
+// it is saved in the checkpoint (tensor "emo.cost_embedding") so a resume is exact.
+//
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
 // per step and per evaluation).
@@ -23,6 +30,7 @@
 #include <string>
 
 #include "nn/gpt.h"
+#include "nn/loss/registry.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/config.h"
@@ -49,6 +57,9 @@ struct TrainSummary {
 struct EvalResult {
   double train_loss = NAN, val_loss = NAN;
 };
+
+// The loss hyperparameters a config describes (emo_embedding left unset).
+nn::LossOptions lm_loss_options(const TrainConfig& cfg);
 
 // The model config a TrainConfig describes, for a vocabulary of `vocab_size`.
 nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size);
@@ -83,6 +94,8 @@ class Trainer {
   const Dataset& dataset() const { return *data_; }
   const TrainConfig& config() const { return cfg_; }
   int64_t step() const { return step_; }
+  // loss = emo: the frozen cost embedding [V,C]; undefined for the other losses.
+  const Tensor& emo_embedding() const { return loss_options_.emo_embedding; }
   std::string checkpoint_path() const;
 
  private:
@@ -97,6 +110,7 @@ class Trainer {
   std::unique_ptr<nn::GPT> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
+  nn::LossOptions loss_options_;  // from the loss keys; emo_embedding [V,C] for loss = emo
   Rng data_rng_, dropout_rng_;
   int64_t step_ = 0;
   double last_grad_norm_ = 0;

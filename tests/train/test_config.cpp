@@ -54,6 +54,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
       "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "rope_base", "norm_type",
       "ffn", "tie_weights", "optimizer", "momentum", "eps", "schedule", "loss", "threads",
+      "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma", "emo_max_weight",
       "log_interval", "ckpt_interval", "val_fraction", "precision",
       "block", "attn", "attn_scale", "window", "layout", "gau_expansion", "gau_attn_size"};
   std::set<std::string> names;

@@ -1,0 +1,215 @@
+// train/tasks: the synthetic task data is deterministic and well-formed, the labels are what
+// the documented rules give by hand, a few training steps reduce each task's held-out loss,
+// and bad options are refused with the allowed values.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "tests/train/test_util.h"
+#include "train/char_tokenizer.h"
+#include "train/tasks.h"
+
+namespace tlm::train {
+namespace {
+
+std::string small_play() {
+  const char* speech[] = {"I love thee, my lord!", "Why dost thou not speak?",
+                          "The king is dead; long live the king.", "No, never, nothing.",
+                          "Give me my sword, brother!", "What say you to this, good lady?",
+                          "We shall have blood for blood.", "Here is a fair morning."};
+  std::string text;
+  for (int i = 0; i < 400; ++i) {
+    if (i % 3 == 0) text += (i % 2 ? "FIRST LORD:\n" : "QUEEN ELIZABETH:\n");
+    text += speech[(i * 5) % 8];
+    text += "\n";
+    if (i % 3 == 2) text += "\n";
+  }
+  return text;
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(f, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Tasks, LinesSkipSpeakersAndSplitByIndex) {
+  TaskLines l = task_lines("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+                           "All:\nSpeak, speak.\n  a\nb\nc\nd\ne\nf\ng\nh\ni  \n");
+  ASSERT_EQ(l.train.size(), 10u);  // 11 lines; index 9 ("h") is held out
+  ASSERT_EQ(l.val.size(), 1u);
+  EXPECT_EQ(l.train[0], "Before we proceed any further, hear me speak.");
+  EXPECT_EQ(l.train[1], "Speak, speak.");
+  EXPECT_EQ(l.train[2], "a");
+  EXPECT_EQ(l.val[0], "h");
+  EXPECT_EQ(l.train[9], "i");
+}
+
+TEST(Tasks, WordsAndLabelsByHand) {
+  EXPECT_EQ(line_words("O'er the King's  crown -- 'tis MINE!"),
+            (std::vector<std::string>{"o'er", "the", "king's", "crown", "tis", "mine"}));
+  // "we", "me" -> first person 2; nothing else.
+  const std::string a = "Before we proceed any further, hear me speak.";
+  EXPECT_EQ(line_label_counts(a), (std::vector<int32_t>{2, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(line_labels(a), (std::vector<int32_t>{1, 0, 0, 0, 0, 0, 0, 0}));
+  // thou, not, king, love, die, '?', '!' x2
+  const std::string b = "Dost thou not love the king? Die! Die!";
+  EXPECT_EQ(line_label_counts(b), (std::vector<int32_t>{0, 1, 1, 1, 1, 2, 1, 2}));
+  std::vector<double> t = line_soft_labels(b);
+  const std::vector<double> want = {0, 0.75, 0.75, 0.75, 0.75, 0.9375, 0.75, 0.9375};
+  for (int k = 0; k < kNumLineLabels; ++k) EXPECT_DOUBLE_EQ(t[k], want[k]) << k;
+  EXPECT_EQ(line_label_names().size(), size_t(kNumLineLabels));
+}
+
+TEST(Tasks, PairsAreDeterministicAndGraded) {
+  TaskLines l = task_lines(small_play());
+  EXPECT_NEAR(word_jaccard("a b c", "b c d"), 0.5, 1e-15);
+  EXPECT_DOUBLE_EQ(word_jaccard("The king", "the KING!"), 1.0);
+  std::vector<PairExample> p = pair_examples(l.train, 7), q = pair_examples(l.train, 7);
+  ASSERT_EQ(p.size(), q.size());
+  ASSERT_GT(p.size(), 100u);
+  std::set<int> grades;
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_EQ(p[i].a, q[i].a);
+    EXPECT_EQ(p[i].b, q[i].b);
+    EXPECT_GE(p[i].label, 0.0);
+    EXPECT_LE(p[i].label, 1.0);
+    EXPECT_DOUBLE_EQ(p[i].label, word_jaccard(p[i].a, p[i].b));
+    EXPECT_LE(line_words(p[i].b).size(), line_words(p[i].a).size());
+    if (p[i].grade == 4) {
+      EXPECT_EQ(p[i].a, p[i].b);
+    }
+    grades.insert(p[i].grade);
+  }
+  EXPECT_EQ(grades.size(), 5u);
+  // Anchor "I love thee, my lord!" (5 words), grade 2: keep round(2.5) = 3 words, then the
+  // partner's first words up to 5 in all.
+  std::vector<PairExample> one = pair_examples({"I love thee, my lord!", "No, never, nothing."}, 1);
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[0].a, "i love thee my lord");
+  EXPECT_EQ(one[0].b, "no never nothing");  // grade 0: all partner words (3 < 5)
+  EXPECT_EQ(one[1].grade, 1);               // anchor 1: keep round(3/4) = 1 word
+  EXPECT_EQ(one[1].b, "no i love");
+  EXPECT_NEAR(one[1].label, 1.0 / 5, 1e-15);  // {no} of {no never nothing i love}
+}
+
+TEST(Tasks, EncodeLinesPadsAndMasks) {
+  CharTokenizer tok = CharTokenizer::build("abc");
+  EncodedLines e = encode_lines(tok, {"ab", "abcabc"}, 4);
+  EXPECT_EQ(e.ids.shape(), (Shape{2, 4}));
+  EXPECT_EQ(e.mask.to_vector<float>(), (std::vector<float>{1, 1, 0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(e.ids.to_vector<int32_t>()[2], 0);
+  EXPECT_TRUE(is_vowel_token("E"));
+  EXPECT_FALSE(is_vowel_token("y"));
+  EXPECT_FALSE(is_vowel_token(""));
+}
+
+TrainConfig tiny(const testing::TempDir& dir, int64_t iters) {
+  TrainConfig cfg;
+  cfg.apply_overrides({"n_layer=1", "n_head=2", "n_embd=16", "block_size=32", "batch_size=16",
+                       fmt::format("max_iters={}", iters), "eval_interval=1000",
+                       "learning_rate=1e-2", "min_lr=1e-3", "warmup_iters=0",
+                       "lr_decay_iters=1000", "eval_iters=2", "threads=1",
+                       fmt::format("data={}", dir / "play.txt"), fmt::format("out_dir={}", dir / "out")});
+  return cfg;
+}
+
+double first_last(const testing::TempDir& dir, const char* key, double* last) {
+  std::vector<nlohmann::json> log = read_jsonl(dir / "out/task_log.jsonl");
+  std::vector<double> v;
+  for (const auto& r : log)
+    if (r.at("kind") == "eval") v.push_back(r.at(key).get<double>());
+  EXPECT_GE(v.size(), 2u);
+  *last = v.back();
+  return v.front();
+}
+
+TEST(Tasks, MultiLabelLossesTrain) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "play.txt", small_play());
+  for (const char* loss : {"zlpr", "soft_zlpr", "rdrop", "bce"}) {
+    SCOPED_TRACE(loss);
+    TrainConfig cfg = tiny(dir, 40);
+    if (std::string(loss) == "rdrop") cfg.apply_overrides({"dropout=0.1"});
+    TaskOptions o;
+    o.task = "multilabel";
+    o.loss = loss;
+    nlohmann::json r = run_task(cfg, o, nullptr);
+    double last = 0, first = first_last(dir, "val_zlpr", &last);
+    EXPECT_LT(last, 0.7 * first);
+    EXPECT_GT(r.at("micro_f1").get<double>(), 0.5);
+  }
+}
+
+TEST(Tasks, PairsCosentTrains) {
+  // The held-out CoSENT value is one LSE over every ordered pair of pairs, dominated by the
+  // worst violation (it grows as the cosines spread), so the checks are the training loss
+  // (mean of the first vs the last 20 steps) and the held-out Spearman.
+  testing::TempDir dir;
+  testing::write_bytes(dir / "play.txt", small_play());
+  TaskOptions o;
+  o.task = "pairs";
+  TrainConfig cfg = tiny(dir, 100);
+  cfg.apply_overrides({"learning_rate=1e-3", "min_lr=1e-5", "lr_decay_iters=100"});
+  nlohmann::json r = run_task(cfg, o, nullptr);
+  double last = 0, first = first_last(dir, "spearman", &last);
+  EXPECT_GT(last, first);
+  std::vector<double> train;
+  for (const auto& x : read_jsonl(dir / "out/task_log.jsonl"))
+    if (x.at("kind") == "step") train.push_back(x.at("loss").get<double>());
+  ASSERT_EQ(train.size(), 100u);
+  double head = 0, tail = 0;
+  for (int i = 0; i < 20; ++i) head += train[i], tail += train[80 + i];
+  EXPECT_LT(tail, 0.8 * head);
+  EXPECT_GT(r.at("spearman").get<double>(), 0.5);
+}
+
+TEST(Tasks, LmAuxEveryWeightingTrains) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "play.txt", small_play());
+  for (const std::string& w : task_weightings()) {
+    SCOPED_TRACE(w);
+    TaskOptions o;
+    o.task = "lm_aux";
+    o.weighting = w;
+    nlohmann::json r = run_task(tiny(dir, 15), o, nullptr);
+    double last = 0, first = first_last(dir, "val_lm_loss", &last);
+    EXPECT_LT(last, first - 0.3);
+    EXPECT_GT(r.at("val_aux_accuracy").get<double>(), 0.5);
+    if (w == "uncertainty") {
+      EXPECT_EQ(r.at("log_var").size(), 2u);
+    }
+  }
+}
+
+TEST(Tasks, BadOptionsNameTheAllowedValues) {
+  TrainConfig cfg;
+  auto message = [&](TaskOptions o) {
+    try {
+      validate_task_options(o, cfg);
+    } catch (const tlm::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  TaskOptions o;
+  o.task = "ner";
+  EXPECT_NE(message(o).find("allowed: multilabel, pairs, lm_aux"), std::string::npos) << message(o);
+  o = {};
+  o.loss = "cosent";
+  EXPECT_NE(message(o).find("allowed: zlpr, soft_zlpr, rdrop, bce"), std::string::npos) << message(o);
+  o = {};
+  o.loss = "rdrop";
+  EXPECT_NE(message(o).find("dropout > 0"), std::string::npos) << message(o);
+  o = {};
+  o.task = "lm_aux";
+  o.weighting = "pcgrad";
+  EXPECT_NE(message(o).find("allowed: fixed, realtime, uncertainty, gradnorm, mgda, main_aux"),
+            std::string::npos) << message(o);
+}
+
+}  // namespace
+}  // namespace tlm::train
