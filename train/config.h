@@ -59,6 +59,8 @@ struct TrainConfig {
   // origin in errors ("run.json").
   static TrainConfig from_json(const nlohmann::json& j, std::string_view source = "");
   static TrainConfig from_file(const std::string& path);
+  // The text of a config file (JSON, // and /* */ comments allowed): what from_file parses.
+  static TrainConfig from_text(std::string_view text, std::string_view source);
   nlohmann::json to_json() const;
 
   // Parses `value` by the key's type and checks the key's own range or choices.
