@@ -57,6 +57,7 @@ const std::vector<ConfigKey>& table() {
       key("ckpt_interval", "training", &C::ckpt_interval, "0", "steps between checkpoints (0: only the final one)", at_least(0)),
       key("seed", "training", &C::seed, "1337", "seed of the one Rng (init, dropout, batches)", closed(0, kMaxSeed)),
       key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
+      key("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)", {}, {"stop", "skip"}),
       // optimizer and schedule
       key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, {"adamw", "lion", "sgd"}),
       key("learning_rate", "optimizer", &C::learning_rate, "1e-3", "peak learning rate", above(0)),

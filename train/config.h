@@ -42,6 +42,7 @@ struct TrainConfig {
   int64_t batch_size, max_iters, gradient_accumulation_steps;
   int64_t eval_interval, eval_iters, log_interval, ckpt_interval, seed;
   std::string out_dir;
+  std::string nan_policy;
   // ---- optimizer and schedule ----
   std::string optimizer;
   double learning_rate, min_lr;

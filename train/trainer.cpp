@@ -12,6 +12,8 @@
 #include "tensor/kernels/parallel.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
+#include "train/faults.h"
+#include "train/json_util.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/sysinfo.h"
@@ -59,7 +61,8 @@ nlohmann::json TrainSummary::to_json() const {
           {"peak_bytes", peak_bytes},
           {"peak_rss_bytes", peak_rss_bytes},
           {"params", params},
-          {"interrupted", interrupted}};
+          {"interrupted", interrupted},
+          {"skipped_steps", skipped_steps}};
 }
 
 nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
@@ -145,6 +148,7 @@ void Trainer::save(const std::string& path) const {
   ck.meta["config"] = cfg_.to_json();
   ck.meta["tokenizer"] = tokenizer_->to_json();
   ck.meta["step"] = step_;
+  ck.meta["skipped_steps"] = skipped_steps_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
   for (auto& [name, t] : model_->named_parameters()) ck.add("model." + name, t);
   optim::OptimizerState st = optimizer_->state_dict();
@@ -159,7 +163,7 @@ void Trainer::save(const std::string& path) const {
 
 void Trainer::restore_(const std::string& path) {
   Checkpoint ck = load_checkpoint(path);
-  TLM_CHECK(ck.meta.value("format", "") == "tlm-train",
+  TLM_CHECK(json_string_or(ck.meta, "format") == "tlm-train",
             "resume: {} is not a tlm training checkpoint", path);
   TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
   nlohmann::json a = saved.to_json(), b = cfg_.to_json();
@@ -168,9 +172,9 @@ void Trainer::restore_(const std::string& path) {
               "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
               "only be resumed with the model settings it was trained with",
               path, key, a.at(key).dump(), b.at(key).dump());
-  TLM_CHECK(ck.meta.value("optimizer", "") == cfg_.optimizer,
+  TLM_CHECK(json_string_or(ck.meta, "optimizer") == cfg_.optimizer,
             "resume: {} holds {} state, but the config says optimizer = {}", path,
-            ck.meta.value("optimizer", "?"), cfg_.optimizer);
+            json_string_or(ck.meta, "optimizer", "?"), cfg_.optimizer);
   std::map<std::string, Tensor> model_state;
   optim::OptimizerState opt_state;
   for (auto& [name, t] : ck.tensors) {
@@ -183,6 +187,9 @@ void Trainer::restore_(const std::string& path) {
   rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
   rng_from_json(ck.meta.at("rng").at("dropout"), dropout_rng_);
   step_ = ck.meta.at("step").get<int64_t>();
+  skipped_steps_ = ck.meta.contains("skipped_steps") && ck.meta.at("skipped_steps").is_number_integer()
+                       ? ck.meta.at("skipped_steps").get<int64_t>()
+                       : 0;
 }
 
 double Trainer::train_step_() {
@@ -191,14 +198,26 @@ double Trainer::train_step_() {
   optimizer_->zero_grad();
   const int64_t accum = cfg_.gradient_accumulation_steps;
   double loss_sum = 0;
+  skip_reason_.clear();
+  // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
+  auto non_finite = [&](const std::string& what) {
+    TLM_CHECK(cfg_.nan_policy == "skip",
+              "train: {} at step {}; stopping without saving (the last checkpoint is intact; "
+              "nan_policy = skip would skip such steps)", what, step_);
+    optimizer_->zero_grad();
+    skip_reason_ = what;
+    ++skipped_steps_;
+    ++step_;
+    return NAN;
+  };
   for (int64_t micro = 0; micro < accum; ++micro) {
     Batch b = data_->sample_batch(Split::Train, cfg_.batch_size, cfg_.block_size, data_rng_);
     Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
     const int64_t V = logits.size(-1);
     Tensor loss = nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1}));
+    if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
     const double value = loss.item();
-    TLM_CHECK(std::isfinite(value), "train: the loss is {} at step {} (micro-batch {}); stopping "
-              "without saving (the last checkpoint is intact)", value, step_, micro);
+    if (!std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
     loss_sum += value;
     if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
     loss.backward();
@@ -206,7 +225,15 @@ double Trainer::train_step_() {
   std::vector<Tensor> params = optimizer_->parameters();
   last_grad_norm_ = cfg_.grad_clip > 0 ? optim::clip_grad_norm(params, cfg_.grad_clip)
                                        : optim::grad_norm(params);
-  if (!std::isfinite(last_grad_norm_)) optim::check_grads_finite(model_->named_parameters());
+  if (!std::isfinite(last_grad_norm_)) {
+    std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
+    try {
+      optim::check_grads_finite(model_->named_parameters());  // names the first bad tensor
+    } catch (const Error& e) {
+      what += fmt::format(" ({})", e.what());
+    }
+    return non_finite(what);
+  }
   optimizer_->step();
   ++step_;
   return loss_sum / static_cast<double>(accum);
@@ -265,10 +292,17 @@ TrainSummary Trainer::run(std::FILE* out) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     step_ms.push_back(ms);
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
-    log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
-                          {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
-        << "\n";
-    progress.update(step_ - 1, loss, lr, tps);
+    if (!skip_reason_.empty()) {
+      log << nlohmann::json{{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                            {"skipped_steps", skipped_steps_}}.dump() << "\n";
+      progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
+                                   step_ - 1, skip_reason_, skipped_steps_));
+    } else {
+      log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                            {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
+          << "\n";
+      progress.update(step_ - 1, loss, lr, tps);
+    }
     if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
       save(checkpoint_path());
     }
@@ -289,6 +323,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   s.ms_per_iter = median(timed);
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
+  s.skipped_steps = skipped_steps_;
   s.train_loss = last.train_loss;
   s.val_loss = last.val_loss;
   s.peak_bytes = memory_stats().peak_bytes;

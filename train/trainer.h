@@ -13,6 +13,10 @@
 // never changes which batches training sees: 20 straight steps and 10 + resume + 10 give
 // bit-identical weights.
 //
+// A NaN or inf loss or gradient norm is never trained through: nan_policy = stop throws an
+// error naming the step (the last checkpoint stays intact); skip drops the step's update
+// (step still advances), logs a {"kind": "skip"} record and counts it (skipped_steps).
+//
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
 // per step and per evaluation).
@@ -41,6 +45,7 @@ struct TrainSummary {
   int64_t peak_rss_bytes = 0;  // process peak resident memory
   int64_t params = 0;
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
+  int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   nlohmann::json to_json() const;
 };
 
@@ -93,6 +98,8 @@ class Trainer {
   Rng data_rng_, dropout_rng_;
   int64_t step_ = 0;
   double last_grad_norm_ = 0;
+  int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
+  std::string skip_reason_;    // why the last step was skipped; empty when it was not
 };
 
 }  // namespace tlm::train

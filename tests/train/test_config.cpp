@@ -54,7 +54,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
       "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "rope_base", "norm_type",
       "ffn", "tie_weights", "optimizer", "momentum", "eps", "schedule", "loss", "threads",
-      "log_interval", "ckpt_interval", "val_fraction", "precision"};
+      "log_interval", "ckpt_interval", "val_fraction", "precision", "nan_policy"};
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
