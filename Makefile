@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test bench bench-e2e train clean test-sanitize
+.PHONY: all deps configure build test bench bench-e2e train clean test-sanitize fuzz
 
 all: build
 
@@ -32,8 +32,18 @@ train: build
 bench-e2e: build
 	@bash bench/e2e.sh baby 3 && bash bench/e2e.sh w384 1 200
 
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 test-sanitize:
 	@$(MAKE) --no-print-directory test BUILD=build-sanitize CMAKE_FLAGS="-DTLM_SANITIZE=ON -DTLM_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"
 
+# libFuzzer on every parser of outside input (tests/fuzz/), FUZZ_SECONDS per target. Needs
+# clang: its packages are installed here only, never by `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/install_deps.sh fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLM_FUZZ=ON -DTLM_BUILD_TESTS=OFF -DTLM_BUILD_BENCH=OFF > build-fuzz.configure.log 2>&1 || (cat build-fuzz.configure.log; exit 1)
+	@cmake --build build-fuzz --target fuzz_all -j $(JOBS)
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-sanitize build.configure.log build-sanitize.configure.log
+	rm -rf build build-sanitize build-fuzz build.configure.log build-sanitize.configure.log build-fuzz.configure.log

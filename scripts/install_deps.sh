@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tlm needs, when missing. As root it runs apt-get; otherwise it
 # prints the exact command and fails, so a build never starts half-equipped.
+#   bash scripts/install_deps.sh        what `make test` / `make train` need
+#   bash scripts/install_deps.sh fuzz   also clang and its libFuzzer runtime (`make fuzz`)
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,12 @@ packages=(
   nlohmann-json3-dev       # JSON configs and logs
   fortunes                 # the built-in default corpus of `make train`
 )
+fuzz_packages=(
+  clang                    # the fuzz build's compiler (Debian 12: clang 14)
+  libclang-rt-14-dev       # libFuzzer, ASan and UBSan runtimes for clang
+  libomp-14-dev            # OpenMP for clang
+)
+[ "${1:-}" = fuzz ] && packages+=("${fuzz_packages[@]}")
 [ "${TLM_EXTRA_PACKAGES:-}" ] && packages+=(${TLM_EXTRA_PACKAGES})
 
 missing=()

@@ -1,5 +1,6 @@
 #include "tensor/half.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cmath>
@@ -81,7 +82,13 @@ __attribute__((target("avx512f,avx512bf16"))) void floats_to_bf16_avx512(const f
 }  // namespace detail
 
 bool cpu_has_f16c() {
-  static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  // F16C is CPUID.1:ECX bit 29, read directly: clang 14's __builtin_cpu_supports (the fuzz
+  // build) does not know "f16c".
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 &&
+           (ecx & bit_F16C) != 0;
+  }();
   return has;
 }
 

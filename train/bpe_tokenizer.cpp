@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "tensor/error.h"
+#include "train/json_util.h"
 
 namespace tlm::train {
 
@@ -11,6 +12,11 @@ namespace {
 
 constexpr int kBpeVersion = 1;
 constexpr const char* kPretokenizer = "tlm-words-v1";
+// Merges can double a token's length each time ((a,a), (t,t), ...), so 40 merges in a 400-byte
+// file would ask for a terabyte. Real tokens are pieces of words: these bounds are far above
+// any trained vocabulary, and training never merges past them.
+constexpr size_t kMaxTokenBytes = size_t{1} << 16;
+constexpr size_t kMaxVocabBytes = size_t{1} << 28;
 
 enum class ByteClass : uint8_t { Letter, Digit, Space, Other };
 
@@ -114,6 +120,8 @@ BpeTokenizer BpeTokenizer::train(std::string_view corpus, int32_t vocab_size) {
   for (const auto& [k, c] : pair_count) heap.emplace(c, k);
 
   std::vector<std::pair<int32_t, int32_t>> merges;
+  std::vector<size_t> token_len(256, 1);  // id -> bytes
+  size_t vocab_bytes = 256;
   std::vector<uint64_t> changed;
   while (static_cast<int32_t>(256 + merges.size()) < vocab_size && !heap.empty()) {
     const auto [count, key] = heap.top();
@@ -121,6 +129,11 @@ BpeTokenizer BpeTokenizer::train(std::string_view corpus, int32_t vocab_size) {
     auto it = pair_count.find(key);
     if (it == pair_count.end() || it->second != count || count <= 0) continue;
     const int32_t a = key_left(key), b = key_right(key);
+    const size_t len = token_len[static_cast<size_t>(a)] + token_len[static_cast<size_t>(b)];
+    if (len > kMaxTokenBytes) continue;  // never merged (its count only changes if it shrinks)
+    if (vocab_bytes + len > kMaxVocabBytes) break;
+    token_len.push_back(len);
+    vocab_bytes += len;
     const int32_t merged = static_cast<int32_t>(256 + merges.size());
     merges.emplace_back(a, b);
 
@@ -165,6 +178,7 @@ BpeTokenizer BpeTokenizer::train(std::string_view corpus, int32_t vocab_size) {
 BpeTokenizer::BpeTokenizer(std::vector<std::pair<int32_t, int32_t>> merges)
     : merges_(std::move(merges)) {
   token_bytes_.reserve(256 + merges_.size());
+  size_t vocab_bytes = 256;
   for (int b = 0; b < 256; ++b) token_bytes_.emplace_back(1, static_cast<char>(b));
   for (size_t r = 0; r < merges_.size(); ++r) {
     const auto [a, b] = merges_[r];
@@ -173,6 +187,13 @@ BpeTokenizer::BpeTokenizer(std::vector<std::pair<int32_t, int32_t>> merges)
               "bpe tokenizer: merge {} = ({}, {}) uses an id outside [0, {})", r, a, b, known);
     auto [it, fresh] = rank_.emplace(pair_key(a, b), static_cast<int32_t>(r));
     TLM_CHECK(fresh, "bpe tokenizer: merge {} = ({}, {}) repeats merge {}", r, a, b, it->second);
+    const size_t len = token_bytes_[static_cast<size_t>(a)].size() + token_bytes_[static_cast<size_t>(b)].size();
+    TLM_CHECK(len <= kMaxTokenBytes,
+              "bpe tokenizer: merge {} = ({}, {}) makes a token of {} bytes (at most {} allowed)",
+              r, a, b, len, kMaxTokenBytes);
+    vocab_bytes += len;
+    TLM_CHECK(vocab_bytes <= kMaxVocabBytes,
+              "bpe tokenizer: the vocabulary exceeds {} bytes at merge {}", kMaxVocabBytes, r);
     token_bytes_.push_back(token_bytes_[static_cast<size_t>(a)] + token_bytes_[static_cast<size_t>(b)]);
   }
 }
@@ -243,15 +264,15 @@ nlohmann::json BpeTokenizer::to_json() const {
 }
 
 BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j) {
-  TLM_CHECK(j.is_object() && j.value("type", "") == "bpe",
+  TLM_CHECK(json_string_or(j, "type") == "bpe",
             "bpe tokenizer: JSON is not a bpe tokenizer (type '{}')",
-            j.is_object() ? j.value("type", "") : "");
+            json_string_or(j, "type"));
   TLM_CHECK(j.contains("version") && j.at("version") == kBpeVersion,
             "bpe tokenizer: unsupported version {} (this build reads version {})",
             j.contains("version") ? j.at("version").dump() : "(missing)", kBpeVersion);
-  TLM_CHECK(j.value("pretokenizer", "") == kPretokenizer,
+  TLM_CHECK(json_string_or(j, "pretokenizer") == kPretokenizer,
             "bpe tokenizer: unsupported pretokenizer '{}' (this build has '{}')",
-            j.value("pretokenizer", ""), kPretokenizer);
+            json_string_or(j, "pretokenizer"), kPretokenizer);
   TLM_CHECK(j.contains("merges") && j.at("merges").is_array(),
             "bpe tokenizer: JSON lacks the 'merges' array");
   std::vector<std::pair<int32_t, int32_t>> merges;

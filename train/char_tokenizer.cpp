@@ -4,6 +4,7 @@
 #include <set>
 
 #include "tensor/error.h"
+#include "train/json_util.h"
 
 namespace tlm::train {
 
@@ -156,9 +157,9 @@ nlohmann::json CharTokenizer::to_json() const {
 }
 
 CharTokenizer CharTokenizer::from_json(const nlohmann::json& j) {
-  TLM_CHECK(j.is_object() && j.value("type", "") == "char",
+  TLM_CHECK(json_string_or(j, "type") == "char",
             "char tokenizer: JSON is not a char tokenizer (type '{}')",
-            j.is_object() ? j.value("type", "") : "");
+            json_string_or(j, "type"));
   TLM_CHECK(j.contains("version") && j.at("version") == kCharVersion,
             "char tokenizer: unsupported version {} (this build reads version {})",
             j.contains("version") ? j.at("version").dump() : "(missing)", kCharVersion);

@@ -232,11 +232,15 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
               name, ndim);
     const auto dtype = static_cast<DType>(dtype_code);
     Shape shape(ndim);
-    uint64_t numel = 1;
+    // extent = the product of max(d, 1): it bounds numel and every stride, even when a zero
+    // dim makes numel 0, and 2^59 elements keep numel * 8 bytes far from overflowing.
+    uint64_t numel = 1, extent = 1;
     for (auto& d : shape) {
       d = r.pod<int64_t>("tensor dims");
-      TLM_CHECK(d >= 0 && (d == 0 || numel <= (uint64_t{1} << 62) / static_cast<uint64_t>(d)),
+      const uint64_t e = d > 1 ? static_cast<uint64_t>(d) : 1;
+      TLM_CHECK(d >= 0 && extent <= (uint64_t{1} << 59) / e,
                 "checkpoint: '{}' is corrupted: tensor '{}' has dimension {}", source, name, d);
+      extent *= e;
       numel *= static_cast<uint64_t>(d);
     }
     const auto nbytes = r.pod<uint64_t>("tensor byte count");

@@ -64,6 +64,7 @@ const std::vector<ConfigKey>& table() {
       key("ckpt_interval", "training", &C::ckpt_interval, "0", "steps between checkpoints (0: only the final one)", at_least(0)),
       key("seed", "training", &C::seed, "1337", "seed of the one Rng (init, dropout, batches)", closed(0, kMaxSeed)),
       key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
+      key("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)", {}, {"stop", "skip"}),
       // optimizer and schedule
       key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, {"adamw", "lion", "sgd"}),
       key("learning_rate", "optimizer", &C::learning_rate, "1e-3", "peak learning rate", above(0)),
@@ -128,7 +129,10 @@ const ConfigKey& key_or_throw(std::string_view name, std::string_view source) {
 }
 
 void check_number(const ConfigKey& k, double v, std::string_view shown, std::string_view source) {
-  if (std::isnan(v) || !k.range.contains(v)) bad_value(k, shown, "is out of range", source);
+  // inf passes a ">= 0" range, but JSON cannot hold it: the config saved in a checkpoint
+  // would come back as null and the checkpoint would not load.
+  if (!std::isfinite(v)) bad_value(k, shown, "is not a finite number", source);
+  if (!k.range.contains(v)) bad_value(k, shown, "is out of range", source);
 }
 
 void check_choice(const ConfigKey& k, const std::string& v, std::string_view source) {
@@ -312,14 +316,17 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, std::string_view sou
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path) {
-  const std::string text = read_file(path, "config");
+  return from_text(read_file(path, "config"), path);
+}
+
+TrainConfig TrainConfig::from_text(std::string_view text, std::string_view source) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::exception& e) {
-    TLM_FAIL("config: '{}' is not valid JSON: {}", path, e.what());
+    TLM_FAIL("config: '{}' is not valid JSON: {}", source, e.what());
   }
-  return from_json(j, path);
+  return from_json(j, source);
 }
 
 nlohmann::json TrainConfig::to_json() const {

@@ -45,6 +45,7 @@ struct TrainConfig {
   int64_t batch_size, max_iters, gradient_accumulation_steps;
   int64_t eval_interval, eval_iters, log_interval, ckpt_interval, seed;
   std::string out_dir;
+  std::string nan_policy;
   // ---- optimizer and schedule ----
   std::string optimizer;
   double learning_rate, min_lr;
@@ -63,6 +64,8 @@ struct TrainConfig {
   // origin in errors ("run.json").
   static TrainConfig from_json(const nlohmann::json& j, std::string_view source = "");
   static TrainConfig from_file(const std::string& path);
+  // The text of a config file (JSON, // and /* */ comments allowed): what from_file parses.
+  static TrainConfig from_text(std::string_view text, std::string_view source);
   nlohmann::json to_json() const;
 
   // Parses `value` by the key's type and checks the key's own range or choices.

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "tensor/error.h"
+#include "train/json_util.h"
 #include "train/bpe_tokenizer.h"
 #include "train/char_tokenizer.h"
 #include "train/file_io.h"
@@ -76,14 +77,17 @@ void Tokenizer::save(const std::string& path) const {
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) { return load_tokenizer_file(path); }
 
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
-  const std::string text = read_file(path, "tokenizer");
+  return load_tokenizer_text(read_file(path, "tokenizer"), path);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_text(std::string_view text, std::string_view path) {
   nlohmann::json file;
   try {
     file = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     TLM_FAIL("tokenizer: '{}' is not valid JSON: {}", path, e.what());
   }
-  TLM_CHECK(file.is_object() && file.value("format", "") == kFileFormat,
+  TLM_CHECK(json_string_or(file, "format") == kFileFormat,
             "tokenizer: '{}' is not a tlm tokenizer file (no \"format\": \"{}\")", path, kFileFormat);
   TLM_CHECK(file.contains("version") && file.at("version") == kFileVersion,
             "tokenizer: '{}' has unsupported version {} (this build reads version {})", path,

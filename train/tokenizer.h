@@ -54,5 +54,7 @@ std::vector<std::string> tokenizer_names();
 // Rebuilds from to_json() (dispatching on "type"), or from a file written by save().
 std::unique_ptr<Tokenizer> load_tokenizer(const nlohmann::json& j);
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path);
+// The text of a file written by save(); `source` names it in errors.
+std::unique_ptr<Tokenizer> load_tokenizer_text(std::string_view text, std::string_view source);
 
 }  // namespace tlm::train

@@ -14,6 +14,8 @@
 #include "tensor/profile.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
+#include "train/faults.h"
+#include "train/json_util.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/sysinfo.h"
@@ -63,7 +65,8 @@ nlohmann::json TrainSummary::to_json() const {
                       {"peak_bytes", peak_bytes},
                       {"peak_rss_bytes", peak_rss_bytes},
                       {"params", params},
-                      {"interrupted", interrupted}};
+                      {"interrupted", interrupted},
+                      {"skipped_steps", skipped_steps}};
   if (!profile.is_null()) j["profile"] = profile;
   return j;
 }
@@ -180,6 +183,7 @@ void Trainer::save(const std::string& path) const {
   ck.meta["config"] = cfg_.to_json();
   ck.meta["tokenizer"] = tokenizer_->to_json();
   ck.meta["step"] = step_;
+  ck.meta["skipped_steps"] = skipped_steps_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
   for (auto& [name, t] : model_->named_parameters()) ck.add("model." + name, t);
   if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
@@ -195,7 +199,7 @@ void Trainer::save(const std::string& path) const {
 
 void Trainer::restore_(const std::string& path) {
   Checkpoint ck = load_checkpoint(path);
-  TLM_CHECK(ck.meta.value("format", "") == "tlm-train",
+  TLM_CHECK(json_string_or(ck.meta, "format") == "tlm-train",
             "resume: {} is not a tlm training checkpoint", path);
   TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
   nlohmann::json a = saved.to_json(), b = cfg_.to_json();
@@ -204,9 +208,9 @@ void Trainer::restore_(const std::string& path) {
               "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
               "only be resumed with the model settings it was trained with",
               path, key, a.at(key).dump(), b.at(key).dump());
-  TLM_CHECK(ck.meta.value("optimizer", "") == cfg_.optimizer,
+  TLM_CHECK(json_string_or(ck.meta, "optimizer") == cfg_.optimizer,
             "resume: {} holds {} state, but the config says optimizer = {}", path,
-            ck.meta.value("optimizer", "?"), cfg_.optimizer);
+            json_string_or(ck.meta, "optimizer", "?"), cfg_.optimizer);
   std::map<std::string, Tensor> model_state;
   optim::OptimizerState opt_state;
   for (auto& [name, t] : ck.tensors) {
@@ -220,6 +224,9 @@ void Trainer::restore_(const std::string& path) {
   rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
   rng_from_json(ck.meta.at("rng").at("dropout"), dropout_rng_);
   step_ = ck.meta.at("step").get<int64_t>();
+  skipped_steps_ = ck.meta.contains("skipped_steps") && ck.meta.at("skipped_steps").is_number_integer()
+                       ? ck.meta.at("skipped_steps").get<int64_t>()
+                       : 0;
 }
 
 Batch Trainer::batch_(Split split, Rng& rng) const {
@@ -233,13 +240,25 @@ double Trainer::train_step_() {
   optimizer_->zero_grad();
   const int64_t accum = cfg_.gradient_accumulation_steps;
   double loss_sum = 0;
+  skip_reason_.clear();
+  // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
+  auto non_finite = [&](const std::string& what) {
+    TLM_CHECK(cfg_.nan_policy == "skip",
+              "train: {} at step {}; stopping without saving (the last checkpoint is intact; "
+              "nan_policy = skip would skip such steps)", what, step_);
+    optimizer_->zero_grad();
+    skip_reason_ = what;
+    ++skipped_steps_;
+    ++step_;
+    return NAN;
+  };
   for (int64_t micro = 0; micro < accum; ++micro) {
     Batch b = batch_(Split::Train, data_rng_);
     Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
     Tensor loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
+    if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
     const double value = loss.item();
-    TLM_CHECK(std::isfinite(value), "train: the loss is {} at step {} (micro-batch {}); stopping "
-              "without saving (the last checkpoint is intact)", value, step_, micro);
+    if (!std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
     loss_sum += value;
     if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
     loss.backward();
@@ -247,7 +266,15 @@ double Trainer::train_step_() {
   std::vector<Tensor> params = optimizer_->parameters();
   last_grad_norm_ = cfg_.grad_clip > 0 ? optim::clip_grad_norm(params, cfg_.grad_clip)
                                        : optim::grad_norm(params);
-  if (!std::isfinite(last_grad_norm_)) optim::check_grads_finite(model_->named_parameters());
+  if (!std::isfinite(last_grad_norm_)) {
+    std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
+    try {
+      optim::check_grads_finite(model_->named_parameters());  // names the first bad tensor
+    } catch (const Error& e) {
+      what += fmt::format(" ({})", e.what());
+    }
+    return non_finite(what);
+  }
   optimizer_->step();
   ++step_;
   return loss_sum / static_cast<double>(accum);
@@ -310,10 +337,17 @@ TrainSummary Trainer::run(std::FILE* out) {
     step_ms.push_back(ms);
     profiled_step_s += ms / 1000.0;
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
-    log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
-                          {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
-        << "\n";
-    progress.update(step_ - 1, loss, lr, tps);
+    if (!skip_reason_.empty()) {
+      log << nlohmann::json{{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                            {"skipped_steps", skipped_steps_}}.dump() << "\n";
+      progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
+                                   step_ - 1, skip_reason_, skipped_steps_));
+    } else {
+      log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                            {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
+          << "\n";
+      progress.update(step_ - 1, loss, lr, tps);
+    }
     if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
       save(checkpoint_path());
     }
@@ -352,6 +386,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   s.ms_per_iter = median(timed);
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
+  s.skipped_steps = skipped_steps_;
   s.train_loss = last.train_loss;
   s.val_loss = last.val_loss;
   s.peak_bytes = memory_stats().peak_bytes;

@@ -20,6 +20,10 @@
 // (step 0, or the resume that switched a checkpoint to emo: Su's "fine-tune an MLE model");
 // it is saved in the checkpoint (tensor "emo.cost_embedding") so a resume is exact.
 //
+// A NaN or inf loss or gradient norm is never trained through: nan_policy = stop throws an
+// error naming the step (the last checkpoint stays intact); skip drops the step's update
+// (step still advances), logs a {"kind": "skip"} record and counts it (skipped_steps).
+//
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
 // per step and per evaluation).
@@ -51,6 +55,7 @@ struct TrainSummary {
   int64_t params = 0;
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
+  int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   nlohmann::json to_json() const;
 };
 
@@ -115,6 +120,8 @@ class Trainer {
   int64_t step_ = 0;
   double last_grad_norm_ = 0;
   bool profile_ = false;
+  int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
+  std::string skip_reason_;    // why the last step was skipped; empty when it was not
 };
 
 }  // namespace tlm::train
