@@ -17,10 +17,6 @@ char* openblas_get_config(void);
 namespace tlm::kernels {
 namespace {
 
-// Above this many multiply-adds, a single product is left to OpenBLAS's own threading (it
-// parallelises large products well); below it, rows are split across threads (gemm.cpp).
-constexpr double kSplitRowsMaxWork = 1 << 27;
-
 // How BLAS should read the last two dimensions (rows x cols) of a tensor.
 struct MatrixLayout {
   bool ok = false;          // false: needs a contiguous copy first
@@ -106,27 +102,7 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
     // (attention of a short sequence) stays on one thread: waking the team costs more.
     const bool small = M * N * K < (1 << 21);
     const bool tiny_total = batch * M * N * K < kParallelGrain;
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (batch == 1 && threads > 1 && M >= 64 * threads &&
-        static_cast<double>(M) * N * K < kSplitRowsMaxWork) {
-      // One product of a thin shape (K or N ~ 100, as in a small Transformer): each thread
-      // multiplies its own block of rows with single-threaded BLAS. No barrier inside the
-      // product, and every row is computed by the same kernel in the same order as on one
-      // thread, so the result does not depend on the thread count.
-#pragma omp parallel num_threads(threads)
-      {
-        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        // Blocks of whole 64-row panels (a multiple of every OpenBLAS kernel's row unroll),
-        // so each row meets the same micro-kernel as in one call over all rows.
-        const int64_t rows = ((M + nt - 1) / nt + 63) / 64 * 64;
-        const int64_t lo = std::min(M, t * rows), hi = std::min(M, lo + rows);
-        if (hi > lo) {
-          const T* a_rows = la.transposed ? ap + lo : ap + lo * la.ld;
-          gemm<T>(la.transposed, lb.transposed, hi - lo, N, K, static_cast<T>(alpha), a_rows, la.ld,
-                  bp, lb.ld, static_cast<T>(beta), cp + lo * N, N);
-        }
-      }
-    } else if (batch > 1 && small) {
+    if (batch > 1 && small) {
 #pragma omp parallel for schedule(static) if (!tiny_total)
       for (int64_t i = 0; i < batch; ++i) one(i);
     } else {

@@ -217,27 +217,3 @@ TEST(Vmath, FloatExpErfTanhSigmoidMatchTheCLibrary) {
 
 }  // namespace
 }  // namespace tlm
-
-namespace tlm {
-namespace {
-
-// A product split by rows over threads gives exactly the one-thread result, in every layout.
-TEST(Gemm, RowSplitProductsMatchOneThreadBitForBit) {
-  Rng rng(9);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      Tensor a = ta ? views::transpose(Tensor::randn({70, 300}, rng), 0, 1) : Tensor::randn({300, 70}, rng);
-      Tensor b = tb ? views::transpose(Tensor::randn({50, 70}, rng), 0, 1) : Tensor::randn({70, 50}, rng);
-      int saved = omp_get_max_threads();
-      omp_set_num_threads(1);
-      auto one = kernels::matmul(a, b).to_vector<float>();
-      omp_set_num_threads(2);
-      auto two = kernels::matmul(a, b).to_vector<float>();
-      omp_set_num_threads(saved);
-      EXPECT_EQ(one, two) << "ta " << ta << " tb " << tb;
-      expect_close(kernels::matmul(a, b).to_vector<double>(), naive_matmul(a, b), 1e-3);
-    }
-}
-
-}  // namespace
-}  // namespace tlm
