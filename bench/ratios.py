@@ -10,8 +10,11 @@ import sys
 def medians(directory):
     out = {}
     for path in glob.glob(os.path.join(directory, "*.json")):
-        with open(path) as f:
-            data = json.load(f)
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except ValueError:  # a binary whose benchmarks were all filtered out writes nothing
+            continue
         for b in data.get("benchmarks", []):
             if b.get("aggregate_name") not in (None, "median"):
                 continue
