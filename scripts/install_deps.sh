@@ -14,6 +14,7 @@ packages=(
   libcli11-dev             # the tlm command line
   nlohmann-json3-dev       # JSON configs and logs
   fortunes                 # the built-in default corpus of `make train`
+  python3 python3-matplotlib  # the docs/diagnostics tests, plots of tlm diag and the scripts
 )
 fuzz_packages=(
   clang                    # the fuzz build's compiler (Debian 12: clang 14)
