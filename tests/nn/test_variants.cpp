@@ -291,7 +291,8 @@ TEST(GPTVariants, BadConfigsAreRefusedWithTheReason) {
 }
 
 // 200 blocks of width 16: forward + backward must neither overflow the stack nor grow worse
-// than linearly in depth (time and peak memory of 100 vs 200 layers).
+// than linearly in depth: peak memory and the work done (tensor allocations, a deterministic
+// stand-in for time, which a shared machine makes too noisy to assert) of 100 vs 200 layers.
 TEST(DeepNetworks, TwoHundredLayersTrainLinearInDepth) {
   for (const char* norm : {"deepnorm", "post"}) {
     auto run = [&](int64_t layers) {
@@ -306,10 +307,10 @@ TEST(DeepNetworks, TwoHundredLayersTrainLinearInDepth) {
       nn::GPT m(c, rng);
       reset_peak_memory();
       const int64_t base = memory_stats().current_bytes;
-      auto t0 = std::chrono::steady_clock::now();
+      const int64_t allocations0 = memory_stats().allocations;
       Tensor loss = reference_cross_entropy(m.forward(ids(2, 8, 1), rng), ids(2, 8, 2));
       loss.backward();
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double s = static_cast<double>(memory_stats().allocations - allocations0);
       EXPECT_TRUE(std::isfinite(loss.item())) << norm;
       for (auto& [name, p] : m.named_parameters()) EXPECT_TRUE(p.grad().defined()) << name;
       return std::make_pair(s, static_cast<double>(memory_stats().peak_bytes - base));
@@ -317,7 +318,7 @@ TEST(DeepNetworks, TwoHundredLayersTrainLinearInDepth) {
     run(20);  // warm up
     auto [t100, m100] = run(100);
     auto [t200, m200] = run(200);
-    EXPECT_LT(t200, 3.5 * t100 + 0.02) << norm << ": " << t100 << " s vs " << t200 << " s";
+    EXPECT_LT(t200, 2.2 * t100) << norm << ": " << t100 << " vs " << t200 << " allocations";
     EXPECT_LT(m200, 2.6 * m100) << norm << ": " << m100 << " B vs " << m200 << " B";
   }
 }
