@@ -178,8 +178,8 @@ TEST(BpeTokenizer, ShakespeareTwoThousandInSeconds) {
   EXPECT_EQ(tok.decode(ids), text);
   // ~2.9 bytes per token at 1,744 merges (GPT-2's 50k vocabulary: ~3.3); char-level is 1.
   EXPECT_LT(ids.size() * 5, text.size() * 2) << ids.size() << " tokens";
-  EXPECT_LT(train_s, 5.0);
-  EXPECT_LT(encode_s, 5.0);
+  EXPECT_LT(train_s, 30.0);  // a guard against a quadratic algorithm (0.25 s idle), not a benchmark
+  EXPECT_LT(encode_s, 30.0);
   RecordProperty("train_seconds", std::to_string(train_s));
   RecordProperty("encode_seconds", std::to_string(encode_s));
 }
