@@ -128,28 +128,35 @@ Tensor logsumexp_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
   return out;
 }
 
+// Sum of term(p[i]) over all i, accumulated in double: one contiguous range per thread
+// (vectorised with several double accumulators), partial sums combined in thread order, so
+// the result is the same on every run with the same thread count.
+template <class T, class Term>
+double deterministic_sum(const T* p, int64_t n, Term term) {
+  const int nt = n >= kParallelGrain ? omp_get_max_threads() : 1;
+  std::vector<double> partial(nt, 0.0);
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t chunk = (n + nt - 1) / nt;
+    const int64_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = lo; i < hi; ++i) s += term(static_cast<double>(p[i]));
+    partial[t] = s;
+  }
+  double s = 0;
+  for (double v : partial) s += v;
+  return s;
+}
+
 Tensor sum_all(const Tensor& x_in) {
   TLM_PROFILE(Reduce);
   Tensor x = x_in.contiguous();
-  const int64_t n = x.numel();
   Tensor out = Tensor::empty({}, x.dtype());
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    const T* p = x.data<T>();
-    const int nt = n >= kParallelGrain ? omp_get_max_threads() : 1;
-    std::vector<double> partial(nt, 0.0);
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num();
-      int64_t chunk = (n + nt - 1) / nt;
-      int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
-      double s = 0;
-      for (int64_t i = lo; i < hi; ++i) s += p[i];
-      partial[t] = s;
-    }
-    double s = 0;
-    for (double v : partial) s += v;
-    *out.data<T>() = static_cast<T>(s);
+    *out.data<T>() = static_cast<T>(deterministic_sum(x.data<T>(), x.numel(), [](double v) { return v; }));
   });
   return out;
 }
@@ -157,23 +164,10 @@ Tensor sum_all(const Tensor& x_in) {
 double sum_squares(const Tensor& x_in) {
   TLM_PROFILE(Reduce);
   Tensor x = x_in.contiguous();
-  const int64_t n = x.numel();
   double result = 0;
   dispatch_floating(x.dtype(), "sum_squares", [&](auto tag) {
     using T = decltype(tag);
-    const T* p = x.data<T>();
-    const int nt = n >= kParallelGrain ? omp_get_max_threads() : 1;
-    std::vector<double> partial(nt, 0.0);
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num();
-      int64_t chunk = (n + nt - 1) / nt;
-      int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
-      double s = 0;
-      for (int64_t i = lo; i < hi; ++i) s += static_cast<double>(p[i]) * p[i];
-      partial[t] = s;
-    }
-    for (double v : partial) result += v;
+    result = deterministic_sum(x.data<T>(), x.numel(), [](double v) { return v * v; });
   });
   return result;
 }

@@ -1,21 +1,13 @@
 // The backward engine: accumulation, no_grad, freeing saved tensors, depth, and the errors.
 #include <gtest/gtest.h>
 
+#include "tests/expect_error.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 
 namespace tlm {
 namespace {
 
-#define EXPECT_ERROR_CONTAINS(stmt, needle)                                          \
-  do {                                                                               \
-    try {                                                                            \
-      stmt;                                                                          \
-      ADD_FAILURE() << "expected tlm::Error containing '" << (needle) << "'";        \
-    } catch (const Error& e) {                                                       \
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();  \
-    }                                                                                \
-  } while (0)
 
 Tensor leaf(std::vector<double> v, Shape s) {
   return Tensor::from_vector(v, s).set_requires_grad(true);

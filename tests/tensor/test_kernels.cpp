@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "tests/expect_error.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/index.h"
@@ -16,15 +17,6 @@
 namespace tlm {
 namespace {
 
-#define EXPECT_ERROR_CONTAINS(stmt, needle)                                          \
-  do {                                                                               \
-    try {                                                                            \
-      stmt;                                                                          \
-      ADD_FAILURE() << "expected tlm::Error containing '" << (needle) << "'";        \
-    } catch (const Error& e) {                                                       \
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();  \
-    }                                                                                \
-  } while (0)
 
 // Reference product of the (already laid out) 2-D views a [M,K] and b [K,N].
 std::vector<double> naive_matmul(const Tensor& a, const Tensor& b) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/expect_error.h"
 #include "tensor/kernels/copy.h"
 #include "tensor/tensor.h"
 #include "tensor/view.h"
@@ -10,16 +11,6 @@
 namespace tlm {
 namespace {
 
-// Asserts that `stmt` throws tlm::Error whose message contains `needle`.
-#define EXPECT_ERROR_CONTAINS(stmt, needle)                                          \
-  do {                                                                               \
-    try {                                                                            \
-      stmt;                                                                          \
-      ADD_FAILURE() << "expected tlm::Error containing '" << (needle) << "'";        \
-    } catch (const Error& e) {                                                       \
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();  \
-    }                                                                                \
-  } while (0)
 
 TEST(Tensor, FactoriesShapeAndValues) {
   Tensor z = Tensor::zeros({2, 3});
