@@ -73,9 +73,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   Tensor v = project(2);  // [B,H,T,D]
 
   if (opt_.pos == "rope") {
-    const int64_t need = offset + T;
-    if (rope_.positions() < need || rope_.cos.dtype() != x.dtype())
-      rope_ = rope_tables(std::max(need, opt_.block_size), D, opt_.rope_base, x.dtype());
+    ensure_rope_tables(rope_, offset + T, opt_.block_size, D, opt_.rope_base, x.dtype());
     q = rope(q, rope_, offset);
     k = rope(k, rope_, offset);
   }

@@ -53,9 +53,7 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   Tensor q = add(mul(z, gamma_q), beta_q);  // [B,T,s]
   Tensor k = add(mul(z, gamma_k), beta_k);  // [B,T,s]
   if (a.pos == "rope") {
-    const int64_t need = offset + T;
-    if (rope_.positions() < need || rope_.cos.dtype() != x.dtype())
-      rope_ = rope_tables(std::max(need, a.block_size), S, a.rope_base, x.dtype());
+    ensure_rope_tables(rope_, offset + T, a.block_size, S, a.rope_base, x.dtype());
     q = rope(q, rope_, offset);
     k = rope(k, rope_, offset);
   }

@@ -35,17 +35,7 @@ def run_tlm(overrides, out_dir, log_path=None, extra_args=()):
         args += ["--set", f"{k}={v}"]
     args += ["--set", f"out_dir={out_dir}"]
     args += list(extra_args)
-    t0 = time.time()
-    with open(log_path or os.devnull, "w") as log:
-        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, text=True)
-    result = {}
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    if lines:
-        result = json.loads(lines[-1])
-    result["wall_s"] = round(time.time() - t0, 2)
-    result["failed"] = p.returncode != 0
-    if p.returncode != 0:
-        result["error"] = f"exit {p.returncode}; see {log_path}"
+    result, _ = run_tlm_cmd(args[1:], log_path)
     result["log"] = read_log(os.path.join(out_dir, "log.jsonl"))
     return result
 

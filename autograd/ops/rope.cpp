@@ -1,6 +1,8 @@
 // RoPE (arXiv:2104.09864):
 //   forward:  (y_2i, y_2i+1) = R(p theta_i) (x_2i, x_2i+1),  R(a) = [[cos a, -sin a], [sin a, cos a]]
 //   backward: dx = R(p theta_i)^T dy = R(-p theta_i) dy
+#include <algorithm>
+
 #include "autograd/ops/rope.h"
 
 #include <cmath>
@@ -55,6 +57,12 @@ Tensor rope(const Tensor& x, const RopeTables& tables, int64_t offset) {
     autograd::record(node, y, {&x});
   }
   return y;
+}
+
+void ensure_rope_tables(RopeTables& tables, int64_t positions, int64_t min_positions,
+                        int64_t head_dim, double base, DType dtype) {
+  if (tables.cos.defined() && tables.positions() >= positions && tables.cos.dtype() == dtype) return;
+  tables = rope_tables(std::max(positions, min_positions), head_dim, base, dtype);
 }
 
 }  // namespace tlm

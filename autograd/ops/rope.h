@@ -21,6 +21,11 @@ struct RopeTables {
 // The angles p * theta_i are formed in float64 (fp32 angles lose accuracy for large p),
 // then cos/sin are stored in `dtype`.
 RopeTables rope_tables(int64_t positions, int64_t head_dim, double base, DType dtype);
+// Makes `tables` cover at least `positions` (and at least `min_positions`) in `dtype`,
+// rebuilding them only when they are too short or of another dtype (KV caches and longer
+// evaluation contexts grow them on demand).
+void ensure_rope_tables(RopeTables& tables, int64_t positions, int64_t min_positions,
+                        int64_t head_dim, double base, DType dtype);
 
 // x [..., T, D]: rotates position offset + t of every row. Differentiable in x; the backward
 // is the rotation by the negated angle (R^T = R^-1).
