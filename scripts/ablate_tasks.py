@@ -47,11 +47,11 @@ def main():
     runs = os.path.join(out, "runs")
     os.makedirs(runs, exist_ok=True)
     size = (dict(n_layer=1, n_head=4, n_embd=32, block_size=48, batch_size=16)
-            if a.quick else dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=32))
+            if a.quick else dict(n_layer=2, n_head=4, n_embd=128, block_size=64, batch_size=32))
     loop = dict(learning_rate=2e-3, min_lr=2e-4, warmup_iters=20, seed=1337,
-                data=tlmlib.SHAKESPEARE, log_interval=50)
-    cls_iters = 60 if a.quick else 1500
-    mt_iters = 60 if a.quick else 1500
+                data=tlmlib.SHAKESPEARE, log_interval=50, threads=1)
+    cls_iters = 60 if a.quick else 800
+    mt_iters = 60 if a.quick else 800
     ev = 256 if a.quick else 1024  # held-out examples evaluated (multilabel, pairs)
     rows, ml_series, mt_series = [], [], []
 

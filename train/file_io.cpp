@@ -1,6 +1,7 @@
 #include "train/file_io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,27 @@ std::string errno_str(int err) { return std::strerror(err); }
 std::string parent_dir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   return dir.empty() ? "." : dir;
+}
+
+// A writer killed between open and rename (SIGKILL, power loss) leaves `<path>.tmp.<pid>`
+// behind. The next writer of the same path removes those whose process no longer exists;
+// a live pid's file may be another writer's save in progress, so it is left alone.
+void remove_stale_temp_files(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  fs::directory_iterator it(target.parent_path().empty() ? fs::path(".") : target.parent_path(), ec);
+  if (ec) return;  // the directory is unreadable: the open below reports the real problem
+  for (const fs::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    const bool alive = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
+    if (!alive) fs::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -61,6 +83,7 @@ std::string read_file(const std::string& path, std::string_view what) {
 AtomicFileWriter::AtomicFileWriter(std::string path, std::string what)
     : path_(std::move(path)), what_(std::move(what)) {
   temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
+  remove_stale_temp_files(path_);
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   TLM_CHECK(fd_ >= 0, "{}: cannot write '{}': cannot create '{}': {}", what_, path_, temp_path_,
             errno_str(errno));

@@ -7,6 +7,8 @@
 //   w.write(header, n); w.write(data, m);
 //   w.commit();          // fsync, rename over model.ckpt, fsync the directory
 //   // destroyed without commit() (an exception): the temp file is removed, the old file stays.
+//   // A writer that was killed leaves model.ckpt.tmp.<pid>; the next writer of model.ckpt
+//   // removes such files when process <pid> no longer exists.
 //
 // Why atomic: a crash or a full disk in the middle of a save must never leave a half-written
 // checkpoint where the last good one was. rename(2) within one directory is atomic, so readers

@@ -113,7 +113,22 @@ std::string training_text(const TrainConfig& cfg) {
   return read_text_file(cfg.data);
 }
 
-LoadedModel load_model(const std::string& path) {
+namespace {
+
+// A checkpoint can pass its CRC and still hold metadata of the wrong JSON types (edited by hand,
+// written by another program). nlohmann's type_error / out_of_range become a tlm::Error that
+// names the file, like every other refusal of a checkpoint.
+template <class F>
+auto with_metadata_errors(const std::string& path, F&& read) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL("checkpoint {}: metadata has the wrong shape ({}); was it written by tlm train?", path,
+             e.what());
+  }
+}
+
+LoadedModel load_model_from(const std::string& path) {
   Checkpoint ck = load_checkpoint(path);
   TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("tokenizer") && ck.meta.contains("step"),
             "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
@@ -129,6 +144,12 @@ LoadedModel load_model(const std::string& path) {
   m.model->load_state_dict(state);
   m.model->eval();
   return m;
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& path) {
+  return with_metadata_errors(path, [&] { return load_model_from(path); });
 }
 
 Trainer::Trainer(const TrainConfig& cfg, bool resume)
@@ -149,7 +170,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
     if (resume) {
       // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
       Checkpoint ck = load_checkpoint(checkpoint_path());
-      tokenizer_ = load_tokenizer(ck.meta.at("tokenizer"));
+      tokenizer_ = with_metadata_errors(checkpoint_path(), [&] { return load_tokenizer(ck.meta.at("tokenizer")); });
     } else {
       tokenizer_ = build_tokenizer(cfg_, text);
     }
@@ -167,7 +188,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
       cfg_.schedule == "cosine" ? "warmup_cosine" : cfg_.schedule,
       {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
        .lr_decay_iters = cfg_.lr_decay_iters});
-  if (resume) restore_(checkpoint_path());
+  if (resume) with_metadata_errors(checkpoint_path(), [&] { restore_(checkpoint_path()); });
   // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
   if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
     loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();

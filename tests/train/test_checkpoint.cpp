@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 
@@ -69,6 +72,26 @@ TEST(FileIo, WriterDestroyedWithoutCommitRemovesTemp) {
   }
   EXPECT_EQ(read_file(dir / "a.txt", "test"), "old");
   EXPECT_EQ(dir.files(), std::vector<std::string>{"a.txt"});
+}
+
+// A writer killed by SIGKILL leaves <path>.tmp.<pid>. The next writer removes the files of dead
+// processes, and keeps those of live ones (a save in progress elsewhere).
+TEST(FileIo, NextWriterRemovesTempFilesOfDeadWriters) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);  // reaped: its pid names no process now
+  const std::string dead = (dir / "a.txt") + ".tmp." + std::to_string(child);
+  const std::string live = (dir / "a.txt") + ".tmp." + std::to_string(::getppid());
+  const std::string other = (dir / "b.txt") + ".tmp." + std::to_string(child);
+  for (const std::string& p : {dead, live, other}) write_file_atomic(p, "half a checkpoint", "test");
+  write_file_atomic(dir / "a.txt", "new", "test");
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));  // another file's temp: not ours to judge
+  EXPECT_EQ(read_file(dir / "a.txt", "test"), "new");
 }
 
 // ---- checkpoints ----

@@ -137,5 +137,32 @@ TEST(TrainerErrors, CorruptCheckpointIsRefusedOnResume) {
   EXPECT_TLM_ERROR(Trainer(cfg, true), "truncated");
 }
 
+// Metadata that passes the CRC but has the wrong JSON types is a tlm::Error naming the file, for
+// both `--resume` and `load_model` (eval, sample), not an nlohmann exception.
+TEST(TrainerErrors, CheckpointMetadataOfTheWrongTypesIsRefused) {
+  TempDir dir;
+  testing::write_bytes(dir / "text.txt", synthetic_corpus());
+  TrainConfig cfg = tiny_config(dir, dir / "text.txt");
+  cfg.apply_overrides({"max_iters=2"});
+  { Trainer(cfg, false).run(stderr); }
+  const Checkpoint good = load_checkpoint(dir / "run/ckpt.bin");
+  const std::vector<std::pair<std::string, nlohmann::json>> edits = {
+      {"step", "two"}, {"rng", 7}, {"optim_scalars", "none"}};
+  for (const auto& [key, value] : edits) {
+    SCOPED_TRACE(key);
+    Checkpoint bad = good;
+    bad.meta[key] = value;
+    save_checkpoint(dir / "run/ckpt.bin", bad);
+    EXPECT_TLM_ERROR(Trainer(cfg, true), "ckpt.bin", "metadata has the wrong shape");
+    if (key == "step") EXPECT_TLM_ERROR(load_model(dir / "run/ckpt.bin"), "ckpt.bin", "wrong shape");
+  }
+  // The tokenizer's own checks name what is wrong with it.
+  Checkpoint bad = good;
+  bad.meta["tokenizer"] = nlohmann::json::array();
+  save_checkpoint(dir / "run/ckpt.bin", bad);
+  EXPECT_TLM_ERROR(Trainer(cfg, true), "tokenizer", "known: char, bpe");
+  EXPECT_TLM_ERROR(load_model(dir / "run/ckpt.bin"), "tokenizer", "known: char, bpe");
+}
+
 }  // namespace
 }  // namespace tlm::train
