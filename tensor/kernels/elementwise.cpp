@@ -23,6 +23,14 @@ template <class T> inline T softplus(T x) {  // log(1 + e^x) = max(x, 0) + log1p
   return std::max(x, T(0)) + std::log1p(vexp(-std::abs(x)));
 }
 
+// exp(-x^2 / 2), the unnormalised normal density. In float the exponent is clamped at -87 so
+// the fast vexp_normal applies (exp(-87) ~ 1.6e-38: x phi(x) is below any float gradient there).
+inline float gauss_kernel(float x) {
+  float h = -0.5f * x * x;
+  return vexp_normal(h > -87.0f ? h : -87.0f);
+}
+inline double gauss_kernel(double x) { return std::exp(-0.5 * x * x); }
+
 // f(x) for each op.
 template <class T>
 inline T apply_unary(Unary op, T x, T p) {
@@ -71,8 +79,7 @@ inline T derivative(Unary op, T x, T y, T p) {
     case Unary::Relu: return x > 0 ? T(1) : T(0);
     case Unary::Relu2: return x > 0 ? T(2) * x : T(0);
     case Unary::Gelu:  // Phi(x) + x phi(x)
-      return T(0.5) * (T(1) + verf(x * T(kInvSqrt2))) +
-             x * T(kInvSqrt2Pi) * vexp(T(-0.5) * x * x);
+      return T(0.5) * (T(1) + verf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * gauss_kernel(x);
     case Unary::GeluTanh: {
       T u = T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x);
       T t = vtanh(u);

@@ -42,18 +42,48 @@ inline float vexp(float x) {
   return x != x ? x : y;
 }
 
-// erf(x) from erfc's Chebyshev fit (Numerical Recipes erfcc, |relative error| < 1.2e-7):
-// erfc(z) = t exp(-z^2 - 1.26551223 + t(1.00002368 + ...)), t = 1/(1 + z/2), z = |x|.
+// exp(x) for x in [-87, 88], where the result is a normal float: vexp without the clamping,
+// the special values and the subnormal scaling (half its instructions). The callers below
+// guarantee the range; anything outside it gives garbage, so it is not for general use.
+inline float vexp_normal(float x) {
+  float n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+// erf(x) = sign(x) (1 - erfc(|x|)), erfc(z) = exp(P(z)) with P a degree-9 polynomial, P(0) = 0,
+// fitted to log erfc(z) on [0, 3.92] (weighted least squares, weight erfc(z), so the error is
+// absolute in erf: < 2.3e-9 in exact arithmetic, < 1e-7 in float). From 3.92 on, erf rounds to
+// 1 in float, so z is clamped there and the result set to 1. No division, and exp's argument
+// stays in [-17.5, 0], so vexp_normal serves: about 2x faster than the Numerical Recipes erfcc
+// form this replaced. The fit: scripts/fit_erf.py.
 inline float verf(float x) {
-  float z = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float poly = -1.26551223f +
-      t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
-      t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f +
-      t * 0.17087277f))))))));
-  float erfc = t * vexp(-z * z + poly);
-  float r = 1.0f - erfc;
-  return x < 0 ? -r : r;
+  const float a = std::fabs(x);
+  const float z = a < 3.92f ? a : 3.92f;
+  float p = 8.0438570948e-06f;
+  p = p * z + -1.0602695822e-04f;
+  p = p * z + 5.8795179398e-04f;
+  p = p * z + -1.5767622075e-03f;
+  p = p * z + 5.8783695721e-05f;
+  p = p * z + 1.9217141725e-02f;
+  p = p * z + -1.0279921012e-01f;
+  p = p * z + -6.3661610705e-01f;
+  p = p * z + -1.1283793325e+00f;
+  float r = 1.0f - vexp_normal(p * z);
+  r = a < 3.92f ? r : 1.0f;  // erf(3.92) = 1 - 2.96e-8 rounds to 1 in float
+  r = x < 0 ? -r : r;
+  return x != x ? x : r;  // NaN stays NaN (the clamp would have turned it into 3.92)
 }
 
 inline float vtanh(float x) {
