@@ -45,7 +45,7 @@ inline T apply_unary(Unary op, T x, T p) {
     case Unary::Relu: return x > 0 ? x : T(0);
     case Unary::Relu2: return x > 0 ? x * x : T(0);
     // GELU (Hendrycks & Gimpel, arXiv:1606.08415): x * Phi(x), exact and tanh forms.
-    case Unary::Gelu: return T(0.5) * x * (T(1) + verf(x * T(kInvSqrt2)));
+    case Unary::Gelu: return x * vnormcdf(x);
     case Unary::GeluTanh:
       return T(0.5) * x * (T(1) + vtanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
     case Unary::Silu: return x * sigmoid(x);
@@ -79,7 +79,7 @@ inline T derivative(Unary op, T x, T y, T p) {
     case Unary::Relu: return x > 0 ? T(1) : T(0);
     case Unary::Relu2: return x > 0 ? T(2) * x : T(0);
     case Unary::Gelu:  // Phi(x) + x phi(x)
-      return T(0.5) * (T(1) + verf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * gauss_kernel(x);
+      return vnormcdf(x) + x * T(kInvSqrt2Pi) * gauss_kernel(x);
     case Unary::GeluTanh: {
       T u = T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x);
       T t = vtanh(u);
