@@ -13,6 +13,10 @@
 // backbone: its hidden states are constants, so training memory and time scale with the side
 // network (the backbone's forward activations are freed as it goes).
 //
+// output = "residual" (a tlm option, not in the paper): logits = (h^B_out + up(LN^S(h^S_L)))
+// W_head^T, h^B_out the backbone's final normed hidden state (a constant), up initialised to
+// 0 -- the tuned model starts as the backbone (as LoRA does) and the side learns a correction.
+//
 // Init by structured pruning (the paper prunes by Fisher importance; here, as the weights are
 // all we have without data, by weight magnitude): the residual dims S (|S| = C/r) with the
 // largest L1 mass over wte, every block's input columns and output rows; per block and head
@@ -37,6 +41,7 @@ namespace tlm::nn {
 struct LSTOptions {
   int64_t reduction = 8;          // r: side width C / r
   double gate_temperature = 0.1;  // T of mu_i = sigmoid(alpha_i / T)
+  std::string output = "side";    // side (the paper) | residual (backbone output + side correction)
 };
 
 class LadderSide : public Module {
@@ -54,7 +59,8 @@ class LadderSide : public Module {
   Tensor generate(const Tensor& prompt, int64_t max_new_tokens, double temperature, int64_t top_k,
                   double top_p, Rng& rng);
 
-  // The ladder inputs [e, h^B_1, .., h^B_L] ([B,T,C] each), computed without grad.
+  // The ladder inputs [e, h^B_1, .., h^B_L] ([B,T,C] each), computed without grad; with
+  // output = residual one more: the backbone's final normed hidden state.
   std::vector<Tensor> backbone_states(const Tensor& ids, Rng& rng);
   // mu_i = sigmoid(alpha_i / T), i = 0..L-1.
   std::vector<double> gates() const;

@@ -58,7 +58,7 @@ struct TrainConfig {
   std::string tune_method, backbone;
   int64_t lst_reduction, lora_rank;
   double lst_gate_temperature, lora_alpha;
-  std::string unseen_chars, unseen_replacement;
+  std::string unseen_chars, unseen_replacement, lst_output;
   // ---- system ----
   int64_t threads;
   std::string precision;

@@ -39,7 +39,7 @@ const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "
                                   "block", "attn", "attn_scale", "window", "layout",
                                   "gau_expansion", "gau_attn_size",
                                   "tokenizer", "bpe_vocab_size",
-                                  "tune_method", "backbone", "lst_reduction", "lora_rank"};
+                                  "tune_method", "backbone", "lst_reduction", "lora_rank", "lst_output"};
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -70,6 +70,7 @@ nlohmann::json TrainSummary::to_json() const {
                       {"trainable_params", trainable_params},
                       {"interrupted", interrupted},
                       {"skipped_steps", skipped_steps}};
+  if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
   if (!profile.is_null()) j["profile"] = profile;
   return j;
 }
@@ -379,6 +380,10 @@ TrainSummary Trainer::run(std::FILE* out) {
                                  last.train_loss, last.val_loss));
   };
 
+  if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
+    do_eval();
+    s.initial_val_loss = last.val_loss;
+  }
   while (step_ < cfg_.max_iters) {
     if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty())
       do_eval();

@@ -55,6 +55,8 @@ struct TrainSummary {
   int64_t peak_rss_bytes = 0;  // process peak resident memory
   int64_t params = 0;
   int64_t trainable_params = 0;  // what the optimizer updates (all of params unless tuning)
+  double initial_val_loss = NAN;  // tuning: the val loss before the first step (the backbone's
+                                  // for full and lora, the pruned side network's for lst)
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)

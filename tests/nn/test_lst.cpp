@@ -30,10 +30,10 @@ nn::GPTConfig tiny() {
 
 Tensor ids_of(const std::vector<int32_t>& v, int64_t B, int64_t T) { return Tensor::from_vector(v, {B, T}); }
 
-void check_side_grads(const nn::GPTConfig& cfg, int64_t r) {
+void check_side_grads(const nn::GPTConfig& cfg, int64_t r, const std::string& output = "side") {
   Rng rng(1);
   nn::GPT backbone(cfg, rng);
-  nn::LadderSide side(backbone, {.reduction = r, .gate_temperature = 0.1}, rng);
+  nn::LadderSide side(backbone, {.reduction = r, .gate_temperature = 0.1, .output = output}, rng);
   backbone.to(DType::F64);
   side.to(DType::F64);
   // Away from the pruned init (selection matrices, mu = 0.5) so every path is exercised.
@@ -57,6 +57,7 @@ void check_side_grads(const nn::GPTConfig& cfg, int64_t r) {
 }
 
 TEST(LSTGradcheck, SideNetworkLearnedPositions) { check_side_grads(tiny(), 2); }
+TEST(LSTGradcheck, SideNetworkResidualOutput) { check_side_grads(tiny(), 2, "residual"); }
 TEST(LSTGradcheck, SideNetworkRopeSwiGLURMSNorm) {
   nn::GPTConfig c = tiny();
   c.n_embd = 16;
@@ -148,6 +149,23 @@ TEST(LST, ReductionOneWithClosedGatesReproducesTheBackbone) {
     }
     EXPECT_LT(max_abs_diff(side.forward(ids, d), want), std::string(norm) == "pre" ? 1e-12 : 1e-6) << norm;
   }
+}
+
+// output = residual: up starts at 0, so the tuned model starts as the backbone.
+TEST(LST, ResidualOutputStartsAsTheBackbone) {
+  Rng rng(4);
+  nn::GPT backbone(tiny(), rng);
+  nn::LadderSide side(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "residual"}, rng);
+  Tensor ids = ids_of({1, 6, 0, 3, 3, 2, 5, 4, 0, 1}, 2, 5);
+  Rng d(3);
+  std::vector<float> want;
+  {
+    NoGradGuard g;
+    want = backbone.forward(ids, d).to_vector<float>();
+  }
+  EXPECT_EQ(side.forward(ids, d).to_vector<float>(), want);
+  EXPECT_ERROR_CONTAINS(nn::LadderSide(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "sum"}, rng),
+                        "lst_output: 'sum' is not one of side, residual");
 }
 
 // Planted structure: only the residual dims S*, head dims Q*/V* and MLP units U* carry
