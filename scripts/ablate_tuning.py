@@ -10,7 +10,7 @@ step, and the fortunes validation loss before (step 0) and after. The fortunes t
 characters Shakespeare lacks; they are replaced by a space (unseen_chars = replace).
 
   /usr/bin/python3 scripts/ablate_tuning.py --quick   # 2 x 64 backbone, 40 tuning steps (< 3 min)
-  /usr/bin/python3 scripts/ablate_tuning.py           # 6 x 256 backbone, 300 tuning steps
+  /usr/bin/python3 scripts/ablate_tuning.py           # 6 x 256 backbone, 120 tuning steps
 
 Writes <out>/tuning.{csv,md,png} (loss curves and the cost bars).
 """
@@ -33,7 +33,7 @@ def settings(quick):
         model = dict(n_layer=2, n_head=4, n_embd=64, block_size=64)
         return model, dict(max_iters=150, batch_size=12), dict(max_iters=40, batch_size=12)
     model = dict(n_layer=6, n_head=8, n_embd=256, block_size=64)
-    return model, dict(max_iters=600, batch_size=12), dict(max_iters=300, batch_size=12)
+    return model, dict(max_iters=600, batch_size=12), dict(max_iters=120, batch_size=12)
 
 
 def pretrain(out, model, loop, threads):
