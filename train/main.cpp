@@ -206,11 +206,19 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
              const std::vector<std::string>& sets, int64_t vocab_size) {
   TrainConfig cfg;
   int64_t vocab = vocab_size;
+  nlohmann::json tuned;
   std::unique_ptr<nn::GPT> model;
   if (!ckpt.empty()) {
     LoadedModel m = load_model(ckpt);
     cfg = m.config;
     vocab = m.tokenizer->vocab_size();
+    if (cfg.tune_method != "none") {  // a tuned checkpoint: what was trained, on which backbone
+      int64_t trained = 0;
+      for (auto& [name, p] : trained_parameters(*m.model, m.side.get())) trained += p.numel();
+      tuned = {{"tune_method", cfg.tune_method}, {"backbone", cfg.backbone},
+               {"trainable_params", trained},
+               {"side_params", m.side ? m.side->num_parameters() : 0}};
+    }
     model = std::move(m.model);
   } else {
     cfg = resolve_config(config_file, sets);
@@ -231,6 +239,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()}};
+  if (!tuned.is_null()) r.update(tuned);
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
     r["rope_base"] = cfg.rope_base;
