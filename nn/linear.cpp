@@ -16,7 +16,14 @@ Tensor Linear::forward(const Tensor& x) const {
             "the input must be {}", shape_str(x.shape()), shape_str(weight.shape()), in_);
   Tensor y = matmul(x.dim() == 1 ? unsqueeze(x, 0) : x, transpose(weight, 0, 1));
   if (x.dim() == 1) y = squeeze(y, 0);
-  return bias.defined() ? add(y, bias) : y;
+  if (bias.defined()) y = add(y, bias);
+  return lora ? add(y, lora->forward(x)) : y;
+}
+
+void Linear::attach_lora(const LoRAOptions& options, Rng& rng) {
+  TLM_CHECK(!lora, "Linear: a LoRA adapter is already attached");
+  lora = std::make_unique<LoRA>(in_, out_, options, rng);
+  register_module("lora", *lora);
 }
 
 }  // namespace tlm::nn

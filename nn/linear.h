@@ -6,6 +6,9 @@
 // W^T is a transposed view handed to BLAS as a flag: no copy, forward or backward.
 #pragma once
 
+#include <memory>
+
+#include "nn/lora.h"
 #include "nn/module.h"
 
 namespace tlm::nn {
@@ -17,9 +20,13 @@ class Linear : public Module {
   Tensor forward(const Tensor& x) const;
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
+  // Adds a LoRA adapter (nn/lora.h): forward() then returns x W^T + b + lora->forward(x).
+  // Registered as the child "lora" (parameters lora.A, lora.B); one adapter per Linear.
+  void attach_lora(const LoRAOptions& options, Rng& rng);
 
   Tensor weight;  // [out, in]
   Tensor bias;    // [out], undefined when constructed with bias = false
+  std::unique_ptr<LoRA> lora;  // A [r, in], B [out, r]; null unless attach_lora was called
 
  private:
   int64_t in_, out_;

@@ -84,6 +84,16 @@ const std::vector<ConfigKey>& table() {
       key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
       key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (METHODS 6.8; 1e-7 from scratch)", half_open(0, 1)),
       key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, METHODS 6.7; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
+      // fine-tuning (tlm tune; train/tune.h, METHODS 10)
+      key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
+      key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
+      key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),
+      key("lst_gate_temperature", "tuning", &C::lst_gate_temperature, "0.1", "LST: T of the ladder gates mu = sigmoid(alpha / T)", above(0)),
+      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, {"side", "residual"}),
+      key("lora_rank", "tuning", &C::lora_rank, "8", "LoRA: rank r of the update B A on every attention and MLP Linear", closed(1, 65536)),
+      key("lora_alpha", "tuning", &C::lora_alpha, "16", "LoRA: the update is scaled by lora_alpha / lora_rank", above(0)),
+      key("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement", {}, {"refuse", "replace"}),
+      key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
       key("precision", "system", &C::precision, "fp32", "parameter and activation precision", {}, {"fp32"}),
@@ -369,6 +379,13 @@ void TrainConfig::validate() const {
   TLM_CHECK(attn_scale != "logn" || block_size >= 2,
             "config: attn_scale = logn needs block_size >= 2 (log base block_size), got {}",
             block_size);
+  TLM_CHECK(tune_method == "none" || !backbone.empty(),
+            "config: tune_method = {} needs backbone = the checkpoint to fine-tune", tune_method);
+  TLM_CHECK(tune_method != "lst" || n_embd % lst_reduction == 0,
+            "config: lst_reduction = {} does not divide n_embd = {} (the side width is n_embd / "
+            "lst_reduction)", lst_reduction, n_embd);
+  TLM_CHECK(unseen_chars != "replace" || !unseen_replacement.empty(),
+            "config: unseen_chars = replace needs a non-empty unseen_replacement");
   TLM_CHECK(warmup_iters <= lr_decay_iters,
             "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
             "lr_decay_iters)",

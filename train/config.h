@@ -54,6 +54,11 @@ struct TrainConfig {
   double weight_decay, beta1, beta2, momentum, eps, grad_clip;
   std::string loss;
   double label_smoothing, focal_gamma, focal_alpha, tailr_gamma, emo_max_weight;
+  // ---- fine-tuning (tlm tune, train/tune.h) ----
+  std::string tune_method, backbone;
+  int64_t lst_reduction, lora_rank;
+  double lst_gate_temperature, lora_alpha;
+  std::string unseen_chars, unseen_replacement, lst_output;
   // ---- system ----
   int64_t threads;
   std::string precision;

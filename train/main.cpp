@@ -4,6 +4,7 @@
 //   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json] [--metrics]
 //   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
 //                [--top_p P] [--seed S]
+//   tlm tune     --ckpt out/ckpt.bin --method lst|lora|full [--data new.txt] [--set key=value ...]
 //   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (the lower bound on the RoPE base, METHODS §3)
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
@@ -30,6 +31,7 @@
 #include "train/sysinfo.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
+#include "train/tune.h"
 
 namespace {
 
@@ -42,9 +44,8 @@ TrainConfig resolve_config(const std::string& file, const std::vector<std::strin
   return cfg;
 }
 
-int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
-              int64_t sample_chars, bool profile) {
-  TrainConfig cfg = resolve_config(config_file, sets);
+// `tlm train` and `tlm tune` (a config with tune_method set): the same Trainer run.
+int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile) {
   if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
     TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
   Trainer trainer(cfg, resume);
@@ -59,6 +60,13 @@ int cmd_train(const std::string& config_file, const std::vector<std::string>& se
              model.num_parameters(), model.num_non_embedding_parameters(),
              model.flops_per_token() / 1e6);
   fmt::print(stderr, "blas: {}\n", blas_description());
+  if (cfg.tune_method != "none") {
+    int64_t trained = 0;
+    for (auto& [name, p] : trained_parameters(trainer.model(), trainer.side())) trained += p.numel();
+    fmt::print(stderr, "tune: {} on backbone {}: {} trained parameters{}\n", cfg.tune_method,
+               cfg.backbone, trained,
+               trainer.side() ? fmt::format(" (side network width {})", trainer.side()->width()) : "");
+  }
   if (resume) fmt::print(stderr, "resuming from step {} ({})\n", trainer.step(), trainer.checkpoint_path());
   TrainSummary s = trainer.run(stderr);
   fmt::print(stderr, "done: {} steps, train loss {:.4f}, val loss {:.4f}, {:.0f} tokens/s, "
@@ -67,12 +75,18 @@ int cmd_train(const std::string& config_file, const std::vector<std::string>& se
   if (sample_chars > 0 && !s.interrupted) {
     Rng rng(static_cast<uint64_t>(cfg.seed));
     Tensor prompt = Tensor::from_vector(std::vector<int32_t>{trainer.tokenizer().encode("\n").front()}, {1, 1});
-    Tensor out = trainer.model().generate(prompt, sample_chars, 0.8, 0, 1.0, rng);
+    Tensor out = trainer.side() ? trainer.side()->generate(prompt, sample_chars, 0.8, 0, 1.0, rng)
+                                : trainer.model().generate(prompt, sample_chars, 0.8, 0, 1.0, rng);
     fmt::print(stderr, "\n---- sample ----\n{}\n----------------\n",
                trainer.tokenizer().decode(out.to_vector<int32_t>()));
   }
   fmt::print("{}\n", s.to_json().dump());
   return s.interrupted ? 130 : 0;
+}
+
+int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
+              int64_t sample_chars, bool profile) {
+  return run_training(resolve_config(config_file, sets), resume, sample_chars, profile);
 }
 
 // A built-in task (train/probes.h) at context T: fresh batches, loss and token accuracy over
@@ -91,7 +105,7 @@ int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens,
   for (int64_t r0 = 0; r0 < rows; r0 += batch_size) {
     const int64_t B = std::min(batch_size, rows - r0);
     Batch b = task.sample_batch(B, T, rng);
-    Tensor logits = m.model->forward(b.x, rng);
+    Tensor logits = m.forward(b.x, rng);
     nll += sum(nn::cross_entropy_per_item(reshape(logits, {B * T, -1}), reshape(b.y, {-1}))).item();
     TokenAccuracy a = token_accuracy(logits, b.y);
     acc.correct += a.correct;
@@ -128,10 +142,14 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   std::vector<int32_t> tokens;
   std::string source;
   if (!data.empty()) {
-    tokens = m.tokenizer->encode(read_text_file(data));
+    std::string text = read_text_file(data);
+    if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, data);
+    tokens = m.tokenizer->encode(text);
     source = data;
   } else {
-    Dataset d(training_text(m.config), *m.tokenizer, 1.0 - m.config.val_fraction, m.config.data);
+    std::string text = training_text(m.config);
+    if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, "its data");
+    Dataset d(text, *m.tokenizer, 1.0 - m.config.val_fraction, m.config.data);
     tokens = d.tokens(Split::Val);
     source = (m.config.data.empty() ? std::string("fortunes") : m.config.data) + " (val split)";
   }
@@ -153,7 +171,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
         x[b * T + t] = tokens[(w0 + b) * T + t];
         y[b * T + t] = tokens[(w0 + b) * T + t + 1];
       }
-    Tensor logits = m.model->forward(Tensor::from_vector(x, {B, T}), rng);
+    Tensor logits = m.forward(Tensor::from_vector(x, {B, T}), rng);
     Tensor logp = log_softmax(reshape(logits, {B * T, -1}), -1);
     Tensor picked = gather(logp, 1, Tensor::from_vector(y, {B * T, 1}));
     nll -= sum(picked).item();
@@ -179,7 +197,7 @@ int cmd_sample(const std::string& ckpt, const std::string& prompt, int64_t lengt
   std::vector<int32_t> ids = m.tokenizer->encode(prompt.empty() ? "\n" : prompt);
   Rng rng(static_cast<uint64_t>(seed));
   const int64_t n = static_cast<int64_t>(ids.size());
-  Tensor out = m.model->generate(Tensor::from_vector(ids, {1, n}), length, temperature, top_k, top_p, rng);
+  Tensor out = m.generate(Tensor::from_vector(ids, {1, n}), length, temperature, top_k, top_p, rng);
   fmt::print("{}\n", m.tokenizer->decode(out.to_vector<int32_t>()));
   return 0;
 }
@@ -188,11 +206,19 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
              const std::vector<std::string>& sets, int64_t vocab_size) {
   TrainConfig cfg;
   int64_t vocab = vocab_size;
+  nlohmann::json tuned;
   std::unique_ptr<nn::GPT> model;
   if (!ckpt.empty()) {
     LoadedModel m = load_model(ckpt);
     cfg = m.config;
     vocab = m.tokenizer->vocab_size();
+    if (cfg.tune_method != "none") {  // a tuned checkpoint: what was trained, on which backbone
+      int64_t trained = 0;
+      for (auto& [name, p] : trained_parameters(*m.model, m.side.get())) trained += p.numel();
+      tuned = {{"tune_method", cfg.tune_method}, {"backbone", cfg.backbone},
+               {"trainable_params", trained},
+               {"side_params", m.side ? m.side->num_parameters() : 0}};
+    }
     model = std::move(m.model);
   } else {
     cfg = resolve_config(config_file, sets);
@@ -213,6 +239,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()}};
+  if (!tuned.is_null()) r.update(tuned);
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
     r["rope_base"] = cfg.rope_base;
@@ -273,6 +300,16 @@ int main(int argc, char** argv) {
   bool show_keys = false, profile = false;
   train->add_flag("--profile", profile, "print the share of step time per kind of kernel");
   train->add_flag("--keys", show_keys, "list every config key, its default and allowed values");
+
+  std::string tune_method;
+  auto* tune = app.add_subcommand("tune", "fine-tune a tlm train checkpoint on a new text: Ladder "
+                                          "Side-Tuning, LoRA or all weights (docs/tuning.md)");
+  tune->add_option("--ckpt", ckpt, "the pretrained checkpoint (backbone)")->required();
+  tune->add_option("--method", tune_method, "lst | lora | full")->required();
+  tune->add_option("--data", data, "text to tune on (default: the built-in fortunes corpus)");
+  tune->add_option("--set", sets, "override a config key: --set max_iters=300 (repeatable)");
+  tune->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
+  tune->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
 
   auto* eval = app.add_subcommand("eval", "loss and perplexity of a checkpoint on a text");
   eval->add_option("--ckpt", ckpt, "checkpoint")->required();
@@ -339,6 +376,7 @@ int main(int argc, char** argv) {
       }
       return cmd_train(config_file, sets, resume, sample_chars, profile);
     }
+    if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), resume, sample_chars, false);
     if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
     if (*task) return cmd_task(config_file, sets, task_opt);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);

@@ -19,6 +19,7 @@
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/sysinfo.h"
+#include "train/tune.h"
 
 namespace tlm::train {
 namespace {
@@ -37,7 +38,8 @@ const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "
                                   "norm_type", "pos", "rope_base", "ffn", "tie_weights",
                                   "block", "attn", "attn_scale", "window", "layout",
                                   "gau_expansion", "gau_attn_size",
-                                  "tokenizer", "bpe_vocab_size"};
+                                  "tokenizer", "bpe_vocab_size",
+                                  "tune_method", "backbone", "lst_reduction", "lora_rank", "lst_output"};
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -65,8 +67,10 @@ nlohmann::json TrainSummary::to_json() const {
                       {"peak_bytes", peak_bytes},
                       {"peak_rss_bytes", peak_rss_bytes},
                       {"params", params},
+                      {"trainable_params", trainable_params},
                       {"interrupted", interrupted},
                       {"skipped_steps", skipped_steps}};
+  if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
   if (!profile.is_null()) j["profile"] = profile;
   return j;
 }
@@ -134,6 +138,7 @@ LoadedModel load_model_from(const std::string& path) {
             "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
   LoadedModel m;
   m.config = TrainConfig::from_json(ck.meta.at("config"), path);
+  if (m.config.tune_method != "none") return load_tuned(ck, m.config, path);  // train/tune.h
   m.tokenizer = load_tokenizer(ck.meta.at("tokenizer"));
   m.step = ck.meta.at("step").get<int64_t>();
   Rng init(0);
@@ -152,6 +157,16 @@ LoadedModel load_model(const std::string& path) {
   return with_metadata_errors(path, [&] { return load_model_from(path); });
 }
 
+Tensor LoadedModel::forward(const Tensor& ids, Rng& rng) {
+  return side ? side->forward(ids, rng) : model->forward(ids, rng);
+}
+
+Tensor LoadedModel::generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
+                             int64_t top_k, double top_p, Rng& rng) {
+  return side ? side->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng)
+              : model->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng);
+}
+
 Trainer::Trainer(const TrainConfig& cfg, bool resume)
     : cfg_(cfg),
       loss_options_(lm_loss_options(cfg)),
@@ -159,7 +174,9 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
       dropout_rng_(stream_seed(cfg.seed, kDropout)) {
   cfg_.validate();
   kernels::set_num_threads(static_cast<int>(cfg_.threads));
-  if (is_synthetic_data(cfg_.data)) {
+  if (cfg_.tune_method != "none") {
+    init_tuning_(resume);  // train/tune.h
+  } else if (is_synthetic_data(cfg_.data)) {
     // A built-in task: batches are generated; the tokenizer just names its symbols.
     task_ = std::make_unique<SyntheticTask>(cfg_.data, cfg_.block_size);
     tokenizer_ = task_->tokenizer();
@@ -179,9 +196,12 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
   }
 
   Rng init(stream_seed(cfg_.seed, kInit));
-  model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
+  if (cfg_.tune_method == "none")
+    model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
+  else
+    side_ = prepare_tuning(*model_, cfg_, init);
   optimizer_ = optim::make_optimizer(
-      cfg_.optimizer, optim::default_param_groups(model_->named_parameters(), cfg_.weight_decay),
+      cfg_.optimizer, optim::default_param_groups(trained_parameters(*model_, side_.get()), cfg_.weight_decay),
       {.lr = cfg_.learning_rate, .beta1 = cfg_.beta1, .beta2 = cfg_.beta2, .eps = cfg_.eps,
        .momentum = cfg_.momentum, .nesterov = false});
   schedule_ = optim::make_schedule(
@@ -192,6 +212,33 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
   // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
   if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
     loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
+}
+
+void Trainer::init_tuning_(bool resume) {
+  TLM_CHECK(!is_synthetic_data(cfg_.data), "tune: data = {} is a built-in task; tune on a text",
+            cfg_.data);
+  LoadedModel bb = load_backbone(cfg_.backbone);
+  check_matches_backbone(bb.config, cfg_, cfg_.backbone, "tune");
+  backbone_ref_ = backbone_ref(cfg_.backbone).to_json();
+  if (resume) {
+    Checkpoint ck = load_checkpoint(checkpoint_path());
+    TLM_CHECK(ck.meta.contains("backbone") && ck.meta.at("backbone") == backbone_ref_,
+              "resume: {} was tuned from {}, which is not the backbone {} now is ({})",
+              checkpoint_path(), ck.meta.contains("backbone") ? ck.meta.at("backbone").dump() : "(none)",
+              cfg_.backbone, backbone_ref_.dump());
+  }
+  tokenizer_ = std::move(bb.tokenizer);  // the backbone's ids
+  model_ = std::move(bb.model);
+  const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
+  const std::string text = encodable_text(training_text(cfg_), *tokenizer_, cfg_, source);
+  data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
+  data_->check_context(cfg_.block_size);
+}
+
+Tensor Trainer::forward_(const Tensor& ids, Rng& rng) {
+  if (!side_) return model_->forward(ids, rng);
+  side_->train(model_->training());
+  return side_->forward(ids, rng);
 }
 
 std::string Trainer::checkpoint_path() const {
@@ -206,7 +253,8 @@ void Trainer::save(const std::string& path) const {
   ck.meta["step"] = step_;
   ck.meta["skipped_steps"] = skipped_steps_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
-  for (auto& [name, t] : model_->named_parameters()) ck.add("model." + name, t);
+  for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
+  if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
   if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
   optim::OptimizerState st = optimizer_->state_dict();
   for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
@@ -239,7 +287,10 @@ void Trainer::restore_(const std::string& path) {
     else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
     else if (name == "emo.cost_embedding" && cfg_.loss == "emo") loss_options_.emo_embedding = t;
   }
-  model_->load_state_dict(model_state);
+  if (cfg_.tune_method != "none")
+    load_trained(trained_parameters(*model_, side_.get()), model_state, path);
+  else
+    model_->load_state_dict(model_state);
   opt_state.scalars = ck.meta.at("optim_scalars").get<std::map<std::string, double>>();
   optimizer_->load_state_dict(opt_state);
   rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
@@ -275,7 +326,7 @@ double Trainer::train_step_() {
   };
   for (int64_t micro = 0; micro < accum; ++micro) {
     Batch b = batch_(Split::Train, data_rng_);
-    Tensor logits = model_->forward(b.x, dropout_rng_);  // [B,T,V]
+    Tensor logits = forward_(b.x, dropout_rng_);  // [B,T,V]
     Tensor loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
     if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
     const double value = loss.item();
@@ -290,7 +341,7 @@ double Trainer::train_step_() {
   if (!std::isfinite(last_grad_norm_)) {
     std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
     try {
-      optim::check_grads_finite(model_->named_parameters());  // names the first bad tensor
+      optim::check_grads_finite(trained_parameters(*model_, side_.get()));  // names the first bad tensor
     } catch (const Error& e) {
       what += fmt::format(" ({})", e.what());
     }
@@ -310,7 +361,7 @@ EvalResult Trainer::evaluate(int64_t step) {
     double sum = 0;
     for (int64_t i = 0; i < cfg_.eval_iters; ++i) {
       Batch b = batch_(split, rng);
-      Tensor logits = model_->forward(b.x, rng);
+      Tensor logits = forward_(b.x, rng);
       const int64_t V = logits.size(-1);
       sum += nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1})).item();
     }
@@ -327,7 +378,8 @@ TrainSummary Trainer::run(std::FILE* out) {
                     step_ > 0 ? std::ios::app : std::ios::trunc);
   TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
   TrainSummary s;
-  s.params = model_->num_parameters();
+  s.params = model_->num_parameters() + (side_ ? side_->num_parameters() : 0);
+  for (auto& [name, p] : trained_parameters(*model_, side_.get())) s.trainable_params += p.numel();
   const int64_t tokens_per_step = cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
   Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
   InterruptGuard interrupt;
@@ -342,12 +394,17 @@ TrainSummary Trainer::run(std::FILE* out) {
     if (cfg_.eval_iters <= 0) return;
     last = evaluate(step_);
     log << nlohmann::json{{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
-                          {"val_loss", last.val_loss}}.dump() << "\n";
+                          {"val_loss", last.val_loss}, {"peak_bytes", memory_stats().peak_bytes},
+                          {"peak_rss_bytes", peak_rss_bytes()}}.dump() << "\n";
     log.flush();
     progress.message(fmt::format("step {}: train loss {:.4f}, val loss {:.4f}", step_,
                                  last.train_loss, last.val_loss));
   };
 
+  if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
+    do_eval();
+    s.initial_val_loss = last.val_loss;
+  }
   while (step_ < cfg_.max_iters) {
     if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty())
       do_eval();

@@ -35,6 +35,7 @@
 
 #include "nn/gpt.h"
 #include "nn/loss/registry.h"
+#include "nn/lst.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/config.h"
@@ -53,6 +54,9 @@ struct TrainSummary {
   int64_t peak_bytes = 0;      // tensor allocator peak
   int64_t peak_rss_bytes = 0;  // process peak resident memory
   int64_t params = 0;
+  int64_t trainable_params = 0;  // what the optimizer updates (all of params unless tuning)
+  double initial_val_loss = NAN;  // tuning: the val loss before the first step (the backbone's
+                                  // for full and lora, the pruned side network's for lst)
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
@@ -73,8 +77,13 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size);
 struct LoadedModel {
   TrainConfig config;
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<nn::GPT> model;
+  std::unique_ptr<nn::GPT> model;  // for a tuned checkpoint: the backbone with what was trained
+  std::unique_ptr<nn::LadderSide> side;  // tune_method = lst: the side network over `model`
   int64_t step = 0;
+  // The model's logits [B,T,V] for ids [B,T] (through the side network when there is one).
+  Tensor forward(const Tensor& ids, Rng& rng);
+  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, double temperature, int64_t top_k,
+                  double top_p, Rng& rng);
 };
 LoadedModel load_model(const std::string& checkpoint_path);
 
@@ -95,6 +104,8 @@ class Trainer {
   void save(const std::string& path) const;
 
   nn::GPT& model() { return *model_; }
+  // tune_method = lst: the side network being trained (model() is then the frozen backbone).
+  nn::LadderSide* side() { return side_.get(); }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Dataset& dataset() const { return *data_; }
   const TrainConfig& config() const { return cfg_; }
@@ -107,12 +118,16 @@ class Trainer {
   double train_step_();  // one optimizer step; returns the mean loss
   Batch batch_(Split split, Rng& rng) const;  // from the text, or from the synthetic task
   void restore_(const std::string& path);
+  void init_tuning_(bool resume);  // tune_method != none: backbone, its tokenizer, the data
+  Tensor forward_(const Tensor& ids, Rng& rng);  // logits, through side_ when there is one
 
   TrainConfig cfg_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Dataset> data_;
   std::unique_ptr<SyntheticTask> task_;  // data = probe:... | task:... (train/probes.h)
   std::unique_ptr<nn::GPT> model_;
+  std::unique_ptr<nn::LadderSide> side_;  // tune_method = lst (model_ is the frozen backbone)
+  nlohmann::json backbone_ref_;           // tuning: BackboneRef of cfg_.backbone (train/tune.h)
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   nn::LossOptions loss_options_;  // from the loss keys; emo_embedding [V,C] for loss = emo

@@ -51,6 +51,7 @@ struct ParamCheckOptions {
   double atol = 1e-7;
   double rtol = 1e-5;
   int64_t stride = 1;  // check every `stride`-th entry of each parameter
+  bool trainable_only = false;  // skip frozen parameters (requires_grad off: LoRA's base)
 };
 
 // Backpropagates loss_fn() once, then compares every (sampled) entry of every parameter
@@ -64,6 +65,7 @@ inline void expect_parameter_grads(nn::Module& m, const std::function<Tensor()>&
   std::string message;
   for (auto& [name, p_const] : m.named_parameters()) {
     Tensor p = p_const;
+    if (o.trainable_only && !p.requires_grad()) continue;
     ASSERT_EQ(p.dtype(), DType::F64) << name;
     ASSERT_TRUE(p.is_contiguous()) << name;
     Tensor g = p.grad();

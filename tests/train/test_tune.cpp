@@ -1,0 +1,203 @@
+// tlm tune (train/tune.h): full, LoRA and LST fine-tuning through the Trainer on a tiny
+// backbone: learning happens, tuned checkpoints hold only what was trained plus the backbone
+// reference and reload to the same logits, resume is bit-exact, and bad input (a missing,
+// corrupt, moved, changed or mismatched backbone, a reduction that does not divide the width,
+// characters the backbone's tokenizer lacks) is refused with the reason.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/expect_error.h"
+#include "tests/train/test_util.h"
+#include "train/checkpoint.h"
+#include "train/file_io.h"
+#include "train/trainer.h"
+#include "train/tune.h"
+
+namespace tlm::train {
+namespace {
+
+using testing::TempDir;
+
+std::string corpus(uint64_t seed, bool extra_word) {
+  const char* words[] = {"the ", "king ", "and ", "queen ", "of ", "verona ", "speak ", "thus ",
+                         "my ", "lord ", "\n", "moon "};
+  Rng rng(seed);
+  std::string s;
+  while (s.size() < 8000) s += words[rng.randint(extra_word ? 12 : 11)];
+  return s;
+}
+
+// A backbone trained for a few steps on one text; the tuning text adds a word ("moon": 'm'
+// is in the vocabulary, "o", "n" too) with different statistics.
+struct Fixture {
+  TempDir dir;
+  std::string backbone, tune_text;
+  Fixture() {
+    testing::write_bytes(dir / "a.txt", corpus(1, false));
+    testing::write_bytes(dir / "b.txt", corpus(2, true));
+    TrainConfig cfg;
+    cfg.apply_overrides({"data=" + (dir / "a.txt"), "out_dir=" + (dir / "bb"), "n_layer=2",
+                         "n_head=2", "n_embd=16", "block_size=16", "batch_size=4", "max_iters=30",
+                         "lr_decay_iters=30", "warmup_iters=2", "eval_interval=0", "eval_iters=2",
+                         "learning_rate=3e-3", "threads=1"});
+    Trainer t(cfg, false);
+    t.run(stderr);
+    backbone = dir / "bb/ckpt.bin";
+    tune_text = dir / "b.txt";
+  }
+  TrainConfig tune(const std::string& method, std::vector<std::string> sets = {}) const {
+    sets.insert(sets.begin(), {"max_iters=20", "lr_decay_iters=20", "warmup_iters=0",
+                               "learning_rate=3e-3", "lst_reduction=2", "lora_rank=2",
+                               "out_dir=" + (dir / ("tune-" + method))});
+    return tune_config(backbone, method, tune_text, sets);
+  }
+};
+
+std::vector<float> logits_of(LoadedModel& m, const Tensor& ids) {
+  NoGradGuard g;
+  Rng rng(0);
+  return m.forward(ids, rng).to_vector<float>();
+}
+
+TEST(Tune, EachMethodLearnsSavesOnlyWhatItTrainsAndReloads) {
+  Fixture f;
+  const Tensor ids = Tensor::from_vector(std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 0}, {1, 8});
+  for (const std::string method : {"full", "lora", "lst"}) {
+    TrainConfig cfg = f.tune(method);
+    Trainer t(cfg, false);
+    const EvalResult before = t.evaluate(0);
+    TrainSummary s = t.run(stderr);
+    EXPECT_LT(s.val_loss, before.val_loss) << method;
+    EXPECT_GT(s.peak_bytes, 0);
+    EXPECT_GT(s.peak_rss_bytes, 0);
+    // The checkpoint: the trained tensors and the backbone reference, nothing else of the model.
+    Checkpoint ck = load_checkpoint(t.checkpoint_path());
+    ASSERT_TRUE(ck.meta.contains("backbone")) << method;
+    EXPECT_EQ(ck.meta.at("backbone").at("fnv1a64"), backbone_ref(f.backbone).fnv1a64);
+    int64_t saved = 0, trained = 0;
+    for (auto& [name, tensor] : ck.tensors)
+      if (name.rfind("model.", 0) == 0) {
+        saved += tensor.numel();
+        if (method == "lora") {
+          EXPECT_NE(name.find(".lora."), std::string::npos) << name;
+        }
+      }
+    for (auto& [name, p] : trained_parameters(t.model(), t.side())) trained += p.numel();
+    EXPECT_EQ(saved, trained) << method;
+    EXPECT_EQ(s.trainable_params, trained);
+    if (method == "full") {
+      EXPECT_EQ(trained, t.model().num_parameters());
+    } else {
+      EXPECT_LT(trained, t.model().num_parameters() / 2) << method;
+    }
+    // Reloaded (as tlm eval / tlm sample do): the same logits as the trainer's model.
+    LoadedModel m = load_model(t.checkpoint_path());
+    EXPECT_EQ(m.config.tune_method, method);
+    EXPECT_EQ(m.side != nullptr, method == "lst");
+    t.model().eval();
+    {
+      NoGradGuard g;
+      Rng rng(0);
+      std::vector<float> want = t.side() ? (t.side()->eval(), t.side()->forward(ids, rng).to_vector<float>())
+                                         : t.model().forward(ids, rng).to_vector<float>();
+      EXPECT_EQ(logits_of(m, ids), want) << method;
+    }
+    Rng rng(1);
+    EXPECT_EQ(m.generate(Tensor::from_vector(std::vector<int32_t>{1}, {1, 1}), 5, 1.0, 0, 1.0, rng).numel(), 6);
+  }
+}
+
+TEST(Tune, ResumeIsBitExact) {
+  Fixture f;
+  Trainer straight(f.tune("lst", {"out_dir=" + (f.dir / "s")}), false);
+  straight.run(stderr);
+  Trainer first(f.tune("lst", {"out_dir=" + (f.dir / "r"), "max_iters=10"}), false);
+  first.run(stderr);
+  Trainer second(f.tune("lst", {"out_dir=" + (f.dir / "r")}), true);
+  second.run(stderr);
+  auto a = straight.side()->state_dict(), b = second.side()->state_dict();
+  for (auto& [name, t] : a) EXPECT_EQ(t.to_vector<float>(), b.at(name).to_vector<float>()) << name;
+}
+
+TEST(Tune, MissingCorruptMovedAndChangedBackbonesAreRefused) {
+  Fixture f;
+  EXPECT_ERROR_CONTAINS(tune_config(f.dir / "nope.bin", "lst", "", {}), "does not exist");
+  testing::write_bytes(f.dir / "junk.bin", "this is not a checkpoint at all, just some bytes....");
+  EXPECT_ERROR_CONTAINS(tune_config(f.dir / "junk.bin", "lst", "", {}), "cannot use");
+  EXPECT_ERROR_CONTAINS(tune_config(f.backbone, "adapter", "", {}), "not one of lst, lora, full");
+
+  Trainer t(f.tune("lst", {"max_iters=2"}), false);
+  t.run(stderr);
+  const std::string tuned = t.checkpoint_path();
+  // A tuned checkpoint is not a backbone.
+  EXPECT_ERROR_CONTAINS(Trainer(tune_config(tuned, "lora", f.tune_text, {"out_dir=" + (f.dir / "x")}), false),
+                        "is itself a fine-tuned checkpoint");
+  // Moved: the reference no longer resolves.
+  std::filesystem::rename(f.backbone, f.dir / "moved.bin");
+  EXPECT_ERROR_CONTAINS(load_model(tuned), "is missing (moved or deleted?)");
+  // Changed: a different file at the same path (one byte of a tensor flipped, checksum redone).
+  Checkpoint ck = load_checkpoint(f.dir / "moved.bin");
+  {
+    NoGradGuard g;
+    Tensor w = ck.tensors.front().second;
+    w.copy_from(add(w, 1.0));
+  }
+  save_checkpoint(f.backbone, ck);
+  EXPECT_ERROR_CONTAINS(load_model(tuned), "has changed since tuning");
+  // Corrupt in place: refused with the checkpoint reader's reason.
+  std::filesystem::copy_file(f.dir / "moved.bin", f.backbone, std::filesystem::copy_options::overwrite_existing);
+  EXPECT_NO_THROW(load_model(tuned));
+  std::string bytes = read_file(f.backbone, "test");
+  bytes[bytes.size() / 2] ^= 0x5a;
+  testing::write_bytes(f.backbone, bytes);
+  EXPECT_ERROR_CONTAINS(load_model(tuned), "has changed since tuning");
+  EXPECT_ERROR_CONTAINS(load_backbone(f.backbone), "checksum");
+}
+
+TEST(Tune, BackboneConfigMismatchesAreRefusedNamingTheKey) {
+  Fixture f;
+  // The tuning config asks for another network than the backbone's.
+  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lst", {"n_head=4"}), false), "n_head = 4, but the backbone");
+  // A tuned checkpoint whose recorded config no longer matches its backbone.
+  Trainer t(f.tune("lst", {"max_iters=2"}), false);
+  t.run(stderr);
+  Checkpoint ck = load_checkpoint(t.checkpoint_path());
+  ck.meta["config"]["n_head"] = 4;
+  save_checkpoint(f.dir / "edited.bin", ck);
+  EXPECT_ERROR_CONTAINS(load_model(f.dir / "edited.bin"), "n_head = 4, but the backbone");
+  // Trained tensors that do not fit the side network built from the config.
+  ck = load_checkpoint(t.checkpoint_path());
+  ck.meta["config"]["lst_reduction"] = 4;
+  save_checkpoint(f.dir / "edited.bin", ck);
+  EXPECT_ERROR_CONTAINS(load_model(f.dir / "edited.bin"), "in the checkpoint but");
+}
+
+TEST(Tune, ReductionThatDoesNotDivideTheWidthIsRefused) {
+  Fixture f;
+  EXPECT_ERROR_CONTAINS(f.tune("lst", {"lst_reduction=3"}),
+                        "lst_reduction = 3 does not divide n_embd = 16");
+  // Divides the width but not the head size (16 / 2 heads = 8).
+  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lst", {"lst_reduction=16"}), false),
+                        "lst_reduction: 16 does not divide the backbone head size");
+}
+
+TEST(Tune, CharactersTheBackboneLacksAreRefusedOrReplaced) {
+  Fixture f;
+  testing::write_bytes(f.dir / "c.txt", corpus(3, true) + "Zebra (42)\n");
+  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lora", {"data=" + (f.dir / "c.txt")}), false),
+                        "does not have; set unseen_chars = replace");
+  LoadedModel bb = load_backbone(f.backbone);
+  TrainConfig cfg = f.tune("lora", {"unseen_chars=replace"});
+  int64_t replaced = 0;
+  const std::string text = encodable_text("the Zebra (42)", *bb.tokenizer, cfg, "x", &replaced);
+  EXPECT_EQ(text, "the  e ra     ");
+  EXPECT_EQ(replaced, 6);
+  cfg.apply_overrides({"unseen_replacement=the"});
+  EXPECT_ERROR_CONTAINS(encodable_text("Zebra", *bb.tokenizer, cfg, "x"), "it must be one");
+  Trainer ok(f.tune("lora", {"data=" + (f.dir / "c.txt"), "unseen_chars=replace", "max_iters=1"}), false);
+  EXPECT_EQ(ok.step(), 0);
+}
+
+}  // namespace
+}  // namespace tlm::train
