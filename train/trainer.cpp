@@ -66,7 +66,9 @@ nlohmann::json TrainSummary::to_json() const {
                       {"peak_rss_bytes", peak_rss_bytes},
                       {"params", params},
                       {"interrupted", interrupted},
-                      {"skipped_steps", skipped_steps}};
+                      {"skipped_steps", skipped_steps},
+                      {"optimizer_state_bytes", optimizer_state_bytes},
+                      {"optimizer_buffers_per_param", optimizer_buffers_per_param}};
   if (!profile.is_null()) j["profile"] = profile;
   return j;
 }
@@ -307,6 +309,14 @@ TrainSummary Trainer::run(std::FILE* out) {
   TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
   TrainSummary s;
   s.params = model_->num_parameters();
+  s.optimizer_state_bytes = optimizer_->state_bytes();
+  s.optimizer_buffers_per_param = optimizer_->buffers_per_parameter();
+  log << nlohmann::json{{"kind", "header"}, {"step", step_}, {"params", s.params},
+                        {"optimizer", optimizer_->name()},
+                        {"optimizer_params", optimizer_->num_parameters()},
+                        {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
+                        {"optimizer_buffers", optimizer_->buffer_names()},
+                        {"optimizer_state_bytes", s.optimizer_state_bytes}}.dump() << "\n";
   const int64_t tokens_per_step = cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
   Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
   InterruptGuard interrupt;
