@@ -8,6 +8,8 @@ For each batch size:
   2. Lion: lr in {AdamW's / 3, / 5, / 10} x weight decay in {0.1 x 3, 0.1 x 10} (the paper's
      mapping), betas (0.9, 0.99) as AdamW.
   3. SGD with momentum 0.9 (a fixed lr chosen by a short probe; see the write-up).
+  4. Edge check: where AdamW's best lr is the top of its grid, AdamW at 2x and Lion at lr/1.5
+     (seed 1), reported apart from the main table (`--edge_only` adds it to an existing study).
 Every setting runs with several seeds (the seed sets init and batches); all share the model,
 steps, warmup + cosine schedule (min_lr = lr / 10), gradient clipping 1.0 and tied embeddings.
 
@@ -22,7 +24,7 @@ small batch size; `tlm diag embedding` on each (and on the tied grid runs), plot
 count.
 
   /usr/bin/python3 scripts/ablate_optimizers.py --quick   # < 3 min: 2 x 64 model, 1 seed
-  /usr/bin/python3 scripts/ablate_optimizers.py           # ~35-40 min with 2 workers x 1 thread
+  /usr/bin/python3 scripts/ablate_optimizers.py           # 37 min (+5 if the edge check runs), 2 x threads=1
 
 Runs go two at a time, each with threads=1 (--workers). Writes <out>/optimizers.csv (one row
 per run), optimizers.md (mean +- spread per setting), val_vs_step.png, val_vs_wall.png,
@@ -95,14 +97,21 @@ def val_chunks(out, n):
     return paths
 
 
-def eval_chunks(ckpt, chunks, log):
+def chunk_losses(ckpt, chunks, log):
     losses = []
     for p in chunks:
         r, _ = tlmlib.run_tlm_cmd(["eval", "--ckpt", ckpt, "--data", p, "--json",
                                    "--batch_size", "16"], log)
         if r.get("failed") or r.get("loss") is None:
-            return None, None
+            return None
         losses.append(r["loss"])
+    return losses
+
+
+def eval_chunks(ckpt, chunks, log):
+    losses = chunk_losses(ckpt, chunks, log)
+    if losses is None:
+        return None, None
     mean = statistics.fmean(losses)
     se = statistics.stdev(losses) / math.sqrt(len(losses)) if len(losses) > 1 else float("nan")
     return mean, se
@@ -303,6 +312,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small model, 1 seed (< 3 min)")
     ap.add_argument("--out", default=None, help="output directory")
     ap.add_argument("--workers", type=int, default=2, help="runs at once (each threads=1)")
+    ap.add_argument("--edge_only", action="store_true",
+                    help="only the edge check on <out>/rows.json (then the report)")
     ap.add_argument("--report_only", action="store_true",
                     help="no training: rebuild the tables and plots from <out>/rows.json")
     a = ap.parse_args()
@@ -318,11 +329,15 @@ def main():
     small_bs = min(cfg["batch_sizes"])
 
     s1 = cfg["seeds"][0]
-    if a.report_only:
+    if a.report_only or a.edge_only:
         with open(os.path.join(out, "rows.json")) as f:
             saved = json.load(f)
         rows, tuned = saved["rows"], {int(k): v for k, v in saved["tuned"].items()}
         tuning = {int(k): v for k, v in saved["tuning"].items()}
+        if a.edge_only:
+            rows += run_jobs(edge_jobs(cfg, rows, tuned, s1), out, chunks, a.workers)
+            with open(os.path.join(out, "rows.json"), "w") as f:
+                json.dump({"rows": rows, "tuned": tuned, "tuning": tuning}, f)
         report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs)
         return
     # Stage 1: AdamW lr tuning (seed 1) and the SGD floor, all batch sizes.
@@ -365,9 +380,77 @@ def main():
     jobs.append((f"drift_lion_untied", overrides(cfg, small_bs, "lion", lion_drift[0], lion_drift[1], s1,
                                                  tie_weights="false"), dict(tuning_only=True)))
     rows += run_jobs(jobs, out, chunks, a.workers)
+    # Stage 3: where AdamW's best lr is the top of its grid, is the grid's edge the optimum?
+    rows += run_jobs(edge_jobs(cfg, rows, tuned, s1), out, chunks, a.workers)
     with open(os.path.join(out, "rows.json"), "w") as f:
         json.dump({"rows": rows, "tuned": tuned, "tuning": tuning}, f)
     report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs)
+
+
+def edge_jobs(cfg, rows, tuned, s1):
+    """For each batch size whose tuned AdamW lr is the largest of the grid: AdamW at 2x that
+    lr and Lion at lr/1.5 with weight decay x10 (seed 1 only, not part of the main table), to
+    see whether the tuning grid or the paper's lr/3..10 mapping cut the comparison short."""
+    jobs, done = [], {r["name"] for r in rows}
+    for bs, lr in tuned.items():
+        if lr < max(cfg["adamw_lrs"]):
+            continue
+        for name, o in [(f"edge_b{bs}_adamw_lr{fmt_lr(2 * lr)}_s{s1}",
+                         overrides(cfg, bs, "adamw", 2 * lr, ADAMW_WD, s1)),
+                        (f"edge_b{bs}_lion_div1.5_wd{round(ADAMW_WD * 10, 6)}_s{s1}",
+                         overrides(cfg, bs, "lion", lr / 1.5, round(ADAMW_WD * 10, 6), s1))]:
+            if name not in done:
+                jobs.append((name, o, dict(tuning_only=True, edge=True)))
+    return jobs
+
+
+def edge_note(rows, tuned, s1):
+    edge = [r for r in rows if r.get("edge")]
+    if not edge:
+        return ""
+    lines = ["Edge check (seed 1; AdamW's best lr was the top of its grid): val loss against "
+             "tuned AdamW of the same batch size and seed.", "",
+             "| run | lr | weight_decay | val_loss | minus tuned AdamW |", "|---|---|---|---|---|"]
+    for r in edge:
+        base = next((b for b in rows if b["batch_size"] == r["batch_size"] and b["optimizer"] == "adamw"
+                     and not b.get("tuning_only") and b["seed"] == s1), None)
+        d = r["val_loss"] - base["val_loss"] if base and r.get("val_loss") is not None else None
+        lines.append(f"| {r['name']} | {fmt_lr(r['lr'])} | {r['weight_decay']} | "
+                     f"{r.get('val_loss') or float('nan'):.4f} | {d if d is None else f'{d:+.4f}'} |")
+    return "\n".join(lines)
+
+
+def paired_noise(out, cfg, rows, s1):
+    """The eval noise of a *difference* between two runs (what the comparison needs): per chunk
+    d_i = loss_B,i - loss_A,i on the same tokens; SE = std(d) / sqrt(chunks). For each batch
+    size: AdamW seed 1 vs the best Lion setting's seed 1, and AdamW seed 1 vs seed 2."""
+    chunks = val_chunks(out, cfg["chunks"])
+    if len(chunks) < 2:
+        return ""
+    lines = ["| batch | A | B | mean(B - A) | eval SE of the difference |", "|---|---|---|---|---|"]
+    for bs in sorted({r["batch_size"] for r in rows}):
+        main = [r for r in rows if r["batch_size"] == bs and not r.get("tuning_only") and not r["failed"]
+                and r.get("val_loss") is not None]
+        adamw = {r["seed"]: r for r in main if r["optimizer"] == "adamw"}
+        lion = [r for r in main if r["optimizer"] == "lion"]
+        if s1 not in adamw or not lion:
+            continue
+        best = {}
+        for r in lion:
+            best.setdefault((r["lr"], r["weight_decay"]), []).append(r["val_loss"])
+        key = min(best, key=lambda k: statistics.fmean(best[k]))
+        pairs = [(adamw[s1], next(r for r in lion if (r["lr"], r["weight_decay"]) == key
+                                  and r["seed"] == s1))]
+        pairs += [(adamw[s1], adamw[s]) for s in sorted(adamw) if s != s1]
+        for a, b in pairs:
+            la = chunk_losses(os.path.join(a["_run_dir"], "ckpt.bin"), chunks, os.devnull)
+            lb = chunk_losses(os.path.join(b["_run_dir"], "ckpt.bin"), chunks, os.devnull)
+            if la is None or lb is None:
+                continue
+            d = [y - x for x, y in zip(la, lb)]
+            lines.append(f"| {bs} | {a['name']} | {b['name']} | {statistics.fmean(d):+.4f} | "
+                         f"{statistics.stdev(d) / math.sqrt(len(d)):.4f} |")
+    return "Paired eval noise (same tokens, per-chunk differences):\n\n" + "\n".join(lines)
 
 
 def report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs):
@@ -395,6 +478,7 @@ def report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs):
                   f"{statistics.fmean(ses):.4f} on average (max {max(ses):.4f}); every run is "
                   "scored on the same tokens, so paired differences carry less than that."
                   if ses else "Eval noise: not available (one chunk).")
+    noise_note += "\n\n" + paired_noise(out, cfg, rows, s1) + "\n\n" + edge_note(rows, tuned, s1)
     write_md(os.path.join(out, "optimizers.md"), summary, cfg, cmd, cfg["adamw_lrs"], tuning,
              drift_note, noise_note)
     with open(os.path.join(out, "curves.json"), "w") as f:
