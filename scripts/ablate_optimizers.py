@@ -58,7 +58,7 @@ def settings(quick):
     if quick:
         model = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, max_iters=120,
                      warmup_iters=12, eval_interval=30, log_interval=1000)
-        return dict(model=model, batch_sizes=[8, 32], seeds=[1], adamw_lrs=[2e-3, 4e-3],
+        return dict(model=model, batch_sizes=[4, 16], seeds=[1], adamw_lrs=[2e-3, 4e-3],
                     lr_divs=[3, 10], wd_mults=[3, 10], chunks=2, sgd_lr=0.1)
     model = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, max_iters=300,
                  warmup_iters=30, eval_interval=50, log_interval=1000)
