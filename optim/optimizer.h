@@ -81,6 +81,10 @@ class Optimizer {
   void load_state_dict(const OptimizerState& state);
   // Bytes of optimizer state (AdamW: 2 buffers per parameter, Lion 1, SGD 1 with momentum).
   int64_t state_bytes() const;
+  // The per-parameter state buffers ("exp_avg", ...): AdamW 2, Lion 1, SGD 1 (0 without
+  // momentum). state_bytes() = buffers_per_parameter() * num_parameters() * element size.
+  const std::vector<std::string>& buffer_names() const { return buffer_names_; }
+  int64_t buffers_per_parameter() const { return static_cast<int64_t>(buffer_names_.size()); }
 
   const char* name() const { return name_; }  // "sgd", "adamw", "lion"
 

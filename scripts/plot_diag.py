@@ -6,6 +6,8 @@
   python3 scripts/plot_diag.py entropy.csv -o entropy.png     # per layer: H vs n, and log n
   python3 scripts/plot_diag.py cost.csv -o cost.png           # params and FLOPs by component
   python3 scripts/plot_diag.py unargmax.csv -o unargmax.png   # margin per token, unargmaxable in red
+  python3 scripts/plot_diag.py lion.csv adamw.csv --labels lion,adamw -o drift.png
+      # embedding rows: mean |w| and std/mean of |w| against the token's count (Lion's drift)
 
 Needs matplotlib (/usr/bin/python3 has it); no other dependency.
 """
@@ -34,7 +36,8 @@ def read(path):
 def kind(rows):
     keys = set(rows[0])
     for k, need in [("grads", "update_ratio"), ("entropy", "entropy_last"),
-                    ("cost", "flops_per_token"), ("unargmax", "status")]:
+                    ("cost", "flops_per_token"), ("unargmax", "status"),
+                    ("embedding", "abs_cv")]:
         if need in keys:
             return k
     sys.exit(f"plot_diag: unknown CSV columns {sorted(keys)}")
@@ -128,11 +131,35 @@ def plot_unargmax(rows, out):
     fig.savefig(out, dpi=DPI)
 
 
+def plot_embedding(runs, labels, out):
+    """Per input-embedding row against its token's count in the training text (+1, log axis):
+    mean |w| (a Lion row with stale momentum grows by lr per step towards 1/weight_decay) and
+    std/mean of |w| (~0.76 for a Gaussian row, -> 0 for a row that moved the same in every
+    coordinate)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for rows, label in zip(runs, labels):
+        xs = [int(x["count"]) + 1 for x in rows]
+        axes[0].scatter(xs, [float(x["mean_abs"]) for x in rows], s=12, label=label)
+        axes[1].scatter(xs, [float(x["abs_cv"]) for x in rows], s=12, label=label)
+    axes[0].set_ylabel("mean |w| of the row")
+    axes[1].set_ylabel("std |w| / mean |w|")
+    axes[1].axhline(math.sqrt(math.pi / 2 - 1), color="gray", ls="--", lw=0.8)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("token count in the training text + 1")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_title("input embedding rows by token frequency")
+    axes[1].set_title("flatness (dashed: Gaussian row)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("csv", nargs="+")
     ap.add_argument("-o", "--out")
-    ap.add_argument("--labels", help="comma-separated names of the runs (grads)")
+    ap.add_argument("--labels", help="comma-separated names of the runs (grads, embedding)")
     ap.add_argument("--dpi", type=int, default=110)
     a = ap.parse_args()
     global DPI
@@ -143,9 +170,11 @@ def main():
         sys.exit(f"plot_diag: mixed CSV kinds {sorted(kinds)}")
     k = kinds.pop()
     out = a.out or os.path.splitext(a.csv[0])[0] + ".png"
+    labels = a.labels.split(",") if a.labels else [os.path.basename(p) for p in a.csv]
     if k == "grads":
-        labels = a.labels.split(",") if a.labels else [os.path.basename(p) for p in a.csv]
         plot_grads(runs, labels, out)
+    elif k == "embedding":
+        plot_embedding(runs, labels, out)
     elif len(runs) > 1:
         sys.exit(f"plot_diag: one {k} CSV at a time")
     elif k == "entropy":

@@ -51,6 +51,8 @@ double sq_norm(const Tensor& t) {
 
 }  // namespace
 
+std::string token_cell(const std::string& text) { return csv_escape(printable(text)); }
+
 std::string Table::to_csv() const {
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {

@@ -27,6 +27,9 @@ struct Table {
   std::string to_csv() const;
 };
 
+// A token's text as a CSV cell: printable ASCII kept, other bytes as \xNN, quoted if needed.
+std::string token_cell(const std::string& text);
+
 // ---- parameters and FLOPs per token by component ----
 // Components: embeddings (wpe; wte when untied), attention (c_attn, c_proj and the score /
 // weighted-sum FLOPs 12 L C T), mlp, norms (ln_1, ln_2, ln_f), head (lm_head, or wte when tied:

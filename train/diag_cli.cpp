@@ -9,6 +9,7 @@
 
 #include "train/data.h"
 #include "train/diag.h"
+#include "train/embedding_drift.h"
 #include "train/trainer.h"
 
 namespace tlm::train {
@@ -62,7 +63,8 @@ void read_weights(const std::string& path, bool with_bias, std::vector<double>& 
 }  // namespace
 
 DiagCommand::DiagCommand(CLI::App& app) {
-  diag_ = app.add_subcommand("diag", "diagnostics: cost, grads, entropy, unargmax (CSV + JSON)");
+  diag_ = app.add_subcommand(
+      "diag", "diagnostics: cost, grads, entropy, unargmax, embedding (CSV + JSON)");
   diag_->require_subcommand(1);
   cost_ = diag_->add_subcommand("cost", "parameters and FLOPs per token by component");
   cost_->add_option("--ckpt", ckpt_, "a checkpoint");
@@ -94,6 +96,12 @@ DiagCommand::DiagCommand(CLI::App& app) {
   unargmax_->add_option("--max_iters", max_iters_,
                         "Frank-Wolfe iterations per token (default 300000)");
   unargmax_->add_option("--out", out_, "CSV file (default diag_unargmax.csv)");
+
+  embedding_ = diag_->add_subcommand(
+      "embedding", "per input-embedding row: token count vs mean/max |w| (Lion's drift to 1/wd)");
+  embedding_->add_option("--ckpt", ckpt_, "checkpoint (its wte; counts from its training split)")
+      ->required();
+  embedding_->add_option("--out", out_, "CSV file (default diag_embedding.csv)");
 }
 
 int DiagCommand::run() {
@@ -193,6 +201,39 @@ int DiagCommand::run() {
                                       {"dim", d},
                                       {"unargmaxable", bad},
                                       {"undecided", undecided}}
+                           .dump());
+    return 0;
+  }
+  if (embedding_->parsed()) {
+    LoadedModel m = load_model(ckpt_);
+    Dataset d(training_text(m.config), *m.tokenizer, 1.0 - m.config.val_fraction, m.config.data);
+    const int64_t V = m.tokenizer->vocab_size();
+    std::vector<int64_t> counts(static_cast<size_t>(V), 0);
+    for (int32_t t : d.tokens(Split::Train)) ++counts[static_cast<size_t>(t)];
+    std::vector<std::string> text;
+    for (int64_t i = 0; i < V; ++i) {
+      const int32_t id = static_cast<int32_t>(i);
+      text.push_back(m.tokenizer->decode(std::span<const int32_t>(&id, 1)));
+    }
+    const double wd = m.config.weight_decay;
+    auto rows = embedding_drift(m.model->wte.weight, counts, wd);
+    const std::string path = out("diag_embedding.csv");
+    embedding_drift_table(rows, text).write_csv(path);
+    const EmbeddingRow* top = &rows.front();
+    for (const auto& r : rows)
+      if (r.max_abs > top->max_abs) top = &r;
+    fmt::print("{}\n", nlohmann::json{{"csv", path},
+                                      {"step", m.step},
+                                      {"optimizer", m.config.optimizer},
+                                      {"learning_rate", m.config.learning_rate},
+                                      {"weight_decay", wd},
+                                      {"inv_weight_decay", wd > 0 ? 1.0 / wd : INFINITY},
+                                      {"tied", m.config.tie_weights},
+                                      {"vocab_size", V},
+                                      {"dim", m.model->wte.weight.size(1)},
+                                      {"max_abs_token", top->token},
+                                      {"max_abs_token_count", top->count},
+                                      {"max_abs", top->max_abs}}
                            .dump());
     return 0;
   }

@@ -2,7 +2,7 @@
 // only adds the subcommand and dispatches to it).
 //
 //   CLI::App app;
-//   train::DiagCommand diag(app);       // adds `diag cost|grads|entropy|unargmax`
+//   train::DiagCommand diag(app);       // adds `diag cost|grads|entropy|unargmax|embedding`
 //   app.parse(argc, argv);
 //   if (diag.parsed()) return diag.run();
 //
@@ -25,7 +25,7 @@ class DiagCommand {
 
  private:
   CLI::App* diag_;
-  CLI::App *cost_, *grads_, *entropy_, *unargmax_;
+  CLI::App *cost_, *grads_, *entropy_, *unargmax_, *embedding_;
   std::string ckpt_, config_file_, out_, data_, demo_, weights_;
   bool with_bias_ = false;
   std::vector<std::string> sets_;

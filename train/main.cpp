@@ -13,6 +13,7 @@
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
 // `eval --json`, `info`; the text for `sample`), so scripts can read it.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -59,6 +60,9 @@ int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool
   fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
              model.num_parameters(), model.num_non_embedding_parameters(),
              model.flops_per_token() / 1e6);
+  fmt::print(stderr, "optimizer: {}, {} state buffer(s) per parameter ({}), {} bytes of state\n",
+             trainer.optimizer().name(), trainer.optimizer().buffers_per_parameter(),
+             fmt::join(trainer.optimizer().buffer_names(), ", "), trainer.optimizer().state_bytes());
   fmt::print(stderr, "blas: {}\n", blas_description());
   if (cfg.tune_method != "none") {
     int64_t trained = 0;
@@ -236,6 +240,8 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"param_bytes", model->num_parameters() * 4},
                       {"optimizer", cfg.optimizer},
                       {"optimizer_state_bytes", opt->state_bytes()},
+                      {"optimizer_buffers_per_param", opt->buffers_per_parameter()},
+                      {"optimizer_params", opt->num_parameters()},
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()}};

@@ -69,7 +69,9 @@ nlohmann::json TrainSummary::to_json() const {
                       {"params", params},
                       {"trainable_params", trainable_params},
                       {"interrupted", interrupted},
-                      {"skipped_steps", skipped_steps}};
+                      {"skipped_steps", skipped_steps},
+                      {"optimizer_state_bytes", optimizer_state_bytes},
+                      {"optimizer_buffers_per_param", optimizer_buffers_per_param}};
   if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
   if (!profile.is_null()) j["profile"] = profile;
   return j;
@@ -380,6 +382,14 @@ TrainSummary Trainer::run(std::FILE* out) {
   TrainSummary s;
   s.params = model_->num_parameters() + (side_ ? side_->num_parameters() : 0);
   for (auto& [name, p] : trained_parameters(*model_, side_.get())) s.trainable_params += p.numel();
+  s.optimizer_state_bytes = optimizer_->state_bytes();
+  s.optimizer_buffers_per_param = optimizer_->buffers_per_parameter();
+  log << nlohmann::json{{"kind", "header"}, {"step", step_}, {"params", s.params},
+                        {"optimizer", optimizer_->name()},
+                        {"optimizer_params", optimizer_->num_parameters()},
+                        {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
+                        {"optimizer_buffers", optimizer_->buffer_names()},
+                        {"optimizer_state_bytes", s.optimizer_state_bytes}}.dump() << "\n";
   const int64_t tokens_per_step = cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
   Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
   InterruptGuard interrupt;

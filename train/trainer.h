@@ -25,8 +25,9 @@
 // (step still advances), logs a {"kind": "skip"} record and counts it (skipped_steps).
 //
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
-// atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
-// per step and per evaluation).
+// atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (a
+// {"kind": "header"} record when run() starts: parameters and the optimizer's state memory,
+// bytes and buffers per parameter; then one record per step and per evaluation).
 #pragma once
 
 #include <cstdio>
@@ -60,6 +61,8 @@ struct TrainSummary {
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
+  int64_t optimizer_state_bytes = 0;        // Optimizer::state_bytes()
+  int64_t optimizer_buffers_per_param = 0;  // AdamW 2, Lion 1, SGD with momentum 1
   nlohmann::json to_json() const;
 };
 
@@ -109,6 +112,7 @@ class Trainer {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Dataset& dataset() const { return *data_; }
   const TrainConfig& config() const { return cfg_; }
+  const optim::Optimizer& optimizer() const { return *optimizer_; }
   int64_t step() const { return step_; }
   // loss = emo: the frozen cost embedding [V,C]; undefined for the other losses.
   const Tensor& emo_embedding() const { return loss_options_.emo_embedding; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`tlm diag` end to end (ctest: diag_smoke): every subcommand writes its CSV, prints its JSON
 line, and scripts/plot_diag.py turns each CSV into a non-empty PNG. Known answers: Su's 2-D head
-has exactly token 4 unargmaxable; the cost components sum to the model's FLOPs per token.
+has exactly token 4 unargmaxable; the cost components sum to the model's FLOPs per token; the
+embedding table has one row per token.
 
   python3 tests/docs/diag_smoke.py --tlm build/tlm --source .
 """
@@ -68,6 +69,11 @@ def main():
         j = tlm("diag", "unargmax", "--ckpt", ckpt, "--out", f"{d}/head.csv")
         assert j["dim"] == 16 and j["undecided"] == [], j
         png(f"{d}/head.csv")
+        j = tlm("diag", "embedding", "--ckpt", ckpt, "--out", f"{d}/emb.csv")
+        assert j["vocab_size"] == len(open(f"{d}/emb.csv").readlines()) - 1, j
+        assert j["optimizer"] == "adamw" and j["weight_decay"] == 0.1, j
+        assert abs(j["inv_weight_decay"] - 10.0) < 1e-12 and j["tied"], j
+        png(f"{d}/emb.csv", f"{d}/emb.csv", extra=["--labels", "a,b"])
         j = tlm("diag", "cost", "--ckpt", ckpt, "--out", f"{d}/cost2.csv")
         assert j["params"] == sum(c["params"] for c in j["components"].values()), j
     print("diag smoke ok")

@@ -178,12 +178,16 @@ TEST(OptimGolden, AdamWF64) { replay("optim_adamw_f64.txt", 1e-10, 1e-14); }
 TEST(OptimGolden, SgdMomentumF64) { replay("optim_sgd_f64.txt", 1e-10, 1e-14); }
 TEST(OptimGolden, SgdNesterovF64) { replay("optim_sgd_nesterov_f64.txt", 1e-10, 1e-14); }
 TEST(OptimGolden, LionF64) { replay("optim_lion_f64.txt", 1e-10, 1e-14); }
+TEST(OptimGolden, LionNlpBetasClipAndGroupDecayF64) { replay("optim_lion_nlp_f64.txt", 1e-10, 1e-14); }
+TEST(OptimGolden, AdamWTorchDefaultsLargeEpsF64) { replay("optim_adamw_torch_f64.txt", 1e-10, 1e-14); }
 // float32 vs PyTorch float32: same operation order; measured differences are a few ulp
 // (up to ~1e-7 absolute, ~1e-6 relative on elements near 0.005).
 TEST(OptimGolden, AdamWF32) { replay("optim_adamw_f32.txt", 1e-6, 1e-7); }
 TEST(OptimGolden, SgdMomentumF32) { replay("optim_sgd_f32.txt", 1e-6, 1e-7); }
 TEST(OptimGolden, SgdNesterovF32) { replay("optim_sgd_nesterov_f32.txt", 1e-6, 1e-7); }
 TEST(OptimGolden, LionF32) { replay("optim_lion_f32.txt", 1e-6, 1e-7); }
+TEST(OptimGolden, LionNlpBetasClipAndGroupDecayF32) { replay("optim_lion_nlp_f32.txt", 1e-6, 1e-7); }
+TEST(OptimGolden, AdamWTorchDefaultsLargeEpsF32) { replay("optim_adamw_torch_f32.txt", 1e-6, 1e-7); }
 
 }  // namespace
 }  // namespace tlm::optim

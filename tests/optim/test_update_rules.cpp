@@ -103,6 +103,45 @@ TEST(LionRule, DecoupledDecayScaledByLr) {
   EXPECT_DOUBLE_EQ(p.item(), 2.0 * (1 - 0.1 * 0.5) - 0.1);
 }
 
+// The side effect METHODS §8 warns about (Su, kexue.fm/archives/9736): a row that got one
+// gradient and then only zeros (a rare token's embedding row) keeps u = sign(β1 m) = sign(g)
+// forever, so θ ← θ(1 − ηλ) − η sign(g) converges to the fixed point −sign(g)/λ:
+//   θ_n = −s/λ + (θ_1 + s/λ)(1 − ηλ)^(n−1)       after the first step θ_1.
+// A zero-gradient element (s = 0) only decays. AdamW's normalised step dies out instead
+// (m̂/√v̂ shrinks by β1/√β2 per step), so the same row stays near its start.
+TEST(LionRule, RowWithStaleMomentumDriftsToMinusSignOverLambda) {
+  const double lr = 0.01, wd = 0.5;
+  const std::vector<double> p0 = {0.3, -0.2, 0.05, 0.1}, g = {1.0, -2.0, 0.5, 0.0};
+  Tensor p = f64(p0);
+  Lion opt(one_group(p, wd), lr, 0.9, 0.99);
+  set_grad(p, g);
+  opt.step();
+  const std::vector<double> p1 = p.to_vector<double>();
+  const int n = 2000;
+  for (int s = 2; s <= n; ++s) {
+    set_grad(p, {0.0, 0.0, 0.0, 0.0});
+    opt.step();
+  }
+  const auto v = p.to_vector<double>();
+  const double keep = std::pow(1 - lr * wd, n - 1);  // e^-10
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double s = g[i] > 0 ? 1.0 : g[i] < 0 ? -1.0 : 0.0;
+    EXPECT_NEAR(v[i], -s / wd + (p1[i] + s / wd) * keep, 1e-12) << i;
+  }
+  EXPECT_NEAR(v[0], -1 / wd, 1e-3);  // = -2: the fixed point -sign(g)/λ
+  EXPECT_NEAR(v[1], 1 / wd, 1e-3);
+
+  Tensor q = f64(p0);
+  AdamW adamw(one_group(q, wd), lr, 0.9, 0.99, 1e-8);
+  set_grad(q, g);
+  adamw.step();
+  for (int s = 2; s <= n; ++s) {
+    set_grad(q, {0.0, 0.0, 0.0, 0.0});
+    adamw.step();
+  }
+  for (double x : q.to_vector<double>()) EXPECT_LT(std::abs(x), 0.05 / wd);
+}
+
 TEST(SgdRule, PlainMomentumAndNesterov) {
   const double lr = 0.1, mu = 0.9, wd = 0.01;
   const double g1 = 0.5, g2 = -0.2;

@@ -145,6 +145,63 @@ TEST(Config, BadValuesNameKeyValueAndAllowed) {
   EXPECT_TLM_ERROR(c.validate(), "batch_size = -1 is out of range");
 }
 
+// Issue 12: every optimizer key refuses bad values at start, naming the key and its range,
+// from --set strings ("nan", "inf", "-inf", overflow) and from JSON alike.
+TEST(Config, OptimizerKeysRefuseOutOfRangeAndNonFinite) {
+  struct Bad {
+    const char* kv;
+    const char* why;
+    const char* allowed;
+  };
+  const Bad bad[] = {
+      {"optimizer=adam", "optimizer = 'adam' is not allowed", "allowed: adamw, lion, sgd"},
+      {"optimizer=Lion", "is not allowed", "adamw, lion, sgd"},
+      {"learning_rate=-1e-3", "learning_rate = '-1e-3' is out of range", "allowed: number > 0"},
+      {"learning_rate=0", "learning_rate = '0' is out of range", "number > 0"},
+      {"learning_rate=nan", "learning_rate = 'nan' is not a number", "number > 0"},
+      {"learning_rate=inf", "learning_rate = 'inf' is not a finite number", "number > 0"},
+      {"learning_rate=-inf", "is not a finite number", "number > 0"},
+      {"learning_rate=1e400", "learning_rate = '1e400' is not a number", "number > 0"},
+      {"min_lr=-1e-4", "min_lr = '-1e-4' is out of range", "number >= 0"},
+      {"min_lr=inf", "is not a finite number", "number >= 0"},
+      {"beta1=1", "beta1 = '1' is out of range", "number [0, 1)"},
+      {"beta1=-0.1", "beta1 = '-0.1' is out of range", "number [0, 1)"},
+      {"beta1=inf", "beta1 = 'inf' is not a finite number", "number [0, 1)"},
+      {"beta2=1.0", "beta2 = '1.0' is out of range", "number [0, 1)"},
+      {"beta2=nan", "beta2 = 'nan' is not a number", "number [0, 1)"},
+      {"momentum=1", "momentum = '1' is out of range", "number [0, 1)"},
+      {"momentum=-0.5", "is out of range", "number [0, 1)"},
+      {"eps=0", "eps = '0' is out of range", "number (0, 1)"},
+      {"eps=-1e-8", "is out of range", "number (0, 1)"},
+      {"eps=nan", "is not a number", "number (0, 1)"},
+      {"weight_decay=-0.1", "weight_decay = '-0.1' is out of range", "number >= 0"},
+      {"weight_decay=inf", "weight_decay = 'inf' is not a finite number", "number >= 0"},
+      {"weight_decay=nan", "weight_decay = 'nan' is not a number", "number >= 0"},
+      {"grad_clip=-1", "grad_clip = '-1' is out of range", "number >= 0"},
+      {"grad_clip=NaN", "is not a number", "number >= 0"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.kv);
+    TrainConfig c;
+    const nlohmann::json before = c.to_json();
+    EXPECT_TLM_ERROR(c.apply_overrides({b.kv}), "config: ", b.why, b.allowed);
+    EXPECT_EQ(c.to_json(), before);  // nothing is half-applied
+  }
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"learning_rate", -0.001}}),
+                   "learning_rate = -0.001 is out of range", "number > 0");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"beta1", 1.0}}), "beta1 = 1.0 is out of range",
+                   "number [0, 1)");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"beta2", -0.5}}), "beta2 = -0.5 is out of range");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"weight_decay", -1}}), "weight_decay = -1");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"optimizer", "adagrad"}}),
+                   "optimizer = 'adagrad' is not allowed", "adamw, lion, sgd");
+  // The edges that are allowed: beta = 0, weight decay 0, the tiniest positive lr.
+  TrainConfig ok;
+  ok.apply_overrides({"beta1=0", "beta2=0", "weight_decay=0", "learning_rate=1e-30",
+                      "min_lr=0", "momentum=0", "optimizer=lion"});
+  EXPECT_EQ(ok.beta2, 0.0);
+}
+
 TEST(Config, CrossKeyRules) {
   EXPECT_TLM_ERROR(TrainConfig::from_json({{"n_embd", 130}}),
                    "n_embd = 130 is not divisible by n_head = 4");
