@@ -101,6 +101,8 @@ void expect_bit_equal(const Tensor& a, const Tensor& b) {
     case DType::F32: pa = ac.data<float>(); pb = bc.data<float>(); break;
     case DType::F64: pa = ac.data<double>(); pb = bc.data<double>(); break;
     case DType::I32: pa = ac.data<int32_t>(); pb = bc.data<int32_t>(); break;
+    case DType::F16: pa = ac.data<Fp16>(); pb = bc.data<Fp16>(); break;
+    case DType::BF16: pa = ac.data<Bf16>(); pb = bc.data<Bf16>(); break;
   }
   EXPECT_EQ(std::memcmp(pa, pb, n), 0);
 }
