@@ -12,11 +12,12 @@ count, the final loss scale, and the activation memory (bytes the graph holds af
 loss, before backward; `activation_bytes` of the run summary) next to the allocator peak.
 
   /usr/bin/python3 scripts/ablate_precision.py --quick   # < 3 min: 2 x 64 model, 150 steps
-  /usr/bin/python3 scripts/ablate_precision.py           # ~25 min with --threads 1: 4 x 128, 1000 steps
+  /usr/bin/python3 scripts/ablate_precision.py           # ~25 min: 4 x 128, 1000 steps, 2 runs at a time
 
 Writes <out>/precision.csv, precision.md, precision.png (training and validation loss curves).
 """
 import argparse
+import concurrent.futures
 import os
 import statistics
 import sys
@@ -40,6 +41,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=tlmlib.SHAKESPEARE)
     p.add_argument("--iters", type=int, default=0, help="override the number of steps")
+    p.add_argument("--jobs", type=int, default=2, help="runs at once (each with --threads)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="extra config for every run (e.g. norm=deepnorm)")
     args = p.parse_args()
@@ -60,11 +62,18 @@ def main():
         base[k] = v
     os.makedirs(args.out, exist_ok=True)
     rows, train_series, val_series = [], [], []
-    for name, extra in RUNS:
-        o = dict(base, **extra)
+
+    def launch(item):
+        name, extra = item
         run_dir = os.path.join(args.out, "runs", name)
         os.makedirs(run_dir, exist_ok=True)
-        r = tlmlib.run_tlm(o, run_dir, log_path=os.path.join(run_dir, "stderr.txt"))
+        return tlmlib.run_tlm(dict(base, **extra), run_dir,
+                              log_path=os.path.join(run_dir, "stderr.txt"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(launch, RUNS))
+    for (name, extra), r in zip(RUNS, results):
+        o = dict(base, **extra)
         steps = [x for x in r["log"] if x.get("kind") == "step"]
         skips = [x for x in r["log"] if x.get("kind") == "skip"]
         under = [x["grad_underflow"] for x in steps if "grad_underflow" in x]

@@ -84,6 +84,8 @@ Checkpoint sample_checkpoint() {
   ck.add("i32", Tensor::from_vector(std::vector<int32_t>{-5, 0, 7, INT32_MAX, INT32_MIN, 1}, {6}));
   ck.add("scalar", Tensor::scalar(3.5));
   ck.add("empty", Tensor::zeros({0, 4}));
+  ck.add("f16", Tensor::randn({2, 3}, rng).to(DType::F16));    // 16-bit storage dtypes
+  ck.add("bf16", Tensor::randn({3, 2}, rng).to(DType::BF16));
   // A non-contiguous view is stored as its contiguous values.
   Tensor base = Tensor::randn({4, 3}, rng);
   ck.add("strided", Tensor::make_view(base, {3, 4}, {1, 3}, 0));
