@@ -111,6 +111,7 @@ TEST(PrecisionGPT, TransformerPreNormCloseToFp32) { check_close_to_fp32(config("
 TEST(PrecisionGPT, TransformerPostNormCloseToFp32) { check_close_to_fp32(config("transformer", "post")); }
 TEST(PrecisionGPT, TransformerDeepNormCloseToFp32) { check_close_to_fp32(config("transformer", "deepnorm")); }
 TEST(PrecisionGPT, GauPreNormCloseToFp32) { check_close_to_fp32(config("gau", "pre")); }
+TEST(PrecisionGPT, GauPostNormCloseToFp32) { check_close_to_fp32(config("gau", "post")); }
 TEST(PrecisionGPT, GauDeepNormCloseToFp32) { check_close_to_fp32(config("gau", "deepnorm")); }
 
 TEST(PrecisionGPT, SavedActivationMemoryAboutHalvesIn16Bit) {
