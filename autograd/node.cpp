@@ -1,6 +1,7 @@
 #include "autograd/node.h"
 
 #include "autograd/grad_mode.h"
+#include "autograd/precision.h"
 #include "tensor/kernels/elementwise.h"
 
 namespace tlm {
@@ -15,18 +16,33 @@ void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
 
 namespace autograd {
 
-SavedTensor::SavedTensor(Node* owner) : owner_(owner) { owner->saved_.push_back(this); }
+SavedTensor::SavedTensor(Node* owner, Format format) : owner_(owner), format_(format) {
+  owner->saved_.push_back(this);
+}
 
 void SavedTensor::save(const Tensor& t) {
-  data_ = t.defined() ? t.detach() : Tensor();
   version_ = t.defined() ? t.version() : 0;
   saved_ = true;
+  PrecisionGuard* guard = format_ == Format::Policy ? current_precision_guard() : nullptr;
+  if (guard && guard->precision() != Precision::F32 && t.defined() && t.dtype() == DType::F32) {
+    data_ = guard->store(t);
+    source_ = t.impl()->storage;
+    return;
+  }
+  data_ = t.defined() ? t.detach() : Tensor();
 }
 
 Tensor SavedTensor::get() const {
   TLM_CHECK(!owner_->released(),
             "{} backward: its saved tensors were freed by an earlier backward pass; run the "
             "forward pass again before calling backward a second time", owner_->name());
+  if (data_.defined() && is_half(data_.dtype())) {
+    auto source = source_.lock();  // dead: nobody can have written to it since
+    TLM_CHECK(!source || source->version() == version_,
+              "{} backward: a tensor saved for backward was modified in place (version {} -> {})",
+              owner_->name(), version_, source->version());
+    return data_.to(DType::F32);
+  }
   TLM_CHECK(!data_.defined() || data_.version() == version_,
             "{} backward: a tensor saved for backward was modified in place (version {} -> {})",
             owner_->name(), version_, data_.version());

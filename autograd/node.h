@@ -26,9 +26,13 @@ class Node;
 // A tensor kept for backward. It stores a detached alias (no history, so a saved output
 // does not keep its own node alive) and the storage version at save time, and refuses to
 // hand back data that was modified in place since, or freed by an earlier backward pass.
+// Under a bf16/fp16 precision scope (autograd/precision.h) a float32 tensor is stored as a
+// 16-bit copy instead and get() returns it decoded to float32 (the in-place check then uses
+// the original's storage while it lives); Format::Fp32 opts out (statistics, masks, losses).
 class SavedTensor {
  public:
-  explicit SavedTensor(Node* owner);
+  enum class Format { Policy, Fp32 };
+  explicit SavedTensor(Node* owner, Format format = Format::Policy);
   SavedTensor(const SavedTensor&) = delete;
   SavedTensor& operator=(const SavedTensor&) = delete;
 
@@ -39,9 +43,11 @@ class SavedTensor {
 
  private:
   Node* owner_;
-  Tensor data_;
+  Tensor data_;                     // an alias, or the 16-bit copy
+  std::weak_ptr<Storage> source_;   // the original's storage when data_ is a 16-bit copy
   uint64_t version_ = 0;
   bool saved_ = false;
+  Format format_;
 };
 
 class Node {

@@ -18,6 +18,14 @@
 
 namespace tlm {
 
+// One fp16 / bf16 element as stored in a Tensor of DType::F16 / DType::BF16 (tensor.data<Fp16>()).
+struct Fp16 {
+  uint16_t bits;
+};
+struct Bf16 {
+  uint16_t bits;
+};
+
 inline uint32_t float_bits(float x) {
   uint32_t u;
   std::memcpy(&u, &x, 4);

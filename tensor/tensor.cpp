@@ -81,6 +81,8 @@ Tensor Tensor::arange(int64_t n, DType dtype) {
       case DType::F32: t.data<float>()[i] = static_cast<float>(i); break;
       case DType::F64: t.data<double>()[i] = static_cast<double>(i); break;
       case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(i); break;
+      case DType::F16: t.data<Fp16>()[i] = Fp16{float_to_fp16(static_cast<float>(i))}; break;
+      case DType::BF16: t.data<Bf16>()[i] = Bf16{float_to_bf16(static_cast<float>(i))}; break;
     }
   }
   return t;
@@ -124,6 +126,8 @@ double Tensor::item() const {
     case DType::F32: return *data<float>();
     case DType::F64: return *data<double>();
     case DType::I32: return *data<int32_t>();
+    case DType::F16: return fp16_to_float(data<Fp16>()->bits);
+    case DType::BF16: return bf16_to_float(data<Bf16>()->bits);
   }
   return 0;
 }

@@ -20,6 +20,8 @@ const void* raw_data(const Tensor& t) {
     case DType::F32: return t.data<float>();
     case DType::F64: return t.data<double>();
     case DType::I32: return t.data<int32_t>();
+    case DType::F16: return t.data<Fp16>();
+    case DType::BF16: return t.data<Bf16>();
   }
   return nullptr;
 }
@@ -225,7 +227,7 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     const auto dtype_code = r.pod<uint8_t>("dtype");
     const auto ndim = r.pod<uint8_t>("ndim");
     r.pod<uint16_t>("reserved");
-    TLM_CHECK(dtype_code <= static_cast<uint8_t>(DType::I32),
+    TLM_CHECK(dtype_code <= static_cast<uint8_t>(DType::BF16),
               "checkpoint: '{}' is corrupted: tensor '{}' has unknown dtype code {}", source, name,
               dtype_code);
     TLM_CHECK(ndim <= kMaxDims, "checkpoint: '{}' is corrupted: tensor '{}' has {} dims", source,

@@ -21,7 +21,8 @@
 //         32   M bytes   metadata: UTF-8 JSON text
 //              u64       N = tensor count, then N records:
 //                          u32 name length, name bytes (UTF-8, unique)
-//                          u8 dtype (0 float32, 1 float64, 2 int32), u8 ndim, u16 reserved
+//                          u8 dtype (0 float32, 1 float64, 2 int32, 3 float16, 4 bfloat16), u8 ndim,
+//                          u16 reserved
 //                          i64 dims[ndim]; u64 data bytes; raw row-major data
 //   size-4     u32       CRC-32 of every byte before it
 // Loading checks, in order: magic, version, size (truncation), checksum, JSON, records; each

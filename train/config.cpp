@@ -96,7 +96,14 @@ const std::vector<ConfigKey>& table() {
       key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
-      key("precision", "system", &C::precision, "fp32", "parameter and activation precision", {}, {"fp32"}),
+      key("precision", "system", &C::precision, "fp32", "mixed precision emulation (METHODS 9): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
+      // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
+      key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),
+      key("loss_scale_init", "system", &C::loss_scale_init, "65536", "loss_scale = dynamic: initial scale S0", {0, 18446744073709551616.0, true, false}),
+      key("loss_scale_growth", "system", &C::loss_scale_growth, "2", "loss_scale = dynamic: S *= this after loss_scale_interval finite steps", above(1)),
+      key("loss_scale_interval", "system", &C::loss_scale_interval, "2000", "loss_scale = dynamic: consecutive finite steps before the scale grows", at_least(1)),
+      key("loss_scale_backoff", "system", &C::loss_scale_backoff, "0.5", "loss_scale = dynamic: S *= this on an inf/NaN gradient (the step is skipped)", open(0, 1)),
+      key("loss_scale_min", "system", &C::loss_scale_min, "1", "loss_scale = dynamic: the floor; an overflow at the floor stops the run naming the step", above(0)),
   };
   return keys;
 }
@@ -346,6 +353,13 @@ nlohmann::json TrainConfig::to_json() const {
   return j;
 }
 
+double parse_loss_scale(std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v <= 0) return -1;
+  return v;
+}
+
 void TrainConfig::validate() const {
   // Each key on its own (fields may have been assigned directly in code).
   const TrainConfig& self = *this;
@@ -390,6 +404,12 @@ void TrainConfig::validate() const {
             "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
             "lr_decay_iters)",
             warmup_iters, lr_decay_iters);
+  TLM_CHECK(loss_scale == "dynamic" || parse_loss_scale(loss_scale) > 0,
+            "config: loss_scale = {} is not 'dynamic' or a positive finite number (allowed: "
+            "dynamic, or a number > 0 such as 1024; 1 = no scaling)", loss_scale);
+  TLM_CHECK(loss_scale_min <= loss_scale_init,
+            "config: loss_scale_min = {} exceeds loss_scale_init = {} (allowed: loss_scale_min "
+            "<= loss_scale_init)", loss_scale_min, loss_scale_init);
   TLM_CHECK(min_lr <= learning_rate,
             "config: min_lr = {} exceeds learning_rate = {} (allowed: min_lr <= learning_rate)",
             min_lr, learning_rate);

@@ -62,6 +62,9 @@ struct TrainConfig {
   // ---- system ----
   int64_t threads;
   std::string precision;
+  std::string loss_scale;  // "dynamic" or a positive number (static scale)
+  double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;
+  int64_t loss_scale_interval;
 
   TrainConfig();  // every key at its table default
 
@@ -81,6 +84,9 @@ struct TrainConfig {
   // lr_decay_iters, min_lr <= learning_rate, an even head size for RoPE).
   void validate() const;
 };
+
+// loss_scale as a number: the value of a positive finite number, -1 for anything else.
+double parse_loss_scale(std::string_view text);
 
 // ---- the key table ----
 

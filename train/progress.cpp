@@ -19,20 +19,21 @@ std::string Progress::eta_(int64_t step) const {
                    : fmt::format("{:02d}:{:02d}", s / 60, s % 60);
 }
 
-void Progress::update(int64_t step, double loss, double lr, double tokens_per_s) {
+void Progress::update(int64_t step, double loss, double lr, double tokens_per_s,
+                      const std::string& extra) {
   const int64_t shown = step + 1;
   if (tty_) {
     const int width = 24;
     int filled = total_ > 0 ? static_cast<int>(width * shown / total_) : width;
     std::string bar(filled, '#');
     bar.resize(width, '.');
-    fmt::print(out_, "\r[{}] {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s ETA {}   ", bar, shown, total_,
-               loss, lr, tokens_per_s, eta_(step));
+    fmt::print(out_, "\r[{}] {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s{} ETA {}   ", bar, shown,
+               total_, loss, lr, tokens_per_s, extra, eta_(step));
     std::fflush(out_);
     bar_shown_ = true;
   } else if (shown % log_interval_ == 0 || shown == total_ || step == first_) {
-    fmt::print(out_, "step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s ETA {}\n", shown, total_, loss,
-               lr, tokens_per_s, eta_(step));
+    fmt::print(out_, "step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s{} ETA {}\n", shown, total_,
+               loss, lr, tokens_per_s, extra, eta_(step));
     std::fflush(out_);
   }
 }

@@ -13,8 +13,10 @@ namespace tlm::train {
 class Progress {
  public:
   Progress(int64_t total_steps, int64_t first_step, std::FILE* out, int64_t log_interval);
-  // After step `step` (0-based) with the given loss and throughput.
-  void update(int64_t step, double loss, double lr, double tokens_per_s);
+  // After step `step` (0-based) with the given loss and throughput; `extra` (e.g. the fp16
+  // loss scale) is shown after the throughput.
+  void update(int64_t step, double loss, double lr, double tokens_per_s,
+              const std::string& extra = "");
   // A line that must stay (an evaluation, a checkpoint): clears the bar first.
   void message(const std::string& line);
   void finish();

@@ -16,6 +16,7 @@
 #include "train/corpus.h"
 #include "train/faults.h"
 #include "train/json_util.h"
+#include "train/mixed_precision.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/sysinfo.h"
@@ -71,8 +72,14 @@ nlohmann::json TrainSummary::to_json() const {
                       {"interrupted", interrupted},
                       {"skipped_steps", skipped_steps},
                       {"optimizer_state_bytes", optimizer_state_bytes},
-                      {"optimizer_buffers_per_param", optimizer_buffers_per_param}};
+                      {"optimizer_buffers_per_param", optimizer_buffers_per_param},
+                      {"activation_bytes", activation_bytes}};
   if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
+  if (precision != "fp32") j["precision"] = precision;
+  if (precision == "fp16") {
+    j["loss_scale"] = loss_scale;
+    j["scaler_skipped_steps"] = scaler_skipped_steps;
+  }
   if (!profile.is_null()) j["profile"] = profile;
   return j;
 }
@@ -175,6 +182,8 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
       data_rng_(stream_seed(cfg.seed, kData)),
       dropout_rng_(stream_seed(cfg.seed, kDropout)) {
   cfg_.validate();
+  precision_ = run_precision(cfg_);
+  scaler_ = make_loss_scaler(cfg_);
   kernels::set_num_threads(static_cast<int>(cfg_.threads));
   if (cfg_.tune_method != "none") {
     init_tuning_(resume);  // train/tune.h
@@ -262,6 +271,7 @@ void Trainer::save(const std::string& path) const {
   for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
   ck.meta["optim_scalars"] = st.scalars;
   ck.meta["optimizer"] = optimizer_->name();
+  if (scaler_) ck.meta["loss_scaler"] = scaler_->state_dict();
   std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
                                           ? std::filesystem::path(".")
                                           : std::filesystem::path(path).parent_path());
@@ -298,6 +308,8 @@ void Trainer::restore_(const std::string& path) {
   rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
   rng_from_json(ck.meta.at("rng").at("dropout"), dropout_rng_);
   step_ = ck.meta.at("step").get<int64_t>();
+  if (scaler_ && ck.meta.contains("loss_scaler"))
+    scaler_->load_state_dict(ck.meta.at("loss_scaler").get<std::map<std::string, double>>());
   skipped_steps_ = ck.meta.contains("skipped_steps") && ck.meta.at("skipped_steps").is_number_integer()
                        ? ck.meta.at("skipped_steps").get<int64_t>()
                        : 0;
@@ -315,6 +327,14 @@ double Trainer::train_step_() {
   const int64_t accum = cfg_.gradient_accumulation_steps;
   double loss_sum = 0;
   skip_reason_.clear();
+  scaler_skip_ = false;
+  PrecisionGuard amp(precision_);  // matmuls, saved activations and their gradients
+  precision_stats_ = {};
+  struct StatsOnExit {  // what the rounding did, however the step ends
+    const PrecisionGuard& g;
+    PrecisionStats& out;
+    ~StatsOnExit() { out = g.stats(); }
+  } stats_on_exit{amp, precision_stats_};
   // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
   auto non_finite = [&](const std::string& what) {
     TLM_CHECK(cfg_.nan_policy == "skip",
@@ -328,16 +348,39 @@ double Trainer::train_step_() {
   };
   for (int64_t micro = 0; micro < accum; ++micro) {
     Batch b = batch_(Split::Train, data_rng_);
+    const int64_t bytes_before = memory_stats().current_bytes;
     Tensor logits = forward_(b.x, dropout_rng_);  // [B,T,V]
-    Tensor loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
+    Tensor loss;
+    {
+      PrecisionGuard fp32_loss(Precision::F32);  // losses compute (and save) in fp32
+      loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
+    }
+    // what the graph holds for backward (saved activations, logits): 16-bit halves it
+    activation_bytes_ = std::max(activation_bytes_, memory_stats().current_bytes - bytes_before);
     if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
     const double value = loss.item();
     if (!std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
     loss_sum += value;
     if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
-    loss.backward();
+    if (scaler_) loss.backward(Tensor::full(loss.shape(), scaler_->scale(), loss.dtype()));
+    else loss.backward();
   }
   std::vector<Tensor> params = optimizer_->parameters();
+  if (scaler_) {
+    // fp16: a step whose scaled gradients overflowed is skipped and the scale lowered; else
+    // the gradients are unscaled in fp32 before clipping and the update.
+    const double scale = scaler_->scale();
+    if (!scaler_->update(!optim::grads_finite(params), step_)) {
+      optimizer_->zero_grad();
+      scaler_skip_ = true;
+      skip_reason_ = fmt::format("fp16 gradients overflowed at loss scale {} (now {}; {} "
+                                 "skipped by loss scaling so far)", scale, scaler_->scale(),
+                                 scaler_->skipped_steps());
+      ++step_;
+      return NAN;
+    }
+    scaler_->unscale(params);
+  }
   last_grad_norm_ = cfg_.grad_clip > 0 ? optim::clip_grad_norm(params, cfg_.grad_clip)
                                        : optim::grad_norm(params);
   if (!std::isfinite(last_grad_norm_)) {
@@ -356,6 +399,7 @@ double Trainer::train_step_() {
 
 EvalResult Trainer::evaluate(int64_t step) {
   NoGradGuard no_grad;
+  PrecisionGuard amp(precision_);  // the model as it runs in this precision; the loss in fp32
   model_->eval();
   EvalResult r;
   Rng rng(stream_seed(cfg_.seed, kEval + 16 * static_cast<uint64_t>(step)));
@@ -365,6 +409,7 @@ EvalResult Trainer::evaluate(int64_t step) {
       Batch b = batch_(split, rng);
       Tensor logits = forward_(b.x, rng);
       const int64_t V = logits.size(-1);
+      PrecisionGuard fp32_loss(Precision::F32);
       sum += nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1})).item();
     }
     double mean = cfg_.eval_iters > 0 ? sum / static_cast<double>(cfg_.eval_iters) : NAN;
@@ -425,16 +470,37 @@ TrainSummary Trainer::run(std::FILE* out) {
     step_ms.push_back(ms);
     profiled_step_s += ms / 1000.0;
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
-    if (!skip_reason_.empty()) {
+    // Mixed precision statistics of this step (train/mixed_precision.h).
+    nlohmann::json amp_stats = nlohmann::json::object();
+    std::string amp_line;
+    if (precision_ != Precision::F32) {
+      amp_stats = {{"grad_underflow", precision_stats_.underflow_fraction()},
+                   {"overflow", precision_stats_.overflow}};
+      amp_line = fmt::format(" underflow {:.2e}", precision_stats_.underflow_fraction());
+      if (scaler_) {
+        amp_stats["loss_scale"] = scaler_->scale();
+        amp_stats["scaler_skipped"] = scaler_->skipped_steps();
+        amp_line += fmt::format(" scale {:g} skipped {}", scaler_->scale(), scaler_->skipped_steps());
+      }
+    }
+    if (scaler_skip_) {
+      nlohmann::json rec = {{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                            {"skipped_steps", skipped_steps_}};
+      rec.update(amp_stats);
+      log << rec.dump() << "\n";
+      if (scaler_->skipped_steps() <= 10 || scaler_->skipped_steps() % 100 == 0)
+        progress.message(fmt::format("step {}: skipped, {}", step_ - 1, skip_reason_));
+    } else if (!skip_reason_.empty()) {
       log << nlohmann::json{{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
                             {"skipped_steps", skipped_steps_}}.dump() << "\n";
       progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
                                    step_ - 1, skip_reason_, skipped_steps_));
     } else {
-      log << nlohmann::json{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
-                            {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}}.dump()
-          << "\n";
-      progress.update(step_ - 1, loss, lr, tps);
+      nlohmann::json rec = {{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                            {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
+      rec.update(amp_stats);
+      log << rec.dump() << "\n";
+      progress.update(step_ - 1, loss, lr, tps, amp_line);
     }
     if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
       save(checkpoint_path());
@@ -475,6 +541,12 @@ TrainSummary Trainer::run(std::FILE* out) {
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
   s.skipped_steps = skipped_steps_;
+  s.precision = std::string(precision_name(precision_));
+  s.activation_bytes = activation_bytes_;
+  if (scaler_) {
+    s.loss_scale = scaler_->scale();
+    s.scaler_skipped_steps = scaler_->skipped_steps();
+  }
   s.train_loss = last.train_loss;
   s.val_loss = last.val_loss;
   s.peak_bytes = memory_stats().peak_bytes;

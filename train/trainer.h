@@ -24,6 +24,13 @@
 // error naming the step (the last checkpoint stays intact); skip drops the step's update
 // (step still advances), logs a {"kind": "skip"} record and counts it (skipped_steps).
 //
+// precision = bf16 | fp16 runs forward, evaluation and backward under a PrecisionGuard (the
+// loss itself under an fp32 one); fp16 multiplies the loss by the loss scale before backward,
+// skips a step whose gradients overflow (inf/NaN: logged as {"kind": "skip"}, counted in
+// scaler_skipped_steps), and unscales the gradients before clipping. Step records then carry
+// loss_scale, scaler_skipped, grad_underflow (fraction of non-zero gradient entries that the
+// rounding in backward flushed to zero) and overflow (values rounded to inf).
+//
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (a
 // {"kind": "header"} record when run() starts: parameters and the optimizer's state memory,
@@ -37,6 +44,8 @@
 #include "nn/gpt.h"
 #include "nn/loss/registry.h"
 #include "nn/lst.h"
+#include "autograd/precision.h"
+#include "optim/loss_scaler.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/config.h"
@@ -63,6 +72,10 @@ struct TrainSummary {
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   int64_t optimizer_state_bytes = 0;        // Optimizer::state_bytes()
   int64_t optimizer_buffers_per_param = 0;  // AdamW 2, Lion 1, SGD with momentum 1
+  int64_t activation_bytes = 0;  // max over steps: bytes held after forward + loss, before backward
+  std::string precision = "fp32";  // fp16 only: the loss scaler at the end (whole run)
+  double loss_scale = 1;
+  int64_t scaler_skipped_steps = 0;
   nlohmann::json to_json() const;
 };
 
@@ -140,6 +153,14 @@ class Trainer {
   double last_grad_norm_ = 0;
   bool profile_ = false;
   int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
+  // Mixed precision (train/mixed_precision.h, METHODS 9): the policy of every forward and
+  // backward, the fp16 loss scaler (null unless precision = fp16; kept in checkpoints) and
+  // what the last step's rounding did.
+  Precision precision_ = Precision::F32;
+  std::unique_ptr<optim::LossScaler> scaler_;
+  PrecisionStats precision_stats_;
+  bool scaler_skip_ = false;  // the last step was skipped by the loss scaler
+  int64_t activation_bytes_ = 0;  // this run's max of TrainSummary::activation_bytes
   std::string skip_reason_;    // why the last step was skipped; empty when it was not
 };
 

@@ -59,7 +59,7 @@ struct WhereBackward : Node {
 
 // out = x * mask / (1 - p):  dx = g * mask / (1 - p)  (the scaled mask is saved)
 struct DropoutBackward : Node {
-  SavedTensor scaled_mask{this};
+  SavedTensor scaled_mask{this, SavedTensor::Format::Fp32};  // exact 0 or 1/(1-p)
   const char* name() const override { return "dropout"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {kernels::binary(g, scaled_mask.get(), kernels::Binary::Mul)};

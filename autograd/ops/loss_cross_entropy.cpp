@@ -14,9 +14,9 @@ using autograd::SavedTensor;
 namespace {
 
 struct CrossEntropyBackward : Node {
-  SavedTensor logits{this};   // [N,V]
+  SavedTensor logits{this, SavedTensor::Format::Fp32};   // [N,V] (losses stay fp32)
   SavedTensor targets{this};  // [N] int32
-  SavedTensor lse{this};      // [N]
+  SavedTensor lse{this, SavedTensor::Format::Fp32};      // [N]
   double label_smoothing = 0;
   int32_t ignore_index = -100;
   kernels::LossReduction reduction = kernels::LossReduction::Mean;

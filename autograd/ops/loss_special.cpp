@@ -9,7 +9,7 @@ namespace tlm {
 namespace {
 
 struct LogNdtrBackward : autograd::Node {
-  autograd::SavedTensor x{this};
+  autograd::SavedTensor x{this, autograd::SavedTensor::Format::Fp32};  // losses stay fp32
   const char* name() const override { return "log_ndtr"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {kernels::log_ndtr_backward(g, x.get())};

@@ -4,8 +4,12 @@
 // Each gradient is produced in the memory layout of its input: for an input that is a
 // transposed view (a Linear weight W used as W^T), dB is computed as (dC^T A)^T, so the
 // gradient that reaches W is contiguous and accumulates with a plain copy, not a strided one.
+// Under a bf16/fp16 precision scope (autograd/precision.h, METHODS §9) A and B are rounded to
+// the format and multiplied by sgemm (fp32 accumulation); in backward dC, dA and dB are
+// rounded to the format too, as a 16-bit GEMM would produce them.
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/precision.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/view.h"
 
@@ -15,8 +19,15 @@ namespace {
 struct MatmulBackward : autograd::Node {
   autograd::SavedTensor a{this}, b{this};
   bool a_transposed = false, b_transposed = false;  // inputs that were column-major views
+  Precision precision = Precision::F32;              // of the forward pass
   const char* name() const override { return "matmul"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
+  std::vector<Tensor> backward(const Tensor& g_in) override {
+    if (precision == Precision::F32) return backward_(g_in);
+    std::vector<Tensor> grads = backward_(autograd::round_grad_to_precision(g_in, precision));
+    for (Tensor& t : grads) t = autograd::round_grad_to_precision(t, precision);
+    return grads;
+  }
+  std::vector<Tensor> backward_(const Tensor& g) {
     Tensor ga, gb;
     // Each gradient as one product (x, y); the transposed variants land in the input's layout.
     auto grad_a = [&](const Tensor& bv) -> std::pair<Tensor, Tensor> {
@@ -60,9 +71,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     Tensor out = matmul(reshape(a, {-1, a.shape().back()}), b);
     return reshape(out, out_shape);
   }
-  Tensor out = kernels::matmul(a, b);
+  const Precision precision = current_precision();
+  Tensor out = precision == Precision::F32 || a.dtype() != DType::F32
+                   ? kernels::matmul(a, b)
+                   : kernels::matmul(autograd::round_to_precision(a, precision),
+                                     autograd::round_to_precision(b, precision));
   if (autograd::needs_grad(a, b)) {
     auto node = std::make_shared<MatmulBackward>();
+    node->precision = a.dtype() == DType::F32 ? precision : Precision::F32;
     if (a.requires_grad()) node->b.save(b);
     if (b.requires_grad()) node->a.save(a);
     node->a_transposed = kernels::is_column_major(a);

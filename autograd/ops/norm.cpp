@@ -16,9 +16,9 @@ namespace {
 
 struct LayerNormBackward : autograd::Node {
   autograd::SavedTensor x{this};      // [..., C]
-  autograd::SavedTensor gamma{this};  // [C] or undefined
-  autograd::SavedTensor mean{this};   // [rows]
-  autograd::SavedTensor rstd{this};   // [rows]
+  autograd::SavedTensor gamma{this, autograd::SavedTensor::Format::Fp32};  // [C] or undefined
+  autograd::SavedTensor mean{this, autograd::SavedTensor::Format::Fp32};   // [rows]
+  autograd::SavedTensor rstd{this, autograd::SavedTensor::Format::Fp32};   // [rows]
   bool need_x = false, need_gamma = false, need_beta = false;
   const char* name() const override { return "layer_norm"; }
   std::vector<Tensor> backward(const Tensor& g) override {
@@ -32,8 +32,8 @@ struct LayerNormBackward : autograd::Node {
 
 struct RMSNormBackward : autograd::Node {
   autograd::SavedTensor x{this};      // [..., C]
-  autograd::SavedTensor gamma{this};  // [C] or undefined
-  autograd::SavedTensor rstd{this};   // [rows]
+  autograd::SavedTensor gamma{this, autograd::SavedTensor::Format::Fp32};  // [C] or undefined
+  autograd::SavedTensor rstd{this, autograd::SavedTensor::Format::Fp32};   // [rows]
   bool need_x = false, need_gamma = false;
   const char* name() const override { return "rms_norm"; }
   std::vector<Tensor> backward(const Tensor& g) override {

@@ -85,7 +85,7 @@ struct MaxBackward : Node {
 // logsumexp over axis: dx = g * softmax(x) = g * exp(x - out).
 struct LogSumExpBackward : Node {
   int64_t axis = 0;
-  SavedTensor x{this}, out{this};
+  SavedTensor x{this, SavedTensor::Format::Fp32}, out{this, SavedTensor::Format::Fp32};  // log-sum-exp: loss side, fp32
   const char* name() const override { return "logsumexp"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Shape& s = input_shapes[0];

@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "tensor/half.h"
+#include "tensor/kernels/copy.h"
 #include "tensor/random.h"
+#include "tensor/tensor.h"
+#include "tensor/view.h"
 
 namespace tlm {
 namespace {
@@ -147,6 +150,110 @@ TEST(Half, InPlaceRoundingEmulatesStorage) {
   std::vector<float> y = {3.14159265f};
   round_to_bf16_(y.data(), 1);
   EXPECT_EQ(y[0], 3.140625f);
+}
+
+TEST(Half, Bf16EncodeOfEveryBf16ValueMatchesAvx512) {
+  // Every bf16 pattern as an fp32 input (exact, so it must come back unchanged) and its two
+  // fp32 neighbours just above and below (the nearest-even decision on each side).
+  std::vector<float> xs;
+  for (uint32_t i = 0; i < 65536; ++i)
+    for (uint32_t d : {0u, 1u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu}) xs.push_back(bits_float((i << 16) | d));
+  const int64_t n = static_cast<int64_t>(xs.size());
+  std::vector<uint16_t> soft(xs.size()), mixed(xs.size());
+  detail::floats_to_bf16_portable(xs.data(), soft.data(), n);
+  floats_to_bf16(xs.data(), mixed.data(), n);  // the dispatching path: hardware where it can
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ASSERT_EQ(mixed[i], soft[i]) << "fp32 bits 0x" << std::hex << float_bits(xs[i]);
+    const float x = xs[i];
+    if (!std::isnan(x) && (float_bits(x) & 0xffffu) == 0) {
+      ASSERT_EQ(soft[i], float_bits(x) >> 16);
+    }
+  }
+  if (cpu_has_avx512_bf16()) {
+    std::vector<uint16_t> hard(xs.size());
+    detail::floats_to_bf16_avx512(xs.data(), hard.data(), n);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      uint32_t a = float_bits(xs[i]) & 0x7fffffffu;
+      if (a != 0 && a < 0x00800000u) continue;  // the documented subnormal flush
+      ASSERT_EQ(hard[i], soft[i]) << "fp32 bits 0x" << std::hex << float_bits(xs[i]);
+    }
+  }
+}
+
+// The dispatching array functions (hardware when present) equal the portable scalar code for
+// every length 0..80 (vector bodies and scalar tails) on inputs full of special values.
+TEST(Half, DispatchedArrayConversionsMatchPortableForEveryLength) {
+  std::vector<float> pool = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 65504.0f, 65520.0f, -65519.0f,
+                             6.1e-5f, 5.96e-8f, 2.98e-8f, 1e-40f, -1e-45f, 3.3895e38f, 1.0f + 1.0f / 2048};
+  Rng rng(7);
+  while (pool.size() < 97) pool.push_back(bits_float(static_cast<uint32_t>(rng.next_u64())));
+  for (int64_t n = 0; n <= 80; ++n) {
+    const float* x = pool.data() + (n % 17);
+    std::vector<uint16_t> h(n), hs(n), b(n), bs(n);
+    floats_to_fp16(x, h.data(), n);
+    detail::floats_to_fp16_portable(x, hs.data(), n);
+    floats_to_bf16(x, b.data(), n);
+    detail::floats_to_bf16_portable(x, bs.data(), n);
+    ASSERT_EQ(h, hs) << "n = " << n;
+    ASSERT_EQ(b, bs) << "n = " << n;
+    std::vector<float> back(n), back_s(n), r(x, x + n), rs(n);
+    fp16_to_floats(h.data(), back.data(), n);
+    detail::fp16_to_floats_portable(h.data(), back_s.data(), n);
+    round_to_fp16_(r.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(float_bits(back[i]), float_bits(back_s[i]));
+      ASSERT_EQ(float_bits(r[i]), float_bits(fp16_to_float(float_to_fp16(x[i]))));
+    }
+    std::vector<float> rb(x, x + n);
+    round_to_bf16_(rb.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(float_bits(rb[i]), float_bits(bf16_to_float(bs[i])));
+  }
+}
+
+// Tensor::to(F16 / BF16): the parallel, vectorised contiguous path and the strided scalar path
+// both give the scalar conversion of every element, and converting back decodes exactly.
+TEST(Half, TensorToHalfMatchesScalarConversion) {
+  Rng rng(11);
+  const int64_t rows = 300, cols = 401;  // > kParallelGrain elements: the OpenMP chunks run
+  Tensor x = Tensor::randn({rows, cols}, rng, 100.0);
+  float* p = x.data<float>();
+  p[0] = NAN; p[1] = INFINITY; p[2] = -0.0f; p[3] = 70000.0f; p[4] = 1e-7f; p[5] = 1e-39f;
+  for (DType fmt : {DType::F16, DType::BF16}) {
+    Tensor h = x.to(fmt);
+    ASSERT_EQ(h.dtype(), fmt);
+    ASSERT_EQ(h.shape(), x.shape());
+    Tensor ht = views::transpose(x, 0, 1).to(fmt);  // a strided source: the scalar path
+    Tensor back = h.to(DType::F32), back_t = views::transpose(ht, 0, 1).to(DType::F32);
+    const auto xs = x.to_vector<float>(), bs = back.to_vector<float>(), bts = back_t.to_vector<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const uint16_t want = fmt == DType::F16 ? float_to_fp16(xs[i]) : float_to_bf16(xs[i]);
+      const uint16_t got = fmt == DType::F16 ? h.data<Fp16>()[i].bits : h.data<Bf16>()[i].bits;
+      ASSERT_EQ(got, want) << "element " << i;
+      const float dec = fmt == DType::F16 ? fp16_to_float(want) : bf16_to_float(want);
+      ASSERT_EQ(float_bits(bs[i]), float_bits(dec));
+      ASSERT_EQ(float_bits(bts[i]), float_bits(dec));
+    }
+    EXPECT_EQ(dtype_size(fmt), 2u);
+    EXPECT_EQ(Tensor::full({3}, 1.5, fmt).to_vector<float>(), (std::vector<float>{1.5f, 1.5f, 1.5f}));
+    EXPECT_EQ(Tensor::arange(3, fmt).to_vector<double>(), (std::vector<double>{0, 1, 2}));
+    EXPECT_EQ(Tensor::scalar(3.14159265, fmt).item(), 3.140625);
+  }
+  std::vector<float> r = x.to_vector<float>();
+  kernels::round_floats_(r.data(), x.numel(), DType::F16);
+  for (int64_t i = 0; i < x.numel(); ++i)
+    ASSERT_EQ(float_bits(r[i]), float_bits(fp16_to_float(float_to_fp16(p[i]))));
+}
+
+TEST(Half, HalfTensorsAreStorageOnly) {
+  Tensor h = Tensor::zeros({2, 2}, DType::F16);
+  EXPECT_THROW(h.data<float>(), Error);
+  Tensor f;
+  try {
+    dispatch_floating(h.dtype(), "exp", [&](auto) {});
+    FAIL() << "a float16 tensor must not reach a compute kernel";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("float16"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

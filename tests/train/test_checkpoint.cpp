@@ -107,6 +107,8 @@ Checkpoint sample_checkpoint() {
   ck.add("i32", Tensor::from_vector(std::vector<int32_t>{-5, 0, 7, INT32_MAX, INT32_MIN, 1}, {6}));
   ck.add("scalar", Tensor::scalar(3.5));
   ck.add("empty", Tensor::zeros({0, 4}));
+  ck.add("f16", Tensor::randn({2, 3}, rng).to(DType::F16));    // 16-bit storage dtypes
+  ck.add("bf16", Tensor::randn({3, 2}, rng).to(DType::BF16));
   // A non-contiguous view is stored as its contiguous values.
   Tensor base = Tensor::randn({4, 3}, rng);
   ck.add("strided", Tensor::make_view(base, {3, 4}, {1, 3}, 0));
@@ -124,6 +126,8 @@ void expect_bit_equal(const Tensor& a, const Tensor& b) {
     case DType::F32: pa = ac.data<float>(); pb = bc.data<float>(); break;
     case DType::F64: pa = ac.data<double>(); pb = bc.data<double>(); break;
     case DType::I32: pa = ac.data<int32_t>(); pb = bc.data<int32_t>(); break;
+    case DType::F16: pa = ac.data<Fp16>(); pb = bc.data<Fp16>(); break;
+    case DType::BF16: pa = ac.data<Bf16>(); pb = bc.data<Bf16>(); break;
   }
   EXPECT_EQ(std::memcmp(pa, pb, n), 0);
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Ablation of mixed precision emulation (METHODS 9, issue 6) on tiny Shakespeare.
+
+The same char model (same seed, init, batches and schedule) trained four times:
+  fp32          the reference
+  bf16          matmul inputs/gradients and saved activations in bfloat16
+  fp16_noscale  the same in fp16 with loss_scale = 1 (no loss scaling)
+  fp16_dynamic  fp16 with dynamic loss scaling (S0 = 2^16, x2 / 2000 good steps, x0.5 + skip)
+and reports final validation loss, skipped steps, the mean fraction of non-zero gradient
+entries that the 16-bit rounding in backward flushed to zero (grad_underflow), the overflow
+count, the final loss scale, and the activation memory (bytes the graph holds after forward +
+loss, before backward; `activation_bytes` of the run summary) next to the allocator peak.
+
+  /usr/bin/python3 scripts/ablate_precision.py --quick   # < 3 min: 2 x 64 model, 150 steps
+  /usr/bin/python3 scripts/ablate_precision.py           # ~25 min: 4 x 128, 1000 steps, 2 runs at a time
+
+Writes <out>/precision.csv, precision.md, precision.png (training and validation loss curves).
+"""
+import argparse
+import concurrent.futures
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tlmlib  # noqa: E402
+
+RUNS = [("fp32", dict(precision="fp32")),
+        ("bf16", dict(precision="bf16")),
+        ("fp16_noscale", dict(precision="fp16", loss_scale=1)),
+        ("fp16_dynamic", dict(precision="fp16", loss_scale="dynamic"))]
+COLS = ["run", "precision", "loss_scale", "iters", "val_loss", "train_loss", "skipped_steps",
+        "grad_underflow", "overflow", "final_scale", "activation_mb", "activation_vs_fp32",
+        "peak_mb", "ms_per_iter", "wall_s", "failed"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny model, under 3 minutes")
+    p.add_argument("--out", default="out/ablations/precision")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data", default=tlmlib.SHAKESPEARE)
+    p.add_argument("--iters", type=int, default=0, help="override the number of steps")
+    p.add_argument("--jobs", type=int, default=2, help="runs at once (each with --threads)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra config for every run (e.g. norm=deepnorm)")
+    args = p.parse_args()
+    tlmlib.ensure_built()
+    if args.quick:
+        model = dict(n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8)
+        iters = 150
+    else:
+        model = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12)
+        iters = 1000
+    iters = args.iters or iters
+    base = dict(data=args.data, seed=1337, threads=args.threads, max_iters=iters,
+                lr_decay_iters=iters, warmup_iters=min(100, iters // 10), learning_rate=1e-3,
+                min_lr=1e-4, dropout=0.0, eval_interval=max(1, iters // 10), eval_iters=20,
+                log_interval=max(1, iters // 10), ckpt_interval=0, **model)
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        base[k] = v
+    os.makedirs(args.out, exist_ok=True)
+    rows, train_series, val_series = [], [], []
+
+    def launch(item):
+        name, extra = item
+        run_dir = os.path.join(args.out, "runs", name)
+        os.makedirs(run_dir, exist_ok=True)
+        return tlmlib.run_tlm(dict(base, **extra), run_dir,
+                              log_path=os.path.join(run_dir, "stderr.txt"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(launch, RUNS))
+    for (name, extra), r in zip(RUNS, results):
+        o = dict(base, **extra)
+        steps = [x for x in r["log"] if x.get("kind") == "step"]
+        skips = [x for x in r["log"] if x.get("kind") == "skip"]
+        under = [x["grad_underflow"] for x in steps if "grad_underflow" in x]
+        over = sum(x.get("overflow", 0) for x in steps + skips)
+        rows.append(dict(run=name, precision=o["precision"], loss_scale=o.get("loss_scale", ""),
+                         iters=r.get("iters"), val_loss=r.get("val_loss"),
+                         train_loss=r.get("train_loss"),
+                         skipped_steps=r.get("scaler_skipped_steps", 0) + r.get("skipped_steps", 0),
+                         grad_underflow=statistics.mean(under) if under else 0.0,
+                         overflow=over, final_scale=r.get("loss_scale", ""),
+                         activation_mb=(r.get("activation_bytes") or 0) / 2**20,
+                         peak_mb=(r.get("peak_bytes") or 0) / 2**20,
+                         ms_per_iter=r.get("ms_per_iter"), wall_s=r["wall_s"], failed=r["failed"]))
+        print(f"  {name}: val {r.get('val_loss')} ({r['wall_s']} s)"
+              f"{' FAILED ' + r.get('error', '') if r['failed'] else ''}", file=sys.stderr, flush=True)
+        # a running mean over 20 steps keeps the curves readable
+        smooth, window = [], []
+        for x in steps:
+            window = (window + [x["loss"]])[-20:]
+            smooth.append(dict(step=x["step"], loss=sum(window) / len(window)))
+        train_series.append((name, smooth))
+        val_series.append((name, [x for x in r["log"] if x.get("kind") == "eval"]))
+    ref = rows[0]["activation_mb"] or 1
+    for row in rows:
+        row["activation_vs_fp32"] = row["activation_mb"] / ref
+    cmd = "/usr/bin/python3 " + " ".join(sys.argv)
+    tlmlib.write_csv(os.path.join(args.out, "precision.csv"), rows, COLS)
+    tlmlib.write_markdown(
+        os.path.join(args.out, "precision.md"), rows, COLS,
+        "Mixed precision emulation: fp32 vs bf16 vs fp16 with and without loss scaling", cmd,
+        f"Model {model}, {iters} steps, AdamW lr 1e-3 cosine, seed 1337, threads {args.threads}; "
+        "grad_underflow = mean over steps of the fraction of non-zero gradient entries rounded "
+        "to zero in backward; activation_mb = bytes held after forward + loss (max over steps); "
+        "peak_mb = allocator peak (parameters, gradients and optimizer state included).")
+    print(open(os.path.join(args.out, "precision.md")).read())
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is missing (no plot written)", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (label, recs), style in zip(train_series, ["-", "--", "-.", ":"]):
+        axes[0].plot([x["step"] for x in recs], [x["loss"] for x in recs], style, label=label)
+    for (label, recs), style in zip(val_series, ["-o", "--s", "-.^", ":v"]):
+        axes[1].plot([x["step"] for x in recs], [x["val_loss"] for x in recs], style, label=label,
+                     markersize=4)
+    axes[0].set_title("training loss (running mean of 20 steps)")
+    axes[1].set_title("validation loss")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.out, "precision.png"), dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
