@@ -57,6 +57,7 @@ struct TrainConfig {
   // ---- system ----
   int64_t threads;
   std::string precision;
+  double dist_bucket_mb;
 
   TrainConfig();  // every key at its table default
 

@@ -24,6 +24,14 @@
 // error naming the step (the last checkpoint stays intact); skip drops the step's update
 // (step still advances), logs a {"kind": "skip"} record and counts it (skipped_steps).
 //
+// Data-parallel (docs/distributed.md): given a Distributed world of N ranks, every rank draws the
+// same global batch of N*B windows from the one seeded data Rng and trains on rows
+// [rank*B, (rank+1)*B); the gradients are averaged over ranks (GradientBuckets) before the
+// nan/inf check, clipping and the optimizer step, so every rank applies the same update and
+// N ranks x B equal 1 rank x N*B (dropout aside: with N > 1 each rank draws its step's dropout
+// masks from a rank-distinct stream seeded by the shared dropout Rng). Only rank 0 logs,
+// evaluates and writes checkpoints; the checkpoint does not depend on N.
+//
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (one record
 // per step and per evaluation).
@@ -39,6 +47,8 @@
 #include "optim/schedule.h"
 #include "train/config.h"
 #include "train/data.h"
+#include "train/distributed.h"
+#include "train/grad_buckets.h"
 #include "train/probes.h"
 #include "train/tokenizer.h"
 
@@ -55,6 +65,8 @@ struct TrainSummary {
   int64_t params = 0;
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
+  int ranks = 1;               // data-parallel ranks; tokens_per_s counts all of them
+  double allreduce_ms = 0;     // median time per step in gradient averaging (ranks > 1)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   nlohmann::json to_json() const;
 };
@@ -85,7 +97,8 @@ class Trainer {
  public:
   // With resume, restores out_dir/ckpt.bin after checking that its model and tokenizer
   // settings equal cfg's (the loop settings, e.g. max_iters, may change).
-  Trainer(const TrainConfig& cfg, bool resume);
+  // `world` (optional, outlives the trainer): the ranks of a data-parallel run; null = one.
+  Trainer(const TrainConfig& cfg, bool resume, Distributed* world = nullptr);
 
   TrainSummary run(std::FILE* progress_out);
   // With profiling on, run() times every kernel by kind (tensor/profile.h) over the training
@@ -99,6 +112,7 @@ class Trainer {
   const Dataset& dataset() const { return *data_; }
   const TrainConfig& config() const { return cfg_; }
   int64_t step() const { return step_; }
+  int threads() const { return threads_; }  // OpenMP/BLAS threads this process uses
   // loss = emo: the frozen cost embedding [V,C]; undefined for the other losses.
   const Tensor& emo_embedding() const { return loss_options_.emo_embedding; }
   std::string checkpoint_path() const;
@@ -107,6 +121,9 @@ class Trainer {
   double train_step_();  // one optimizer step; returns the mean loss
   Batch batch_(Split split, Rng& rng) const;  // from the text, or from the synthetic task
   void restore_(const std::string& path);
+  Batch train_batch_();  // this rank's rows of the step's global batch
+  // Ranks > 1: every rank must have rank 0's config, data and initial weights (else throws).
+  void check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc);
 
   TrainConfig cfg_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -122,6 +139,13 @@ class Trainer {
   bool profile_ = false;
   int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
   std::string skip_reason_;    // why the last step was skipped; empty when it was not
+  std::unique_ptr<Distributed> solo_;  // the world of one when none is given
+  Distributed* world_ = nullptr;
+  std::unique_ptr<GradientBuckets> buckets_;  // ranks > 1
+  int threads_ = 0;
+  double last_allreduce_ms_ = 0;
+  const class InterruptGuard* interrupt_ = nullptr;  // run()'s, read by each step (ranks > 1)
+  bool stop_all_ = false;         // ranks > 1: some rank saw Ctrl-C by the last step
 };
 
 }  // namespace tlm::train

@@ -57,7 +57,8 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma", "emo_max_weight",
       "log_interval", "ckpt_interval", "val_fraction", "precision",
       "block", "attn", "attn_scale", "window", "layout", "gau_expansion", "gau_attn_size",
-      "nan_policy"};
+      "nan_policy",
+      "dist_bucket_mb"};
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
