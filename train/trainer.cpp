@@ -70,7 +70,9 @@ nlohmann::json TrainSummary::to_json() const {
                       {"interrupted", interrupted},
                       {"skipped_steps", skipped_steps}};
   if (!profile.is_null()) j["profile"] = profile;
-  if (ranks > 1) j["ranks"] = ranks, j["allreduce_ms"] = std::round(allreduce_ms * 1000) / 1000;
+  if (ranks > 1)
+    j["ranks"] = ranks, j["allreduce_ms"] = std::round(allreduce_ms * 1000) / 1000,
+    j["wait_ms"] = std::round(wait_ms * 1000) / 1000;
   return j;
 }
 
@@ -333,13 +335,17 @@ double Trainer::train_step_() {
     loss.backward();
   }
   if (dist) {
-    // g = (1/N) sum_r g_r, and the mean loss and the Ctrl-C flag over ranks: from here on every
-    // rank sees the same numbers, so they all take the same branch.
+    // The mean loss and the Ctrl-C flag over ranks, then g = (1/N) sum_r g_r: from here on every
+    // rank sees the same numbers, so they all take the same branch. The small all-reduce comes
+    // first: it is where a rank waits for the slowest one (wait_ms), so allreduce_ms is the
+    // gradient all-reduce itself.
     auto t0 = std::chrono::steady_clock::now();
-    buckets_->average(*world_);
     double shared[2] = {loss_sum, interrupt_ && interrupt_->requested() ? 1.0 : 0.0};
     world_->allreduce_sum(shared, 2);
-    last_allreduce_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    auto t1 = std::chrono::steady_clock::now();
+    buckets_->average(*world_);
+    last_wait_ms_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    last_allreduce_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
     loss_sum = shared[0] / static_cast<double>(world_->size());
     stop_all_ = stop_all_ || shared[1] > 0;
     if (!std::isfinite(loss_sum))
@@ -400,7 +406,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
   InterruptGuard interrupt;
   interrupt_ = &interrupt;
-  std::vector<double> allreduce_ms;
+  std::vector<double> allreduce_ms, wait_ms;
   std::vector<double> step_ms;
   EvalResult last;
   reset_peak_memory();
@@ -426,7 +432,7 @@ TrainSummary Trainer::run(std::FILE* out) {
     const double loss = train_step_();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     step_ms.push_back(ms);
-    if (dist) allreduce_ms.push_back(last_allreduce_ms_);
+    if (dist) allreduce_ms.push_back(last_allreduce_ms_), wait_ms.push_back(last_wait_ms_);
     profiled_step_s += ms / 1000.0;
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
     if (!skip_reason_.empty()) {
@@ -437,7 +443,7 @@ TrainSummary Trainer::run(std::FILE* out) {
     } else {
       nlohmann::json rec{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
                          {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
-      if (dist) rec["allreduce_ms"] = last_allreduce_ms_;
+      if (dist) rec["allreduce_ms"] = last_allreduce_ms_, rec["wait_ms"] = last_wait_ms_;
       log << rec.dump() << "\n";
       progress.update(step_ - 1, loss, lr, tps);
     }
@@ -478,9 +484,10 @@ TrainSummary Trainer::run(std::FILE* out) {
 
   std::vector<double> timed(step_ms.size() > 5 ? step_ms.begin() + 5 : step_ms.begin(), step_ms.end());
   s.ms_per_iter = median(timed);
-  if (dist)
-    s.allreduce_ms = median(std::vector<double>(
-        allreduce_ms.size() > 5 ? allreduce_ms.begin() + 5 : allreduce_ms.begin(), allreduce_ms.end()));
+  auto median_after_5 = [](const std::vector<double>& v) {
+    return median(std::vector<double>(v.size() > 5 ? v.begin() + 5 : v.begin(), v.end()));
+  };
+  if (dist) s.allreduce_ms = median_after_5(allreduce_ms), s.wait_ms = median_after_5(wait_ms);
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
   s.skipped_steps = skipped_steps_;

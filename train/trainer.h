@@ -66,7 +66,8 @@ struct TrainSummary {
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
   int ranks = 1;               // data-parallel ranks; tokens_per_s counts all of them
-  double allreduce_ms = 0;     // median time per step in gradient averaging (ranks > 1)
+  double allreduce_ms = 0;     // median time per step in the gradient all-reduce (ranks > 1)
+  double wait_ms = 0;          // median time per step waiting for the slowest rank (ranks > 1)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   nlohmann::json to_json() const;
 };
@@ -143,7 +144,7 @@ class Trainer {
   Distributed* world_ = nullptr;
   std::unique_ptr<GradientBuckets> buckets_;  // ranks > 1
   int threads_ = 0;
-  double last_allreduce_ms_ = 0;
+  double last_allreduce_ms_ = 0, last_wait_ms_ = 0;
   const class InterruptGuard* interrupt_ = nullptr;  // run()'s, read by each step (ranks > 1)
   bool stop_all_ = false;         // ranks > 1: some rank saw Ctrl-C by the last step
 };

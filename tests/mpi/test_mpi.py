@@ -150,7 +150,8 @@ def equivalence(tlm, d, opt):
     check(len(steps_a) == K == len(steps_b) and
           all(abs(x - y) <= 1e-5 * abs(x) for x, y in zip(steps_a, steps_b)),
           f"{opt}: per-step losses agree ({steps_a[-1]:.6f} vs {steps_b[-1]:.6f})")
-    check(all("allreduce_ms" in x for x in log_b), f"{opt}: the log has allreduce_ms per step")
+    check(all("allreduce_ms" in x and "wait_ms" in x for x in log_b),
+          f"{opt}: the log has allreduce_ms and wait_ms per step")
     if opt == "sgd":
         # The plain path: one all-reduce per tensor, against the default 2 MiB buckets.
         plain, _ = two_ranks(tlm, d, cfg, "plain", ["--set", "dist_bucket_mb=0"])
