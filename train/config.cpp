@@ -88,7 +88,7 @@ const std::vector<ConfigKey>& table() {
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
       key("precision", "system", &C::precision, "fp32", "parameter and activation precision", {}, {"fp32"}),
       // data-parallel training under mpirun (docs/distributed.md)
-      key("dist_bucket_mb", "system", &C::dist_bucket_mb, "2", "mpirun -np N: gradients are averaged in all-reduce buckets of about this many MiB (0: one per tensor)", closed(0, 1024)),
+      key("dist_bucket_mb", "system", &C::dist_bucket_mb, "64", "mpirun -np N: gradients are averaged in all-reduce buckets of at most this many MiB (0: one per tensor)", closed(0, 4096)),
   };
   return keys;
 }

@@ -17,12 +17,6 @@
 
 namespace tlm::train {
 
-struct Distributed::Pending {
-#ifdef TLM_HAVE_MPI
-  std::vector<MPI_Request> requests;
-#endif
-};
-
 bool mpi_built() {
 #ifdef TLM_HAVE_MPI
   return true;
@@ -42,8 +36,6 @@ int threads_per_rank(int64_t threads, int cores, int local_ranks) {
   if (threads > 0) return static_cast<int>(threads);
   return std::max(1, std::max(1, cores) / std::max(1, local_ranks));
 }
-
-Distributed::Distributed() : pending_(std::make_unique<Pending>()) {}
 
 int available_cores() {
   cpu_set_t set;
@@ -94,28 +86,17 @@ void Distributed::allreduce_sum(double* data, size_t n) {
 #endif
 }
 
-void Distributed::start_allreduce_sum(float* data, size_t n) {
+void Distributed::allreduce_sum(float* data, size_t n) {
   if (size_ == 1 || n == 0) return;
 #ifdef TLM_HAVE_MPI
   for (size_t done = 0; done < n;) {
     const size_t chunk = std::min(n - done, static_cast<size_t>(INT_MAX));
-    MPI_Request r;
-    MPI_Iallreduce(MPI_IN_PLACE, data + done, static_cast<int>(chunk), MPI_FLOAT, MPI_SUM,
-                   MPI_COMM_WORLD, &r);
-    pending_->requests.push_back(r);
+    MPI_Allreduce(MPI_IN_PLACE, data + done, static_cast<int>(chunk), MPI_FLOAT, MPI_SUM,
+                  MPI_COMM_WORLD);
     done += chunk;
   }
 #else
   (void)data;
-#endif
-}
-
-void Distributed::wait_all() {
-#ifdef TLM_HAVE_MPI
-  if (pending_->requests.empty()) return;
-  MPI_Waitall(static_cast<int>(pending_->requests.size()), pending_->requests.data(),
-              MPI_STATUSES_IGNORE);
-  pending_->requests.clear();
 #endif
 }
 

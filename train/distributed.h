@@ -41,7 +41,7 @@ int available_cores();
 class Distributed {
  public:
   // A world of one process (no MPI).
-  Distributed();
+  Distributed() = default;
   // MPI_Init when launched by an MPI launcher and built with MPI, else a world of one.
   static std::unique_ptr<Distributed> from_launcher();
   ~Distributed();  // MPI_Finalize, when this object initialised MPI
@@ -56,10 +56,8 @@ class Distributed {
 
   // In-place sum over ranks of n doubles (blocking).
   void allreduce_sum(double* data, size_t n);
-  // In-place sum over ranks of n floats, non-blocking: finished by wait_all(). `data` must stay
-  // valid and untouched until then. Chunks larger than INT_MAX elements are split.
-  void start_allreduce_sum(float* data, size_t n);
-  void wait_all();
+  // In-place sum over ranks of n floats (blocking; more than INT_MAX elements go in chunks).
+  void allreduce_sum(float* data, size_t n);
   // Rank 0's `text` on every rank.
   std::string broadcast(const std::string& text);
   // Every rank's `text`, indexed by rank.
@@ -76,8 +74,6 @@ class Distributed {
   int rank_ = 0, size_ = 1, local_size_ = 1;
   bool initialised_ = false;  // this object called MPI_Init
   bool collective_error_ = false;
-  struct Pending;
-  std::unique_ptr<Pending> pending_;  // outstanding MPI requests
 };
 
 }  // namespace tlm::train

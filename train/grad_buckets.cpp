@@ -30,9 +30,11 @@ GradientBuckets::GradientBuckets(std::vector<Tensor> params, size_t bucket_bytes
 
 void GradientBuckets::average(Distributed& world) {
   if (world.size() == 1) return;
+  const float scale = 1.0f / static_cast<float>(world.size());
   for (size_t b = 0; b < buckets_.size(); ++b) {
-    float* dst = buffers_[b].data();
-    for (size_t k : buckets_[b].params) {
+    std::vector<float>& buf = buffers_[b];
+    float* dst = buf.data();
+    for (size_t k : buckets_[b].params) {  // pack
       const Tensor& p = params_[k];
       const size_t n = static_cast<size_t>(p.numel());
       Tensor g = p.grad();
@@ -46,16 +48,11 @@ void GradientBuckets::average(Distributed& world) {
       }
       dst += n;
     }
-    world.start_allreduce_sum(buffers_[b].data(), buffers_[b].size());
-  }
-  world.wait_all();
-  const float scale = 1.0f / static_cast<float>(world.size());
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    float* src = buffers_[b].data();
-    for (size_t k : buckets_[b].params) {
+    world.allreduce_sum(buf.data(), buf.size());
+    const float* src = buf.data();
+    for (size_t k : buckets_[b].params) {  // unpack, scaled by 1/N
       Tensor p = params_[k];
       const size_t n = static_cast<size_t>(p.numel());
-      for (size_t i = 0; i < n; ++i) src[i] *= scale;
       Tensor g = p.grad();
       bool nonzero = g.defined();
       for (size_t i = 0; i < n && !nonzero; ++i) nonzero = src[i] != 0.0f;
@@ -64,7 +61,8 @@ void GradientBuckets::average(Distributed& world) {
           g = Tensor::empty(p.shape(), DType::F32);
           p.set_grad(g);
         }
-        std::memcpy(g.data<float>(), src, n * sizeof(float));
+        float* out = g.data<float>();
+        for (size_t i = 0; i < n; ++i) out[i] = src[i] * scale;
         g.bump_version();
       }
       src += n;

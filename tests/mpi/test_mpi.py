@@ -153,7 +153,7 @@ def equivalence(tlm, d, opt):
     check(all("allreduce_ms" in x and "wait_ms" in x for x in log_b),
           f"{opt}: the log has allreduce_ms and wait_ms per step")
     if opt == "sgd":
-        # The plain path: one all-reduce per tensor, against the default 2 MiB buckets.
+        # The plain path: one all-reduce per tensor, against the default (one 64 MiB bucket).
         plain, _ = two_ranks(tlm, d, cfg, "plain", ["--set", "dist_bucket_mb=0"])
         p0 = load_dump(plain + "/dump/rank0.json")
         check(p0["weights_crc32"] == r0["weights_crc32"] and p0["grads_crc32"] == r0["grads_crc32"],

@@ -42,8 +42,7 @@ TEST(Distributed, WorldOfOneIsTheIdentity) {
   EXPECT_EQ(d[0], 1.5);
   EXPECT_EQ(d[1], -2);
   float f[3] = {1, 2, 3};
-  world.start_allreduce_sum(f, 3);
-  world.wait_all();
+  world.allreduce_sum(f, 3);
   EXPECT_EQ(f[2], 3);
   EXPECT_EQ(world.broadcast("abc"), "abc");
   EXPECT_EQ(world.allgather("xy"), std::vector<std::string>{"xy"});
