@@ -32,6 +32,20 @@ bool launched_by_mpi_launcher() {
   return false;
 }
 
+int launcher_world_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
+  return 1;
+}
+
+void check_mpi_launch(bool built_with_mpi, int world_size) {
+  TLM_CHECK(built_with_mpi || world_size <= 1,
+            "distributed: started as one of {} ranks by mpirun, but this tlm was built without MPI "
+            "(TLM_MPI=OFF or no MPI found by CMake), so each copy would train alone and overwrite "
+            "the same out_dir; rebuild with libopenmpi-dev installed, or run without mpirun",
+            world_size);
+}
+
 int threads_per_rank(int64_t threads, int cores, int local_ranks) {
   if (threads > 0) return static_cast<int>(threads);
   return std::max(1, std::max(1, cores) / std::max(1, local_ranks));
@@ -45,6 +59,7 @@ int available_cores() {
 }
 
 std::unique_ptr<Distributed> Distributed::from_launcher() {
+  check_mpi_launch(mpi_built(), launcher_world_size());
   auto d = std::make_unique<Distributed>();
 #ifdef TLM_HAVE_MPI
   if (launched_by_mpi_launcher()) {

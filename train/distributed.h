@@ -31,6 +31,11 @@ namespace tlm::train {
 bool mpi_built();
 // True when an MPI launcher started this process (reads the environment; see above).
 bool launched_by_mpi_launcher();
+// The world size the launcher announced (OMPI_COMM_WORLD_SIZE or PMI_SIZE), 1 if none.
+int launcher_world_size();
+// Throws when a launcher started several copies of a build without MPI: each would train alone
+// and all would overwrite the same out_dir.
+void check_mpi_launch(bool built_with_mpi, int world_size);
 
 // Threads per rank for `threads` = 0 (auto): the cores shared by the ranks on this host, at
 // least 1, so ranks x threads never oversubscribes. threads > 0 is kept as given.

@@ -31,6 +31,18 @@ TEST(Distributed, ThreadsPerRankShareTheCores) {
   EXPECT_GE(available_cores(), 1);
 }
 
+TEST(Distributed, ABuildWithoutMpiRefusesSeveralRanks) {
+  check_mpi_launch(false, 1);
+  check_mpi_launch(true, 4);
+  try {
+    check_mpi_launch(false, 2);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("started as one of 2 ranks by mpirun, but this tlm was "
+                                         "built without MPI"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Distributed, WorldOfOneIsTheIdentity) {
   Distributed world;
   EXPECT_EQ(world.rank(), 0);
