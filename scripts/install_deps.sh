@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev       # JSON configs and logs
   fortunes                 # the built-in default corpus of `make train`
   python3 python3-matplotlib  # the docs/diagnostics tests, plots of tlm diag and the scripts
+  libopenmpi-dev openmpi-bin  # data-parallel training: mpirun -np N tlm train (docs/distributed.md)
 )
 fuzz_packages=(
   clang                    # the fuzz build's compiler (Debian 12: clang 14)

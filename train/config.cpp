@@ -104,6 +104,8 @@ const std::vector<ConfigKey>& table() {
       key("loss_scale_interval", "system", &C::loss_scale_interval, "2000", "loss_scale = dynamic: consecutive finite steps before the scale grows", at_least(1)),
       key("loss_scale_backoff", "system", &C::loss_scale_backoff, "0.5", "loss_scale = dynamic: S *= this on an inf/NaN gradient (the step is skipped)", open(0, 1)),
       key("loss_scale_min", "system", &C::loss_scale_min, "1", "loss_scale = dynamic: the floor; an overflow at the floor stops the run naming the step", above(0)),
+      // data-parallel training under mpirun (docs/distributed.md)
+      key("dist_bucket_mb", "system", &C::dist_bucket_mb, "64", "mpirun -np N: gradients are averaged in all-reduce buckets of at most this many MiB (0: one per tensor)", closed(0, 4096)),
   };
   return keys;
 }

@@ -65,6 +65,7 @@ struct TrainConfig {
   std::string loss_scale;  // "dynamic" or a positive number (static scale)
   double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;
   int64_t loss_scale_interval;
+  double dist_bucket_mb;
 
   TrainConfig();  // every key at its table default
 

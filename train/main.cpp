@@ -1,6 +1,7 @@
 // tlm: the command line.
 //
 //   tlm train    [--config run.json] [--set key=value ...] [--resume] [--sample N]
+//   mpirun -np N tlm train ...   (data-parallel over N ranks; docs/distributed.md)
 //   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json] [--metrics]
 //   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
 //                [--top_p P] [--seed S]
@@ -28,6 +29,8 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/diag_cli.h"
+#include "train/distributed.h"
+#include "train/rank_dump.h"
 #include "train/metrics.h"
 #include "train/sysinfo.h"
 #include "train/tasks.h"
@@ -45,12 +48,24 @@ TrainConfig resolve_config(const std::string& file, const std::vector<std::strin
   return cfg;
 }
 
-// `tlm train` and `tlm tune` (a config with tune_method set): the same Trainer run.
-int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile) {
+// `tlm train` and `tlm tune` (a config with tune_method set): the same Trainer run, on every
+// rank of an mpirun job (a world of one otherwise).
+int train_ranks(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile,
+                const std::string& rank_dump, Distributed& world) {
   if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
     TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
-  Trainer trainer(cfg, resume);
+  Trainer trainer(cfg, resume, &world);
   trainer.set_profile(profile);
+  if (!world.is_root()) {  // the other ranks train silently; rank 0 reports for all
+    TrainSummary s = trainer.run(nullptr);
+    if (!rank_dump.empty()) write_rank_state(rank_dump, trainer, world);
+    return s.interrupted ? 130 : 0;
+  }
+  if (world.active())
+    fmt::print(stderr, "distributed: {} ranks ({} on this host), {} thread{} per rank, global batch "
+               "{} x {} = {} sequences\n", world.size(), world.local_size(), trainer.threads(),
+               trainer.threads() == 1 ? "" : "s", world.size(), cfg.batch_size,
+               world.size() * cfg.batch_size);
   const auto& model = trainer.model();
   fmt::print(stderr, "tlm train: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
              cfg.optimizer, cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
@@ -73,6 +88,7 @@ int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool
   }
   if (resume) fmt::print(stderr, "resuming from step {} ({})\n", trainer.step(), trainer.checkpoint_path());
   TrainSummary s = trainer.run(stderr);
+  if (!rank_dump.empty()) write_rank_state(rank_dump, trainer, world);
   fmt::print(stderr, "done: {} steps, train loss {:.4f}, val loss {:.4f}, {:.0f} tokens/s, "
              "checkpoint {}\n", s.iters, s.train_loss, s.val_loss, s.tokens_per_s,
              trainer.checkpoint_path());
@@ -88,9 +104,24 @@ int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool
   return s.interrupted ? 130 : 0;
 }
 
-int cmd_train(const std::string& config_file, const std::vector<std::string>& sets, bool resume,
-              int64_t sample_chars, bool profile) {
-  return run_training(resolve_config(config_file, sets), resume, sample_chars, profile);
+// Under mpirun, an error that only this rank met must stop every rank (MPI_Abort): the others
+// may be waiting in an all-reduce. Errors every rank raised together end normally.
+int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile,
+                 const std::string& rank_dump) {
+  std::unique_ptr<Distributed> world = Distributed::from_launcher();
+  try {
+    return train_ranks(cfg, resume, sample_chars, profile, rank_dump, *world);
+  } catch (const std::exception& e) {
+    if (!world->active()) throw;
+    if (world->collective_error()) {
+      if (world->is_root()) fmt::print(stderr, "tlm: error: {}\n", e.what());
+      return 1;
+    }
+    fmt::print(stderr, "tlm: error on rank {} of {}: {}; stopping every rank\n", world->rank(),
+               world->size(), e.what());
+    std::fflush(stderr);
+    world->abort(1);
+  }
 }
 
 // A built-in task (train/probes.h) at context T: fresh batches, loss and token accuracy over
@@ -244,7 +275,8 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"optimizer_params", opt->num_parameters()},
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
-                      {"threads", kernels::num_threads()}};
+                      {"threads", kernels::num_threads()},
+                      {"mpi", mpi_built()}};
   if (!tuned.is_null()) r.update(tuned);
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
@@ -306,6 +338,9 @@ int main(int argc, char** argv) {
   bool show_keys = false, profile = false;
   train->add_flag("--profile", profile, "print the share of step time per kind of kernel");
   train->add_flag("--keys", show_keys, "list every config key, its default and allowed values");
+  std::string rank_dump;
+  train->add_option("--rank_dump", rank_dump, "write each rank's final weights and gradients to "
+                    "DIR/rank<r>.json (checks of mpirun runs)");
 
   std::string tune_method;
   auto* tune = app.add_subcommand("tune", "fine-tune a tlm train checkpoint on a new text: Ladder "
@@ -380,9 +415,9 @@ int main(int argc, char** argv) {
         fmt::print("{}", config_reference_markdown());
         return 0;
       }
-      return cmd_train(config_file, sets, resume, sample_chars, profile);
+      return run_training(resolve_config(config_file, sets), resume, sample_chars, profile, rank_dump);
     }
-    if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), resume, sample_chars, false);
+    if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), resume, sample_chars, false, "");
     if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
     if (*task) return cmd_task(config_file, sets, task_opt);
     if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);

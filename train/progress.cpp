@@ -7,7 +7,7 @@ namespace tlm::train {
 
 Progress::Progress(int64_t total_steps, int64_t first_step, std::FILE* out, int64_t log_interval)
     : total_(total_steps), first_(first_step), out_(out), log_interval_(std::max<int64_t>(1, log_interval)),
-      tty_(isatty(fileno(out)) != 0), start_(std::chrono::steady_clock::now()) {}
+      tty_(out != nullptr && isatty(fileno(out)) != 0), start_(std::chrono::steady_clock::now()) {}
 
 std::string Progress::eta_(int64_t step) const {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -22,6 +22,7 @@ std::string Progress::eta_(int64_t step) const {
 void Progress::update(int64_t step, double loss, double lr, double tokens_per_s,
                       const std::string& extra) {
   const int64_t shown = step + 1;
+  if (!out_) return;
   if (tty_) {
     const int width = 24;
     int filled = total_ > 0 ? static_cast<int>(width * shown / total_) : width;
@@ -39,6 +40,7 @@ void Progress::update(int64_t step, double loss, double lr, double tokens_per_s,
 }
 
 void Progress::message(const std::string& line) {
+  if (!out_) return;
   if (bar_shown_) fmt::print(out_, "\r\033[K");
   fmt::print(out_, "{}\n", line);
   std::fflush(out_);
@@ -46,6 +48,7 @@ void Progress::message(const std::string& line) {
 }
 
 void Progress::finish() {
+  if (!out_) return;
   if (bar_shown_) fmt::print(out_, "\n");
   bar_shown_ = false;
   std::fflush(out_);

@@ -1,6 +1,7 @@
 // A one-line progress display for the terminal: bar, step, loss, tokens/s and ETA,
 // redrawn in place on a TTY, printed as plain lines every `log_interval` steps otherwise
-// (logs and CI). Writes to the FILE it is given (stderr in the CLI), never to stdout.
+// (logs and CI). Writes to the FILE it is given (stderr in the CLI), never to stdout; a null
+// FILE shows nothing (the silent ranks of a data-parallel run).
 #pragma once
 
 #include <chrono>

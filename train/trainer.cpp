@@ -12,9 +12,11 @@
 #include "optim/registry.h"
 #include "tensor/kernels/parallel.h"
 #include "tensor/profile.h"
+#include "tensor/view.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "train/faults.h"
+#include "train/file_io.h"
 #include "train/json_util.h"
 #include "train/mixed_precision.h"
 #include "train/interrupt.h"
@@ -81,6 +83,9 @@ nlohmann::json TrainSummary::to_json() const {
     j["scaler_skipped_steps"] = scaler_skipped_steps;
   }
   if (!profile.is_null()) j["profile"] = profile;
+  if (ranks > 1)
+    j["ranks"] = ranks, j["allreduce_ms"] = std::round(allreduce_ms * 1000) / 1000,
+    j["wait_ms"] = std::round(wait_ms * 1000) / 1000;
   return j;
 }
 
@@ -176,7 +181,7 @@ Tensor LoadedModel::generate(const Tensor& prompt, int64_t max_new_tokens, doubl
               : model->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng);
 }
 
-Trainer::Trainer(const TrainConfig& cfg, bool resume)
+Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     : cfg_(cfg),
       loss_options_(lm_loss_options(cfg)),
       data_rng_(stream_seed(cfg.seed, kData)),
@@ -184,7 +189,15 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
   cfg_.validate();
   precision_ = run_precision(cfg_);
   scaler_ = make_loss_scaler(cfg_);
-  kernels::set_num_threads(static_cast<int>(cfg_.threads));
+  if (!world) solo_ = std::make_unique<Distributed>();
+  world_ = world ? world : solo_.get();
+  // threads = 0 under N ranks: the host's cores shared among its ranks (never oversubscribed).
+  kernels::set_num_threads(world_->active()
+                               ? threads_per_rank(cfg_.threads, available_cores(), world_->local_size())
+                               : static_cast<int>(cfg_.threads));
+  threads_ = kernels::num_threads();
+  uint64_t data_bytes = 0;
+  uint32_t data_crc = 0;
   if (cfg_.tune_method != "none") {
     init_tuning_(resume);  // train/tune.h
   } else if (is_synthetic_data(cfg_.data)) {
@@ -194,6 +207,8 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
     data_ = std::make_unique<Dataset>(std::vector<int32_t>{0, 0}, 0.5, cfg_.data);
   } else {
     const std::string text = training_text(cfg_);
+    data_bytes = text.size();
+    if (world_->active()) data_crc = crc32(text);
     const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
     if (resume) {
       // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
@@ -223,6 +238,45 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume)
   // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
   if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
     loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
+  if (world_->active()) {
+    check_ranks_agree_(data_bytes, data_crc);
+    buckets_ = std::make_unique<GradientBuckets>(
+        optimizer_->parameters(), static_cast<size_t>(cfg_.dist_bucket_mb * (1 << 20)));
+  }
+}
+
+void Trainer::check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc) {
+  // What must be equal on every rank: the config, the training text, the parameter count and
+  // the weights the run starts from (init or checkpoint), and the step.
+  uint32_t weights_crc = 0;
+  for (auto& [name, t] : model_->named_parameters()) {
+    Tensor c = t.contiguous();
+    weights_crc = crc32_update(weights_crc, c.data<float>(), static_cast<size_t>(c.numel()) * sizeof(float));
+  }
+  nlohmann::json mine = {{"config", cfg_.to_json()},
+                         {"data bytes", data_bytes},
+                         {"data crc32", data_crc},
+                         {"parameter count", model_->num_parameters()},
+                         {"initial weights crc32", weights_crc},
+                         {"step", step_}};
+  const nlohmann::json root = nlohmann::json::parse(world_->broadcast(mine.dump()));
+  std::string diff;
+  auto differs = [&](const std::string& what, const nlohmann::json& a, const nlohmann::json& b) {
+    if (diff.empty() && a != b)
+      diff = fmt::format("rank {} has {} = {} where rank 0 has {}", world_->rank(), what, a.dump(), b.dump());
+  };
+  for (auto& [key, value] : mine.at("config").items())
+    differs(key, value, root.at("config").contains(key) ? root.at("config").at(key) : nlohmann::json());
+  for (auto& [key, value] : mine.items())
+    if (key != "config") differs(key, value, root.at(key));
+  std::string all;
+  for (const std::string& d : world_->allgather(diff))
+    if (!d.empty()) all += (all.empty() ? "" : "; ") + d;
+  if (!all.empty()) {
+    world_->mark_collective_error();  // every rank throws this same error
+    TLM_FAIL("distributed: the {} ranks do not agree at start: {} (every rank must run the same "
+             "config on the same data file and checkpoint)", world_->size(), all);
+  }
 }
 
 void Trainer::init_tuning_(bool resume) {
@@ -315,6 +369,16 @@ void Trainer::restore_(const std::string& path) {
                        : 0;
 }
 
+Batch Trainer::train_batch_() {
+  if (!world_->active()) return batch_(Split::Train, data_rng_);
+  // The global batch of N*B windows, drawn exactly as one rank with batch N*B draws it; this
+  // rank keeps rows [rank*B, (rank+1)*B), so no two ranks see the same draw.
+  const int64_t B = cfg_.batch_size, N = world_->size(), r = world_->rank();
+  Batch all = task_ ? task_->sample_batch(N * B, cfg_.block_size, data_rng_)
+                    : data_->sample_batch(Split::Train, N * B, cfg_.block_size, data_rng_);
+  return {views::narrow(all.x, 0, r * B, B).contiguous(), views::narrow(all.y, 0, r * B, B).contiguous()};
+}
+
 Batch Trainer::batch_(Split split, Rng& rng) const {
   if (task_) return task_->sample_batch(cfg_.batch_size, cfg_.block_size, rng);
   return data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
@@ -337,6 +401,7 @@ double Trainer::train_step_() {
   } stats_on_exit{amp, precision_stats_};
   // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
   auto non_finite = [&](const std::string& what) {
+    if (cfg_.nan_policy != "skip") world_->mark_collective_error();  // decided on reduced values
     TLM_CHECK(cfg_.nan_policy == "skip",
               "train: {} at step {}; stopping without saving (the last checkpoint is intact; "
               "nan_policy = skip would skip such steps)", what, step_);
@@ -346,10 +411,15 @@ double Trainer::train_step_() {
     ++step_;
     return NAN;
   };
+  // N ranks: this step's dropout masks come from a stream of this rank's own, seeded by the
+  // shared dropout Rng (which thus advances identically on every rank and in the checkpoint).
+  const bool dist = world_->active();
+  Rng rank_dropout(dist ? dropout_rng_.next_u64() + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(world_->rank() + 1) : 0);
+  Rng& dropout = dist ? rank_dropout : dropout_rng_;
   for (int64_t micro = 0; micro < accum; ++micro) {
-    Batch b = batch_(Split::Train, data_rng_);
+    Batch b = train_batch_();
     const int64_t bytes_before = memory_stats().current_bytes;
-    Tensor logits = forward_(b.x, dropout_rng_);  // [B,T,V]
+    Tensor logits = forward_(b.x, dropout);  // [B,T,V]
     Tensor loss;
     {
       PrecisionGuard fp32_loss(Precision::F32);  // losses compute (and save) in fp32
@@ -359,11 +429,29 @@ double Trainer::train_step_() {
     activation_bytes_ = std::max(activation_bytes_, memory_stats().current_bytes - bytes_before);
     if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
     const double value = loss.item();
-    if (!std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
+    // N ranks: every rank goes on to the all-reduce; the mean loss decides below, on all ranks.
+    if (!dist && !std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
     loss_sum += value;
     if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
     if (scaler_) loss.backward(Tensor::full(loss.shape(), scaler_->scale(), loss.dtype()));
     else loss.backward();
+  }
+  if (dist) {
+    // The mean loss and the Ctrl-C flag over ranks, then g = (1/N) sum_r g_r: from here on every
+    // rank sees the same numbers, so they all take the same branch. The small all-reduce comes
+    // first: it is where a rank waits for the slowest one (wait_ms), so allreduce_ms is the
+    // gradient all-reduce itself.
+    auto t0 = std::chrono::steady_clock::now();
+    double shared[2] = {loss_sum, interrupt_ && interrupt_->requested() ? 1.0 : 0.0};
+    world_->allreduce_sum(shared, 2);
+    auto t1 = std::chrono::steady_clock::now();
+    buckets_->average(*world_);
+    last_wait_ms_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    last_allreduce_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+    loss_sum = shared[0] / static_cast<double>(world_->size());
+    stop_all_ = stop_all_ || shared[1] > 0;
+    if (!std::isfinite(loss_sum))
+      return non_finite(fmt::format("the loss is {} (mean over {} ranks)", loss_sum, world_->size()));
   }
   std::vector<Tensor> params = optimizer_->parameters();
   if (scaler_) {
@@ -420,10 +508,15 @@ EvalResult Trainer::evaluate(int64_t step) {
 }
 
 TrainSummary Trainer::run(std::FILE* out) {
-  std::filesystem::create_directories(cfg_.out_dir);
-  std::ofstream log(std::filesystem::path(cfg_.out_dir) / "log.jsonl",
-                    step_ > 0 ? std::ios::app : std::ios::trunc);
-  TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
+  // N ranks: only rank 0 writes the log, prints and saves; the others train silently.
+  const bool root = world_->is_root(), dist = world_->active();
+  if (!root) out = nullptr;
+  std::ofstream log;
+  if (root) {
+    std::filesystem::create_directories(cfg_.out_dir);
+    log.open(std::filesystem::path(cfg_.out_dir) / "log.jsonl", step_ > 0 ? std::ios::app : std::ios::trunc);
+    TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
+  }
   TrainSummary s;
   s.params = model_->num_parameters() + (side_ ? side_->num_parameters() : 0);
   for (auto& [name, p] : trained_parameters(*model_, side_.get())) s.trainable_params += p.numel();
@@ -435,9 +528,13 @@ TrainSummary Trainer::run(std::FILE* out) {
                         {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
                         {"optimizer_buffers", optimizer_->buffer_names()},
                         {"optimizer_state_bytes", s.optimizer_state_bytes}}.dump() << "\n";
-  const int64_t tokens_per_step = cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
+  s.ranks = world_->size();
+  const int64_t tokens_per_step =
+      world_->size() * cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
   Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
   InterruptGuard interrupt;
+  interrupt_ = &interrupt;
+  std::vector<double> allreduce_ms, wait_ms;
   std::vector<double> step_ms;
   EvalResult last;
   reset_peak_memory();
@@ -446,7 +543,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   if (profile_) prof = std::make_unique<ProfileSession>();
 
   auto do_eval = [&]() {
-    if (cfg_.eval_iters <= 0) return;
+    if (cfg_.eval_iters <= 0 || !root) return;  // evaluation touches no shared state
     last = evaluate(step_);
     log << nlohmann::json{{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
                           {"val_loss", last.val_loss}, {"peak_bytes", memory_stats().peak_bytes},
@@ -468,6 +565,7 @@ TrainSummary Trainer::run(std::FILE* out) {
     const double loss = train_step_();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     step_ms.push_back(ms);
+    if (dist) allreduce_ms.push_back(last_allreduce_ms_), wait_ms.push_back(last_wait_ms_);
     profiled_step_s += ms / 1000.0;
     const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
     // Mixed precision statistics of this step (train/mixed_precision.h).
@@ -496,16 +594,17 @@ TrainSummary Trainer::run(std::FILE* out) {
       progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
                                    step_ - 1, skip_reason_, skipped_steps_));
     } else {
-      nlohmann::json rec = {{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
-                            {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
+      nlohmann::json rec{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                         {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
       rec.update(amp_stats);
+      if (dist) rec["allreduce_ms"] = last_allreduce_ms_, rec["wait_ms"] = last_wait_ms_;
       log << rec.dump() << "\n";
       progress.update(step_ - 1, loss, lr, tps, amp_line);
     }
-    if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
+    if (root && cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
       save(checkpoint_path());
     }
-    if (interrupt.requested()) {
+    if (dist ? stop_all_ : interrupt.requested()) {
       s.interrupted = true;
       break;
     }
@@ -530,14 +629,19 @@ TrainSummary Trainer::run(std::FILE* out) {
     s.profile = shares;
     progress.message(table);
   }
+  interrupt_ = nullptr;
   if (!s.interrupted) do_eval();
-  save(checkpoint_path());
+  if (root) save(checkpoint_path());
   if (s.interrupted)
     progress.message(fmt::format("interrupted at step {}: checkpoint saved to {} (resume with "
                                  "--resume)", step_, checkpoint_path()));
 
   std::vector<double> timed(step_ms.size() > 5 ? step_ms.begin() + 5 : step_ms.begin(), step_ms.end());
   s.ms_per_iter = median(timed);
+  auto median_after_5 = [](const std::vector<double>& v) {
+    return median(std::vector<double>(v.size() > 5 ? v.begin() + 5 : v.begin(), v.end()));
+  };
+  if (dist) s.allreduce_ms = median_after_5(allreduce_ms), s.wait_ms = median_after_5(wait_ms);
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
   s.skipped_steps = skipped_steps_;

@@ -30,6 +30,13 @@
 // scaler_skipped_steps), and unscales the gradients before clipping. Step records then carry
 // loss_scale, scaler_skipped, grad_underflow (fraction of non-zero gradient entries that the
 // rounding in backward flushed to zero) and overflow (values rounded to inf).
+// Data-parallel (docs/distributed.md): given a Distributed world of N ranks, every rank draws the
+// same global batch of N*B windows from the one seeded data Rng and trains on rows
+// [rank*B, (rank+1)*B); the gradients are averaged over ranks (GradientBuckets) before the
+// nan/inf check, clipping and the optimizer step, so every rank applies the same update and
+// N ranks x B equal 1 rank x N*B (dropout aside: with N > 1 each rank draws its step's dropout
+// masks from a rank-distinct stream seeded by the shared dropout Rng). Only rank 0 logs,
+// evaluates and writes checkpoints; the checkpoint does not depend on N.
 //
 // Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
 // atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (a
@@ -50,6 +57,8 @@
 #include "optim/schedule.h"
 #include "train/config.h"
 #include "train/data.h"
+#include "train/distributed.h"
+#include "train/grad_buckets.h"
 #include "train/probes.h"
 #include "train/tokenizer.h"
 
@@ -69,6 +78,9 @@ struct TrainSummary {
                                   // for full and lora, the pruned side network's for lst)
   bool interrupted = false;    // stopped by Ctrl-C (a checkpoint was written)
   nlohmann::json profile;      // share of step time per kernel kind (with --profile)
+  int ranks = 1;               // data-parallel ranks; tokens_per_s counts all of them
+  double allreduce_ms = 0;     // median time per step in the gradient all-reduce (ranks > 1)
+  double wait_ms = 0;          // median time per step waiting for the slowest rank (ranks > 1)
   int64_t skipped_steps = 0;   // non-finite steps skipped under nan_policy = skip (whole run)
   int64_t optimizer_state_bytes = 0;        // Optimizer::state_bytes()
   int64_t optimizer_buffers_per_param = 0;  // AdamW 2, Lion 1, SGD with momentum 1
@@ -110,7 +122,8 @@ class Trainer {
  public:
   // With resume, restores out_dir/ckpt.bin after checking that its model and tokenizer
   // settings equal cfg's (the loop settings, e.g. max_iters, may change).
-  Trainer(const TrainConfig& cfg, bool resume);
+  // `world` (optional, outlives the trainer): the ranks of a data-parallel run; null = one.
+  Trainer(const TrainConfig& cfg, bool resume, Distributed* world = nullptr);
 
   TrainSummary run(std::FILE* progress_out);
   // With profiling on, run() times every kernel by kind (tensor/profile.h) over the training
@@ -127,6 +140,7 @@ class Trainer {
   const TrainConfig& config() const { return cfg_; }
   const optim::Optimizer& optimizer() const { return *optimizer_; }
   int64_t step() const { return step_; }
+  int threads() const { return threads_; }  // OpenMP/BLAS threads this process uses
   // loss = emo: the frozen cost embedding [V,C]; undefined for the other losses.
   const Tensor& emo_embedding() const { return loss_options_.emo_embedding; }
   std::string checkpoint_path() const;
@@ -137,6 +151,9 @@ class Trainer {
   void restore_(const std::string& path);
   void init_tuning_(bool resume);  // tune_method != none: backbone, its tokenizer, the data
   Tensor forward_(const Tensor& ids, Rng& rng);  // logits, through side_ when there is one
+  Batch train_batch_();  // this rank's rows of the step's global batch
+  // Ranks > 1: every rank must have rank 0's config, data and initial weights (else throws).
+  void check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc);
 
   TrainConfig cfg_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -162,6 +179,13 @@ class Trainer {
   bool scaler_skip_ = false;  // the last step was skipped by the loss scaler
   int64_t activation_bytes_ = 0;  // this run's max of TrainSummary::activation_bytes
   std::string skip_reason_;    // why the last step was skipped; empty when it was not
+  std::unique_ptr<Distributed> solo_;  // the world of one when none is given
+  Distributed* world_ = nullptr;
+  std::unique_ptr<GradientBuckets> buckets_;  // ranks > 1
+  int threads_ = 0;
+  double last_allreduce_ms_ = 0, last_wait_ms_ = 0;
+  const class InterruptGuard* interrupt_ = nullptr;  // run()'s, read by each step (ranks > 1)
+  bool stop_all_ = false;         // ranks > 1: some rank saw Ctrl-C by the last step
 };
 
 }  // namespace tlm::train
