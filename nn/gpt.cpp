@@ -53,6 +53,9 @@ const GPTConfig& validated(const GPTConfig& c) {
   return c;
 }
 
+
+}  // namespace
+
 // Layer `layer`'s options: under layout = hwfa the top layer is full attention without
 // positions and with the log-n scale; the others keep pos = rope and the window.
 BlockOptions block_options(const GPTConfig& c, int64_t layer) {
@@ -79,8 +82,6 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   o.n_layer = c.n_layer;
   return o;
 }
-
-}  // namespace
 
 GPT::GPT(const GPTConfig& config, Rng& rng)
     : wte(validated(config).vocab_size, config.n_embd, rng), drop(config.dropout), config_(config) {

@@ -51,6 +51,11 @@ struct GPTConfig {
   void validate() const;
 };
 
+// Block `layer`'s options from the model config: under layout = hwfa the top layer is full
+// attention without positions and with the log-n scale; the others keep pos = rope and the
+// window. (Also used by the LST side network, nn/lst.cpp, at a reduced width.)
+BlockOptions block_options(const GPTConfig& c, int64_t layer);
+
 class GPT : public Module {
  public:
   GPT(const GPTConfig& config, Rng& rng);

@@ -10,30 +10,11 @@ namespace tlm::nn {
 
 namespace {
 
-// Layer `layer`'s side block: the backbone's block options (nn/gpt.cpp) at width C/r.
+// Layer `layer`'s side block: the backbone's block options (nn/gpt.h) at width C/r.
 BlockOptions side_block_options(const GPTConfig& c, int64_t layer, int64_t width, int64_t hidden) {
-  BlockOptions o;
+  BlockOptions o = block_options(c, layer);
   o.attn.n_embd = width;
-  o.attn.n_head = c.n_head;
-  o.attn.block_size = c.block_size;
-  o.attn.bias = c.bias;
-  o.attn.dropout = c.dropout;
-  o.attn.pos = c.pos;
-  o.attn.rope_base = c.rope_base;
-  o.attn.attn = c.attn;
-  o.attn.attn_scale = c.attn_scale;
-  o.attn.window = c.window;
-  if (c.layout == "hwfa" && layer == c.n_layer - 1) {
-    o.attn.pos = "none";
-    o.attn.window = 0;
-    o.attn.attn_scale = "logn";
-  }
-  o.norm = c.norm;
-  o.norm_type = c.norm_type;
-  o.norm_eps = c.norm_eps;
-  o.ffn = c.ffn;
   o.mlp_hidden = hidden;
-  o.n_layer = c.n_layer;
   return o;
 }
 

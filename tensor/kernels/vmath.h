@@ -14,14 +14,14 @@
 
 namespace tlm::kernels {
 
-inline float vexp(float x) {
-  // Beyond these bounds exp over/underflows; clamp so the bit tricks stay in range and then
-  // restore inf/0 (and keep NaN).
-  const float kHi = 88.7228393f, kLo = -103.972084f;
-  float xc = x > kHi ? kHi : (x < kLo ? kLo : x);
-  float n = std::nearbyint(xc * 1.44269504088896341f);
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
+// e^r for r in [-ln2/2, ln2/2], and the reduction x = n ln 2 + r (ln 2 in two parts, so r is
+// exact); shared by vexp and vexp_normal.
+inline float exp_reduce(float x, float& n) {
+  n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  return r - n * -2.12194440e-4f;
+}
+inline float exp_poly(float r) {
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -29,6 +29,16 @@ inline float vexp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
+  return p;
+}
+
+inline float vexp(float x) {
+  // Beyond these bounds exp over/underflows; clamp so the bit tricks stay in range and then
+  // restore inf/0 (and keep NaN).
+  const float kHi = 88.7228393f, kLo = -103.972084f;
+  float xc = x > kHi ? kHi : (x < kLo ? kLo : x);
+  float n;
+  const float p = exp_poly(exp_reduce(xc, n));
   // 2^n in two halves so n down to -150 (subnormal results) is representable.
   int32_t ni = static_cast<int32_t>(n);
   int32_t n1 = ni / 2, n2 = ni - n1;
@@ -46,16 +56,8 @@ inline float vexp(float x) {
 // the special values and the subnormal scaling (half its instructions). The callers below
 // guarantee the range; anything outside it gives garbage, so it is not for general use.
 inline float vexp_normal(float x) {
-  float n = std::nearbyint(x * 1.44269504088896341f);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  float n;
+  const float p = exp_poly(exp_reduce(x, n));
   int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
