@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "autograd/grad_mode.h"
+#include "nn/loss/cross_entropy.h"
 #include "nn/sampling.h"
 
 namespace tlm::nn {
@@ -112,22 +114,41 @@ void LadderSide::prune_from_backbone_() {
   const GPT& g = *backbone_;
   const GPTConfig& c = g.config();
   const int64_t C = c.n_embd, H = c.n_head, D = C / H, d = D / opt_.reduction;
+  // The importance of each backbone weight: opt_.importance[name] (empirical Fisher), else |W|
+  // (l1 takes |.|, a no-op on a non-negative importance).
+  std::map<const TensorImpl*, Tensor> score_of;
+  for (const auto& [name, p] : g.named_parameters()) {
+    auto it = opt_.importance.find(name);
+    if (it == opt_.importance.end()) continue;
+    TLM_CHECK(it->second.shape() == p.shape(), "lst: importance of '{}' has shape {}, the "
+              "parameter {}", name, shape_str(it->second.shape()), shape_str(p.shape()));
+    score_of[p.impl().get()] = it->second;
+  }
+  for (const auto& [name, t] : opt_.importance) {
+    bool known = false;
+    for (const auto& [pname, p] : g.named_parameters()) known = known || pname == name;
+    TLM_CHECK(known, "lst: importance given for '{}', which is not a backbone parameter", name);
+  }
+  auto l1s = [&](const Tensor& w, int axis) {
+    auto it = score_of.find(w.impl().get());
+    return l1(it == score_of.end() ? w : it->second, axis);
+  };
   // Residual dims: L1 mass of every weight that reads or writes the residual stream.
-  std::vector<double> res = l1(g.wte.weight, 0);
-  if (g.wpe) accumulate(res, l1(g.wpe->weight, 0));
+  std::vector<double> res = l1s(g.wte.weight, 0);
+  if (g.wpe) accumulate(res, l1s(g.wpe->weight, 0));
   for (const auto& b : g.h) {
-    accumulate(res, l1(b->attn.c_attn.weight, 0));
-    accumulate(res, l1(b->attn.c_proj.weight, 1));
-    accumulate(res, l1(b->mlp.c_fc.weight, 0));
-    accumulate(res, l1(b->mlp.c_proj.weight, 1));
+    accumulate(res, l1s(b->attn.c_attn.weight, 0));
+    accumulate(res, l1s(b->attn.c_proj.weight, 1));
+    accumulate(res, l1s(b->mlp.c_fc.weight, 0));
+    accumulate(res, l1s(b->mlp.c_proj.weight, 1));
   }
   const std::vector<int64_t> S = top_k(res, width_);
 
   for (size_t layer = 0; layer < g.h.size(); ++layer) {
     const Block& b = *g.h[layer];
     // Heads: every head kept, its q/k dims (jointly) and v dims pruned to D / r.
-    const std::vector<double> qkv = l1(b.attn.c_attn.weight, 1);  // [3C]
-    const std::vector<double> out_cols = l1(b.attn.c_proj.weight, 0);  // [C]
+    const std::vector<double> qkv = l1s(b.attn.c_attn.weight, 1);  // [3C]
+    const std::vector<double> out_cols = l1s(b.attn.c_proj.weight, 0);  // [C]
     std::vector<int64_t> q_rows, v_rows;
     for (int64_t h = 0; h < H; ++h) {
       std::vector<double> qk(static_cast<size_t>(D)), v(static_cast<size_t>(D));
@@ -144,7 +165,7 @@ void LadderSide::prune_from_backbone_() {
     for (int64_t i : v_rows) attn_rows.push_back(2 * C + i);
     // MLP units: L1 of the c_fc row(s) (gate and value for a GLU) and the c_proj column.
     const int64_t Hd = b.mlp.hidden();
-    const std::vector<double> fc = l1(b.mlp.c_fc.weight, 1), pc = l1(b.mlp.c_proj.weight, 0);
+    const std::vector<double> fc = l1s(b.mlp.c_fc.weight, 1), pc = l1s(b.mlp.c_proj.weight, 0);
     std::vector<double> unit(static_cast<size_t>(Hd));
     for (int64_t u = 0; u < Hd; ++u) unit[u] = fc[u] + (b.mlp.gated() ? fc[Hd + u] : 0.0) + pc[u];
     const std::vector<int64_t> units = top_k(unit, Hd / opt_.reduction);
@@ -258,6 +279,56 @@ Tensor LadderSide::generate(const Tensor& prompt, int64_t max_new_tokens, double
   std::vector<int32_t> out;
   for (auto& s : seqs) out.insert(out.end(), s.begin(), s.end());
   return Tensor::from_vector(out, {B, static_cast<int64_t>(seqs[0].size())});
+}
+
+// Empirical Fisher (nn/lst.h): I(W) = sum_n (dL_n/dW)^2 with L_n the mean cross-entropy of
+// sample n at batch 1 -- the importance the LST paper prunes by (METHODS §10). float64 sums.
+std::map<std::string, Tensor> empirical_fisher(GPT& model,
+                                               const std::function<FisherSample(int64_t)>& sample,
+                                               int64_t n_samples) {
+  TLM_CHECK(n_samples >= 1, "lst_fisher_samples: empirical_fisher needs at least 1 sample, got {}",
+            n_samples);
+  const std::vector<std::pair<std::string, Tensor>> params = model.named_parameters();
+  std::vector<std::vector<double>> acc(params.size());
+  for (size_t i = 0; i < params.size(); ++i) acc[i].assign(static_cast<size_t>(params[i].second.numel()), 0.0);
+  // However this ends (an error included): the mode restored, the backbone frozen, no grads.
+  struct Restore {
+    GPT& m;
+    bool was_training;
+    ~Restore() {
+      m.set_requires_grad(false);
+      m.zero_grad();
+      m.train(was_training);
+    }
+  } restore{model, model.training()};
+  model.eval();  // no dropout: the gradients of the model as it is
+  EnableGradGuard grad_on;
+  model.set_requires_grad(true);
+  Rng unused(0);  // dropout is off in eval mode
+  const int64_t V = model.config().vocab_size;
+  for (int64_t n = 0; n < n_samples; ++n) {
+    const auto [ids, targets] = sample(n);
+    TLM_CHECK(ids.dim() == 2 && ids.shape()[0] == 1 && ids.dtype() == DType::I32 &&
+                  targets.shape() == ids.shape() && targets.dtype() == DType::I32,
+              "empirical_fisher: sample {} must be int32 ids and targets [1,T], got {} and {}", n,
+              ids.str(), targets.str());
+    model.zero_grad();
+    {
+      Tensor logits = model.forward(ids, unused);  // [1,T,V]
+      Tensor loss = cross_entropy(reshape(logits, {-1, V}), reshape(targets, {-1}));
+      loss.backward();
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Tensor g = params[i].second.grad();
+      if (!g.defined()) continue;  // not on the path of this loss
+      const std::vector<double> v = g.contiguous().to_vector<double>();
+      for (size_t k = 0; k < v.size(); ++k) acc[i][k] += v[k] * v[k];
+    }
+  }
+  std::map<std::string, Tensor> out;
+  for (size_t i = 0; i < params.size(); ++i)
+    out[params[i].first] = Tensor::from_vector(acc[i], params[i].second.shape()).to(params[i].second.dtype());
+  return out;
 }
 
 }  // namespace tlm::nn

@@ -17,12 +17,18 @@
 // W_head^T, h^B_out the backbone's final normed hidden state (a constant), up initialised to
 // 0 -- the tuned model starts as the backbone (as LoRA does) and the side learns a correction.
 //
-// Init by structured pruning (the paper prunes by Fisher importance; here, as the weights are
-// all we have without data, by weight magnitude): the residual dims S (|S| = C/r) with the
-// largest L1 mass over wte, every block's input columns and output rows; per block and head
-// the q/k dims (joint, so q.k stays a sub-sum) and v dims with the largest L1 norms; the MLP
-// units with the largest L1 norms of their c_fc row(s) and c_proj column. The side blocks get
-// the surviving entries; D_i starts as the selection of S (so h^S_0 = e[S]), up as its
+// Init by structured pruning, as in the paper (Sung et al.; METHODS §10):
+// every backbone weight W gets an importance
+//
+//   I(W) = sum_{n=1..N} (dL_n / dW)^2        empirical Fisher, N samples at batch 1 (paper: 1,024)
+//
+// (LSTOptions::importance, computed by empirical_fisher() below; without it, |W|, the weight
+// magnitude). Rows/columns are scored by the L1 norm of I: the residual dims S (|S| = C/r)
+// with the largest mass over wte, every block's input columns and output rows; per block and
+// head the q/k dims (joint, so q.k stays a sub-sum) and v dims with the largest scores; the
+// MLP units with the largest scores of their c_fc row(s) and c_proj column -- the top 1/r of
+// each, consistently. The side blocks get the surviving WEIGHTS; D_i starts as the selection
+// of S (so h^S_0 = e[S]), up as its
 // transpose (scatter back to C), the side norm as the backbone's final norm at S.
 //
 //   nn::LSTOptions o;  o.reduction = 8;
@@ -30,7 +36,12 @@
 //   Tensor logits = side.forward(ids, rng);  // [B,T,V]; only side.parameters() get gradients
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/block.h"
@@ -42,7 +53,25 @@ struct LSTOptions {
   int64_t reduction = 8;          // r: side width C / r
   double gate_temperature = 0.1;  // T of mu_i = sigmoid(alpha_i / T)
   std::string output = "side";    // side (the paper) | residual (backbone output + side correction)
+  // Pruning importance per backbone parameter (named_parameters() names, same shapes, >= 0),
+  // e.g. empirical_fisher(); a parameter without an entry (all of them when empty) is scored
+  // by |W|.
+  std::map<std::string, Tensor> importance = {};
 };
+
+// One training sample for empirical_fisher(): ids and targets, int32 [1, T].
+using FisherSample = std::pair<Tensor, Tensor>;
+
+// Empirical Fisher of the LM cross-entropy (mean over the T positions of a window) w.r.t.
+// every parameter of `model`: I(W) = sum_{n<N} (dL_n/dW)^2, one forward + backward per sample
+// at batch 1, sample(n) giving sample n. Accumulated in float64 and returned in each
+// parameter's dtype, keyed by named_parameters() names. Runs in eval mode (no dropout);
+// restores the train/eval mode, leaves every parameter with requires_grad = false and no
+// grad, and keeps no graph. n_samples >= 1.
+std::map<std::string, Tensor> empirical_fisher(GPT& model,
+                                               const std::function<FisherSample(int64_t)>& sample,
+                                               int64_t n_samples);
+
 
 class LadderSide : public Module {
  public:

@@ -56,7 +56,7 @@ struct TrainConfig {
   double label_smoothing, focal_gamma, focal_alpha, tailr_gamma, emo_max_weight;
   // ---- fine-tuning (tlm tune, train/tune.h) ----
   std::string tune_method, backbone;
-  int64_t lst_reduction, lora_rank;
+  int64_t lst_reduction, lst_fisher_samples, lora_rank;
   double lst_gate_temperature, lora_alpha;
   std::string unseen_chars, unseen_replacement, lst_output;
   // ---- system ----

@@ -33,7 +33,7 @@ uint64_t stream_seed(int64_t seed, uint64_t stream) {
   Rng r(static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + stream);
   return r.next_u64();
 }
-enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4 };
+enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4, kFisher = 5 };
 
 // The config keys that decide the model and tokenizer: a checkpoint can only be resumed,
 // evaluated or sampled under the same values.
@@ -225,7 +225,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   if (cfg_.tune_method == "none")
     model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
   else
-    side_ = prepare_tuning(*model_, cfg_, init);
+    side_ = prepare_tuning(*model_, cfg_, init, resume ? std::map<std::string, Tensor>{} : lst_importance_());
   optimizer_ = optim::make_optimizer(
       cfg_.optimizer, optim::default_param_groups(trained_parameters(*model_, side_.get()), cfg_.weight_decay),
       {.lr = cfg_.learning_rate, .beta1 = cfg_.beta1, .beta2 = cfg_.beta2, .eps = cfg_.eps,
@@ -298,6 +298,36 @@ void Trainer::init_tuning_(bool resume) {
   const std::string text = encodable_text(training_text(cfg_), *tokenizer_, cfg_, source);
   data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
   data_->check_context(cfg_.block_size);
+}
+
+std::map<std::string, Tensor> Trainer::lst_importance_() {
+  // Only a fresh LST run prunes (a resume takes the side weights from its checkpoint).
+  if (cfg_.tune_method != "lst") return {};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::map<std::string, Tensor> importance;
+  if (cfg_.lst_fisher_samples > 0) {
+    // N windows of block_size tokens from the train split, batch 1, with an Rng of their own.
+    Rng rng(stream_seed(cfg_.seed, kFisher));
+    importance = nn::empirical_fisher(
+        *model_,
+        [&](int64_t) {
+          Batch b = data_->sample_batch(Split::Train, 1, cfg_.block_size, rng);
+          return nn::FisherSample{b.x, b.y};
+        },
+        cfg_.lst_fisher_samples);
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  lst_init_ = {{"kind", "lst_init"},
+               {"importance", cfg_.lst_fisher_samples > 0 ? "fisher" : "magnitude"},
+               {"samples", cfg_.lst_fisher_samples},
+               {"seconds", s}};
+  lst_init_message_ =
+      cfg_.lst_fisher_samples > 0
+          ? fmt::format("lst: side network pruned by empirical Fisher importance over {} train "
+                        "windows (batch 1, {} tokens) in {:.2f} s",
+                        cfg_.lst_fisher_samples, cfg_.block_size, s)
+          : "lst: side network pruned by weight magnitude (lst_fisher_samples = 0)";
+  return importance;
 }
 
 Tensor Trainer::forward_(const Tensor& ids, Rng& rng) {
@@ -553,6 +583,10 @@ TrainSummary Trainer::run(std::FILE* out) {
                                  last.train_loss, last.val_loss));
   };
 
+  if (!lst_init_.is_null()) {  // how a fresh LST side network was initialised
+    log << lst_init_.dump() << "\n";
+    progress.message(lst_init_message_);
+  }
   if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
     do_eval();
     s.initial_val_loss = last.val_loss;

@@ -151,6 +151,9 @@ class Trainer {
   void restore_(const std::string& path);
   void init_tuning_(bool resume);  // tune_method != none: backbone, its tokenizer, the data
   Tensor forward_(const Tensor& ids, Rng& rng);  // logits, through side_ when there is one
+  // tune_method = lst: the pruning importance of the backbone (empirical Fisher over
+  // lst_fisher_samples train windows; empty = weight magnitude); sets lst_init_*.
+  std::map<std::string, Tensor> lst_importance_();
   Batch train_batch_();  // this rank's rows of the step's global batch
   // Ranks > 1: every rank must have rank 0's config, data and initial weights (else throws).
   void check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc);
@@ -162,6 +165,8 @@ class Trainer {
   std::unique_ptr<nn::GPT> model_;
   std::unique_ptr<nn::LadderSide> side_;  // tune_method = lst (model_ is the frozen backbone)
   nlohmann::json backbone_ref_;           // tuning: BackboneRef of cfg_.backbone (train/tune.h)
+  nlohmann::json lst_init_;               // fresh lst run: how the side was pruned (logged by run)
+  std::string lst_init_message_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   nn::LossOptions loss_options_;  // from the loss keys; emo_embedding [V,C] for loss = emo

@@ -189,7 +189,8 @@ std::string encodable_text(const std::string& text, const Tokenizer& tok, const 
   return out;
 }
 
-std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig& cfg, Rng& rng) {
+std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig& cfg, Rng& rng,
+                                               std::map<std::string, Tensor> importance) {
   if (cfg.tune_method == "full") {
     model.set_requires_grad(true);
     return nullptr;
@@ -202,7 +203,7 @@ std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig
             cfg.tune_method);
   return std::make_unique<nn::LadderSide>(
       model, nn::LSTOptions{.reduction = cfg.lst_reduction, .gate_temperature = cfg.lst_gate_temperature,
-                     .output = cfg.lst_output},
+                     .output = cfg.lst_output, .importance = std::move(importance)},
       rng);
 }
 

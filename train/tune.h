@@ -21,6 +21,7 @@
 // checkpoint applies the same replacement.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -66,8 +67,10 @@ std::string encodable_text(const std::string& text, const Tokenizer& tok, const 
                            const std::string& source, int64_t* replaced = nullptr);
 
 // Sets up cfg.tune_method on `model` (the loaded backbone): full unfreezes it, lora freezes
-// it and attaches adapters, lst freezes it and returns the side network (null otherwise).
-std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig& cfg, Rng& rng);
+// it and attaches adapters, lst freezes it and returns the side network (null otherwise),
+// pruned by `importance` (nn::empirical_fisher; empty: weight magnitude).
+std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig& cfg, Rng& rng,
+                                               std::map<std::string, Tensor> importance = {});
 // What is trained (and saved): the side network's parameters, else the model's parameters
 // that require grad (all of them for full and for training from scratch).
 std::vector<std::pair<std::string, Tensor>> trained_parameters(const nn::GPT& model,

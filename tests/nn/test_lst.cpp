@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 
 #include "../expect_error.h"
 #include "nn/gpt.h"
@@ -225,6 +227,102 @@ TEST(LST, PruningKeepsTheLargestRowsColumnsAndUnits) {
     EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
     EXPECT_EQ(s.mlp.c_proj.weight.to_vector<float>(), gather2(b.mlp.c_proj.weight, S, U));
   }
+}
+
+// Empirical Fisher against separate explicit forward/backward passes, and the backbone left
+// frozen without grads.
+TEST(LST, EmpiricalFisherIsTheSumOfSquaredGradients) {
+  Rng rng(2);
+  nn::GPT g(tiny(), rng);
+  const std::vector<std::vector<int32_t>> xs = {{1, 6, 0, 3, 3}, {2, 5, 4, 0, 1}, {0, 0, 6, 2, 4}};
+  std::map<std::string, std::vector<double>> want;
+  for (const auto& x : xs) {
+    g.zero_grad();
+    std::vector<int32_t> y(x.begin() + 1, x.end());
+    y.push_back(x[0]);
+    Rng d(0);
+    g.eval();
+    Tensor logits = g.forward(ids_of(x, 1, 5), d);
+    reference_cross_entropy(logits, ids_of(y, 1, 5)).backward();
+    for (auto& [name, p] : g.named_parameters()) {
+      std::vector<double> gr = p.grad().to_vector<double>();
+      auto& w = want[name];
+      w.resize(gr.size(), 0.0);
+      for (size_t k = 0; k < gr.size(); ++k) w[k] += gr[k] * gr[k];
+    }
+  }
+  g.zero_grad();
+  g.train();
+  auto f = nn::empirical_fisher(g, [&](int64_t n) {
+    std::vector<int32_t> y(xs[n].begin() + 1, xs[n].end());
+    y.push_back(xs[n][0]);
+    return nn::FisherSample{ids_of(xs[n], 1, 5), ids_of(y, 1, 5)};
+  }, 3);
+  EXPECT_TRUE(g.training());
+  for (auto& [name, p] : g.named_parameters()) {
+    EXPECT_FALSE(p.requires_grad()) << name;
+    EXPECT_FALSE(p.grad().defined()) << name;
+    const std::vector<double> got = f.at(name).to_vector<double>();
+    ASSERT_EQ(got.size(), want[name].size()) << name;
+    for (size_t k = 0; k < got.size(); ++k)
+      EXPECT_NEAR(got[k], want[name][k], 1e-5 * (1 + want[name][k])) << name << " " << k;
+  }
+}
+
+// Planted importance: random backbone weights, importance 1 at S*/Q*/V*/U* and 1e-3 elsewhere;
+// the pruning must follow the importance, not the weights.
+TEST(LST, PruningByImportanceKeepsThePlantedRowsColumnsAndUnits) {
+  nn::GPTConfig c = tiny();
+  c.n_embd = 16;
+  Rng rng(6);
+  nn::GPT backbone(c, rng);
+  const std::vector<int64_t> S = {0, 5, 9, 14};
+  const std::vector<int64_t> Q = {1, 6, 8 + 2, 8 + 3}, V = {4, 7, 8 + 0, 8 + 5};
+  std::vector<int64_t> U;
+  for (int64_t u = 1; u < 64; u += 4) U.push_back(u);
+  auto in = [](const std::vector<int64_t>& s, int64_t i) { return std::find(s.begin(), s.end(), i) != s.end(); };
+  std::map<std::string, Tensor> imp;
+  for (auto& [name, p] : backbone.named_parameters()) {
+    const int64_t R = p.shape()[0], Cc = p.dim() == 2 ? p.shape()[1] : 1;
+    std::function<bool(int64_t, int64_t)> keep = [](int64_t, int64_t) { return false; };
+    auto ends = [&](const std::string& e) { return name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0; };
+    if (name == "wte.weight" || name == "wpe.weight") keep = [&](int64_t, int64_t j) { return in(S, j); };
+    else if (ends("attn.c_attn.weight")) keep = [&](int64_t i, int64_t j) { return in(S, j) && (i / 16 == 2 ? in(V, i % 16) : in(Q, i % 16)); };
+    else if (ends("attn.c_proj.weight")) keep = [&](int64_t i, int64_t j) { return in(S, i) && in(V, j); };
+    else if (ends("mlp.c_fc.weight")) keep = [&](int64_t i, int64_t j) { return in(S, j) && in(U, i); };
+    else if (ends("mlp.c_proj.weight")) keep = [&](int64_t i, int64_t j) { return in(S, i) && in(U, j); };
+    std::vector<double> v(static_cast<size_t>(R * Cc));
+    for (int64_t i = 0; i < R; ++i)
+      for (int64_t j = 0; j < Cc; ++j) v[i * Cc + j] = keep(i, j) ? 1.0 : 1e-3;
+    imp[name] = Tensor::from_vector(v, p.shape());
+  }
+  nn::LSTOptions o;
+  o.reduction = 4;
+  o.importance = imp;
+  nn::LadderSide side(backbone, o, rng);
+  std::vector<float> dw = side.down[0]->weight.to_vector<float>();
+  for (int64_t k = 0; k < 4; ++k)
+    for (int64_t j = 0; j < 16; ++j) EXPECT_EQ(dw[k * 16 + j], j == S[k] ? 1.0f : 0.0f);
+  auto gather2 = [](const Tensor& w, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
+    std::vector<float> v = w.to_vector<float>(), out;
+    for (int64_t i : rows)
+      for (int64_t j : cols) out.push_back(v[i * w.shape()[1] + j]);
+    return out;
+  };
+  std::vector<int64_t> qkv_rows;
+  for (int64_t t : Q) qkv_rows.push_back(t);
+  for (int64_t t : Q) qkv_rows.push_back(16 + t);
+  for (int64_t t : V) qkv_rows.push_back(32 + t);
+  for (size_t l = 0; l < 2; ++l) {
+    const nn::Block& b = *backbone.h[l];
+    const nn::Block& s = *side.blocks[l];
+    EXPECT_EQ(s.attn.c_attn.weight.to_vector<float>(), gather2(b.attn.c_attn.weight, qkv_rows, S));
+    EXPECT_EQ(s.attn.c_proj.weight.to_vector<float>(), gather2(b.attn.c_proj.weight, S, V));
+    EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
+    EXPECT_EQ(s.mlp.c_proj.weight.to_vector<float>(), gather2(b.mlp.c_proj.weight, S, U));
+  }
+  o.importance = {{"nope.weight", Tensor::zeros({2})}};
+  EXPECT_ERROR_CONTAINS(nn::LadderSide(backbone, o, rng), "not a backbone parameter");
 }
 
 TEST(LST, BadReductionFactorsAreRefusedNamingTheKey) {

@@ -58,7 +58,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "log_interval", "ckpt_interval", "val_fraction", "precision",
       "block", "attn", "attn_scale", "window", "layout", "gau_expansion", "gau_attn_size",
       "nan_policy",
-      "tune_method", "backbone", "lst_reduction", "lst_gate_temperature", "lora_rank",
+      "tune_method", "backbone", "lst_reduction", "lst_fisher_samples", "lst_gate_temperature", "lora_rank",
       "lora_alpha", "unseen_chars", "unseen_replacement", "lst_output",
       "loss_scale", "loss_scale_init", "loss_scale_growth", "loss_scale_interval",
       "loss_scale_backoff", "loss_scale_min",

@@ -48,7 +48,7 @@ struct Fixture {
   }
   TrainConfig tune(const std::string& method, std::vector<std::string> sets = {}) const {
     sets.insert(sets.begin(), {"max_iters=20", "lr_decay_iters=20", "warmup_iters=0",
-                               "learning_rate=3e-3", "lst_reduction=2", "lora_rank=2",
+                               "learning_rate=3e-3", "lst_reduction=2", "lst_fisher_samples=8", "lora_rank=2",
                                "out_dir=" + (dir / ("tune-" + method))});
     return tune_config(backbone, method, tune_text, sets);
   }
