@@ -152,7 +152,7 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, double temper
   NoGradGuard no_grad;
   const bool was_training = training();
   eval();
-  const int64_t B = prompt.shape()[0], Tb = config_.block_size, V = config_.vocab_size;
+  const int64_t B = prompt.shape()[0], Tb = config_.block_size;
   std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(B));
   {
     std::vector<int32_t> p = prompt.to_vector<int32_t>();
@@ -178,12 +178,7 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, double temper
       logits = forward(window(from, len), rng, &cache);
     }
     fed = len;
-    Tensor last = narrow(logits, 1, logits.shape()[1] - 1, 1).to(DType::F64).contiguous();
-    const double* lp = last.data<double>();
-    for (int64_t b = 0; b < B; ++b) {
-      std::vector<double> row(lp + b * V, lp + (b + 1) * V);
-      seqs[b].push_back(sample_logits(row, temperature, top_k, top_p, rng));
-    }
+    append_sampled_tokens(logits, seqs, temperature, top_k, top_p, rng);
   }
   train(was_training);
   const int64_t L = static_cast<int64_t>(seqs[0].size());

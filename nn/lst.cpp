@@ -257,7 +257,6 @@ Tensor LadderSide::generate(const Tensor& prompt, int64_t max_new_tokens, double
   const bool was_training = training(), backbone_training = backbone_->training();
   eval();
   const int64_t B = prompt.shape()[0], Tb = backbone_->config().block_size;
-  const int64_t V = backbone_->config().vocab_size;
   std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(B));
   const std::vector<int32_t> p = prompt.to_vector<int32_t>();
   for (int64_t b = 0; b < B; ++b)
@@ -267,12 +266,7 @@ Tensor LadderSide::generate(const Tensor& prompt, int64_t max_new_tokens, double
     std::vector<int32_t> ids;
     for (int64_t b = 0; b < B; ++b) ids.insert(ids.end(), seqs[b].begin() + from, seqs[b].end());
     Tensor logits = forward(Tensor::from_vector(ids, {B, len - from}), rng);
-    Tensor last = narrow(logits, 1, logits.shape()[1] - 1, 1).to(DType::F64).contiguous();
-    const double* lp = last.data<double>();
-    for (int64_t b = 0; b < B; ++b) {
-      std::vector<double> row(lp + b * V, lp + (b + 1) * V);
-      seqs[b].push_back(sample_logits(row, temperature, top_k_, top_p, rng));
-    }
+    append_sampled_tokens(logits, seqs, temperature, top_k_, top_p, rng);
   }
   train(was_training);
   backbone_->train(backbone_training);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "tensor/error.h"
+#include "tensor/view.h"
 
 namespace tlm::nn {
 
@@ -46,6 +47,19 @@ int32_t sample_logits(const std::vector<double>& logits, double temperature, int
     if (u < cum) return order[i];
   }
   return order[keep - 1];  // u within rounding of 1
+}
+
+void append_sampled_tokens(const Tensor& logits, std::vector<std::vector<int32_t>>& seqs,
+                           double temperature, int64_t top_k, double top_p, Rng& rng) {
+  const int64_t B = logits.shape()[0], V = logits.shape()[2];
+  TLM_CHECK(static_cast<int64_t>(seqs.size()) == B, "generate: {} sequences for {} rows of logits",
+            seqs.size(), B);
+  Tensor last = views::narrow(logits, 1, logits.shape()[1] - 1, 1).to(DType::F64).contiguous();
+  const double* lp = last.data<double>();
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<double> row(lp + b * V, lp + (b + 1) * V);
+    seqs[static_cast<size_t>(b)].push_back(sample_logits(row, temperature, top_k, top_p, rng));
+  }
 }
 
 }  // namespace tlm::nn

@@ -11,10 +11,16 @@
 #include <vector>
 
 #include "tensor/random.h"
+#include "tensor/tensor.h"
 
 namespace tlm::nn {
 
 int32_t sample_logits(const std::vector<double>& logits, double temperature, int64_t top_k,
                       double top_p, Rng& rng);
+
+// One generation step for B sequences: samples a token from the last position of each row of
+// logits [B, T, V] and appends it to seqs[b] (GPT::generate and LadderSide::generate).
+void append_sampled_tokens(const Tensor& logits, std::vector<std::vector<int32_t>>& seqs,
+                           double temperature, int64_t top_k, double top_p, Rng& rng);
 
 }  // namespace tlm::nn

@@ -173,6 +173,35 @@ TEST(LST, ResidualOutputStartsAsTheBackbone) {
 // Planted structure: only the residual dims S*, head dims Q*/V* and MLP units U* carry
 // weight; everything else is scaled by 1e-3. The pruned side must keep exactly those, and
 // its weights must be the backbone's at those indices.
+// The side network of a 2-layer, width-16 backbone pruned to the planted residual dims S,
+// q/k dims Q, v dims V and MLP units U: ladder 0 selects S, and every side weight equals the
+// backbone's at those indices (an independent gather, not the pruning code).
+void expect_side_is_the_gather(nn::GPT& backbone, nn::LadderSide& side, const std::vector<int64_t>& S,
+                               const std::vector<int64_t>& Q, const std::vector<int64_t>& V,
+                               const std::vector<int64_t>& U) {
+  std::vector<float> dw = side.down[0]->weight.to_vector<float>();
+  for (int64_t k = 0; k < 4; ++k)
+    for (int64_t j = 0; j < 16; ++j) EXPECT_EQ(dw[k * 16 + j], j == S[k] ? 1.0f : 0.0f);
+  auto gather2 = [](const Tensor& w, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
+    std::vector<float> v = w.to_vector<float>(), out;
+    for (int64_t i : rows)
+      for (int64_t j : cols) out.push_back(v[i * w.shape()[1] + j]);
+    return out;
+  };
+  std::vector<int64_t> qkv_rows;
+  for (int64_t t : Q) qkv_rows.push_back(t);
+  for (int64_t t : Q) qkv_rows.push_back(16 + t);
+  for (int64_t t : V) qkv_rows.push_back(32 + t);
+  for (size_t l = 0; l < 2; ++l) {
+    const nn::Block& b = *backbone.h[l];
+    const nn::Block& s = *side.blocks[l];
+    EXPECT_EQ(s.attn.c_attn.weight.to_vector<float>(), gather2(b.attn.c_attn.weight, qkv_rows, S));
+    EXPECT_EQ(s.attn.c_proj.weight.to_vector<float>(), gather2(b.attn.c_proj.weight, S, V));
+    EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
+    EXPECT_EQ(s.mlp.c_proj.weight.to_vector<float>(), gather2(b.mlp.c_proj.weight, S, U));
+  }
+}
+
 TEST(LST, PruningKeepsTheLargestRowsColumnsAndUnits) {
   nn::GPTConfig c = tiny();
   c.n_embd = 16;  // C = 16, H = 2, D = 8, r = 4: side width 4, head size 2, MLP 64 -> 16
@@ -204,29 +233,7 @@ TEST(LST, PruningKeepsTheLargestRowsColumnsAndUnits) {
     shrink(b->mlp.c_proj.weight, [&](int64_t i, int64_t j) { return in(S, i) && in(U, j); });
   }
   nn::LadderSide side(backbone, {.reduction = 4, .gate_temperature = 0.1}, rng);
-  // The ladders select S*.
-  std::vector<float> dw = side.down[0]->weight.to_vector<float>();
-  for (int64_t k = 0; k < 4; ++k)
-    for (int64_t j = 0; j < 16; ++j) EXPECT_EQ(dw[k * 16 + j], j == S[k] ? 1.0f : 0.0f);
-  // Side weights = backbone weights at the planted indices, by an independent gather.
-  auto gather2 = [](const Tensor& w, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
-    std::vector<float> v = w.to_vector<float>(), out;
-    for (int64_t i : rows)
-      for (int64_t j : cols) out.push_back(v[i * w.shape()[1] + j]);
-    return out;
-  };
-  std::vector<int64_t> qkv_rows;
-  for (int64_t t : Q) qkv_rows.push_back(t);
-  for (int64_t t : Q) qkv_rows.push_back(16 + t);
-  for (int64_t t : V) qkv_rows.push_back(32 + t);
-  for (size_t l = 0; l < 2; ++l) {
-    const nn::Block& b = *backbone.h[l];
-    const nn::Block& s = *side.blocks[l];
-    EXPECT_EQ(s.attn.c_attn.weight.to_vector<float>(), gather2(b.attn.c_attn.weight, qkv_rows, S));
-    EXPECT_EQ(s.attn.c_proj.weight.to_vector<float>(), gather2(b.attn.c_proj.weight, S, V));
-    EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
-    EXPECT_EQ(s.mlp.c_proj.weight.to_vector<float>(), gather2(b.mlp.c_proj.weight, S, U));
-  }
+  expect_side_is_the_gather(backbone, side, S, Q, V, U);
 }
 
 // Empirical Fisher against separate explicit forward/backward passes, and the backbone left
@@ -300,27 +307,7 @@ TEST(LST, PruningByImportanceKeepsThePlantedRowsColumnsAndUnits) {
   o.reduction = 4;
   o.importance = imp;
   nn::LadderSide side(backbone, o, rng);
-  std::vector<float> dw = side.down[0]->weight.to_vector<float>();
-  for (int64_t k = 0; k < 4; ++k)
-    for (int64_t j = 0; j < 16; ++j) EXPECT_EQ(dw[k * 16 + j], j == S[k] ? 1.0f : 0.0f);
-  auto gather2 = [](const Tensor& w, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
-    std::vector<float> v = w.to_vector<float>(), out;
-    for (int64_t i : rows)
-      for (int64_t j : cols) out.push_back(v[i * w.shape()[1] + j]);
-    return out;
-  };
-  std::vector<int64_t> qkv_rows;
-  for (int64_t t : Q) qkv_rows.push_back(t);
-  for (int64_t t : Q) qkv_rows.push_back(16 + t);
-  for (int64_t t : V) qkv_rows.push_back(32 + t);
-  for (size_t l = 0; l < 2; ++l) {
-    const nn::Block& b = *backbone.h[l];
-    const nn::Block& s = *side.blocks[l];
-    EXPECT_EQ(s.attn.c_attn.weight.to_vector<float>(), gather2(b.attn.c_attn.weight, qkv_rows, S));
-    EXPECT_EQ(s.attn.c_proj.weight.to_vector<float>(), gather2(b.attn.c_proj.weight, S, V));
-    EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
-    EXPECT_EQ(s.mlp.c_proj.weight.to_vector<float>(), gather2(b.mlp.c_proj.weight, S, U));
-  }
+  expect_side_is_the_gather(backbone, side, S, Q, V, U);
   o.importance = {{"nope.weight", Tensor::zeros({2})}};
   EXPECT_ERROR_CONTAINS(nn::LadderSide(backbone, o, rng), "not a backbone parameter");
 }
