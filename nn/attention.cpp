@@ -108,12 +108,18 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   w.base_scale = opt_.scale > 0 ? opt_.scale : 1.0 / std::sqrt(static_cast<double>(D));
   w.train_len = opt_.block_size;
   w.window = opt_.window;
-  Tensor att = matmul(q, transpose(k, -2, -1));                   // [B,H,T,Tk]
-  att = attention_weights(att, w, mask_offset);                   // [B,H,T,Tk]
-  att = attn_dropout.forward(att, rng);
-  if (probe) probe->record(att);  // diagnostics (run in eval mode: no dropout)
-  Tensor y = matmul(att, v);                                      // [B,H,T,D]
-  y = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});               // [B,T,C] (one copy)
+  const bool dropout_active = attn_dropout.training() && attn_dropout.p() > 0;
+  Tensor y;
+  if (fused_attention_applies(w, opt_.fused, dropout_active || probe, x.dtype())) {
+    y = fused_attention(q, k, v, w, mask_offset);                 // [B,H,T,D], stored [B,T,H,D]
+  } else {
+    Tensor att = matmul(q, transpose(k, -2, -1));                 // [B,H,T,Tk]
+    att = attention_weights(att, w, mask_offset);                 // [B,H,T,Tk]
+    att = attn_dropout.forward(att, rng);
+    if (probe) probe->record(att);  // diagnostics (run in eval mode: no dropout)
+    y = matmul(att, v);                                           // [B,H,T,D]
+  }
+  y = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});  // [B,T,C] (a view after the fused kernel)
   return resid_dropout.forward(c_proj.forward(y), rng);
 }
 

@@ -37,6 +37,7 @@ struct AttentionOptions {
   int64_t window = 0;        // > 0: each query sees only the last `window` keys (sliding window)
   std::string attn = "softmax";     // softmax | relu2 (relu(c S)^2 / n; nn/attention_weights.h)
   std::string attn_scale = "sqrt";  // sqrt: c = scale | logn: c = scale * log_{block_size}(n)
+  bool fused = true;  // softmax attention through the tiled kernel (fused_attention_applies)
   void validate() const;     // throws tlm::Error naming the option
 };
 

@@ -5,6 +5,8 @@
 
 #include "autograd/ops.h"
 #include "autograd/ops/attention.h"
+#include "autograd/ops/flash_attention.h"
+#include "autograd/precision.h"
 
 namespace tlm::nn {
 
@@ -57,6 +59,18 @@ Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, 
   Tensor M = Tensor::from_vector(m, {Tq, Tk}).to(scores.dtype());  // [Tq,Tk]
   Tensor R = Tensor::from_vector(r, {Tq, 1}).to(scores.dtype());   // [Tq,1]
   return mul(relu2(mul(scores, M)), R);
+}
+
+bool fused_attention_applies(const AttentionWeightOptions& o, bool requested, bool needs_weights,
+                             DType dtype) {
+  return requested && o.attn == "softmax" && !needs_weights &&
+         (dtype != DType::F32 || current_precision() == Precision::F32);
+}
+
+Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                       const AttentionWeightOptions& o, int64_t offset) {
+  TLM_CHECK(o.attn == "softmax", "fused_attention: attn = '{}', only softmax runs fused", o.attn);
+  return flash_attention(q, k, v, row_scales(q.size(-2), offset, o), offset, o.window);
 }
 
 }  // namespace tlm::nn

@@ -40,4 +40,15 @@ std::vector<double> row_scales(int64_t rows, int64_t offset, const AttentionWeig
 // scores [..., Tq, Tk] with Tk = offset + Tq -> A [..., Tq, Tk] (zero at masked entries).
 Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset = 0);
 
+// Whether A v can run as one tiled kernel (autograd/ops/flash_attention.h: same values, memory
+// linear in the context) instead of matmul + attention_weights + matmul: only for softmax, when
+// nothing needs A itself (attention dropout, a probe) and in fp32 (under a bf16/fp16 precision
+// scope the composed matmuls do the rounding). `requested` is the attn_kernel = fused switch.
+bool fused_attention_applies(const AttentionWeightOptions& o, bool requested, bool needs_weights,
+                             DType dtype);
+
+// A v for q [B,H,Tq,Dk], k [B,H,Tk,Dk], v [B,H,Tk,Dv] through the tiled kernel ([B,H,Tq,Dv]).
+Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                       const AttentionWeightOptions& o, int64_t offset = 0);
+
 }  // namespace tlm::nn

@@ -85,9 +85,18 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   w.base_scale = a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(S));
   w.train_len = a.block_size;
   w.window = a.window;
-  Tensor att = attention_weights(matmul(q, transpose(k, -2, -1)), w, mask_offset);  // [B,T,Tk]
-  att = attn_dropout.forward(att, rng);
-  Tensor o = mul(u, matmul(att, v));  // [B,T,e]
+  Tensor av;  // A v [B,T,e]
+  const bool dropout_active = attn_dropout.training() && attn_dropout.p() > 0;
+  if (fused_attention_applies(w, a.fused, dropout_active, x.dtype())) {
+    // One head: [B,1,T,s] queries and keys, [B,1,Tk,e] values.
+    av = reshape(fused_attention(unsqueeze(q, 1), unsqueeze(k, 1), unsqueeze(v, 1), w,
+                                 mask_offset), {B, T, E});
+  } else {
+    Tensor att = attention_weights(matmul(q, transpose(k, -2, -1)), w, mask_offset);  // [B,T,Tk]
+    att = attn_dropout.forward(att, rng);
+    av = matmul(att, v);
+  }
+  Tensor o = mul(u, av);  // [B,T,e]
   return resid_dropout.forward(o_dense.forward(o), rng);
 }
 

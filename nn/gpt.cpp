@@ -35,6 +35,8 @@ void GPTConfig::validate() const {
             "of sqrt|logn", attn_scale);
   TLM_CHECK(window >= 0 && window <= block_size, "GPTConfig.window: {} must be in [0, "
             "block_size = {}] (0 = full attention)", window, block_size);
+  TLM_CHECK(attn_kernel == "fused" || attn_kernel == "composed", "GPTConfig.attn_kernel: '{}' is "
+            "not one of fused|composed", attn_kernel);
   TLM_CHECK(layout == "uniform" || layout == "hwfa", "GPTConfig.layout: '{}' is not one of "
             "uniform|hwfa", layout);
   TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
@@ -70,6 +72,7 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   o.attn.attn = c.attn;
   o.attn.attn_scale = c.attn_scale;
   o.attn.window = c.window;
+  o.attn.fused = c.attn_kernel == "fused";
   if (c.layout == "hwfa" && layer == c.n_layer - 1) {
     o.attn.pos = "none";
     o.attn.window = 0;

@@ -97,6 +97,7 @@ const std::vector<ConfigKey>& table() {
       key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
+      key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, {"fused", "composed"}),
       key("precision", "system", &C::precision, "fp32", "mixed precision emulation (METHODS 9): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
       // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
       key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),

@@ -61,6 +61,7 @@ struct TrainConfig {
   std::string unseen_chars, unseen_replacement, lst_output;
   // ---- system ----
   int64_t threads;
+  std::string attn_kernel;
   std::string precision;
   std::string loss_scale;  // "dynamic" or a positive number (static scale)
   double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;

@@ -120,6 +120,7 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
   g.attn_scale = cfg.attn_scale;
   g.window = cfg.window;
   g.layout = cfg.layout;
+  g.attn_kernel = cfg.attn_kernel;
   g.gau_expansion = cfg.gau_expansion;
   g.gau_attn_size = cfg.gau_attn_size;
   g.validate();

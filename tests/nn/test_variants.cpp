@@ -213,6 +213,39 @@ TEST(GPTVariants, KVCacheMatchesFullForwardForEveryVariant) {
   }
 }
 
+// attn_kernel = fused (the tiled kernel) against composed (matmul + softmax + matmul): logits
+// and every parameter gradient, for each block type and the softmax variants, with a context
+// longer than one 64-row tile.
+TEST(GPTVariants, FusedAttentionMatchesComposed) {
+  struct Case { const char* block; const char* scale; int64_t window; const char* layout; };
+  for (const Case& c : {Case{"transformer", "sqrt", 0, "uniform"}, Case{"transformer", "logn", 70, "uniform"},
+                        Case{"transformer", "sqrt", 5, "hwfa"}, Case{"gau", "sqrt", 0, "uniform"},
+                        Case{"gau", "logn", 66, "uniform"}}) {
+    auto run = [&](const char* kernel) {
+      nn::GPTConfig cfg = tiny(c.block);
+      cfg.n_layer = 2;
+      cfg.block_size = 80;
+      cfg.attn_scale = c.scale;
+      cfg.window = c.window;
+      cfg.layout = c.layout;
+      cfg.attn_kernel = kernel;
+      Rng rng(9);
+      nn::GPT m(cfg, rng);
+      m.to(DType::F64);
+      Tensor logits = m.forward(ids(2, 80, 10), rng);
+      reference_cross_entropy(logits, ids(2, 80, 11)).backward();
+      std::vector<Tensor> out{logits};
+      for (auto& [name, p] : m.named_parameters()) out.push_back(p.grad());
+      return out;
+    };
+    std::vector<Tensor> f = run("fused"), p = run("composed");
+    ASSERT_EQ(f.size(), p.size());
+    for (size_t i = 0; i < f.size(); ++i)
+      EXPECT_LT(max_abs_diff(f[i], p[i]), 1e-12) << c.block << " " << c.scale << " window " << c.window
+                                                 << " " << c.layout << (i == 0 ? " logits" : " grad") << i;
+  }
+}
+
 TEST(GPTVariants, WholeModelParameterGrads) {
   nn::GPTConfig cfg = tiny("gau");
   cfg.attn = "relu2";

@@ -1,0 +1,263 @@
+#include "tensor/kernels/flash_attention.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tensor/profile.h"
+
+namespace tlm::kernels {
+namespace {
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  auto fa = ta ? CblasTrans : CblasNoTrans;
+  auto fb = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  } else {
+    cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+// A [B,H,T,D] operand read in place: element (b,h,t,d) at base[b*sb + h*sh + t*ld + d].
+template <class T>
+struct Heads {
+  T* base;
+  int64_t sb, sh, ld;
+  T* at(int64_t b, int64_t h) const { return base + b * sb + h * sh; }
+};
+
+template <class T>
+Heads<T> heads_of(const Tensor& t) {
+  return {const_cast<T*>(t.data<T>()), t.strides()[0], t.strides()[1], t.strides()[2]};
+}
+
+// A fresh [B,H,T,D] tensor stored as [B,T,H,D] (heads interleaved per position).
+Tensor empty_heads(int64_t B, int64_t H, int64_t T, int64_t D, DType dtype, bool zero) {
+  Tensor base = zero ? Tensor::zeros({B, T, H, D}, dtype) : Tensor::empty({B, T, H, D}, dtype);
+  return Tensor::make_view(base, {B, H, T, D}, {T * H * D, D, H * D, 1}, base.offset());
+}
+
+// Query row i (absolute position offset + i) sees keys [lo, hi).
+struct Band {
+  int64_t offset, window, Tk;
+  int64_t lo(int64_t i) const { return window > 0 ? std::max<int64_t>(0, offset + i - window + 1) : 0; }
+  int64_t hi(int64_t i) const { return std::min(Tk, offset + i + 1); }
+};
+
+// Last dimension contiguous (what BLAS needs); anything else is copied.
+Tensor rows_contiguous(const Tensor& t) {
+  return t.strides()[3] == 1 || t.shape()[3] == 1 ? t : t.contiguous();
+}
+
+void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v,
+                  const std::vector<double>& row_scale, int64_t offset, int64_t window) {
+  TLM_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
+            "flash_attention: q {}, k {}, v {} must be [B,H,T,D]", shape_str(q.shape()),
+            shape_str(k.shape()), shape_str(v.shape()));
+  TLM_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype(),
+            "flash_attention: q, k, v dtypes differ ({}, {}, {})", dtype_name(q.dtype()),
+            dtype_name(k.dtype()), dtype_name(v.dtype()));
+  TLM_CHECK(q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
+            "flash_attention: q {} and k {} differ in batch, heads or head size",
+            shape_str(q.shape()), shape_str(k.shape()));
+  TLM_CHECK(k.size(0) == v.size(0) && k.size(1) == v.size(1) && k.size(2) == v.size(2),
+            "flash_attention: k {} and v {} differ in batch, heads or length",
+            shape_str(k.shape()), shape_str(v.shape()));
+  TLM_CHECK(offset >= 0 && k.size(2) == offset + q.size(2),
+            "flash_attention: k {} must hold offset + Tq = {} + {} keys for q {}",
+            shape_str(k.shape()), offset, q.size(2), shape_str(q.shape()));
+  TLM_CHECK(window >= 0, "flash_attention: the window must be >= 0, got {}", window);
+  TLM_CHECK(static_cast<int64_t>(row_scale.size()) == q.size(2),
+            "flash_attention: {} row scales for {} query rows", row_scale.size(), q.size(2));
+}
+
+template <class T>
+void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
+                  const std::vector<double>& row_scale, int64_t offset, int64_t window,
+                  Tensor& out, Tensor& lse) {
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
+  const int64_t Dk = q.size(3), Dv = v.size(3);
+  const Heads<T> Q = heads_of<T>(q), K = heads_of<T>(k), V = heads_of<T>(v), O = heads_of<T>(out);
+  T* lse_p = lse.data<T>();
+  const Band band{offset, window, Tk};
+  const int64_t nqb = (Tq + kFlashBlock - 1) / kFlashBlock;
+  const int64_t tasks = B * H * nqb;
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+#pragma omp parallel
+  {
+    std::vector<T> S(kFlashBlock * kFlashBlock), acc(kFlashBlock * Dv), m(kFlashBlock),
+        l(kFlashBlock);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t bh = task / nqb, qb = task % nqb, b = bh / H, h = bh % H;
+      const int64_t i0 = qb * kFlashBlock, rows = std::min(kFlashBlock, Tq - i0);
+      const T* q_blk = Q.at(b, h) + i0 * Q.ld;
+      const T* k_bh = K.at(b, h);
+      const T* v_bh = V.at(b, h);
+      std::fill(acc.begin(), acc.begin() + rows * Dv, T(0));
+      std::fill(m.begin(), m.end(), neg_inf);
+      std::fill(l.begin(), l.end(), T(0));
+      const int64_t j_end = band.hi(i0 + rows - 1);
+      for (int64_t j0 = band.lo(i0); j0 < j_end; j0 += kFlashBlock) {
+        const int64_t cols = std::min(kFlashBlock, j_end - j0);
+        gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
+                S.data(), kFlashBlock);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* s = S.data() + r * kFlashBlock;
+          const int64_t lo = std::max<int64_t>(band.lo(i0 + r) - j0, 0);
+          const int64_t hi = std::min<int64_t>(band.hi(i0 + r) - j0, cols);
+          if (lo >= hi) {  // no visible key of this row in this block
+            std::fill(s, s + cols, T(0));
+            continue;
+          }
+          const T c = static_cast<T>(row_scale[i0 + r]);
+          T block_max = neg_inf;
+          for (int64_t j = lo; j < hi; ++j) block_max = std::max(block_max, c * s[j]);
+          const T m_new = std::max(m[r], block_max);
+          const T rescale = std::exp(m[r] - m_new);  // 0 on the first visible block
+          T sum = 0;
+          for (int64_t j = 0; j < lo; ++j) s[j] = T(0);
+          for (int64_t j = lo; j < hi; ++j) {
+            s[j] = std::exp(c * s[j] - m_new);
+            sum += s[j];
+          }
+          for (int64_t j = hi; j < cols; ++j) s[j] = T(0);
+          l[r] = l[r] * rescale + sum;
+          m[r] = m_new;
+          if (rescale != T(1)) {
+            T* a = acc.data() + r * Dv;
+            for (int64_t d = 0; d < Dv; ++d) a[d] *= rescale;
+          }
+        }
+        gemm<T>(false, false, rows, Dv, cols, T(1), S.data(), kFlashBlock, v_bh + j0 * V.ld,
+                V.ld, T(1), acc.data(), Dv);
+      }
+      T* o_blk = O.at(b, h) + i0 * O.ld;
+      T* lse_blk = lse_p + (b * H + h) * Tq + i0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const T inv = T(1) / l[r];
+        for (int64_t d = 0; d < Dv; ++d) o_blk[r * O.ld + d] = acc[r * Dv + d] * inv;
+        lse_blk[r] = m[r] + std::log(l[r]);
+      }
+    }
+  }
+}
+
+template <class T>
+void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
+                   const Tensor& out, const Tensor& lse, const std::vector<double>& row_scale,
+                   int64_t offset, int64_t window, FlashAttentionGrads& grads) {
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
+  const int64_t Dk = q.size(3), Dv = v.size(3);
+  const Heads<T> Q = heads_of<T>(q), K = heads_of<T>(k), V = heads_of<T>(v), O = heads_of<T>(out),
+                 G = heads_of<T>(g), dQ = heads_of<T>(grads.dq), dK = heads_of<T>(grads.dk),
+                 dV = heads_of<T>(grads.dv);
+  const T* lse_p = lse.data<T>();
+  const Band band{offset, window, Tk};
+  // One (batch, head) per task: its dK and dV rows are written by that task alone.
+#pragma omp parallel
+  {
+    std::vector<T> P(kFlashBlock * kFlashBlock), dS(kFlashBlock * kFlashBlock),
+        dq_acc(kFlashBlock * Dk), Dvec(kFlashBlock);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t bh = 0; bh < B * H; ++bh) {
+      const int64_t b = bh / H, h = bh % H;
+      const T *q_bh = Q.at(b, h), *k_bh = K.at(b, h), *v_bh = V.at(b, h), *o_bh = O.at(b, h),
+              *g_bh = G.at(b, h);
+      T *dk_bh = dK.at(b, h), *dv_bh = dV.at(b, h);
+      for (int64_t i0 = 0; i0 < Tq; i0 += kFlashBlock) {
+        const int64_t rows = std::min(kFlashBlock, Tq - i0);
+        const T* q_blk = q_bh + i0 * Q.ld;
+        const T* g_blk = g_bh + i0 * G.ld;
+        const T* lse_blk = lse_p + bh * Tq + i0;
+        for (int64_t r = 0; r < rows; ++r) {
+          T s = 0;
+          for (int64_t d = 0; d < Dv; ++d) s += g_blk[r * G.ld + d] * o_bh[(i0 + r) * O.ld + d];
+          Dvec[r] = s;
+        }
+        std::fill(dq_acc.begin(), dq_acc.begin() + rows * Dk, T(0));
+        const int64_t j_end = band.hi(i0 + rows - 1);
+        for (int64_t j0 = band.lo(i0); j0 < j_end; j0 += kFlashBlock) {
+          const int64_t cols = std::min(kFlashBlock, j_end - j0);
+          gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
+                  P.data(), kFlashBlock);                                     // S
+          gemm<T>(false, true, rows, cols, Dv, T(1), g_blk, G.ld, v_bh + j0 * V.ld, V.ld, T(0),
+                  dS.data(), kFlashBlock);                                    // dP = dO V^T
+          for (int64_t r = 0; r < rows; ++r) {
+            T* p = P.data() + r * kFlashBlock;
+            T* ds = dS.data() + r * kFlashBlock;
+            const int64_t lo = std::max<int64_t>(band.lo(i0 + r) - j0, 0);
+            const int64_t hi = std::min<int64_t>(band.hi(i0 + r) - j0, cols);
+            const T c = static_cast<T>(row_scale[i0 + r]);
+            for (int64_t j = 0; j < cols; ++j) {
+              if (j >= lo && j < hi) {
+                p[j] = std::exp(c * p[j] - lse_blk[r]);
+                ds[j] = c * p[j] * (ds[j] - Dvec[r]);
+              } else {
+                p[j] = T(0);
+                ds[j] = T(0);
+              }
+            }
+          }
+          gemm<T>(true, false, cols, Dv, rows, T(1), P.data(), kFlashBlock, g_blk, G.ld, T(1),
+                  dv_bh + j0 * dV.ld, dV.ld);                                 // dV += P^T dO
+          gemm<T>(false, false, rows, Dk, cols, T(1), dS.data(), kFlashBlock, k_bh + j0 * K.ld,
+                  K.ld, T(1), dq_acc.data(), Dk);                             // dQ += dS K
+          gemm<T>(true, false, cols, Dk, rows, T(1), dS.data(), kFlashBlock, q_blk, Q.ld, T(1),
+                  dk_bh + j0 * dK.ld, dK.ld);                                 // dK += dS^T Q
+        }
+        T* dq_blk = dQ.at(b, h) + i0 * dQ.ld;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t d = 0; d < Dk; ++d) dq_blk[r * dQ.ld + d] = dq_acc[r * Dk + d];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+FlashAttentionResult flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                                     const std::vector<double>& row_scale, int64_t offset,
+                                     int64_t window) {
+  TLM_PROFILE(Attention);
+  check_inputs(q_in, k_in, v_in, row_scale, offset, window);
+  const Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Dv = v.size(3);
+  FlashAttentionResult r;
+  r.out = empty_heads(B, H, Tq, Dv, q.dtype(), false);
+  r.lse = Tensor::empty({B, H, Tq}, q.dtype());
+  dispatch_floating(q.dtype(), "flash_attention", [&](auto tag) {
+    forward_impl<decltype(tag)>(q, k, v, row_scale, offset, window, r.out, r.lse);
+  });
+  return r;
+}
+
+FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tensor& q_in,
+                                             const Tensor& k_in, const Tensor& v_in,
+                                             const Tensor& out, const Tensor& lse,
+                                             const std::vector<double>& row_scale,
+                                             int64_t offset, int64_t window) {
+  TLM_PROFILE(Attention);
+  check_inputs(q_in, k_in, v_in, row_scale, offset, window);
+  TLM_CHECK(grad_out.shape() == out.shape(), "flash_attention backward: gradient {} does not "
+            "match the output {}", shape_str(grad_out.shape()), shape_str(out.shape()));
+  const Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
+  const Tensor g = rows_contiguous(grad_out), o = rows_contiguous(out);
+  const Tensor l = lse.contiguous();
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
+  FlashAttentionGrads grads;
+  grads.dq = empty_heads(B, H, Tq, q.size(3), q.dtype(), false);
+  grads.dk = empty_heads(B, H, Tk, k.size(3), q.dtype(), true);
+  grads.dv = empty_heads(B, H, Tk, v.size(3), q.dtype(), true);
+  dispatch_floating(q.dtype(), "flash_attention", [&](auto tag) {
+    backward_impl<decltype(tag)>(g, q, k, v, o, l, row_scale, offset, window, grads);
+  });
+  return grads;
+}
+
+}  // namespace tlm::kernels

@@ -1,0 +1,145 @@
+// The tiled attention kernel (autograd/ops/flash_attention.h) against the same maths composed
+// from matmul and causal_softmax, in float64, across tile boundaries, with a KV-cache offset,
+// sliding windows, per-row (log-n) scales, strided inputs and Dv != Dk; a float64 gradient
+// check; float32 against float64; and memory that grows linearly with the context.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "autograd/ops/attention.h"
+#include "autograd/ops/flash_attention.h"
+#include "tensor/kernels/flash_attention.h"
+#include "tensor/storage.h"
+
+namespace tlm {
+namespace {
+
+Tensor randn(const Shape& s, uint64_t seed, DType dtype = DType::F64, double std = 1.0) {
+  Rng rng(seed);
+  return Tensor::randn(s, rng, std, dtype);
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  return m;
+}
+
+// matmul(causal_softmax(c_i * q k^T), v): the plain path.
+Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                          const std::vector<double>& c, int64_t offset, int64_t window) {
+  Tensor col = Tensor::from_vector(c, {static_cast<int64_t>(c.size()), 1}).to(q.dtype());
+  Tensor s = mul(matmul(q, transpose(k, -2, -1)), col);
+  return matmul(causal_softmax(s, 1.0, offset, window), v);
+}
+
+std::vector<double> scales(int64_t rows, bool vary) {
+  std::vector<double> c(static_cast<size_t>(rows), 0.35);
+  if (vary)
+    for (int64_t i = 0; i < rows; ++i) c[static_cast<size_t>(i)] = 0.2 + 0.01 * static_cast<double>(i % 37);
+  return c;
+}
+
+// q, k, v as [B,H,T,D] views of [B,T,H,D] buffers, the layout attention produces.
+Tensor heads_view(const Shape& bthd, uint64_t seed, DType dtype) {
+  return permute(randn(bthd, seed, dtype), {0, 2, 1, 3});
+}
+
+struct Case {
+  int64_t B, H, Tq, offset, Dk, Dv, window;
+  bool vary_scale;
+};
+
+TEST(FlashAttention, MatchesComposedValueAndGradients) {
+  for (const Case& c : {Case{2, 3, 5, 0, 4, 4, 0, false}, Case{1, 2, 150, 0, 8, 8, 0, false},
+                        Case{2, 1, 130, 0, 6, 10, 0, true}, Case{1, 2, 70, 0, 4, 4, 5, false},
+                        Case{1, 1, 200, 0, 4, 4, 90, true}, Case{2, 2, 3, 130, 8, 8, 0, false},
+                        Case{1, 1, 67, 70, 4, 6, 64, true}}) {
+    const int64_t Tk = c.offset + c.Tq;
+    Tensor q = heads_view({c.B, c.Tq, c.H, c.Dk}, 1, DType::F64);
+    Tensor k = heads_view({c.B, Tk, c.H, c.Dk}, 2, DType::F64);
+    Tensor v = heads_view({c.B, Tk, c.H, c.Dv}, 3, DType::F64);
+    Tensor gy = randn({c.B, c.H, c.Tq, c.Dv}, 4);
+    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    auto run = [&](bool fused) {
+      Tensor ql = q.detach().set_requires_grad(true), kl = k.detach().set_requires_grad(true),
+             vl = v.detach().set_requires_grad(true);
+      Tensor y = fused ? flash_attention(ql, kl, vl, rs, c.offset, c.window)
+                       : attention_composed(ql, kl, vl, rs, c.offset, c.window);
+      sum(mul(y, gy)).backward();
+      return std::vector<Tensor>{y, ql.grad(), kl.grad(), vl.grad()};
+    };
+    std::vector<Tensor> f = run(true), p = run(false);
+    const char* what[] = {"output", "dq", "dk", "dv"};
+    for (int i = 0; i < 4; ++i)
+      EXPECT_LT(max_abs_diff(f[i], p[i]), 1e-12)
+          << what[i] << " B" << c.B << " H" << c.H << " Tq" << c.Tq << " offset" << c.offset
+          << " window" << c.window;
+  }
+}
+
+TEST(FlashAttention, Gradcheck) {
+  using In = const std::vector<Tensor>&;
+  for (const Case& c : {Case{1, 2, 6, 0, 3, 4, 0, true}, Case{1, 1, 5, 3, 2, 2, 3, false},
+                        Case{1, 1, 70, 0, 2, 2, 66, true}}) {
+    const int64_t Tk = c.offset + c.Tq;
+    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    auto r = gradcheck(
+        [&](In x) { return flash_attention(x[0], x[1], x[2], rs, c.offset, c.window); },
+        {randn({c.B, c.H, c.Tq, c.Dk}, 11), randn({c.B, c.H, Tk, c.Dk}, 12),
+         randn({c.B, c.H, Tk, c.Dv}, 13)});
+    EXPECT_TRUE(r.ok) << "Tq " << c.Tq << ": " << r.message;
+  }
+}
+
+TEST(FlashAttention, Float32MatchesFloat64) {
+  const std::vector<double> rs = scales(100, true);
+  Tensor q = heads_view({2, 100, 2, 16}, 21, DType::F64), k = heads_view({2, 100, 2, 16}, 22, DType::F64),
+         v = heads_view({2, 100, 2, 16}, 23, DType::F64);
+  Tensor y64 = flash_attention(q, k, v, rs);
+  Tensor y32 = flash_attention(q.to(DType::F32), k.to(DType::F32), v.to(DType::F32), rs);
+  EXPECT_EQ(y32.dtype(), DType::F32);
+  EXPECT_LT(max_abs_diff(y32, y64), 2e-6);
+}
+
+TEST(FlashAttention, RefusesMismatchedShapes) {
+  Tensor q = randn({1, 2, 4, 8}, 1), k = randn({1, 2, 5, 8}, 2), v = randn({1, 2, 5, 8}, 3);
+  try {
+    flash_attention(q, k, v, scales(4, false));
+    FAIL() << "k with 5 keys for 4 queries and offset 0 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("k [1,2,5,8]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("q [1,2,4,8]"), std::string::npos) << e.what();
+  }
+}
+
+// Peak memory of forward + backward at context T: linear in T (the composed path stores
+// [T, T] scores and probabilities, so doubling T quadruples its peak).
+int64_t attention_peak_bytes(int64_t T, bool fused) {
+  const std::vector<double> rs = scales(T, false);
+  Tensor q = randn({1, 2, T, 16}, 31, DType::F32).set_requires_grad(true);
+  Tensor k = randn({1, 2, T, 16}, 32, DType::F32).set_requires_grad(true);
+  Tensor v = randn({1, 2, T, 16}, 33, DType::F32).set_requires_grad(true);
+  reset_peak_memory();
+  const int64_t base = memory_stats().current_bytes;
+  Tensor y = fused ? flash_attention(q, k, v, rs) : attention_composed(q, k, v, rs, 0, 0);
+  sum(y).backward();
+  return memory_stats().peak_bytes - base;
+}
+
+TEST(FlashAttention, MemoryGrowsLinearlyWithContext) {
+  const double f1 = static_cast<double>(attention_peak_bytes(512, true));
+  const double f2 = static_cast<double>(attention_peak_bytes(1024, true));
+  const double c1 = static_cast<double>(attention_peak_bytes(512, false));
+  const double c2 = static_cast<double>(attention_peak_bytes(1024, false));
+  EXPECT_LT(f2, 2.2 * f1) << f1 << " B at T=512, " << f2 << " B at T=1024";
+  EXPECT_GT(c2, 3.5 * c1) << "the composed path should be quadratic: " << c1 << " vs " << c2;
+  EXPECT_LT(f2, 0.1 * c2) << "fused " << f2 << " B vs composed " << c2 << " B at T=1024";
+}
+
+}  // namespace
+}  // namespace tlm
