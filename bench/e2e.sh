@@ -8,7 +8,17 @@
 #
 # The BLAS kernel: both use the same libopenblas; whatever OPENBLAS_CORETYPE the
 # environment sets applies to both (compare like with like). TORCH_ENV / TLM_ENV add
-# per-tool environment (e.g. TORCH_ENV="OPENBLAS_CORETYPE=SkylakeX").
+# per-tool environment (e.g. TORCH_ENV="OPENBLAS_CORETYPE=SkylakeX"). tlm, run with no
+# variable, picks the best kernel for the CPU itself (train/blas_select.h).
+#
+# Also printed, from the same session:
+#   sgemm GFLOP/s  2-thread cblas_sgemm, best of square 512 / 1024 / 2048 (bench_tensor
+#                  BM_RawSgemm, median of 3), measured before and after the runs
+#   MFU            model FLOPs utilisation = flops_per_token x tokens/s / sgemm FLOP/s, with
+#                  flops_per_token = 6 N + 12 L C T (PaLM / nanoGPT accounting: N non-embedding
+#                  parameters, 2 + 4 FLOPs per weight forward + backward, plus q k^T and A v;
+#                  `tlm info` prints it)
+#   profile        one extra tlm run with --profile: the share of step time per kind of op
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-baby}
@@ -30,6 +40,12 @@ for kv in "${ARGS[@]}"; do
   torch_args+=("--${kv%%=*}" "${kv#*=}")
   tlm_args+=(--set "$kv")
 done
+sgemm_gflops() {
+  "./$BUILD/bench_tensor" --benchmark_filter='BM_RawSgemm' --benchmark_repetitions=3 \
+      --benchmark_report_aggregates_only=true --benchmark_format=json 2>/dev/null |
+    python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print(max(x["GFLOP/s"] for x in b if x.get("aggregate_name")=="median"))'
+}
+SGEMM_BEFORE=$(OMP_NUM_THREADS=2 sgemm_gflops)
 : > "$OUT/$CONFIG.jsonl"
 for r in $(seq 1 "$RUNS"); do
   seed=$r
@@ -38,14 +54,31 @@ for r in $(seq 1 "$RUNS"); do
   env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set seed="$seed" --set out_dir="$OUT/tlm-$CONFIG-$r" \
       2>"$OUT/tlm-$CONFIG-$r.log" | tail -1 | sed 's/^{/{"run":"tlm",/' >> "$OUT/$CONFIG.jsonl"
 done
+SGEMM_AFTER=$(OMP_NUM_THREADS=2 sgemm_gflops)
+info_args=()
+for kv in "${ARGS[@]}"; do info_args+=(--set "$kv"); done
+FLOPS_PER_TOKEN=$("./$BUILD/tlm" info "${info_args[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flops_per_token"])')
+env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set max_iters=$((ITERS < 150 ? ITERS : 150)) \
+    --set out_dir="$OUT/tlm-$CONFIG-profile" --profile > /dev/null 2> "$OUT/tlm-$CONFIG-profile.log"
 cat "$OUT/$CONFIG.jsonl"
-python3 - "$OUT/$CONFIG.jsonl" <<'PY'
+python3 - "$OUT/$CONFIG.jsonl" "$SGEMM_BEFORE" "$SGEMM_AFTER" "$FLOPS_PER_TOKEN" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sgemm = [float(sys.argv[2]), float(sys.argv[3])]
+flops_per_token = float(sys.argv[4])
 def med(tool, key):
     v = [r[key] for r in rows if r.get("run") == tool and r.get(key) is not None]
     return statistics.median(v) if v else float("nan")
 for key in ("tokens_per_s", "val_loss", "peak_rss_bytes"):
     t, m = med("torch", key), med("tlm", key)
     print(f"{key:16s} torch {t:12.4f}  tlm {m:12.4f}  tlm/torch {m / t:.3f}")
+ref = max(sgemm)
+print(f"sgemm (2 threads, best square) {sgemm[0]:.1f} GFLOP/s before, {sgemm[1]:.1f} after")
+print(f"flops_per_token {flops_per_token / 1e6:.3f} MFLOP (6 N + 12 L C T)")
+for tool in ("torch", "tlm"):
+    gf = flops_per_token * med(tool, "tokens_per_s") / 1e9
+    print(f"MFU {tool:5s} {gf:7.1f} GFLOP/s = {gf / ref:.3f} of sgemm ({ref:.1f})")
 PY
+echo "tlm profile (150 steps, --profile):"
+sed -n '/^profile/,/^done/p' "$OUT/tlm-$CONFIG-profile.log" | grep -v '^done'
+printf 'tlm BLAS: '; grep -m1 '^blas:' "$OUT/tlm-$CONFIG-profile.log" || true

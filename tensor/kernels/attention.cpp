@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/vmath.h"
 
 namespace tlm::kernels {
 namespace {
@@ -50,10 +51,12 @@ Tensor causal_softmax(const Tensor& x_in, double scale, int64_t offset, int64_t 
       if (lo == hi) continue;
       // Subtract the max (of the scaled, visible scores) so exp never overflows.
       T m = s * a[lo];
+#pragma omp simd reduction(max : m)
       for (int64_t j = lo + 1; j < hi; ++j) m = std::max(m, s * a[j]);
       T sum = 0;
+#pragma omp simd reduction(+ : sum)
       for (int64_t j = lo; j < hi; ++j) {
-        T e = std::exp(s * a[j] - m);
+        T e = vexp(s * a[j] - m);
         b[j] = e;
         sum += e;
       }
@@ -91,6 +94,7 @@ Tensor causal_softmax_backward(const Tensor& grad, const Tensor& y_in, double sc
       for (int64_t j = 0; j < lo; ++j) d[j] = T(0);
       for (int64_t j = hi; j < Tk; ++j) d[j] = T(0);
       T dot = 0;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = lo; j < hi; ++j) dot += gg[j] * yy[j];
       for (int64_t j = lo; j < hi; ++j) d[j] = s * yy[j] * (gg[j] - dot);
     }

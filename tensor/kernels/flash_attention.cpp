@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/kernels/vmath.h"
 #include "tensor/profile.h"
 
 namespace tlm::kernels {
@@ -117,14 +118,17 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
           }
           const T c = static_cast<T>(row_scale[i0 + r]);
           T block_max = neg_inf;
+#pragma omp simd reduction(max : block_max)
           for (int64_t j = lo; j < hi; ++j) block_max = std::max(block_max, c * s[j]);
           const T m_new = std::max(m[r], block_max);
-          const T rescale = std::exp(m[r] - m_new);  // 0 on the first visible block
+          const T rescale = m[r] == neg_inf ? T(0) : vexp(m[r] - m_new);  // 0 on the first block
           T sum = 0;
           for (int64_t j = 0; j < lo; ++j) s[j] = T(0);
+#pragma omp simd reduction(+ : sum)
           for (int64_t j = lo; j < hi; ++j) {
-            s[j] = std::exp(c * s[j] - m_new);
-            sum += s[j];
+            const T e = vexp(c * s[j] - m_new);
+            s[j] = e;
+            sum += e;
           }
           for (int64_t j = hi; j < cols; ++j) s[j] = T(0);
           l[r] = l[r] * rescale + sum;
@@ -176,8 +180,11 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
         const T* g_blk = g_bh + i0 * G.ld;
         const T* lse_blk = lse_p + bh * Tq + i0;
         for (int64_t r = 0; r < rows; ++r) {
+          const T* gr = g_blk + r * G.ld;
+          const T* orow = o_bh + (i0 + r) * O.ld;
           T s = 0;
-          for (int64_t d = 0; d < Dv; ++d) s += g_blk[r * G.ld + d] * o_bh[(i0 + r) * O.ld + d];
+#pragma omp simd reduction(+ : s)
+          for (int64_t d = 0; d < Dv; ++d) s += gr[d] * orow[d];
           Dvec[r] = s;
         }
         std::fill(dq_acc.begin(), dq_acc.begin() + rows * Dk, T(0));
@@ -194,15 +201,14 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
             const int64_t lo = std::max<int64_t>(band.lo(i0 + r) - j0, 0);
             const int64_t hi = std::min<int64_t>(band.hi(i0 + r) - j0, cols);
             const T c = static_cast<T>(row_scale[i0 + r]);
-            for (int64_t j = 0; j < cols; ++j) {
-              if (j >= lo && j < hi) {
-                p[j] = std::exp(c * p[j] - lse_blk[r]);
-                ds[j] = c * p[j] * (ds[j] - Dvec[r]);
-              } else {
-                p[j] = T(0);
-                ds[j] = T(0);
-              }
+            const T lse_r = lse_blk[r], D_r = Dvec[r];
+            for (int64_t j = 0; j < lo; ++j) p[j] = ds[j] = T(0);
+#pragma omp simd
+            for (int64_t j = lo; j < hi; ++j) {
+              p[j] = vexp(c * p[j] - lse_r);
+              ds[j] = c * p[j] * (ds[j] - D_r);
             }
+            for (int64_t j = std::max(hi, lo); j < cols; ++j) p[j] = ds[j] = T(0);
           }
           gemm<T>(true, false, cols, Dv, rows, T(1), P.data(), kFlashBlock, g_blk, G.ld, T(1),
                   dv_bh + j0 * dV.ld, dV.ld);                                 // dV += P^T dO

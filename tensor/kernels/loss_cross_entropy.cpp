@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/vmath.h"
 
 namespace tlm::kernels {
 namespace {
@@ -58,11 +59,12 @@ CrossEntropyResult cross_entropy_forward(const Tensor& logits_in, const Tensor& 
       // 1e4 are fine). exp runs in T (float exp is cheaper than double); the sums accumulate in
       // double so V = 50k rows stay accurate.
       T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
       for (int64_t j = 0; j < V; ++j) m = std::max(m, row[j]);
       double s = 0, zsum = 0;
 #pragma omp simd reduction(+ : s, zsum)
       for (int64_t j = 0; j < V; ++j) {
-        s += std::exp(row[j] - m);
+        s += vexp(row[j] - m);
         zsum += row[j];
       }
       const double lse = static_cast<double>(m) + std::log(s);
@@ -129,7 +131,7 @@ Tensor cross_entropy_backward(const Tensor& grad_in, const Tensor& logits_in,
       const T* row = zp + i * V;
       const T l = lp[i], sc = static_cast<T>(scale), u = static_cast<T>(uniform);
 #pragma omp simd
-      for (int64_t j = 0; j < V; ++j) d[j] = sc * (std::exp(row[j] - l) - u);
+      for (int64_t j = 0; j < V; ++j) d[j] = sc * (vexp(row[j] - l) - u);
       d[tp[i]] = static_cast<T>(d[tp[i]] - scale * (1 - eps));
     }
   });

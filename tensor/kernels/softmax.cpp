@@ -95,7 +95,7 @@ Tensor softmax_backward_impl(const Tensor& g_in, const Tensor& y_in, int64_t axi
       T dot = 0;
       if (kLog) {
         for (int64_t k = 0; k < n; ++k) dot += gg[k * s];
-        for (int64_t k = 0; k < n; ++k) d[k * s] = gg[k * s] - std::exp(yy[k * s]) * dot;
+        for (int64_t k = 0; k < n; ++k) d[k * s] = gg[k * s] - vexp(yy[k * s]) * dot;
       } else {
         for (int64_t k = 0; k < n; ++k) dot += gg[k * s] * yy[k * s];
         for (int64_t k = 0; k < n; ++k) d[k * s] = yy[k * s] * (gg[k * s] - dot);
