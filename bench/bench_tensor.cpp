@@ -2,7 +2,10 @@
 //   - matmul through the tensor API against a raw cblas_sgemm of the same shape (GFLOP/s);
 //   - elementwise ops and reductions at 16M elements against a STREAM-style copy/triad
 //     written with the same OpenMP (GB/s: the machine's measured memory bandwidth);
-//   - softmax and a layernorm-style row reduction (GB/s).
+//   - softmax and a layernorm-style row reduction (GB/s);
+//   - causal attention forward + backward, the tiled kernel against matmul + causal_softmax +
+//     matmul, at the baby (B12 H4 T64 D32) and width-384 (B8 H6 T256 D64) shapes (GFLOP/s
+//     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving).
 // Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -10,6 +13,8 @@
 #include <cstring>
 
 #include "autograd/ops.h"
+#include "autograd/ops/attention.h"
+#include "autograd/ops/flash_attention.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/reduce.h"
@@ -162,6 +167,29 @@ void BM_SoftmaxRows(benchmark::State& state) {  // [rows, n] softmax over n
 BENCHMARK(BM_SumAll16M)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RowMeanLayerNormStyle)->Arg(128)->Arg(768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxRows)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- causal attention, forward + backward: fused (tiled) vs composed ----
+void attention_bench(benchmark::State& state, bool fused) {
+  const int64_t B = state.range(0), H = state.range(1), T = state.range(2), D = state.range(3);
+  Rng rng(1);
+  // [B,H,T,D] views of [B,T,H,D] buffers, as attention makes them.
+  auto heads = [&] { return permute(Tensor::randn({B, T, H, D}, rng), {0, 2, 1, 3}).set_requires_grad(true); };
+  Tensor q = heads(), k = heads(), v = heads();
+  const std::vector<double> c(static_cast<size_t>(T), 1.0 / std::sqrt(static_cast<double>(D)));
+  for (auto _ : state) {
+    Tensor y = fused ? flash_attention(q, k, v, c)
+                     : matmul(causal_softmax(matmul(q, transpose(k, -2, -1)), c[0]), v);
+    sum(y).backward();
+    q.zero_grad();
+    k.zero_grad();
+    v.zero_grad();
+  }
+  set_gflops(state, 12.0 * B * H * T * T * D);
+}
+void BM_AttentionFused(benchmark::State& state) { attention_bench(state, true); }
+void BM_AttentionComposed(benchmark::State& state) { attention_bench(state, false); }
+BENCHMARK(BM_AttentionFused)->Args({12, 4, 64, 32})->Args({8, 6, 256, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AttentionComposed)->Args({12, 4, 64, 32})->Args({8, 6, 256, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace tlm

@@ -50,9 +50,11 @@ SGEMM_BEFORE=$(OMP_NUM_THREADS=2 sgemm_gflops)
 for r in $(seq 1 "$RUNS"); do
   seed=$r
   env ${TORCH_ENV:-} /usr/bin/python3 ../shared/peers/torch_gpt.py "${torch_args[@]}" --seed "$seed" \
-      --data "$DATA" 2>"$OUT/torch-$CONFIG-$r.log" | tail -1 | sed 's/^/{"run":"torch",/;s/^{"run":"torch",{/{"run":"torch",/' >> "$OUT/$CONFIG.jsonl"
+      --data "$DATA" 2>"$OUT/torch-$CONFIG-$r.log" | tail -1 | sed 's/^/{"run":"torch",/;s/^{"run":"torch",{/{"run":"torch",/' >> "$OUT/$CONFIG.jsonl" ||
+    { echo "e2e: the PyTorch run failed (needs python3-torch):"; tail -5 "$OUT/torch-$CONFIG-$r.log"; exit 1; }
   env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set seed="$seed" --set out_dir="$OUT/tlm-$CONFIG-$r" \
-      2>"$OUT/tlm-$CONFIG-$r.log" | tail -1 | sed 's/^{/{"run":"tlm",/' >> "$OUT/$CONFIG.jsonl"
+      2>"$OUT/tlm-$CONFIG-$r.log" | tail -1 | sed 's/^{/{"run":"tlm",/' >> "$OUT/$CONFIG.jsonl" ||
+    { echo "e2e: the tlm run failed:"; tail -5 "$OUT/tlm-$CONFIG-$r.log"; exit 1; }
 done
 SGEMM_AFTER=$(OMP_NUM_THREADS=2 sgemm_gflops)
 info_args=()

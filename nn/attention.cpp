@@ -64,8 +64,8 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   // slicing the weight keeps that cost at [3C,C].
   auto project = [&](int64_t part) {
     Tensor w = narrow(c_attn.weight, 0, part * C, C);      // [C,C]
-    Tensor y = matmul(x, transpose(w, 0, 1));               // [B,T,C]
-    if (c_attn.bias.defined()) y = add(y, narrow(c_attn.bias, 0, part * C, C));
+    Tensor b = c_attn.bias.defined() ? narrow(c_attn.bias, 0, part * C, C) : Tensor();
+    Tensor y = affine(x, w, b);                              // [B,T,C]
     if (c_attn.lora) y = add(y, c_attn.lora->forward_rows(x, part * C, C));  // nn/lora.h
     return permute(reshape(y, {B, T, H, D}), {0, 2, 1, 3});  // [B,H,T,D]
   };

@@ -13,6 +13,10 @@
 
 namespace tlm::nn {
 
+// x W^T + b (bias may be undefined): one fused op (autograd/ops/linear.h) in fp32, matmul + add
+// under a bf16/fp16 precision scope (where matmul rounds its inputs).
+Tensor affine(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
 class Linear : public Module {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias, Rng& rng, double init_std = 0.02);
