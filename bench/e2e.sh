@@ -34,8 +34,8 @@ case "$CONFIG" in
   *) echo "unknown config $CONFIG (baby|w384)"; exit 2 ;;
 esac
 EVAL_ITERS=${EVAL_ITERS:-20}
-torch_args=(--max_iters "$ITERS" --lr_decay_iters "$ITERS" --eval_interval 0 --eval_iters "$EVAL_ITERS" --dropout 0.0 --threads 2)
-tlm_args=(--set max_iters="$ITERS" --set lr_decay_iters="$ITERS" --set eval_interval=0 --set eval_iters="$EVAL_ITERS" --set dropout=0.0 --set threads=2 --set data="$DATA" --set ckpt_interval=0)
+torch_args=(--max_iters "$ITERS" --lr_decay_iters "$ITERS" --warmup_iters $((ITERS < 100 ? ITERS : 100)) --eval_interval 0 --eval_iters "$EVAL_ITERS" --dropout 0.0 --threads 2)
+tlm_args=(--set max_iters="$ITERS" --set lr_decay_iters="$ITERS" --set warmup_iters=$((ITERS < 100 ? ITERS : 100)) --set eval_interval=0 --set eval_iters="$EVAL_ITERS" --set dropout=0.0 --set threads=2 --set data="$DATA" --set ckpt_interval=0)
 for kv in "${ARGS[@]}"; do
   torch_args+=("--${kv%%=*}" "${kv#*=}")
   tlm_args+=(--set "$kv")
