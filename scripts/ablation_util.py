@@ -19,8 +19,9 @@ def parse_args(description, default_out):
     p.add_argument("--quick", action="store_true", help="small grid, under 3 minutes on 2 cores")
     p.add_argument("--out", default=default_out, help="output directory")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data", default="", help="a text file or a built-in task (task:copy, "
-                   "probe:position); default: the built-in corpus")
+    p.add_argument("--data", default=tlmlib.SHAKESPEARE if os.path.exists(tlmlib.SHAKESPEARE)
+                   else "", help="a text file or a built-in task (task:copy, probe:position); "
+                   "default: tiny Shakespeare from ../shared, else the built-in corpus")
     return p.parse_args()
 
 
@@ -67,6 +68,29 @@ def diverged(r):
         return True
     steps = [x["loss"] for x in r.get("log", []) if x.get("kind") == "step"]
     return bool(steps) and v >= steps[0]
+
+
+def unigram_val_loss(path, val_fraction=0.1):
+    """Cross-entropy (nats) on the validation split of a character model that only knows the
+    training split's character frequencies: a run whose val loss stays at this level has
+    learnt nothing from the context. None for built-in tasks and the built-in corpus."""
+    if not path or ":" in os.path.basename(path) or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    cut = int(len(text) * (1.0 - val_fraction))
+    train, val = text[:cut], text[cut:]
+    counts = {}
+    for ch in train:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(train)
+    return -sum(math.log(counts.get(ch, 0.5) / n) for ch in val) / max(1, len(val))
+
+
+def stalled(r, unigram, margin=0.05):
+    """Trained without diverging but never got below the unigram level (+ margin)."""
+    v = r.get("val_loss")
+    return unigram is not None and v is not None and math.isfinite(v) and v >= unigram - margin
 
 
 def step_curve(r):
