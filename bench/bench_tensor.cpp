@@ -5,7 +5,10 @@
 //   - softmax and a layernorm-style row reduction (GB/s);
 //   - causal attention forward + backward, the tiled kernel against matmul + causal_softmax +
 //     matmul, at the baby (B12 H4 T64 D32) and width-384 (B8 H6 T256 D64) shapes (GFLOP/s
-//     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving).
+//     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving);
+//   - the three GEMMs of one Linear's training step (y = x W^T, dx = dy W, dW = dy^T x) at the
+//     baby config's shapes (768 tokens), raw cblas_sgemm, next to the square 1024 product:
+//     how far small, skinny products sit from the BLAS's best.
 // Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -67,6 +70,32 @@ void BM_RawSgemm(benchmark::State& state) {
 BENCHMARK(BM_MatmulTensorAPI)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MatmulTensorAPITransposed)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RawSgemm)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One Linear (in K, out N) on M tokens, forward and backward, row-major as tlm stores them:
+// x [M, K], W [N, K], y = x W^T [M, N]; dx = dy W [M, K]; dW = dy^T x [N, K].
+void BM_LinearStepGemms(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  Rng rng(1);
+  Tensor x = Tensor::randn({M, K}, rng), w = Tensor::randn({N, K}, rng);
+  Tensor dy = Tensor::randn({M, N}, rng);
+  std::vector<float> y(M * N), dx(M * K), dw(N * K);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x.data<float>(), K,
+                w.data<float>(), K, 0.0f, y.data(), N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy.data<float>(), N,
+                w.data<float>(), K, 0.0f, dx.data(), K);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy.data<float>(), N,
+                x.data<float>(), K, 0.0f, dw.data(), K);
+    benchmark::DoNotOptimize(dw.data());
+  }
+  set_gflops(state, 3 * 2.0 * M * N * K);
+}
+// Baby (4 x 128, batch 12 x context 64): c_attn 128 -> 384, c_proj 128 -> 128, c_fc 128 -> 512,
+// mlp c_proj 512 -> 128, lm_head 128 -> 65; then width 384 (8 x 256 tokens): c_attn, c_fc.
+BENCHMARK(BM_LinearStepGemms)
+    ->Args({768, 128, 384})->Args({768, 128, 128})->Args({768, 128, 512})->Args({768, 512, 128})
+    ->Args({768, 128, 65})->Args({2048, 384, 1152})->Args({2048, 384, 1536})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- memory bandwidth baselines (same OpenMP, same sizes) ----
 constexpr int64_t kN = 16 << 20;  // 16M floats = 64 MB per array

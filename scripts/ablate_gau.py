@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Ablation 2: GAU (FLASH-Quad, arXiv:2202.10447) vs MHA+FFN at (about) equal parameter count
-and equal steps. One MHA+FFN block has ~12C^2 weights, one GAU (e = 2C) ~6C^2 + sC, so the GAU
-model gets twice the layers. Softmax and relu^2 GAUs. METHODS.md section 4.
+"""Ablation 2: GAU (FLASH-Quad, arXiv:2202.10447) vs MHA+FFN at equal parameter count and
+equal steps. One MHA+FFN block has ~12C^2 weights, one GAU (e = 2C) ~6C^2 + sC (= 7C^2 at
+s = C), so the GAU model gets about 12/7 times the layers: the script asks `tlm info` for the
+parameter count of each GAU depth and takes the one closest to the MHA+FFN model's.
+Softmax and relu^2 GAUs. METHODS.md section 4.
 
-  /usr/bin/python3 scripts/ablate_gau.py --quick       # width 32, 2 vs 4 layers, 40 steps
-  /usr/bin/python3 scripts/ablate_gau.py               # width 128, 4 vs 8 layers, 1000 steps
+  /usr/bin/python3 scripts/ablate_gau.py --quick       # width 32, 2 MHA layers, 40 steps
+  /usr/bin/python3 scripts/ablate_gau.py               # width 128, 4 MHA layers (7 GAU), 1000 steps
 """
 import os
 import sys
@@ -22,9 +24,15 @@ def main():
     else:
         C, L, iters, T, B = 128, 4, 1000, 64, 12
     s = min(128, C)
+    common = dict(n_embd=C, block_size=T, pos="rope")
+    target = U.params_of(dict(common, block="transformer", n_layer=L, n_head=4))
+    gau_layers = min(range(1, 4 * L + 1), key=lambda n: abs(
+        U.params_of(dict(common, block="gau", n_layer=n, n_head=1, gau_attn_size=s)) - target))
     runs = [("mha_ffn", dict(block="transformer", n_layer=L, n_head=4)),
-            ("gau_softmax", dict(block="gau", n_layer=2 * L, n_head=1, attn="softmax", gau_attn_size=s)),
-            ("gau_relu2", dict(block="gau", n_layer=2 * L, n_head=1, attn="relu2", gau_attn_size=s))]
+            ("gau_softmax", dict(block="gau", n_layer=gau_layers, n_head=1, attn="softmax",
+                                 gau_attn_size=s)),
+            ("gau_relu2", dict(block="gau", n_layer=gau_layers, n_head=1, attn="relu2",
+                               gau_attn_size=s))]
     rows, series = [], []
     for name, kw in runs:
         o = U.base(args, n_embd=C, block_size=T, max_iters=iters, pos="rope", batch_size=B, **kw)

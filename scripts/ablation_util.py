@@ -48,6 +48,15 @@ def train(name, overrides, out):
     return r
 
 
+def params_of(overrides):
+    """Parameter count of a config, from `tlm info --set k=v ...` (no training)."""
+    args = [tlmlib.TLM, "info"]
+    for k, v in overrides.items():
+        args += ["--set", f"{k}={v}"]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])["params"]
+
+
 def eval_at(run_dir, block_size, max_tokens, threads=2):
     """`tlm eval --block_size N --json` on the run's checkpoint; None if it fails."""
     ckpt = os.path.join(run_dir, "ckpt.bin")
