@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/kernels/parallel.h"
 #include "tensor/kernels/vmath.h"
 #include "tensor/profile.h"
 
@@ -89,7 +90,9 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
   const int64_t nqb = (Tq + kFlashBlock - 1) / kFlashBlock;
   const int64_t tasks = B * H * nqb;
   const T neg_inf = -std::numeric_limits<T>::infinity();
-#pragma omp parallel
+  // Waking the second thread costs more than a tiny attention (a test model, one decode step).
+  const bool parallel = tasks > 1 && B * H * Tq * Tk * (Dk + Dv) >= kParallelGrain;
+#pragma omp parallel if (parallel)
   {
     std::vector<T> S(kFlashBlock * kFlashBlock), acc(kFlashBlock * Dv), m(kFlashBlock),
         l(kFlashBlock);
@@ -164,7 +167,8 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
   const T* lse_p = lse.data<T>();
   const Band band{offset, window, Tk};
   // One (batch, head) per task: its dK and dV rows are written by that task alone.
-#pragma omp parallel
+  const bool parallel = B * H > 1 && B * H * Tq * Tk * (Dk + Dv) >= kParallelGrain;
+#pragma omp parallel if (parallel)
   {
     std::vector<T> P(kFlashBlock * kFlashBlock), dS(kFlashBlock * kFlashBlock),
         dq_acc(kFlashBlock * Dk), Dvec(kFlashBlock);

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "tensor/kernels/parallel.h"
@@ -135,8 +136,11 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
   // spends a good part of its time splitting work and waiting at barriers. Large products
   // (where OpenBLAS threads well) and batched ones (already parallel over the batch) go one
   // after the other.
+  // Tiny products (test models, decoding) stay on the calling thread: waking a second one costs
+  // more than the product, and on a loaded machine up to a scheduler time slice.
   const bool concurrent = omp_get_max_threads() >= 2 && !omp_in_parallel() && a1.dim() == 2 &&
-                          a2.dim() == 2 && flops(a1, b1) < 1.5e8 && flops(a2, b2) < 1.5e8;
+                          a2.dim() == 2 && flops(a1, b1) < 1.5e8 && flops(a2, b2) < 1.5e8 &&
+                          std::min(flops(a1, b1), flops(a2, b2)) >= kParallelGrain;
   std::pair<Tensor, Tensor> out;
   if (!concurrent) {
     out.first = matmul(a1, b1);

@@ -47,7 +47,9 @@ def main():
                 ("rope_base", ["ablate_rope_base.py"], "rope_base.csv", 4)]
         for name, argv, stem, n_rows in runs:
             out = os.path.join(tmp, name)
-            cmd = [sys.executable, os.path.join(scripts, argv[0]), "--quick", "--out", out] + argv[1:]
+            # One thread: the quick models are tiny, and ctest runs other tests beside this one.
+            cmd = [sys.executable, os.path.join(scripts, argv[0]), "--quick", "--threads", "1",
+                   "--out", out] + argv[1:]
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if p.returncode != 0:
                 failures.append(f"{name}: exit {p.returncode}: {p.stderr[-1500:]}")

@@ -34,6 +34,25 @@ void expect_close(const std::vector<double>& a, const std::vector<double>& b, do
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << "at " << i;
 }
 
+// matmul_pair runs the two products on two threads when both are mid-sized (a Linear's dx and
+// dW), one after the other when either is tiny or large: every branch gives the naive products,
+// transposed operands included (dW = g^T x reads g through a transposed view).
+TEST(Gemm, MatmulPairMatchesTheNaiveProductsOnEveryBranch) {
+  ASSERT_GE(omp_get_max_threads(), 2) << "the concurrent branch needs OMP_NUM_THREADS >= 2";
+  Rng rng(7);
+  struct Dims { int64_t M, K, N; };
+  // tiny (below the OpenMP grain: sequential), mid-sized (concurrent), large (> 1.5e8: sequential)
+  for (const Dims d : {Dims{3, 4, 5}, Dims{96, 64, 80}, Dims{1024, 512, 300}}) {
+    Tensor g = Tensor::randn({d.M, d.N}, rng), w = Tensor::randn({d.N, d.K}, rng);
+    Tensor x = Tensor::randn({d.M, d.K}, rng);
+    Tensor gt = views::transpose(g, 0, 1);
+    auto [dx, dw] = kernels::matmul_pair(g, w, gt, x);
+    const double tol = 1e-4 * std::sqrt(static_cast<double>(std::max(d.M, d.N)));
+    expect_close(dx.to_vector<double>(), naive_matmul(g, w), tol);
+    expect_close(dw.to_vector<double>(), naive_matmul(gt, x), tol);
+  }
+}
+
 TEST(Gemm, EveryTransposeLayoutMatchesTheNaiveProduct) {
   Rng rng(1);
   const int64_t M = 37, K = 53, N = 29;
