@@ -42,7 +42,8 @@ def main():
                     "bound = `tlm rope-bound` (Su's coarse-to-fine scan of sum cos(m theta_i) >= 0).")
     tlmlib.plot_curves(os.path.join(args.out, "rope_base.png"),
                        [("val loss", [dict(b=r["rope_base"], v=r["val_loss"]) for r in rows])],
-                       "b", "v", f"val loss vs RoPE base (bound {bound:.0f})", "base", "val loss")
+                       "b", "v", f"val loss vs RoPE base (bound {bound:.0f})", "base", "val loss",
+                       logx=True)
 
 
 if __name__ == "__main__":

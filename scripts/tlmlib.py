@@ -70,8 +70,9 @@ def write_markdown(path, rows, columns, title, command, notes=""):
             f.write("\n" + notes + "\n")
 
 
-def plot_curves(path, series, xkey, ykey, title, xlabel, ylabel, logy=False):
-    """series: list of (label, records) where records are dicts with xkey/ykey."""
+def plot_curves(path, series, xkey, ykey, title, xlabel, ylabel, logy=False, logx=False):
+    """series: list of (label, records) where records are dicts with xkey/ykey. Past ten
+    series (the colour cycle) lines are dashed, so no two look the same."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -81,16 +82,19 @@ def plot_curves(path, series, xkey, ykey, title, xlabel, ylabel, logy=False):
               file=sys.stderr)
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, recs in series:
+    for i, (label, recs) in enumerate(series):
         xs = [r[xkey] for r in recs if r.get(ykey) is not None]
         ys = [r[ykey] for r in recs if r.get(ykey) is not None]
         if xs:
-            ax.plot(xs, ys, label=label)
+            ax.plot(xs, ys, label=label, linestyle="-" if i < 10 else "--",
+                    marker="o" if len(xs) <= 12 else None)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
