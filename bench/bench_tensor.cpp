@@ -8,7 +8,8 @@
 //     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving);
 //   - the three GEMMs of one Linear's training step (y = x W^T, dx = dy W, dW = dy^T x) at the
 //     baby config's shapes (768 tokens), raw cblas_sgemm, next to the square 1024 product:
-//     how far small, skinny products sit from the BLAS's best.
+//     how far small, skinny products sit from the BLAS's best; and the 64 x 64 x 32 product
+//     the tiled attention runs per thread at the baby shape (q k^T of one tile), on 1 thread.
 // Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -20,6 +21,7 @@
 #include "autograd/ops/flash_attention.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/parallel.h"
 #include "tensor/kernels/reduce.h"
 #include "tensor/kernels/softmax.h"
 
@@ -196,6 +198,25 @@ void BM_SoftmaxRows(benchmark::State& state) {  // [rows, n] softmax over n
 BENCHMARK(BM_SumAll16M)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RowMeanLayerNormStyle)->Arg(128)->Arg(768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxRows)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One tile of the tiled attention at the baby shape: S = Q K^T, [64, 32] x [64, 32]^T, on one
+// thread (each thread of flash_attention runs its own tiles through single-threaded sgemm).
+void BM_AttentionTileSgemm1Thread(benchmark::State& state) {
+  const int64_t T = 64, D = 32;
+  Rng rng(5);
+  Tensor q = Tensor::randn({T, D}, rng), k = Tensor::randn({T, D}, rng);
+  std::vector<float> s(T * T);
+  const int threads = kernels::num_threads();
+  kernels::set_num_threads(1);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, q.data<float>(), D,
+                k.data<float>(), D, 0.0f, s.data(), T);
+    benchmark::DoNotOptimize(s.data());
+  }
+  kernels::set_num_threads(threads);
+  set_gflops(state, 2.0 * T * T * D);
+}
+BENCHMARK(BM_AttentionTileSgemm1Thread)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // ---- causal attention, forward + backward: fused (tiled) vs composed ----
 void attention_bench(benchmark::State& state, bool fused) {

@@ -83,7 +83,7 @@ def unigram_val_loss(path, val_fraction=0.1):
     """Cross-entropy (nats) on the validation split of a character model that only knows the
     training split's character frequencies: a run whose val loss stays at this level has
     learnt nothing from the context. None for built-in tasks and the built-in corpus."""
-    if not path or ":" in os.path.basename(path) or not os.path.exists(path):
+    if not path or not os.path.isfile(path):  # "", task:copy, probe:...
         return None
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()

@@ -51,6 +51,13 @@ struct Band {
   int64_t hi(int64_t i) const { return std::min(Tk, offset + i + 1); }
 };
 
+// A parallel region only when there are several tasks and enough work: waking the second
+// thread costs more than a tiny attention (a test model, one decode step).
+bool worth_parallel(int64_t tasks, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dk,
+                    int64_t Dv) {
+  return tasks > 1 && B * H * Tq * Tk * (Dk + Dv) >= kParallelGrain;
+}
+
 // Last dimension contiguous (what BLAS needs); anything else is copied.
 Tensor rows_contiguous(const Tensor& t) {
   return t.strides()[3] == 1 || t.shape()[3] == 1 ? t : t.contiguous();
@@ -90,9 +97,7 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
   const int64_t nqb = (Tq + kFlashBlock - 1) / kFlashBlock;
   const int64_t tasks = B * H * nqb;
   const T neg_inf = -std::numeric_limits<T>::infinity();
-  // Waking the second thread costs more than a tiny attention (a test model, one decode step).
-  const bool parallel = tasks > 1 && B * H * Tq * Tk * (Dk + Dv) >= kParallelGrain;
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (worth_parallel(tasks, B, H, Tq, Tk, Dk, Dv))
   {
     std::vector<T> S(kFlashBlock * kFlashBlock), acc(kFlashBlock * Dv), m(kFlashBlock),
         l(kFlashBlock);
@@ -167,8 +172,7 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
   const T* lse_p = lse.data<T>();
   const Band band{offset, window, Tk};
   // One (batch, head) per task: its dK and dV rows are written by that task alone.
-  const bool parallel = B * H > 1 && B * H * Tq * Tk * (Dk + Dv) >= kParallelGrain;
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (worth_parallel(B * H, B, H, Tq, Tk, Dk, Dv))
   {
     std::vector<T> P(kFlashBlock * kFlashBlock), dS(kFlashBlock * kFlashBlock),
         dq_acc(kFlashBlock * Dk), Dvec(kFlashBlock);

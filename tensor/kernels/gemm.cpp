@@ -135,12 +135,12 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
   // synchronisation, where one multi-threaded GEMM of these (thin, K or N ~ 100) shapes
   // spends a good part of its time splitting work and waiting at barriers. Large products
   // (where OpenBLAS threads well) and batched ones (already parallel over the batch) go one
-  // after the other.
-  // Tiny products (test models, decoding) stay on the calling thread: waking a second one costs
-  // more than the product, and on a loaded machine up to a scheduler time slice.
+  // after the other; so do tiny ones (test models, decoding), where waking the second thread
+  // costs more than the product, and on a loaded machine up to a scheduler time slice.
+  const double f1 = flops(a1, b1), f2 = flops(a2, b2);
   const bool concurrent = omp_get_max_threads() >= 2 && !omp_in_parallel() && a1.dim() == 2 &&
-                          a2.dim() == 2 && flops(a1, b1) < 1.5e8 && flops(a2, b2) < 1.5e8 &&
-                          std::min(flops(a1, b1), flops(a2, b2)) >= kParallelGrain;
+                          a2.dim() == 2 && std::max(f1, f2) < 1.5e8 &&
+                          std::min(f1, f2) >= kParallelGrain;
   std::pair<Tensor, Tensor> out;
   if (!concurrent) {
     out.first = matmul(a1, b1);

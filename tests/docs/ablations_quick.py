@@ -2,8 +2,9 @@
 """The architecture ablation scripts end to end in their --quick mode (ctest: ablations_quick):
 each runs its grid through the real `tlm` binary, and its CSV must hold every row of the grid
 with a finite validation loss (and, on the copy task, accuracies in [0, 1]); the extrapolation
-rows must have a loss at every evaluated context, and the RoPE-base run must list the bound
-that `tlm rope-bound` prints. A few seconds on 2 idle cores.
+rows must have a loss at every evaluated context, the GAU depth must match the MHA model's
+parameter count to 15 %, and the RoPE-base run must list METHODS' bound for h = 64, L = 128
+(463.3). A few seconds on 2 idle cores.
 
   TLM=build/tlm python3 tests/docs/ablations_quick.py --source .
 """
