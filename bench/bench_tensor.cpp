@@ -9,11 +9,14 @@
 //   - the three GEMMs of one Linear's training step (y = x W^T, dx = dy W, dW = dy^T x) at the
 //     baby config's shapes (768 tokens), raw cblas_sgemm, next to the square 1024 product:
 //     how far small, skinny products sit from the BLAS's best; and the 64 x 64 x 32 product
-//     the tiled attention runs per thread at the baby shape (q k^T of one tile), on 1 thread.
+//     the tiled attention runs per thread at the baby shape (q k^T of one tile), on 1 thread;
+//   - beta = 0 as OpenBLAS does it (a separate pass that clears C) against kernels::blas_gemm
+//     (memset C, then accumulate with beta = 1), at a Linear shape and the attention tile.
 // Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "autograd/ops.h"
@@ -217,6 +220,42 @@ void BM_AttentionTileSgemm1Thread(benchmark::State& state) {
   set_gflops(state, 2.0 * T * T * D);
 }
 BENCHMARK(BM_AttentionTileSgemm1Thread)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// C = A B^T with beta = 0, both ways in turn in every iteration (so drift on a shared
+// machine hits both alike): cblas_sgemm(beta = 0), and kernels::blas_gemm (memset C, then
+// beta = 1). Counters: each way's GFLOP/s and memset_speedup = beta0 time / memset time.
+void BM_GemmBetaZero(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  const int threads = kernels::num_threads();
+  kernels::set_num_threads(static_cast<int>(state.range(3)));
+  Rng rng(6);
+  Tensor a = Tensor::randn({M, K}, rng), b = Tensor::randn({N, K}, rng);
+  std::vector<float> c(M * N);
+  using Clock = std::chrono::steady_clock;
+  double t_beta0 = 0, t_memset = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a.data<float>(), K,
+                b.data<float>(), K, 0.0f, c.data(), N);
+    benchmark::DoNotOptimize(c.data());
+    const auto t1 = Clock::now();
+    kernels::blas_gemm<float>(false, true, M, N, K, 1.0f, a.data<float>(), K, b.data<float>(), K,
+                              0.0f, c.data(), N);
+    benchmark::DoNotOptimize(c.data());
+    const auto t2 = Clock::now();
+    t_beta0 += std::chrono::duration<double>(t1 - t0).count();
+    t_memset += std::chrono::duration<double>(t2 - t1).count();
+  }
+  kernels::set_num_threads(threads);
+  const double flops = 2.0 * M * N * K * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s_beta0"] = flops / t_beta0 / 1e9;
+  state.counters["GFLOP/s_memset"] = flops / t_memset / 1e9;
+  state.counters["memset_speedup"] = t_beta0 / t_memset;
+}
+BENCHMARK(BM_GemmBetaZero)
+    ->ArgNames({"M", "K", "N", "threads"})
+    ->Args({768, 128, 384, 2})->Args({768, 128, 128, 2})->Args({64, 32, 64, 1})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // ---- causal attention, forward + backward: fused (tiled) vs composed ----
 void attention_bench(benchmark::State& state, bool fused) {

@@ -1,12 +1,11 @@
 #include "autograd/ops/linear.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/parallel.h"
 #include "tensor/kernels/reduce.h"
 #include "tensor/profile.h"
 #include "tensor/view.h"
@@ -23,17 +22,13 @@ Tensor affine_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
     using T = decltype(tag);
     T* yp = y.data<T>();
     if (b.defined()) {
+      // y starts as the bias in every row, and the product accumulates onto it (beta = 1).
       const T* bp = b.data<T>();
+#pragma omp parallel for schedule(static) if (M * N >= kernels::kParallelGrain)
       for (int64_t i = 0; i < M; ++i) std::copy(bp, bp + N, yp + i * N);
     }
-    const T beta = b.defined() ? T(1) : T(0);
-    if constexpr (std::is_same_v<T, float>) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x.data<T>(), K,
-                  w.data<T>(), w.strides()[0], beta, yp, N);
-    } else {
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0, x.data<T>(), K,
-                  w.data<T>(), w.strides()[0], beta, yp, N);
-    }
+    kernels::blas_gemm<T>(false, true, M, N, K, T(1), x.data<T>(), K, w.data<T>(), w.strides()[0],
+                          b.defined() ? T(1) : T(0), yp, N);
   });
   return y;
 }

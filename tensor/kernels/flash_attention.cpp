@@ -1,29 +1,16 @@
 #include "tensor/kernels/flash_attention.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "tensor/kernels/gemm.h"
 #include "tensor/kernels/parallel.h"
 #include "tensor/kernels/vmath.h"
 #include "tensor/profile.h"
 
 namespace tlm::kernels {
 namespace {
-
-template <class T>
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  auto fa = ta ? CblasTrans : CblasNoTrans;
-  auto fb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  }
-}
 
 // A [B,H,T,D] operand read in place: element (b,h,t,d) at base[b*sb + h*sh + t*ld + d].
 template <class T>
@@ -114,7 +101,7 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
       const int64_t j_end = band.hi(i0 + rows - 1);
       for (int64_t j0 = band.lo(i0); j0 < j_end; j0 += kFlashBlock) {
         const int64_t cols = std::min(kFlashBlock, j_end - j0);
-        gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
+        blas_gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
                 S.data(), kFlashBlock);
         for (int64_t r = 0; r < rows; ++r) {
           T* s = S.data() + r * kFlashBlock;
@@ -146,7 +133,7 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
             for (int64_t d = 0; d < Dv; ++d) a[d] *= rescale;
           }
         }
-        gemm<T>(false, false, rows, Dv, cols, T(1), S.data(), kFlashBlock, v_bh + j0 * V.ld,
+        blas_gemm<T>(false, false, rows, Dv, cols, T(1), S.data(), kFlashBlock, v_bh + j0 * V.ld,
                 V.ld, T(1), acc.data(), Dv);
       }
       T* o_blk = O.at(b, h) + i0 * O.ld;
@@ -199,9 +186,9 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
         const int64_t j_end = band.hi(i0 + rows - 1);
         for (int64_t j0 = band.lo(i0); j0 < j_end; j0 += kFlashBlock) {
           const int64_t cols = std::min(kFlashBlock, j_end - j0);
-          gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
+          blas_gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
                   P.data(), kFlashBlock);                                     // S
-          gemm<T>(false, true, rows, cols, Dv, T(1), g_blk, G.ld, v_bh + j0 * V.ld, V.ld, T(0),
+          blas_gemm<T>(false, true, rows, cols, Dv, T(1), g_blk, G.ld, v_bh + j0 * V.ld, V.ld, T(0),
                   dS.data(), kFlashBlock);                                    // dP = dO V^T
           for (int64_t r = 0; r < rows; ++r) {
             T* p = P.data() + r * kFlashBlock;
@@ -218,11 +205,11 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
             }
             for (int64_t j = std::max(hi, lo); j < cols; ++j) p[j] = ds[j] = T(0);
           }
-          gemm<T>(true, false, cols, Dv, rows, T(1), P.data(), kFlashBlock, g_blk, G.ld, T(1),
+          blas_gemm<T>(true, false, cols, Dv, rows, T(1), P.data(), kFlashBlock, g_blk, G.ld, T(1),
                   dv_bh + j0 * dV.ld, dV.ld);                                 // dV += P^T dO
-          gemm<T>(false, false, rows, Dk, cols, T(1), dS.data(), kFlashBlock, k_bh + j0 * K.ld,
+          blas_gemm<T>(false, false, rows, Dk, cols, T(1), dS.data(), kFlashBlock, k_bh + j0 * K.ld,
                   K.ld, T(1), dq_acc.data(), Dk);                             // dQ += dS K
-          gemm<T>(true, false, cols, Dk, rows, T(1), dS.data(), kFlashBlock, q_blk, Q.ld, T(1),
+          blas_gemm<T>(true, false, cols, Dk, rows, T(1), dS.data(), kFlashBlock, q_blk, Q.ld, T(1),
                   dk_bh + j0 * dK.ld, dK.ld);                                 // dK += dS^T Q
         }
         T* dq_blk = dQ.at(b, h) + i0 * dQ.ld;

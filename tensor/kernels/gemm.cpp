@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 
 #include "tensor/kernels/parallel.h"
@@ -41,18 +42,6 @@ MatrixLayout layout_of(const Tensor& t) {
   return l;
 }
 
-template <class T>
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  auto fa = ta ? CblasTrans : CblasNoTrans;
-  auto fb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  }
-}
-
 void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
   TLM_CHECK(a.dim() >= 2 && b.dim() >= 2, "{}: {} x {}: expected at least 2-D inputs", op,
             shape_str(a.shape()), shape_str(b.shape()));
@@ -65,6 +54,32 @@ void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
 }
 
 }  // namespace
+
+template <class T>
+void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (beta == T(0)) {
+    // BLAS never reads C when beta = 0 (a NaN there is overwritten); neither does this.
+    if (ldc == N) {
+      std::memset(C, 0, sizeof(T) * static_cast<size_t>(M * N));
+    } else {
+      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(T) * static_cast<size_t>(N));
+    }
+    beta = T(1);
+  }
+  auto fa = ta ? CblasTrans : CblasNoTrans;
+  auto fb = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  } else {
+    cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+template void blas_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,
+                               int64_t, const float*, int64_t, float, float*, int64_t);
+template void blas_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                                int64_t, const double*, int64_t, double, double*, int64_t);
 
 void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta) {
   TLM_PROFILE(Matmul);
@@ -95,7 +110,7 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
       const Strides* st[2] = {&sa, &sb};
       int64_t off[2] = {0, 0};
       if (batch > 1) row_offsets(i, batch_shape, st, 2, off);
-      gemm<T>(la.transposed, lb.transposed, M, N, K, static_cast<T>(alpha), ap + off[0], la.ld,
+      blas_gemm<T>(la.transposed, lb.transposed, M, N, K, static_cast<T>(alpha), ap + off[0], la.ld,
               bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
     };
     // Many small products: one per thread (BLAS runs single-threaded inside a parallel

@@ -17,6 +17,16 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // thread, when they are small enough for that to beat threading each one.
 std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const Tensor& a2,
                                       const Tensor& b2);
+// The one call into BLAS, for every product in tlm (matmul, Linear, the attention tiles):
+// row-major C[M,N] = alpha op(A) op(B) + beta C, op = transpose when ta / tb, T = float or
+// double. beta = 0 is done as "zero C, then accumulate" (beta = 1): OpenBLAS's own beta = 0
+// path clears C in a separate slow pass (sgemm_beta); memset is nearly free. Measured 1.06-1.09x
+// on the baby Linear shapes (768 x 128 x 128/384, 2 threads) and 1.23x on a 64 x 64 x 32
+// attention tile (1 thread): bench_tensor --benchmark_filter=BM_GemmBetaZero.
+template <class T>
+void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
 // c = alpha * a x b + beta * c, into an existing contiguous c (accumulating gradients).
 void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta);
 // True when the last two dimensions are a transposed view of a row-major matrix (stride 1

@@ -50,13 +50,17 @@ Tensor norm_forward(const char* op, const Tensor& x_in, const Tensor& gamma, con
     for (int64_t r = 0; r < rows; ++r) {
       const T* a = xp + r * d;
       T* b = yp + r * d;
+      // Sums in double, as SIMD reductions (several partial sums: without them each add waits
+      // for the previous one, and the two sums took most of the kernel's time).
       double m = 0;
       if (kCenter) {
+#pragma omp simd reduction(+ : m)
         for (int64_t k = 0; k < d; ++k) m += a[k];
         m /= static_cast<double>(d);
       }
       // Two passes (mean, then squared deviations): no cancellation for rows far from 0.
       double ss = 0;
+#pragma omp simd reduction(+ : ss)
       for (int64_t k = 0; k < d; ++k) {
         double c = a[k] - m;
         ss += c * c;
@@ -122,6 +126,7 @@ void norm_backward(const char* op, const Tensor& grad, const Tensor& x_in, const
         const T rs = rp[r];
         if (dxp) {
           T sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
           for (int64_t k = 0; k < d; ++k) {
             T gk = gam ? gg[k] * gam[k] : gg[k];
             sum_g += gk;
