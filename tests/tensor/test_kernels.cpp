@@ -53,6 +53,37 @@ TEST(Gemm, MatmulPairMatchesTheNaiveProductsOnEveryBranch) {
   }
 }
 
+// blas_gemm does beta = 0 as "memset C, then beta = 1": like BLAS, it must not read C (NaN
+// there is overwritten), must clear only the M x N block of a C with ldc > N (the padding
+// between rows keeps its values), and beta = 1 must still accumulate.
+TEST(Gemm, BlasGemmBetaZeroOverwritesOnlyTheOutputBlock) {
+  const int64_t M = 5, K = 7, N = 3, ldc = 6;
+  Rng rng(11);
+  for (bool ta : {false, true}) {
+    Tensor a = Tensor::randn(ta ? Shape{K, M} : Shape{M, K}, rng, 1.0, DType::F64);
+    Tensor b = Tensor::randn({N, K}, rng, 1.0, DType::F64);  // read as b^T
+    const std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>();
+    std::vector<double> c(M * ldc, std::nan(""));
+    for (int64_t i = 0; i < M; ++i) c[i * ldc + N] = c[i * ldc + N + 1] = c[i * ldc + N + 2] = 42.0;
+    kernels::blas_gemm<double>(ta, true, M, N, K, 2.0, a.data<double>(), ta ? M : K,
+                               b.data<double>(), K, 0.0, c.data(), ldc);
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) {
+        double want = 0;
+        for (int64_t k = 0; k < K; ++k) want += 2.0 * (ta ? av[k * M + i] : av[i * K + k]) * bv[j * K + k];
+        EXPECT_NEAR(c[i * ldc + j], want, 1e-12) << "row " << i << " col " << j;
+      }
+      for (int64_t j = N; j < ldc; ++j) EXPECT_EQ(c[i * ldc + j], 42.0) << "padding overwritten";
+    }
+    // beta = 1 accumulates onto what is there: the same product again doubles the block.
+    std::vector<double> once(c);
+    kernels::blas_gemm<double>(ta, true, M, N, K, 2.0, a.data<double>(), ta ? M : K,
+                               b.data<double>(), K, 1.0, c.data(), ldc);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) EXPECT_NEAR(c[i * ldc + j], 2 * once[i * ldc + j], 1e-12);
+  }
+}
+
 TEST(Gemm, EveryTransposeLayoutMatchesTheNaiveProduct) {
   Rng rng(1);
   const int64_t M = 37, K = 53, N = 29;
