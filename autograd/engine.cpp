@@ -89,7 +89,12 @@ void Tensor::backward(const Tensor& grad_output) const {
         if (it == grads.end() || !it->second.defined()) {
           grads[child] = gi;
         } else {
-          it->second = kernels::binary(it->second, gi, kernels::Binary::Add);
+          // Sum in place when the running sum is the engine's own buffer (no fresh tensor).
+          if (autograd::owns_its_buffer(it->second) && it->second.dtype() == gi.dtype()) {
+            kernels::binary_(it->second, gi, kernels::Binary::Add);
+          } else {
+            it->second = kernels::binary(it->second, gi, kernels::Binary::Add);
+          }
         }
       }
       if (--dependencies[child] == 0) {

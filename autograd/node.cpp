@@ -74,13 +74,30 @@ std::vector<Tensor> AccumulateGrad::backward(const Tensor& g) {
   auto leaf = leaf_.lock();
   if (!leaf) return {};
   if (!leaf->grad) {
-    // A fresh copy: the incoming gradient may alias another tensor's gradient.
-    leaf->grad = g.clone().impl();
+    // The incoming gradient may alias another tensor (a view, or another leaf's gradient):
+    // then the leaf gets a fresh copy. When nothing else holds its handle or its storage
+    // (the usual case: a product's output), the leaf takes it as it is, saving a copy of
+    // every parameter's gradient on every step.
+    if (owns_its_buffer(g)) {
+      auto impl = std::make_shared<TensorImpl>();
+      impl->storage = g.impl()->storage;
+      impl->shape = g.shape();
+      impl->strides = g.strides();
+      impl->dtype = g.dtype();
+      leaf->grad = std::move(impl);
+    } else {
+      leaf->grad = g.clone().impl();
+    }
   } else {
     Tensor acc(leaf->grad);
     kernels::binary_(acc, g, kernels::Binary::Add);
   }
   return {};
+}
+
+bool owns_its_buffer(const Tensor& g) {
+  return g.defined() && g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 &&
+         g.is_contiguous() && g.offset() == 0 && !g.requires_grad();
 }
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {

@@ -89,6 +89,11 @@ class AccumulateGrad : public Node {
   std::weak_ptr<TensorImpl> leaf_;
 };
 
+// True when g is the only handle to its buffer (no view, no other tensor shares the storage),
+// contiguous from the start of it and outside any graph: the engine may then write into it
+// or hand it to a leaf as its .grad instead of copying.
+bool owns_its_buffer(const Tensor& g);
+
 // True when grad mode is on and some input requires grad: the op must record a node.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
 inline bool needs_grad(const Tensor& a) { return needs_grad({&a}); }

@@ -36,6 +36,34 @@ TEST(Engine, SecondBackwardOnANewGraphAccumulatesIntoGrad) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+// A leaf takes the incoming gradient's buffer when nothing else holds it (a product's output),
+// and copies it otherwise: add's backward hands the same gradient to both of its inputs, so
+// two leaves summed must still end with separate buffers, and accumulating into one (a second
+// backward) must leave the other alone.
+TEST(Engine, LeafGradientsNeverShareABuffer) {
+  Tensor a = leaf({1, 2, 3}, {3}), b = leaf({4, 5, 6}, {3});
+  sum(add(a, b)).backward();
+  ASSERT_NE(a.grad().data<double>(), b.grad().data<double>());
+  sum(mul(a, 2.0)).backward();  // a.grad += 2: b.grad must stay 1
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{3, 3, 3}));
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{1, 1, 1}));
+  // The same with the gradient flowing straight from the root into two leaves' views.
+  Tensor c = leaf({1, 2}, {2});
+  Tensor d = leaf({3, 4}, {2});
+  Tensor s = add(mul(c, 1.0), d);
+  s.backward(Tensor::from_vector(std::vector<double>{7, 8}, {2}));
+  ASSERT_NE(c.grad().data<double>(), d.grad().data<double>());
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{7, 8}));
+  EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{7, 8}));
+  // The engine sums a node's incoming gradients in place only into a buffer it alone holds:
+  // e + e hands the same gradient twice to one input, and e feeds four consumers here.
+  Tensor e = leaf({1, 2}, {2});
+  Tensor m = mul(e, 3.0);
+  sum(add(add(add(m, m), mul(m, 2.0)), exp(m))).backward();  // d/de = 3 (1 + 1 + 2 + e^{3e})
+  EXPECT_NEAR(e.grad().to_vector<double>()[0], 3 * (4 + std::exp(3.0)), 1e-9);
+  EXPECT_NEAR(e.grad().to_vector<double>()[1], 3 * (4 + std::exp(6.0)), 1e-9);
+}
+
 TEST(Engine, OnlyInputsThatRequireGradReceiveOne) {
   Tensor a = leaf({1, 2}, {2});
   Tensor b = Tensor::from_vector(std::vector<double>{3, 4}, {2});
