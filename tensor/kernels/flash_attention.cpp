@@ -75,11 +75,12 @@ void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v,
 template <class T>
 void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
                   const std::vector<double>& row_scale, int64_t offset, int64_t window,
-                  Tensor& out, Tensor& lse) {
+                  Tensor& out, Tensor& lse, Tensor& probs) {
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
   const int64_t Dk = q.size(3), Dv = v.size(3);
   const Heads<T> Q = heads_of<T>(q), K = heads_of<T>(k), V = heads_of<T>(v), O = heads_of<T>(out);
   T* lse_p = lse.data<T>();
+  T* probs_p = probs.defined() ? probs.data<T>() : nullptr;  // one key tile: see the header
   const Band band{offset, window, Tk};
   const int64_t nqb = (Tq + kFlashBlock - 1) / kFlashBlock;
   const int64_t tasks = B * H * nqb;
@@ -135,6 +136,16 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
         }
         blas_gemm<T>(false, false, rows, Dv, cols, T(1), S.data(), kFlashBlock, v_bh + j0 * V.ld,
                 V.ld, T(1), acc.data(), Dv);
+        if (probs_p) {  // the only key tile: l is final, P = exp(c S - m) / l
+          for (int64_t r = 0; r < rows; ++r) {
+            T* pr = probs_p + (bh * Tq + i0 + r) * Tk;
+            const T* sr = S.data() + r * kFlashBlock;
+            const T inv = l[r] > T(0) ? T(1) / l[r] : T(0);
+            for (int64_t j = 0; j < j0; ++j) pr[j] = T(0);
+            for (int64_t j = 0; j < cols; ++j) pr[j0 + j] = sr[j] * inv;
+            for (int64_t j = j0 + cols; j < Tk; ++j) pr[j] = T(0);
+          }
+        }
       }
       T* o_blk = O.at(b, h) + i0 * O.ld;
       T* lse_blk = lse_p + (b * H + h) * Tq + i0;
@@ -149,14 +160,16 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
 
 template <class T>
 void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
-                   const Tensor& out, const Tensor& lse, const std::vector<double>& row_scale,
-                   int64_t offset, int64_t window, FlashAttentionGrads& grads) {
+                   const Tensor& out, const Tensor& lse, const Tensor& probs,
+                   const std::vector<double>& row_scale, int64_t offset, int64_t window,
+                   FlashAttentionGrads& grads) {
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
   const int64_t Dk = q.size(3), Dv = v.size(3);
   const Heads<T> Q = heads_of<T>(q), K = heads_of<T>(k), V = heads_of<T>(v), O = heads_of<T>(out),
                  G = heads_of<T>(g), dQ = heads_of<T>(grads.dq), dK = heads_of<T>(grads.dk),
                  dV = heads_of<T>(grads.dv);
   const T* lse_p = lse.data<T>();
+  const T* probs_p = probs.defined() ? probs.data<T>() : nullptr;  // kept by the forward
   const Band band{offset, window, Tk};
   // One (batch, head) per task: its dK and dV rows are written by that task alone.
 #pragma omp parallel if (worth_parallel(B * H, B, H, Tq, Tk, Dk, Dv))
@@ -186,26 +199,35 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
         const int64_t j_end = band.hi(i0 + rows - 1);
         for (int64_t j0 = band.lo(i0); j0 < j_end; j0 += kFlashBlock) {
           const int64_t cols = std::min(kFlashBlock, j_end - j0);
-          blas_gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld, T(0),
-                  P.data(), kFlashBlock);                                     // S
+          // P of this tile: the forward's (ld Tk), or recomputed from S into P (ld kFlashBlock).
+          const T* p_tile = probs_p ? probs_p + (bh * Tq + i0) * Tk + j0 : P.data();
+          const int64_t ldp = probs_p ? Tk : kFlashBlock;
+          if (!probs_p)
+            blas_gemm<T>(false, true, rows, cols, Dk, T(1), q_blk, Q.ld, k_bh + j0 * K.ld, K.ld,
+                         T(0), P.data(), kFlashBlock);                        // S
           blas_gemm<T>(false, true, rows, cols, Dv, T(1), g_blk, G.ld, v_bh + j0 * V.ld, V.ld, T(0),
                   dS.data(), kFlashBlock);                                    // dP = dO V^T
           for (int64_t r = 0; r < rows; ++r) {
-            T* p = P.data() + r * kFlashBlock;
             T* ds = dS.data() + r * kFlashBlock;
             const int64_t lo = std::max<int64_t>(band.lo(i0 + r) - j0, 0);
             const int64_t hi = std::min<int64_t>(band.hi(i0 + r) - j0, cols);
             const T c = static_cast<T>(row_scale[i0 + r]);
-            const T lse_r = lse_blk[r], D_r = Dvec[r];
-            for (int64_t j = 0; j < lo; ++j) p[j] = ds[j] = T(0);
+            const T D_r = Dvec[r];
+            if (!probs_p) {
+              T* p = P.data() + r * kFlashBlock;
+              const T lse_r = lse_blk[r];
+              for (int64_t j = 0; j < lo; ++j) p[j] = T(0);
 #pragma omp simd
-            for (int64_t j = lo; j < hi; ++j) {
-              p[j] = vexp(c * p[j] - lse_r);
-              ds[j] = c * p[j] * (ds[j] - D_r);
+              for (int64_t j = lo; j < hi; ++j) p[j] = vexp(c * p[j] - lse_r);
+              for (int64_t j = std::max(hi, lo); j < cols; ++j) p[j] = T(0);
             }
-            for (int64_t j = std::max(hi, lo); j < cols; ++j) p[j] = ds[j] = T(0);
+            const T* p = p_tile + r * ldp;
+            for (int64_t j = 0; j < lo; ++j) ds[j] = T(0);
+#pragma omp simd
+            for (int64_t j = lo; j < hi; ++j) ds[j] = c * p[j] * (ds[j] - D_r);
+            for (int64_t j = std::max(hi, lo); j < cols; ++j) ds[j] = T(0);
           }
-          blas_gemm<T>(true, false, cols, Dv, rows, T(1), P.data(), kFlashBlock, g_blk, G.ld, T(1),
+          blas_gemm<T>(true, false, cols, Dv, rows, T(1), p_tile, ldp, g_blk, G.ld, T(1),
                   dv_bh + j0 * dV.ld, dV.ld);                                 // dV += P^T dO
           blas_gemm<T>(false, false, rows, Dk, cols, T(1), dS.data(), kFlashBlock, k_bh + j0 * K.ld,
                   K.ld, T(1), dq_acc.data(), Dk);                             // dQ += dS K
@@ -224,7 +246,7 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
 
 FlashAttentionResult flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                                      const std::vector<double>& row_scale, int64_t offset,
-                                     int64_t window) {
+                                     int64_t window, bool keep_probs) {
   TLM_PROFILE(Attention);
   check_inputs(q_in, k_in, v_in, row_scale, offset, window);
   const Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
@@ -232,8 +254,10 @@ FlashAttentionResult flash_attention(const Tensor& q_in, const Tensor& k_in, con
   FlashAttentionResult r;
   r.out = empty_heads(B, H, Tq, Dv, q.dtype(), false);
   r.lse = Tensor::empty({B, H, Tq}, q.dtype());
+  if (keep_probs && flash_keeps_probs(k.size(2)))
+    r.probs = Tensor::empty({B, H, Tq, k.size(2)}, q.dtype());
   dispatch_floating(q.dtype(), "flash_attention", [&](auto tag) {
-    forward_impl<decltype(tag)>(q, k, v, row_scale, offset, window, r.out, r.lse);
+    forward_impl<decltype(tag)>(q, k, v, row_scale, offset, window, r.out, r.lse, r.probs);
   });
   return r;
 }
@@ -242,7 +266,8 @@ FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tenso
                                              const Tensor& k_in, const Tensor& v_in,
                                              const Tensor& out, const Tensor& lse,
                                              const std::vector<double>& row_scale,
-                                             int64_t offset, int64_t window) {
+                                             int64_t offset, int64_t window,
+                                             const Tensor& probs) {
   TLM_PROFILE(Attention);
   check_inputs(q_in, k_in, v_in, row_scale, offset, window);
   TLM_CHECK(grad_out.shape() == out.shape(), "flash_attention backward: gradient {} does not "
@@ -250,13 +275,19 @@ FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tenso
   const Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
   const Tensor g = rows_contiguous(grad_out), o = rows_contiguous(out);
   const Tensor l = lse.contiguous();
+  const Tensor p = probs.defined() ? probs.contiguous() : Tensor();
+  TLM_CHECK(!p.defined() || p.shape() == Shape({q.size(0), q.size(1), q.size(2), k.size(2)}),
+            "flash_attention backward: probabilities {} do not match q {} and k {}",
+            shape_str(p.shape()), shape_str(q.shape()), shape_str(k.shape()));
+  TLM_CHECK(!p.defined() || flash_keeps_probs(k.size(2)), "flash_attention backward: kept "
+            "probabilities need all {} keys in one tile of {}", k.size(2), kFlashBlock);
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
   FlashAttentionGrads grads;
   grads.dq = empty_heads(B, H, Tq, q.size(3), q.dtype(), false);
   grads.dk = empty_heads(B, H, Tk, k.size(3), q.dtype(), true);
   grads.dv = empty_heads(B, H, Tk, v.size(3), q.dtype(), true);
   dispatch_floating(q.dtype(), "flash_attention", [&](auto tag) {
-    backward_impl<decltype(tag)>(g, q, k, v, o, l, row_scale, offset, window, grads);
+    backward_impl<decltype(tag)>(g, q, k, v, o, l, p, row_scale, offset, window, grads);
   });
   return grads;
 }

@@ -9,6 +9,11 @@
 //     D_i = sum_d dO_id O_id,  dV = P^T dO,  dS_ij = c_i P_ij ((dO V^T)_ij - D_i),
 //     dQ = dS K,  dK = dS^T Q
 //
+// Short contexts (all keys in one tile, Tk <= kFlashBlock) may keep the probabilities P of
+// the forward pass (keep_probs): the backward then reads P instead of recomputing S = Q K^T
+// and its exponentials, one product and one exp pass fewer per tile. P is at most
+// kFlashBlock^2 values per (batch, head), so the memory stays linear in the context.
+//
 // Memory is linear in the context length: the saved state is O and lse, and each thread
 // works in tiles of kFlashBlock x kFlashBlock scores. Tiles above the causal diagonal (and,
 // with a window, left of it) are never computed. The products inside a tile are sgemm calls,
@@ -28,15 +33,21 @@ namespace tlm::kernels {
 constexpr int64_t kFlashBlock = 64;
 
 struct FlashAttentionResult {
-  Tensor out;  // [B,H,Tq,Dv]
-  Tensor lse;  // [B,H,Tq] log-sum-exp of each row's scaled scores
+  Tensor out;    // [B,H,Tq,Dv]
+  Tensor lse;    // [B,H,Tq] log-sum-exp of each row's scaled scores
+  Tensor probs;  // [B,H,Tq,Tk] softmax(c S), masked entries 0: only with keep_probs and
+                 // Tk <= kFlashBlock, else undefined
 };
+
+// True when keep_probs applies: every key of a row fits in one tile.
+inline bool flash_keeps_probs(int64_t Tk) { return Tk <= kFlashBlock; }
 
 // row_scale: c_i for each query row (Tq values). offset / window as in causal_softmax.
 FlashAttentionResult flash_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                      const std::vector<double>& row_scale, int64_t offset,
-                                     int64_t window);
+                                     int64_t window, bool keep_probs = false);
 
+// probs: the forward's FlashAttentionResult::probs, or undefined to recompute them.
 struct FlashAttentionGrads {
   Tensor dq, dk, dv;  // shaped like q, k, v
 };
@@ -45,6 +56,7 @@ FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tenso
                                              const Tensor& k, const Tensor& v, const Tensor& out,
                                              const Tensor& lse,
                                              const std::vector<double>& row_scale,
-                                             int64_t offset, int64_t window);
+                                             int64_t offset, int64_t window,
+                                             const Tensor& probs = Tensor());
 
 }  // namespace tlm::kernels

@@ -82,6 +82,49 @@ TEST(FlashAttention, MatchesComposedValueAndGradients) {
   }
 }
 
+// Short contexts keep the forward's probabilities and the backward reads them instead of
+// recomputing q k^T and its exponentials: both backward paths must agree, with a window and
+// a scale per row, at one full tile (64) and below; longer contexts keep none.
+TEST(FlashAttention, KeptProbabilitiesGiveTheRecomputedGradients) {
+  for (const Case& c : {Case{2, 3, 64, 0, 8, 8, 0, true}, Case{1, 2, 37, 0, 4, 6, 9, false},
+                        Case{1, 1, 5, 0, 3, 3, 0, false}}) {
+    Tensor q = heads_view({c.B, c.Tq, c.H, c.Dk}, 41, DType::F64);
+    Tensor k = heads_view({c.B, c.Tq, c.H, c.Dk}, 42, DType::F64);
+    Tensor v = heads_view({c.B, c.Tq, c.H, c.Dv}, 43, DType::F64);
+    Tensor gy = randn({c.B, c.H, c.Tq, c.Dv}, 44);
+    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    kernels::FlashAttentionResult kept = kernels::flash_attention(q, k, v, rs, 0, c.window, true);
+    kernels::FlashAttentionResult plain = kernels::flash_attention(q, k, v, rs, 0, c.window, false);
+    ASSERT_TRUE(kept.probs.defined());
+    ASSERT_FALSE(plain.probs.defined());
+    EXPECT_EQ(max_abs_diff(kept.out, plain.out), 0.0) << "keeping P must not change the output";
+    // P is the softmax itself: rows sum to 1, masked (future, out-of-window) entries are 0.
+    auto pv = kept.probs.to_vector<double>();
+    for (int64_t row = 0; row < c.B * c.H * c.Tq; ++row) {
+      const int64_t i = row % c.Tq;
+      double total = 0;
+      for (int64_t j = 0; j < c.Tq; ++j) {
+        const double pij = pv[static_cast<size_t>(row * c.Tq + j)];
+        if (j > i || (c.window > 0 && j <= i - c.window)) {
+          EXPECT_EQ(pij, 0.0) << i << "," << j;
+        }
+        total += pij;
+      }
+      EXPECT_NEAR(total, 1.0, 1e-12) << "row " << i;
+    }
+    kernels::FlashAttentionGrads a = kernels::flash_attention_backward(
+        gy, q, k, v, kept.out, kept.lse, rs, 0, c.window, kept.probs);
+    kernels::FlashAttentionGrads b =
+        kernels::flash_attention_backward(gy, q, k, v, plain.out, plain.lse, rs, 0, c.window);
+    EXPECT_LT(max_abs_diff(a.dq, b.dq), 1e-12) << "Tq " << c.Tq;
+    EXPECT_LT(max_abs_diff(a.dk, b.dk), 1e-12) << "Tq " << c.Tq;
+    EXPECT_LT(max_abs_diff(a.dv, b.dv), 1e-12) << "Tq " << c.Tq;
+  }
+  Tensor q = heads_view({1, 65, 1, 4}, 45, DType::F64);
+  EXPECT_FALSE(kernels::flash_attention(q, q, q, scales(65, false), 0, 0, true).probs.defined())
+      << "65 keys span two tiles: nothing is kept";
+}
+
 TEST(FlashAttention, Gradcheck) {
   using In = const std::vector<Tensor>&;
   for (const Case& c : {Case{1, 2, 6, 0, 3, 4, 0, true}, Case{1, 1, 5, 3, 2, 2, 3, false},
