@@ -24,6 +24,7 @@
 #include "autograd/ops/flash_attention.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
 #include "tensor/kernels/reduce.h"
 #include "tensor/kernels/softmax.h"
@@ -256,6 +257,48 @@ BENCHMARK(BM_GemmBetaZero)
     ->ArgNames({"M", "K", "N", "threads"})
     ->Args({768, 128, 384, 2})->Args({768, 128, 128, 2})->Args({64, 32, 64, 1})
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The bf16 product (AVX-512 BF16 dot products, packing included) against sgemm on the same
+// shapes, both in every iteration: a Linear's three products y = x W^T, dx = dy W, dW = dy^T x
+// (M tokens, K in, N out). Counters: each side's GFLOP/s and bf16_speedup = sgemm time / bf16
+// time. Skipped on CPUs without AVX-512 BF16.
+void BM_GemmBf16(benchmark::State& state) {
+  if (!kernels::bf16_gemm_supported()) {
+    state.SkipWithError("no AVX-512 BF16 on this CPU");
+    return;
+  }
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  Rng rng(7);
+  Tensor x = Tensor::randn({M, K}, rng), w = Tensor::randn({N, K}, rng), dy = Tensor::randn({M, N}, rng);
+  std::vector<float> y(M * N), dx(M * K), dw(N * K);
+  auto three = [&](auto gemm) {
+    gemm(false, true, M, N, K, 1.0f, x.data<float>(), K, w.data<float>(), K, 0.0f, y.data(), N);
+    gemm(false, false, M, K, N, 1.0f, dy.data<float>(), N, w.data<float>(), K, 0.0f, dx.data(), K);
+    gemm(true, false, N, K, M, 1.0f, dy.data<float>(), N, x.data<float>(), K, 0.0f, dw.data(), K);
+    benchmark::DoNotOptimize(dw.data());
+  };
+  using Clock = std::chrono::steady_clock;
+  double t_sgemm = 0, t_bf16 = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    three(kernels::blas_gemm<float>);
+    const auto t1 = Clock::now();
+    three(kernels::bf16_gemm);
+    const auto t2 = Clock::now();
+    t_sgemm += std::chrono::duration<double>(t1 - t0).count();
+    t_bf16 += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double flops = 3 * 2.0 * M * N * K * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s_sgemm"] = flops / t_sgemm / 1e9;
+  state.counters["GFLOP/s_bf16"] = flops / t_bf16 / 1e9;
+  state.counters["bf16_speedup"] = t_sgemm / t_bf16;
+}
+// Baby c_attn and c_fc (768 tokens), width-384 c_attn, c_fc and mlp c_proj (2048 tokens), square.
+BENCHMARK(BM_GemmBf16)
+    ->ArgNames({"M", "K", "N"})
+    ->Args({768, 128, 384})->Args({768, 128, 512})->Args({2048, 384, 1152})
+    ->Args({2048, 384, 1536})->Args({2048, 1536, 384})->Args({1024, 1024, 1024})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- causal attention, forward + backward: fused (tiled) vs composed ----
 void attention_bench(benchmark::State& state, bool fused) {

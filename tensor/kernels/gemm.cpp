@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 
+#include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
 
 extern "C" {
@@ -81,7 +82,8 @@ template void blas_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, con
 template void blas_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                                 int64_t, const double*, int64_t, double, double*, int64_t);
 
-void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta) {
+void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta,
+                 GemmInputs inputs) {
   TLM_PROFILE(Matmul);
   check_shapes(a_in, b_in, "matmul");
   Tensor a = layout_of(a_in).ok ? a_in : a_in.contiguous();
@@ -106,10 +108,20 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
     const T* ap = a.data<T>();
     const T* bp = b.data<T>();
     T* cp = c.data<T>();
+    bool bf16 = false;
+    if constexpr (std::is_same_v<T, float>)
+      bf16 = inputs == GemmInputs::BF16 && bf16_gemm_supported();
     auto one = [&](int64_t i) {
       const Strides* st[2] = {&sa, &sb};
       int64_t off[2] = {0, 0};
       if (batch > 1) row_offsets(i, batch_shape, st, 2, off);
+      if constexpr (std::is_same_v<T, float>) {
+        if (bf16) {
+          bf16_gemm(la.transposed, lb.transposed, M, N, K, static_cast<T>(alpha), ap + off[0],
+                    la.ld, bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
+          return;
+        }
+      }
       blas_gemm<T>(la.transposed, lb.transposed, M, N, K, static_cast<T>(alpha), ap + off[0], la.ld,
               bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
     };
@@ -128,7 +140,7 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
   c.bump_version();
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a, const Tensor& b, GemmInputs inputs) {
   check_shapes(a, b, "matmul");
   Shape out_shape(a.shape().begin(), a.shape().end() - 1);
   out_shape.push_back(b.shape().back());
@@ -137,12 +149,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     c.fill_(0.0);
     return c;
   }
-  matmul_into(c, a, b, 1.0, 0.0);
+  matmul_into(c, a, b, 1.0, 0.0, inputs);
   return c;
 }
 
 std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const Tensor& a2,
-                                      const Tensor& b2) {
+                                      const Tensor& b2, GemmInputs inputs) {
   auto flops = [](const Tensor& a, const Tensor& b) {
     return static_cast<double>(shape_numel(a.shape())) * static_cast<double>(b.shape().back());
   };
@@ -158,16 +170,16 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
                           std::min(f1, f2) >= kParallelGrain;
   std::pair<Tensor, Tensor> out;
   if (!concurrent) {
-    out.first = matmul(a1, b1);
-    out.second = matmul(a2, b2);
+    out.first = matmul(a1, b1, inputs);
+    out.second = matmul(a2, b2, inputs);
     return out;
   }
   std::exception_ptr error;
 #pragma omp parallel num_threads(2)
   {
     try {
-      if (omp_get_thread_num() == 0) out.first = matmul(a1, b1);
-      else out.second = matmul(a2, b2);
+      if (omp_get_thread_num() == 0) out.first = matmul(a1, b1, inputs);
+      else out.second = matmul(a2, b2, inputs);
     } catch (...) {
 #pragma omp critical
       error = std::current_exception();

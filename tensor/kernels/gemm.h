@@ -5,18 +5,25 @@
 // neither (e.g. a stride-2 slice) are made contiguous first.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include "tensor/tensor.h"
 
 namespace tlm::kernels {
 
+// How a float32 product reads its inputs: as they are (sgemm), or rounded to bf16 with fp32
+// accumulation (precision = bf16): on AVX-512 BF16 dot products when the CPU has them
+// (kernels/gemm_bf16.h), else sgemm, which the caller then must give bf16-rounded inputs.
+// Float64 products ignore it.
+enum class GemmInputs : uint8_t { F32, BF16 };
+
 // a [..., M, K] x b [..., K, N] -> [..., M, N]; the batch dimensions of a and b must be equal.
-Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor matmul(const Tensor& a, const Tensor& b, GemmInputs inputs = GemmInputs::F32);
 // Two independent products (a backward pass's dA and dB), computed concurrently, one per
 // thread, when they are small enough for that to beat threading each one.
 std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const Tensor& a2,
-                                      const Tensor& b2);
+                                      const Tensor& b2, GemmInputs inputs = GemmInputs::F32);
 // The one call into BLAS, for every product in tlm (matmul, Linear, the attention tiles):
 // row-major C[M,N] = alpha op(A) op(B) + beta C, op = transpose when ta / tb, T = float or
 // double. beta = 0 is done as "zero C, then accumulate" (beta = 1): OpenBLAS's own beta = 0
@@ -28,7 +35,8 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // c = alpha * a x b + beta * c, into an existing contiguous c (accumulating gradients).
-void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta);
+void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta,
+                 GemmInputs inputs = GemmInputs::F32);
 // True when the last two dimensions are a transposed view of a row-major matrix (stride 1
 // down the rows) and not also plain row-major.
 bool is_column_major(const Tensor& t);

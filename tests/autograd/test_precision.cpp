@@ -11,6 +11,7 @@
 #include "autograd/precision.h"
 #include "tensor/half.h"
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/gemm_bf16.h"
 #include "tensor/view.h"
 #include "tests/expect_error.h"
 
@@ -62,10 +63,12 @@ TEST(Precision, GuardsNestAndRestore) {
   EXPECT_EQ(current_precision_guard(), nullptr);
 }
 
-// Forward: sgemm of the rounded inputs (fp32 accumulation), bit for bit; backward: every
-// gradient is the product of rounded operands, itself rounded.
+// Forward: the product of the rounded inputs (fp32 accumulation), bit for bit; backward:
+// every gradient is the product of rounded operands, itself rounded. The product is sgemm,
+// or under bf16 the AVX-512 BF16 kernel when the CPU has one (GemmInputs::BF16 picks it).
 TEST(Precision, MatmulRoundsInputsAndGradientsBitForBit) {
   for (Precision p : {Precision::BF16, Precision::F16}) {
+    const auto in = p == Precision::BF16 ? kernels::GemmInputs::BF16 : kernels::GemmInputs::F32;
     Rng rng(3);
     Tensor a = Tensor::randn({2, 5, 7}, rng).set_requires_grad(true);
     Tensor w = Tensor::randn({6, 7}, rng, 0.3).set_requires_grad(true);  // a Linear weight
@@ -77,11 +80,11 @@ TEST(Precision, MatmulRoundsInputsAndGradientsBitForBit) {
       y.backward(g);
     }
     Tensor ar = round_ref(a, p), wr = round_ref(w, p), gr = round_ref(g, p);
-    Tensor want_y = kernels::matmul(reshape(ar, {10, 7}), views::transpose(wr, 0, 1));
+    Tensor want_y = kernels::matmul(reshape(ar, {10, 7}), views::transpose(wr, 0, 1), in);
     expect_bits_equal(reshape(y.detach(), {10, 6}), want_y);
-    Tensor want_ga = reshape(round_ref(kernels::matmul(reshape(gr, {10, 6}), wr), p), {2, 5, 7});
+    Tensor want_ga = reshape(round_ref(kernels::matmul(reshape(gr, {10, 6}), wr, in), p), {2, 5, 7});
     Tensor want_gw = round_ref(kernels::matmul(views::transpose(reshape(gr, {10, 6}), 0, 1),
-                                               reshape(ar, {10, 7})), p);
+                                               reshape(ar, {10, 7}), in), p);
     expect_bits_equal(a.grad(), want_ga);
     expect_bits_equal(w.grad(), want_gw);
     // and it differs from fp32 by about the format's epsilon, no more
@@ -91,6 +94,37 @@ TEST(Precision, MatmulRoundsInputsAndGradientsBitForBit) {
     EXPECT_GT(d, 0.0);
     EXPECT_LT(d, 4 * eps * scale * 7);
   }
+}
+
+// Under bf16 on a CPU with AVX-512 BF16, forward and backward products run on the bf16
+// kernel. The forward is bit for bit the kernel's product of the rounded operands, within
+// fp32 summation error of sgemm's, and (with 300-term sums, where the order of the fp32
+// additions shows) not sgemm's bits: the fast path is really taken. The gradients equal the
+// kernel's products rounded to bf16 (that rounding hides the order of the sums there).
+TEST(Precision, Bf16MatmulRunsOnTheBf16KernelWhenTheCpuHasIt) {
+  if (!kernels::bf16_gemm_supported()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  Rng rng(8);
+  Tensor a = Tensor::randn({3, 10, 300}, rng).set_requires_grad(true);
+  Tensor w = Tensor::randn({40, 300}, rng, 0.3).set_requires_grad(true);
+  Tensor g = Tensor::randn({3, 10, 40}, rng);
+  Tensor y;
+  {
+    PrecisionGuard amp(Precision::BF16);
+    y = matmul(a, transpose(w, 0, 1));
+    y.backward(g);
+  }
+  const Precision p = Precision::BF16;
+  Tensor ar = reshape(round_ref(a, p), {30, 300}), wr = round_ref(w, p),
+         gr = reshape(round_ref(g, p), {30, 40});
+  const auto bf16 = kernels::GemmInputs::BF16;
+  Tensor y_kernel = kernels::matmul(ar, views::transpose(wr, 0, 1), bf16);
+  Tensor y_sgemm = kernels::matmul(ar, views::transpose(wr, 0, 1));
+  expect_bits_equal(reshape(y.detach(), {30, 40}), y_kernel);
+  expect_bits_equal(reshape(a.grad(), {30, 300}), round_ref(kernels::matmul(gr, wr, bf16), p));
+  expect_bits_equal(w.grad(),
+                    round_ref(kernels::matmul(views::transpose(gr, 0, 1), ar, bf16), p));
+  EXPECT_LT(max_abs_diff(y_kernel, y_sgemm), 1e-4);
+  EXPECT_GT(max_abs_diff(y_kernel, y_sgemm), 0.0) << "the bf16 kernel was not used";
 }
 
 TEST(Precision, Fp32GuardAndNoGuardAreIdentical) {
