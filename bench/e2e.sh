@@ -13,7 +13,7 @@
 #
 # Also printed, from the same session:
 #   sgemm GFLOP/s  2-thread cblas_sgemm, best of square 512 / 1024 / 2048 (bench_tensor
-#                  BM_RawSgemm, median of 3), measured before and after the runs
+#                  BM_RawSgemm, median of 3) under TLM_ENV, measured before and after the runs
 #   MFU            model FLOPs utilisation = flops_per_token x tokens/s / sgemm FLOP/s, with
 #                  flops_per_token = 6 N + 12 L C T (PaLM / nanoGPT accounting: N non-embedding
 #                  parameters, 2 + 4 FLOPs per weight forward + backward, plus q k^T and A v;
@@ -40,12 +40,12 @@ for kv in "${ARGS[@]}"; do
   torch_args+=("--${kv%%=*}" "${kv#*=}")
   tlm_args+=(--set "$kv")
 done
-sgemm_gflops() {
-  "./$BUILD/bench_tensor" --benchmark_filter='BM_RawSgemm' --benchmark_repetitions=3 \
+sgemm_gflops() {  # under TLM_ENV: the kernel tlm runs with
+  env ${TLM_ENV:-} OMP_NUM_THREADS=2 "./$BUILD/bench_tensor" --benchmark_filter='BM_RawSgemm' --benchmark_repetitions=3 \
       --benchmark_report_aggregates_only=true --benchmark_format=json 2>/dev/null |
     python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print(max(x["GFLOP/s"] for x in b if x.get("aggregate_name")=="median"))'
 }
-SGEMM_BEFORE=$(OMP_NUM_THREADS=2 sgemm_gflops)
+SGEMM_BEFORE=$(sgemm_gflops)
 : > "$OUT/$CONFIG.jsonl"
 for r in $(seq 1 "$RUNS"); do
   seed=$r
@@ -56,7 +56,7 @@ for r in $(seq 1 "$RUNS"); do
       2>"$OUT/tlm-$CONFIG-$r.log" | tail -1 | sed 's/^{/{"run":"tlm",/' >> "$OUT/$CONFIG.jsonl" ||
     { echo "e2e: the tlm run failed:"; tail -5 "$OUT/tlm-$CONFIG-$r.log"; exit 1; }
 done
-SGEMM_AFTER=$(OMP_NUM_THREADS=2 sgemm_gflops)
+SGEMM_AFTER=$(sgemm_gflops)
 info_args=()
 for kv in "${ARGS[@]}"; do info_args+=(--set "$kv"); done
 FLOPS_PER_TOKEN=$("./$BUILD/tlm" info "${info_args[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flops_per_token"])')
