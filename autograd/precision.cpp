@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tensor/half.h"
 #include "tensor/kernels/copy.h"
@@ -110,10 +111,71 @@ Tensor round_impl(const Tensor& x, Precision p, bool is_grad) {
   return r;
 }
 
+// The first element of a dense block (see is_dense_block).
+const float* block_start(const Tensor& x) {
+  const float* p = x.data<float>();
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (x.strides()[d] < 0) p += x.strides()[d] * (x.shape()[d] - 1);
+  return p;
+}
+
 }  // namespace
 
 Tensor round_to_precision(const Tensor& x, Precision p) { return round_impl(x, p, false); }
 Tensor round_grad_to_precision(const Tensor& g, Precision p) { return round_impl(g, p, true); }
+
+Tensor round_fresh_grad_to_precision(Tensor g, Precision p) {
+  if (p == Precision::F32 || !g.defined() || g.dtype() != DType::F32) return g;
+  if (!is_dense_block(g)) return round_impl(g, p, true);
+  PrecisionGuard* guard = current_precision_guard();
+  round_and_count(const_cast<float*>(block_start(g)), g.numel(), precision_dtype(p), true,
+                  guard ? &guard->stats() : nullptr);
+  g.bump_version();
+  return g;
+}
+
+bool is_dense_block(const Tensor& x) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size) of the axes longer than 1
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (x.shape()[d] > 1) dims.emplace_back(std::abs(x.strides()[d]), x.shape()[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expect = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expect) return false;
+    expect *= size;
+  }
+  return true;
+}
+
+void count_bf16_rounding(const Tensor& x, bool is_grad) {
+  TLM_CHECK(x.dtype() == DType::F32 && is_dense_block(x), "count_bf16_rounding: {} is not one "
+            "dense float32 block", x.str());
+  PrecisionGuard* guard = current_precision_guard();
+  if (!guard) return;
+  const float* p = block_start(x);
+  const int64_t n = x.numel();
+  int64_t nonzero = 0, underflow = 0, overflow = 0;
+#pragma omp parallel for if (n >= kernels::kParallelGrain) schedule(static) \
+    reduction(+ : nonzero, underflow, overflow)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = p[i];
+    nonzero += v != 0.0f;
+    // Only the extremes can round to 0 or to inf: bf16 has float32's exponent range.
+    const float mag = std::fabs(v);
+    if (mag < 1e-37f || mag > 3e38f) {
+      const float r = bf16_to_float(float_to_bf16(v));
+      underflow += v != 0.0f && r == 0.0f;
+      overflow += std::isfinite(v) && std::isinf(r);
+    }
+  }
+  PrecisionStats& stats = guard->stats();
+  stats.overflow += overflow;
+  if (is_grad) {
+    stats.grad_values += n;
+    stats.grad_nonzero += nonzero;
+    stats.grad_underflow += underflow;
+  }
+}
 
 }  // namespace autograd
 }  // namespace tlm

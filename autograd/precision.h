@@ -90,6 +90,17 @@ namespace autograd {
 Tensor round_to_precision(const Tensor& x, Precision p);
 // The same for a gradient; also counts the non-zero entries that round to zero (underflow).
 Tensor round_grad_to_precision(const Tensor& g, Precision p);
+// A gradient this code just made and alone holds, rounded in place when its elements form one
+// dense block (else as round_grad_to_precision); the same statistics.
+Tensor round_fresh_grad_to_precision(Tensor g, Precision p);
+
+// For the bf16 GEMM, which rounds its operands itself while packing them: true when x's
+// elements form one dense block in memory (any order of the axes), so they can be counted in
+// place; then count_bf16_rounding adds to the current guard's stats exactly what rounding x
+// to bf16 would (overflow; for a gradient also values, non-zeros and underflow), writing
+// nothing.
+bool is_dense_block(const Tensor& x);
+void count_bf16_rounding(const Tensor& x, bool is_grad);
 }  // namespace autograd
 
 }  // namespace tlm

@@ -13,6 +13,7 @@
 #include "autograd/ops.h"
 #include "autograd/precision.h"
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/gemm_bf16.h"
 #include "tensor/view.h"
 
 namespace tlm {
@@ -22,6 +23,13 @@ kernels::GemmInputs gemm_inputs(Precision p) {
   return p == Precision::BF16 ? kernels::GemmInputs::BF16 : kernels::GemmInputs::F32;
 }
 
+// True when the products under precision p run on the bf16 kernel, which rounds its operands
+// while packing them, and x can be counted in place: x is not rounded into a copy first.
+bool bf16_kernel_rounds(Precision p, const Tensor& x) {
+  return p == Precision::BF16 && x.dtype() == DType::F32 && kernels::bf16_gemm_supported() &&
+         autograd::is_dense_block(x);
+}
+
 struct MatmulBackward : autograd::Node {
   autograd::SavedTensor a{this}, b{this};
   bool a_transposed = false, b_transposed = false;  // inputs that were column-major views
@@ -29,8 +37,12 @@ struct MatmulBackward : autograd::Node {
   const char* name() const override { return "matmul"; }
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (precision == Precision::F32) return backward_(g_in);
-    std::vector<Tensor> grads = backward_(autograd::round_grad_to_precision(g_in, precision));
-    for (Tensor& t : grads) t = autograd::round_grad_to_precision(t, precision);
+    // The bf16 kernel rounds dC itself: only its statistics are taken here, no rounded copy.
+    const bool kernel_rounds = bf16_kernel_rounds(precision, g_in);
+    if (kernel_rounds) autograd::count_bf16_rounding(g_in, true);
+    std::vector<Tensor> grads =
+        backward_(kernel_rounds ? g_in : autograd::round_grad_to_precision(g_in, precision));
+    for (Tensor& t : grads) t = autograd::round_fresh_grad_to_precision(t, precision);
     return grads;
   }
   std::vector<Tensor> backward_(const Tensor& g) {
@@ -79,11 +91,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return reshape(out, out_shape);
   }
   const Precision precision = current_precision();
-  Tensor out = precision == Precision::F32 || a.dtype() != DType::F32
-                   ? kernels::matmul(a, b)
-                   : kernels::matmul(autograd::round_to_precision(a, precision),
-                                     autograd::round_to_precision(b, precision),
-                                     gemm_inputs(precision));
+  Tensor out;
+  if (precision == Precision::F32 || a.dtype() != DType::F32) {
+    out = kernels::matmul(a, b);
+  } else if (bf16_kernel_rounds(precision, a) && bf16_kernel_rounds(precision, b)) {
+    autograd::count_bf16_rounding(a, false);
+    autograd::count_bf16_rounding(b, false);
+    out = kernels::matmul(a, b, kernels::GemmInputs::BF16);  // rounds a and b as it packs them
+  } else {
+    out = kernels::matmul(autograd::round_to_precision(a, precision),
+                          autograd::round_to_precision(b, precision), gemm_inputs(precision));
+  }
   if (autograd::needs_grad(a, b)) {
     auto node = std::make_shared<MatmulBackward>();
     node->precision = a.dtype() == DType::F32 ? precision : Precision::F32;

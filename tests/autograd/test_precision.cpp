@@ -127,6 +127,45 @@ TEST(Precision, Bf16MatmulRunsOnTheBf16KernelWhenTheCpuHasIt) {
   EXPECT_GT(max_abs_diff(y_kernel, y_sgemm), 0.0) << "the bf16 kernel was not used";
 }
 
+// On the bf16 kernel the operands are not rounded into copies (the kernel rounds them as it
+// packs them), but the guard's statistics are what rounding them would count: two values past
+// bf16's largest finite overflow in forward; in backward every entry of dC, dA and dB is
+// counted once, and the one dC entry below bf16's smallest subnormal underflows.
+TEST(Precision, Bf16KernelPathCountsWhatRoundingWould) {
+  if (!kernels::bf16_gemm_supported()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  Rng rng(9);
+  {
+    std::vector<float> av = Tensor::randn({3, 50}, rng).to_vector<float>();
+    av[0] = 3.397e38f;    // above the midpoint of bf16's max (3.3895e38) and inf: rounds to inf
+    av[51] = -3.397e38f;
+    av[2] = 3.38e38f;     // below bf16's max: stays finite
+    Tensor a = Tensor::from_vector(av, {3, 50}), b = Tensor::randn({50, 7}, rng);
+    PrecisionGuard amp(Precision::BF16);
+    Tensor y = matmul(a, b);
+    EXPECT_EQ(amp.stats().overflow, 2);
+    EXPECT_EQ(amp.stats().grad_values, 0);
+  }
+  Tensor a = Tensor::randn({6, 64}, rng).set_requires_grad(true);
+  Tensor w = Tensor::randn({64, 20}, rng).set_requires_grad(true);
+  std::vector<float> gv = Tensor::randn({6, 20}, rng).to_vector<float>();
+  gv[0] = 3e-41f;  // below half of bf16's smallest subnormal (9.2e-41): rounds to 0
+  gv[20] = 0.0f;
+  gv[43] = 0.0f;
+  Tensor g = Tensor::from_vector(gv, {6, 20});
+  PrecisionGuard amp(Precision::BF16);
+  matmul(a, w).backward(g);
+  auto nonzero = [](const Tensor& t) {
+    int64_t n = 0;
+    for (float v : t.to_vector<float>()) n += v != 0.0f;
+    return n;
+  };
+  EXPECT_EQ(amp.stats().grad_values, 6 * 20 + 6 * 64 + 64 * 20);
+  // dC: 120 entries, two zeros (the tiny one counts: it is non-zero before rounding)
+  EXPECT_EQ(amp.stats().grad_nonzero, 118 + nonzero(a.grad()) + nonzero(w.grad()));
+  EXPECT_EQ(amp.stats().grad_underflow, 1);
+  EXPECT_EQ(amp.stats().overflow, 0);
+}
+
 TEST(Precision, Fp32GuardAndNoGuardAreIdentical) {
   Rng rng(4);
   Tensor a = Tensor::randn({4, 9}, rng).set_requires_grad(true);
