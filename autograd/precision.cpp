@@ -154,16 +154,20 @@ void count_bf16_rounding(const Tensor& x, bool is_grad) {
   if (!guard) return;
   const float* p = block_start(x);
   const int64_t n = x.numel();
-  int64_t nonzero = 0, underflow = 0, overflow = 0;
-#pragma omp parallel for if (n >= kernels::kParallelGrain) schedule(static) \
-    reduction(+ : nonzero, underflow, overflow)
+  // Only the extremes can round to 0 or to inf (bf16 has float32's exponent range): one
+  // vectorised pass counts the non-zeros and the extremes, a second pass rounds only when
+  // there are extremes.
+  int64_t nonzero = 0, extremes = 0, underflow = 0, overflow = 0;
+#pragma omp parallel for simd if (n >= kernels::kParallelGrain) schedule(static) \
+    reduction(+ : nonzero, extremes)
   for (int64_t i = 0; i < n; ++i) {
-    const float v = p[i];
+    const float v = p[i], mag = std::fabs(v);
     nonzero += v != 0.0f;
-    // Only the extremes can round to 0 or to inf: bf16 has float32's exponent range.
-    const float mag = std::fabs(v);
-    if (mag < 1e-37f || mag > 3e38f) {
-      const float r = bf16_to_float(float_to_bf16(v));
+    extremes += (v != 0.0f && mag < 1e-37f) || mag > 3e38f;
+  }
+  if (extremes > 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = p[i], r = bf16_to_float(float_to_bf16(v));
       underflow += v != 0.0f && r == 0.0f;
       overflow += std::isfinite(v) && std::isinf(r);
     }
