@@ -44,15 +44,30 @@ CpuFeatures CpuFeatures::detect() {
   return f;
 }
 
+namespace {
+// The best kernel tlm knows for the CPU ("" when only the generic ones apply).
+std::string best_kernel_for(const CpuFeatures& cpu) {
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512dq) return "SkylakeX";
+  if (cpu.avx2 && cpu.fma) return "Haswell";
+  if (cpu.avx) return "Sandybridge";
+  return "";
+}
+}  // namespace
+
 std::string better_blas_kernel(const std::string& chosen, const CpuFeatures& cpu,
                                const std::string& user_choice) {
   if (!user_choice.empty()) return "";  // the user decided
-  std::string best;
-  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512dq) best = "SkylakeX";
-  else if (cpu.avx2 && cpu.fma) best = "Haswell";
-  else if (cpu.avx) best = "Sandybridge";
+  const std::string best = best_kernel_for(cpu);
   if (best.empty() || kernel_rank(best) <= kernel_rank(chosen)) return "";
   return best;
+}
+
+std::string slower_user_kernel_note(const std::string& chosen, const CpuFeatures& cpu,
+                                    const std::string& user_choice) {
+  const std::string best = best_kernel_for(cpu);
+  if (user_choice.empty() || best.empty() || kernel_rank(best) <= kernel_rank(chosen)) return "";
+  return "OPENBLAS_CORETYPE=" + user_choice + " from the environment is kept, but this CPU runs "
+         "the faster " + best + " kernels: unset OPENBLAS_CORETYPE to use them";
 }
 
 bool blas_probe_ok() {
@@ -92,8 +107,12 @@ void ensure_blas_kernel(char** argv, std::string* note) {
     return;  // exec failed: keep going with what we have
   }
   const char* user = std::getenv("OPENBLAS_CORETYPE");
-  std::string target = better_blas_kernel(chosen, CpuFeatures::detect(), user ? user : "");
-  if (target.empty()) return;
+  const CpuFeatures cpu = CpuFeatures::detect();
+  std::string target = better_blas_kernel(chosen, cpu, user ? user : "");
+  if (target.empty()) {
+    if (note) *note = slower_user_kernel_note(chosen, cpu, user ? user : "");
+    return;
+  }
   setenv("OPENBLAS_CORETYPE", target.c_str(), 1);
   setenv("TLM_BLAS_AUTO_APPLIED", chosen.c_str(), 1);
   execv("/proc/self/exe", argv);

@@ -27,6 +27,12 @@ struct CpuFeatures {
 std::string better_blas_kernel(const std::string& chosen, const CpuFeatures& cpu,
                                const std::string& user_choice);
 
+// When the user's OPENBLAS_CORETYPE makes the library run a kernel below the best this CPU
+// runs (an environment that pins "Haswell" on an AVX-512 machine, say), one banner line that
+// says so and how to get the faster one; else "". The choice itself is kept.
+std::string slower_user_kernel_note(const std::string& chosen, const CpuFeatures& cpu,
+                                    const std::string& user_choice);
+
 // A small sgemm against a double-precision reference: true when the kernel computes right.
 bool blas_probe_ok();
 

@@ -318,7 +318,8 @@ int main(int argc, char** argv) {
   // matches the CPU (re-executing this program); see train/blas_select.h.
   std::string blas_note;
   tlm::train::ensure_blas_kernel(argv, &blas_note);
-  if (!blas_note.empty()) fmt::print(stderr, "blas: {}\n", blas_note);
+  // "blas note:", not "blas:": the training banner's "blas:" line marks the end of start-up.
+  if (!blas_note.empty()) fmt::print(stderr, "blas note: {}\n", blas_note);
 
   CLI::App app{"tlm: train Transformer language models on a CPU"};
   app.require_subcommand(1);

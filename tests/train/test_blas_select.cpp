@@ -30,6 +30,20 @@ TEST(BlasSelect, AGoodChoiceOrTheUsersChoiceIsKept) {
   EXPECT_EQ(better_blas_kernel("Prescott", old, ""), "");  // nothing better exists
 }
 
+// A user's slower choice is kept but not silently: the banner names it and the faster one.
+TEST(BlasSelect, AUsersSlowerKernelIsKeptWithANote) {
+  const std::string note = slower_user_kernel_note("Haswell", avx512(), "Haswell");
+  EXPECT_NE(note.find("OPENBLAS_CORETYPE=Haswell"), std::string::npos) << note;
+  EXPECT_NE(note.find("SkylakeX"), std::string::npos) << note;
+  EXPECT_EQ(slower_user_kernel_note("SkylakeX", avx512(), "SkylakeX"), "");
+  EXPECT_EQ(slower_user_kernel_note("Cooperlake", avx512(), "Cooperlake"), "");
+  EXPECT_EQ(slower_user_kernel_note("Haswell", avx512(), ""), "");  // not the user's choice
+  CpuFeatures avx2;
+  avx2.sse3 = avx2.avx = avx2.avx2 = avx2.fma = true;
+  EXPECT_EQ(slower_user_kernel_note("Haswell", avx2, "Haswell"), "");  // the best it has
+  EXPECT_NE(slower_user_kernel_note("Prescott", avx2, "Prescott").find("Haswell"), std::string::npos);
+}
+
 TEST(BlasSelect, TheProbePassesOnTheKernelInUse) { EXPECT_TRUE(blas_probe_ok()); }
 
 }  // namespace
