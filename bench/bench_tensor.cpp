@@ -11,7 +11,9 @@
 //     how far small, skinny products sit from the BLAS's best; and the 64 x 64 x 32 product
 //     the tiled attention runs per thread at the baby shape (q k^T of one tile), on 1 thread;
 //   - beta = 0 as OpenBLAS does it (a separate pass that clears C) against kernels::blas_gemm
-//     (memset C, then accumulate with beta = 1), at a Linear shape and the attention tile.
+//     (memset C, then accumulate with beta = 1), at a Linear shape and the attention tile;
+//   - kernels::blas_gemm's one block per thread against OpenBLAS's own threading, on a
+//     Linear's three products at the baby and width-384 shapes.
 // Run: make bench   (or ./build/bench_tensor --benchmark_filter=Matmul)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -224,7 +226,8 @@ BENCHMARK(BM_AttentionTileSgemm1Thread)->Unit(benchmark::kMicrosecond)->UseRealT
 
 // C = A B^T with beta = 0, both ways in turn in every iteration (so drift on a shared
 // machine hits both alike): cblas_sgemm(beta = 0), and kernels::blas_gemm (memset C, then
-// beta = 1). Counters: each way's GFLOP/s and memset_speedup = beta0 time / memset time.
+// beta = 1; on 2 threads it also splits the product over them, see BM_GemmSplit, so the
+// 1-thread row is the one that isolates the memset). Counters: each way's GFLOP/s and memset_speedup = beta0 time / memset time.
 void BM_GemmBetaZero(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
   const int threads = kernels::num_threads();
@@ -256,6 +259,53 @@ void BM_GemmBetaZero(benchmark::State& state) {
 BENCHMARK(BM_GemmBetaZero)
     ->ArgNames({"M", "K", "N", "threads"})
     ->Args({768, 128, 384, 2})->Args({768, 128, 128, 2})->Args({64, 32, 64, 1})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// kernels::blas_gemm, which cuts a product into one block of C per thread, each a
+// single-threaded sgemm, against one cblas_sgemm threaded by OpenBLAS (beta = 0 done the same
+// way, memset + accumulate, on both sides), both in every iteration: a Linear's three products
+// y = x W^T, dx = dy W, dW = dy^T x (M tokens, K in, N out) at the baby and width-384 shapes,
+// on the threads of the run (OMP_NUM_THREADS). Counters: each side's GFLOP/s and
+// split_speedup = OpenBLAS-threaded time / split time.
+void BM_GemmSplit(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  Rng rng(8);
+  Tensor x = Tensor::randn({M, K}, rng), w = Tensor::randn({N, K}, rng), dy = Tensor::randn({M, N}, rng);
+  std::vector<float> y(M * N), dx(M * K), dw(N * K);
+  auto openblas_threaded = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float* a, int64_t lda, const float* b, int64_t ldb, float,
+                              float* c, int64_t ldc) {
+    std::memset(c, 0, sizeof(float) * static_cast<size_t>(m * ldc));
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
+                n, k, alpha, a, lda, b, ldb, 1.0f, c, ldc);
+  };
+  auto three = [&](auto gemm) {
+    gemm(false, true, M, N, K, 1.0f, x.data<float>(), K, w.data<float>(), K, 0.0f, y.data(), N);
+    gemm(false, false, M, K, N, 1.0f, dy.data<float>(), N, w.data<float>(), K, 0.0f, dx.data(), K);
+    gemm(true, false, N, K, M, 1.0f, dy.data<float>(), N, x.data<float>(), K, 0.0f, dw.data(), K);
+    benchmark::DoNotOptimize(dw.data());
+  };
+  using Clock = std::chrono::steady_clock;
+  double t_openblas = 0, t_split = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    three(openblas_threaded);
+    const auto t1 = Clock::now();
+    three(kernels::blas_gemm<float>);
+    const auto t2 = Clock::now();
+    t_openblas += std::chrono::duration<double>(t1 - t0).count();
+    t_split += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double flops = 3 * 2.0 * M * N * K * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s_openblas"] = flops / t_openblas / 1e9;
+  state.counters["GFLOP/s_split"] = flops / t_split / 1e9;
+  state.counters["split_speedup"] = t_openblas / t_split;
+}
+// Baby c_attn, c_fc and mlp c_proj (768 tokens); width-384 c_attn, c_fc and mlp c_proj (2048).
+BENCHMARK(BM_GemmSplit)
+    ->ArgNames({"M", "K", "N"})
+    ->Args({768, 128, 384})->Args({768, 128, 512})->Args({768, 512, 128})
+    ->Args({2048, 384, 1152})->Args({2048, 384, 1536})->Args({2048, 1536, 384})
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The bf16 product (AVX-512 BF16 dot products, packing included) against sgemm on the same

@@ -54,12 +54,10 @@ void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
   TLM_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ: {} and {}", op, a.str(), b.str());
 }
 
-}  // namespace
-
+// One sgemm/dgemm call on a block of C, with beta = 0 done as "zero C, then accumulate".
 template <class T>
-void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  if (M <= 0 || N <= 0) return;
+void gemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (beta == T(0)) {
     // BLAS never reads C when beta = 0 (a NaN there is overwritten); neither does this.
     if (ldc == N) {
@@ -75,6 +73,38 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
     cblas_sgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   } else {
     cblas_dgemm(CblasRowMajor, fa, fb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t extent = std::max(M, N);
+  if (threads < 2 || static_cast<double>(M) * N * K < kGemmSplitWork ||
+      extent < 2 * kGemmSplitAlign) {
+    gemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // The larger of C's two sides is cut into one block per thread; inside the parallel region
+  // OpenBLAS runs each block single-threaded (its OpenMP build checks omp_in_parallel).
+  const bool by_rows = M >= N;
+  int64_t chunk = (extent + threads - 1) / threads;
+  chunk = (chunk + kGemmSplitAlign - 1) / kGemmSplitAlign * kGemmSplitAlign;
+  const int parts = static_cast<int>((extent + chunk - 1) / chunk);
+#pragma omp parallel num_threads(parts)
+  {
+    const int64_t lo = omp_get_thread_num() * chunk, n = std::min(extent, lo + chunk) - lo;
+    if (by_rows) {  // rows lo.. of op(A) and of C
+      gemm_block(ta, tb, n, N, K, alpha, A + (ta ? lo : lo * lda), lda, B, ldb, beta,
+                 C + lo * ldc, ldc);
+    } else {        // columns lo.. of op(B) and of C
+      gemm_block(ta, tb, M, n, K, alpha, A, lda, B + (tb ? lo * ldb : lo), ldb, beta, C + lo,
+                 ldc);
+    }
   }
 }
 template void blas_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,

@@ -30,6 +30,17 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
 // path clears C in a separate slow pass (sgemm_beta); memset is nearly free. Measured 1.06-1.09x
 // on the baby Linear shapes (768 x 128 x 128/384, 2 threads) and 1.23x on a 64 x 64 x 32
 // attention tile (1 thread): bench_tensor --benchmark_filter=BM_GemmBetaZero.
+//
+// Threads: outside a parallel region, a product of at least kGemmSplitWork multiply-adds is
+// cut along the larger side of C into one block per thread, and each block is one
+// single-threaded BLAS call (OpenBLAS's OpenMP build runs single-threaded inside a parallel
+// region). OpenBLAS's own threading shares packed panels between the threads and waits for
+// them at spin barriers (sched_yield); on the transformer shapes the blocks are faster:
+// 1.3-1.7x on the baby Linear shapes, 1.05-1.25x at width 384, 2 threads
+// (bench_tensor --benchmark_filter=BM_GemmSplit). The last bits of C may depend on the thread
+// count: OpenBLAS takes its unpacked small-matrix kernel for small enough blocks.
+constexpr double kGemmSplitWork = 262144;  // M N K; OpenBLAS's own single-thread bound
+constexpr int64_t kGemmSplitAlign = 16;     // block sides: a multiple of the kernel's tile
 template <class T>
 void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);

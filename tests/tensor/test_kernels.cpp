@@ -84,6 +84,56 @@ TEST(Gemm, BlasGemmBetaZeroOverwritesOnlyTheOutputBlock) {
   }
 }
 
+// blas_gemm cuts a large product into one block of C per thread (rows when M >= N, else
+// columns), each a single-threaded sgemm: every layout, padded leading dimensions, a last block
+// shorter than the others (3 threads), beta = 0 over NaN and beta != 0 must give the float64
+// product and leave the padding of C alone, on 1, 2 and 3 threads.
+TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
+  struct Dims { int64_t M, N, K; };
+  const int saved = omp_get_max_threads();
+  Rng rng(5);
+  for (const Dims d : {Dims{203, 37, 70}, Dims{37, 203, 70}}) {  // rows split, columns split
+    ASSERT_GE(static_cast<double>(d.M) * d.N * d.K, kernels::kGemmSplitWork);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t lda = (ta ? d.M : d.K) + 3, ldb = (tb ? d.K : d.N) + 5, ldc = d.N + 2;
+        const int64_t a_rows = ta ? d.K : d.M, b_rows = tb ? d.N : d.K;
+        const std::vector<float> a = Tensor::randn({a_rows * lda}, rng).to_vector<float>();
+        const std::vector<float> b = Tensor::randn({b_rows * ldb}, rng).to_vector<float>();
+        const std::vector<float> c0 = Tensor::randn({d.M * ldc}, rng).to_vector<float>();
+        auto op_a = [&](int64_t i, int64_t k) { return double(ta ? a[k * lda + i] : a[i * lda + k]); };
+        auto op_b = [&](int64_t k, int64_t j) { return double(tb ? b[j * ldb + k] : b[k * ldb + j]); };
+        for (float beta : {0.0f, 0.5f}) {
+          auto run = [&](int threads) {
+            std::vector<float> c(c0);
+            if (beta == 0.0f)
+              for (int64_t i = 0; i < d.M; ++i)
+                for (int64_t j = 0; j < d.N; ++j) c[i * ldc + j] = std::nanf("");
+            omp_set_num_threads(threads);
+            kernels::blas_gemm<float>(ta, tb, d.M, d.N, d.K, 1.5f, a.data(), lda, b.data(), ldb,
+                                      beta, c.data(), ldc);
+            omp_set_num_threads(saved);
+            return c;
+          };
+          for (int threads : {1, 2, 3}) {
+            const std::vector<float> c = run(threads);
+            for (int64_t i = 0; i < d.M; ++i) {
+              for (int64_t j = 0; j < d.N; ++j) {
+                double want = beta * double(c0[i * ldc + j]);
+                for (int64_t k = 0; k < d.K; ++k) want += 1.5 * op_a(i, k) * op_b(k, j);
+                ASSERT_NEAR(c[i * ldc + j], want, 1e-4 * std::max(1.0, std::fabs(want)))
+                    << threads << " threads, M " << d.M << " N " << d.N << " ta " << ta
+                    << " tb " << tb << " at " << i << "," << j;
+              }
+              for (int64_t j = d.N; j < ldc; ++j)
+                ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]) << "padding of C overwritten";
+            }
+          }
+        }
+      }
+  }
+}
+
 TEST(Gemm, EveryTransposeLayoutMatchesTheNaiveProduct) {
   Rng rng(1);
   const int64_t M = 37, K = 53, N = 29;
