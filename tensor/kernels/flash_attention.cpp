@@ -112,21 +112,23 @@ void forward_impl(const Tensor& q, const Tensor& k, const Tensor& v,
             std::fill(s, s + cols, T(0));
             continue;
           }
+          // Whole-row loops with the band as a select, not loops over [lo, hi): on the
+          // diagonal tile a row's band has any length from 1 to 64, and a loop over it
+          // would spend much of its time in the scalar remainder after the SIMD part.
           const T c = static_cast<T>(row_scale[i0 + r]);
           T block_max = neg_inf;
 #pragma omp simd reduction(max : block_max)
-          for (int64_t j = lo; j < hi; ++j) block_max = std::max(block_max, c * s[j]);
+          for (int64_t j = 0; j < cols; ++j)
+            block_max = std::max(block_max, j >= lo && j < hi ? c * s[j] : neg_inf);
           const T m_new = std::max(m[r], block_max);
           const T rescale = m[r] == neg_inf ? T(0) : vexp(m[r] - m_new);  // 0 on the first block
           T sum = 0;
-          for (int64_t j = 0; j < lo; ++j) s[j] = T(0);
 #pragma omp simd reduction(+ : sum)
-          for (int64_t j = lo; j < hi; ++j) {
-            const T e = vexp(c * s[j] - m_new);
+          for (int64_t j = 0; j < cols; ++j) {
+            const T e = j >= lo && j < hi ? vexp(c * s[j] - m_new) : T(0);
             s[j] = e;
             sum += e;
           }
-          for (int64_t j = hi; j < cols; ++j) s[j] = T(0);
           l[r] = l[r] * rescale + sum;
           m[r] = m_new;
           if (rescale != T(1)) {
@@ -213,19 +215,18 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
             const int64_t hi = std::min<int64_t>(band.hi(i0 + r) - j0, cols);
             const T c = static_cast<T>(row_scale[i0 + r]);
             const T D_r = Dvec[r];
+            // Whole-row loops with the band as a select (see the forward).
             if (!probs_p) {
               T* p = P.data() + r * kFlashBlock;
               const T lse_r = lse_blk[r];
-              for (int64_t j = 0; j < lo; ++j) p[j] = T(0);
 #pragma omp simd
-              for (int64_t j = lo; j < hi; ++j) p[j] = vexp(c * p[j] - lse_r);
-              for (int64_t j = std::max(hi, lo); j < cols; ++j) p[j] = T(0);
+              for (int64_t j = 0; j < cols; ++j)
+                p[j] = j >= lo && j < hi ? vexp(c * p[j] - lse_r) : T(0);
             }
             const T* p = p_tile + r * ldp;
-            for (int64_t j = 0; j < lo; ++j) ds[j] = T(0);
 #pragma omp simd
-            for (int64_t j = lo; j < hi; ++j) ds[j] = c * p[j] * (ds[j] - D_r);
-            for (int64_t j = std::max(hi, lo); j < cols; ++j) ds[j] = T(0);
+            for (int64_t j = 0; j < cols; ++j)
+              ds[j] = j >= lo && j < hi ? c * p[j] * (ds[j] - D_r) : T(0);
           }
           blas_gemm<T>(true, false, cols, Dv, rows, T(1), p_tile, ldp, g_blk, G.ld, T(1),
                   dv_bh + j0 * dV.ld, dV.ld);                                 // dV += P^T dO
