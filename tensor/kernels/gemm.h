@@ -36,7 +36,7 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
 // single-threaded BLAS call (OpenBLAS's OpenMP build runs single-threaded inside a parallel
 // region). OpenBLAS's own threading shares packed panels between the threads and waits for
 // them at spin barriers (sched_yield); on the transformer shapes the blocks are faster:
-// 1.3-1.7x on the baby Linear shapes, 1.05-1.25x at width 384, 2 threads
+// 1.2-1.45x on the baby Linear shapes, 1.05-1.10x at width 384, 2 threads
 // (bench_tensor --benchmark_filter=BM_GemmSplit). The last bits of C may depend on the thread
 // count: OpenBLAS takes its unpacked small-matrix kernel for small enough blocks.
 constexpr double kGemmSplitWork = 262144;  // M N K; OpenBLAS's own single-thread bound
