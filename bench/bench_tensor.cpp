@@ -5,7 +5,8 @@
 //   - softmax and a layernorm-style row reduction (GB/s);
 //   - causal attention forward + backward, the tiled kernel against matmul + causal_softmax +
 //     matmul, at the baby (B12 H4 T64 D32) and width-384 (B8 H6 T256 D64) shapes (GFLOP/s
-//     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving);
+//     counted as 12 B H T^2 D: q k^T and A v, forward + backward, no causal halving); and the
+//     tiled kernels alone, forward and backward timed apart (BM_FlashKernels);
 //   - the three GEMMs of one Linear's training step (y = x W^T, dx = dy W, dW = dy^T x) at the
 //     baby config's shapes (768 tokens), raw cblas_sgemm, next to the square 1024 product:
 //     how far small, skinny products sit from the BLAS's best; and the 64 x 64 x 32 product
@@ -25,6 +26,7 @@
 #include "autograd/ops/attention.h"
 #include "autograd/ops/flash_attention.h"
 #include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/flash_attention.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
@@ -368,6 +370,33 @@ void attention_bench(benchmark::State& state, bool fused) {
   }
   set_gflops(state, 12.0 * B * H * T * T * D);
 }
+// The tiled attention kernels alone, no autograd and no copies around them: forward keeping
+// P (as training runs it when all keys fit one tile) and backward, timed apart. Counters:
+// fwd_us and bwd_us per call.
+void BM_FlashKernels(benchmark::State& state) {
+  const int64_t B = state.range(0), H = state.range(1), T = state.range(2), D = state.range(3);
+  Rng rng(3);
+  auto heads = [&] { return permute(Tensor::randn({B, T, H, D}, rng), {0, 2, 1, 3}); };
+  const Tensor q = heads(), k = heads(), v = heads(), g = heads();
+  const std::vector<double> c(static_cast<size_t>(T), 1.0 / std::sqrt(static_cast<double>(D)));
+  using Clock = std::chrono::steady_clock;
+  double t_fwd = 0, t_bwd = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    kernels::FlashAttentionResult r = kernels::flash_attention(q, k, v, c, 0, 0, /*keep_probs=*/true);
+    const auto t1 = Clock::now();
+    kernels::FlashAttentionGrads d =
+        kernels::flash_attention_backward(g, q, k, v, r.out, r.lse, c, 0, 0, r.probs);
+    const auto t2 = Clock::now();
+    benchmark::DoNotOptimize(d.dq.data<float>());
+    t_fwd += std::chrono::duration<double>(t1 - t0).count();
+    t_bwd += std::chrono::duration<double>(t2 - t1).count();
+  }
+  state.counters["fwd_us"] = t_fwd / static_cast<double>(state.iterations()) * 1e6;
+  state.counters["bwd_us"] = t_bwd / static_cast<double>(state.iterations()) * 1e6;
+}
+BENCHMARK(BM_FlashKernels)->Args({12, 4, 64, 32})->Args({8, 6, 256, 64})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 void BM_AttentionFused(benchmark::State& state) { attention_bench(state, true); }
 void BM_AttentionComposed(benchmark::State& state) { attention_bench(state, false); }
 BENCHMARK(BM_AttentionFused)->Args({12, 4, 64, 32})->Args({8, 6, 256, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
