@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "autograd/ops.h"
 #include "autograd/ops/attention.h"
@@ -263,62 +264,13 @@ BENCHMARK(BM_GemmBetaZero)
     ->Args({768, 128, 384, 2})->Args({768, 128, 128, 2})->Args({64, 32, 64, 1})
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// kernels::blas_gemm, which cuts a product into one block of C per thread, each a
-// single-threaded sgemm, against one cblas_sgemm threaded by OpenBLAS (beta = 0 done the same
-// way, memset + accumulate, on both sides), both in every iteration: a Linear's three products
-// y = x W^T, dx = dy W, dW = dy^T x (M tokens, K in, N out) at the baby and width-384 shapes,
-// on the threads of the run (OMP_NUM_THREADS). Counters: each side's GFLOP/s and
-// split_speedup = OpenBLAS-threaded time / split time.
-void BM_GemmSplit(benchmark::State& state) {
-  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
-  Rng rng(8);
-  Tensor x = Tensor::randn({M, K}, rng), w = Tensor::randn({N, K}, rng), dy = Tensor::randn({M, N}, rng);
-  std::vector<float> y(M * N), dx(M * K), dw(N * K);
-  auto openblas_threaded = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
-                              const float* a, int64_t lda, const float* b, int64_t ldb, float,
-                              float* c, int64_t ldc) {
-    std::memset(c, 0, sizeof(float) * static_cast<size_t>(m * ldc));
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
-                n, k, alpha, a, lda, b, ldb, 1.0f, c, ldc);
-  };
-  auto three = [&](auto gemm) {
-    gemm(false, true, M, N, K, 1.0f, x.data<float>(), K, w.data<float>(), K, 0.0f, y.data(), N);
-    gemm(false, false, M, K, N, 1.0f, dy.data<float>(), N, w.data<float>(), K, 0.0f, dx.data(), K);
-    gemm(true, false, N, K, M, 1.0f, dy.data<float>(), N, x.data<float>(), K, 0.0f, dw.data(), K);
-    benchmark::DoNotOptimize(dw.data());
-  };
-  using Clock = std::chrono::steady_clock;
-  double t_openblas = 0, t_split = 0;
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    three(openblas_threaded);
-    const auto t1 = Clock::now();
-    three(kernels::blas_gemm<float>);
-    const auto t2 = Clock::now();
-    t_openblas += std::chrono::duration<double>(t1 - t0).count();
-    t_split += std::chrono::duration<double>(t2 - t1).count();
-  }
-  const double flops = 3 * 2.0 * M * N * K * static_cast<double>(state.iterations());
-  state.counters["GFLOP/s_openblas"] = flops / t_openblas / 1e9;
-  state.counters["GFLOP/s_split"] = flops / t_split / 1e9;
-  state.counters["split_speedup"] = t_openblas / t_split;
-}
-// Baby c_attn, c_fc and mlp c_proj (768 tokens); width-384 c_attn, c_fc and mlp c_proj (2048).
-BENCHMARK(BM_GemmSplit)
-    ->ArgNames({"M", "K", "N"})
-    ->Args({768, 128, 384})->Args({768, 128, 512})->Args({768, 512, 128})
-    ->Args({2048, 384, 1152})->Args({2048, 384, 1536})->Args({2048, 1536, 384})
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
-
-// The bf16 product (AVX-512 BF16 dot products, packing included) against sgemm on the same
-// shapes, both in every iteration: a Linear's three products y = x W^T, dx = dy W, dW = dy^T x
-// (M tokens, K in, N out). Counters: each side's GFLOP/s and bf16_speedup = sgemm time / bf16
-// time. Skipped on CPUs without AVX-512 BF16.
-void BM_GemmBf16(benchmark::State& state) {
-  if (!kernels::bf16_gemm_supported()) {
-    state.SkipWithError("no AVX-512 BF16 on this CPU");
-    return;
-  }
+// Two GEMM functions (blas_gemm's signature) raced on a Linear's three products y = x W^T,
+// dx = dy W, dW = dy^T x (M tokens, K in, N out, state.range(0..2)), both in every iteration
+// so drift on a shared machine hits both alike. Counters: "GFLOP/s_<a>", "GFLOP/s_<b>" and
+// "<b>_speedup" = a's time / b's time.
+template <class GemmA, class GemmB>
+void race_linear_gemms(benchmark::State& state, GemmA gemm_a, const char* a, GemmB gemm_b,
+                       const char* b) {
   const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
   Rng rng(7);
   Tensor x = Tensor::randn({M, K}, rng), w = Tensor::randn({N, K}, rng), dy = Tensor::randn({M, N}, rng);
@@ -330,20 +282,50 @@ void BM_GemmBf16(benchmark::State& state) {
     benchmark::DoNotOptimize(dw.data());
   };
   using Clock = std::chrono::steady_clock;
-  double t_sgemm = 0, t_bf16 = 0;
+  double t_a = 0, t_b = 0;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    three(kernels::blas_gemm<float>);
+    three(gemm_a);
     const auto t1 = Clock::now();
-    three(kernels::bf16_gemm);
+    three(gemm_b);
     const auto t2 = Clock::now();
-    t_sgemm += std::chrono::duration<double>(t1 - t0).count();
-    t_bf16 += std::chrono::duration<double>(t2 - t1).count();
+    t_a += std::chrono::duration<double>(t1 - t0).count();
+    t_b += std::chrono::duration<double>(t2 - t1).count();
   }
   const double flops = 3 * 2.0 * M * N * K * static_cast<double>(state.iterations());
-  state.counters["GFLOP/s_sgemm"] = flops / t_sgemm / 1e9;
-  state.counters["GFLOP/s_bf16"] = flops / t_bf16 / 1e9;
-  state.counters["bf16_speedup"] = t_sgemm / t_bf16;
+  state.counters[std::string("GFLOP/s_") + a] = flops / t_a / 1e9;
+  state.counters[std::string("GFLOP/s_") + b] = flops / t_b / 1e9;
+  state.counters[std::string(b) + "_speedup"] = t_a / t_b;
+}
+
+// kernels::blas_gemm, which cuts a product into one block of C per thread, each a
+// single-threaded sgemm, against one cblas_sgemm threaded by OpenBLAS (beta = 0 done the same
+// way, memset + accumulate, on both sides), on the threads of the run (OMP_NUM_THREADS).
+void BM_GemmSplit(benchmark::State& state) {
+  auto openblas_threaded = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float* a, int64_t lda, const float* b, int64_t ldb, float,
+                              float* c, int64_t ldc) {
+    std::memset(c, 0, sizeof(float) * static_cast<size_t>(m * ldc));
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
+                n, k, alpha, a, lda, b, ldb, 1.0f, c, ldc);
+  };
+  race_linear_gemms(state, openblas_threaded, "openblas", kernels::blas_gemm<float>, "split");
+}
+// Baby c_attn, c_fc and mlp c_proj (768 tokens); width-384 c_attn, c_fc and mlp c_proj (2048).
+BENCHMARK(BM_GemmSplit)
+    ->ArgNames({"M", "K", "N"})
+    ->Args({768, 128, 384})->Args({768, 128, 512})->Args({768, 512, 128})
+    ->Args({2048, 384, 1152})->Args({2048, 384, 1536})->Args({2048, 1536, 384})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The bf16 product (AVX-512 BF16 dot products, packing included) against sgemm on the same
+// shapes. Skipped on CPUs without AVX-512 BF16.
+void BM_GemmBf16(benchmark::State& state) {
+  if (!kernels::bf16_gemm_supported()) {
+    state.SkipWithError("no AVX-512 BF16 on this CPU");
+    return;
+  }
+  race_linear_gemms(state, kernels::blas_gemm<float>, "sgemm", kernels::bf16_gemm, "bf16");
 }
 // Baby c_attn and c_fc (768 tokens), width-384 c_attn, c_fc and mlp c_proj (2048 tokens), square.
 BENCHMARK(BM_GemmBf16)
