@@ -167,6 +167,41 @@ void BM_Gelu16M(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(gelu(a).data<float>());
   set_gbps(state, 2.0 * kN * sizeof(float));
 }
+// GELU forward + backward at the MLP's shapes (baby 768 x 512, width 384 2048 x 1536), both
+// ways in every iteration: unary + unary_backward (the backward evaluates Phi and phi again)
+// against unary_with_derivative + one multiply (what training runs: f'(x) kept from the
+// forward). Counters: each way's microseconds per forward + backward, and the speed-up.
+void BM_GeluForwardBackward(benchmark::State& state) {
+  Rng rng(4);
+  const Tensor x = Tensor::randn({state.range(0), state.range(1)}, rng);
+  const Tensor g = Tensor::randn({state.range(0), state.range(1)}, rng);
+  using Clock = std::chrono::steady_clock;
+  double t_twice = 0, t_kept = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    {
+      Tensor y = kernels::unary(x, kernels::Unary::Gelu);
+      Tensor dx = kernels::unary_backward(g, x, y, kernels::Unary::Gelu);
+      benchmark::DoNotOptimize(dx.data<float>());
+    }
+    const auto t1 = Clock::now();
+    {
+      Tensor dydx;
+      Tensor y = kernels::unary_with_derivative(x, kernels::Unary::Gelu, 0.0, &dydx);
+      Tensor dx = kernels::binary(g, dydx, kernels::Binary::Mul);
+      benchmark::DoNotOptimize(dx.data<float>());
+    }
+    const auto t2 = Clock::now();
+    t_twice += std::chrono::duration<double>(t1 - t0).count();
+    t_kept += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["us_recomputed"] = t_twice / n * 1e6;
+  state.counters["us_kept"] = t_kept / n * 1e6;
+  state.counters["kept_speedup"] = t_twice / t_kept;
+}
+BENCHMARK(BM_GeluForwardBackward)->Args({768, 512})->Args({2048, 1536})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 void BM_AxpyInPlace16M(benchmark::State& state) {  // the optimizer-style in-place update
   Rng rng(2);
   Tensor a = Tensor::randn({kN}, rng), b = Tensor::randn({kN}, rng);

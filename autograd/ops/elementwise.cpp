@@ -105,6 +105,23 @@ struct UnaryBackward : Node {
   }
 };
 
+// The backward of an op whose forward kept f'(x) (unary_with_derivative): grad * f'(x).
+struct UnaryKeptDerivativeBackward : Node {
+  Unary op;
+  SavedTensor dydx{this};
+  const char* name() const override { return kernels::unary_name(op); }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    return {kernels::binary(g, dydx.get(), Binary::Mul)};
+  }
+};
+
+// Ops whose derivative costs about as much as the op: computing it in the forward pass, in
+// the same loop (one evaluation of the normal CDF or the sigmoid serves both), and keeping it
+// instead of x makes the backward a multiply. Same memory (one saved tensor either way).
+bool derivative_in_forward(Unary op) {
+  return op == Unary::Gelu || op == Unary::GeluTanh || op == Unary::Silu;
+}
+
 bool derivative_reads_y(Unary op) {
   switch (op) {
     case Unary::Exp: case Unary::Sqrt: case Unary::Rsqrt: case Unary::Tanh:
@@ -124,6 +141,15 @@ bool derivative_reads_x(Unary op) {
 }
 
 Tensor unary_op(const Tensor& x, Unary op, double p = 0.0) {
+  if (autograd::needs_grad(x) && derivative_in_forward(op)) {
+    Tensor dydx;
+    Tensor y = kernels::unary_with_derivative(x, op, p, &dydx);
+    auto node = std::make_shared<UnaryKeptDerivativeBackward>();
+    node->op = op;
+    node->dydx.save(dydx);
+    autograd::record(node, y, {&x});
+    return y;
+  }
   Tensor y = kernels::unary(x, op, p);
   if (autograd::needs_grad(x)) {
     auto node = std::make_shared<UnaryBackward>();

@@ -251,22 +251,46 @@ const char* binary_name(Binary op) {
   return kNames[static_cast<int>(op)];
 }
 
-Tensor unary(const Tensor& x_in, Unary op, double p) {
-  TLM_PROFILE(Elementwise);
+namespace {
+
+// y = f(x), and f'(x) into *dydx when it is given, in one pass.
+Tensor unary_pass(const Tensor& x_in, Unary op, double p, Tensor* dydx) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
+  if (dydx) *dydx = Tensor::empty(x.shape(), x.dtype());
   const int64_t n = x.numel();
   dispatch_floating(x.dtype(), unary_name(op), [&](auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
+    T* dp = dydx ? dydx->data<T>() : nullptr;
     const T pp = static_cast<T>(p);
     with_static_op(op, [&](auto op_c) {
       constexpr Unary kOp = decltype(op_c)::value;
-      map_n<T>(n, [=](int64_t i) { yp[i] = apply_unary(kOp, xp[i], pp); });
+      if (!dp) {
+        map_n<T>(n, [=](int64_t i) { yp[i] = apply_unary(kOp, xp[i], pp); });
+        return;
+      }
+      map_n<T>(n, [=](int64_t i) {
+        const T xi = xp[i], yi = apply_unary(kOp, xi, pp);
+        yp[i] = yi;
+        dp[i] = derivative(kOp, xi, yi, pp);
+      });
     });
   });
   return y;
+}
+
+}  // namespace
+
+Tensor unary(const Tensor& x, Unary op, double p) {
+  TLM_PROFILE(Elementwise);
+  return unary_pass(x, op, p, nullptr);
+}
+
+Tensor unary_with_derivative(const Tensor& x, Unary op, double p, Tensor* dydx) {
+  TLM_PROFILE(Elementwise);
+  return unary_pass(x, op, p, dydx);
 }
 
 Tensor unary_backward(const Tensor& grad_in, const Tensor& x_in, const Tensor& y_in, Unary op,

@@ -10,6 +10,7 @@
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/index.h"
+#include "tensor/kernels/parallel.h"
 #include "tensor/kernels/reduce.h"
 #include "tensor/kernels/softmax.h"
 #include "tensor/view.h"
@@ -282,6 +283,35 @@ namespace {
 
 // The vectorisable float functions against the C library, over their whole useful range,
 // including the overflow/underflow edges and the special values.
+// unary_with_derivative (GELU and SiLU keep f'(x) from the forward pass) against the plain
+// kernels: y as unary() gives it, f'(x) as unary_backward() gives it for a gradient of ones,
+// in float32 and float64, over a range that covers both tails, on both sides of the OpenMP
+// grain (serial and parallel loops).
+TEST(Elementwise, UnaryWithDerivativeMatchesUnaryAndItsBackward) {
+  Rng rng(12);
+  for (DType dt : {DType::F32, DType::F64}) {
+    for (int64_t n : {int64_t{1000}, 3 * kernels::kParallelGrain + 5}) {
+      const Tensor x = Tensor::randn({n}, rng, 4.0, dt);  // |x| up to ~16: both tails
+      const Tensor ones = Tensor::full({n}, 1.0, dt);
+      for (kernels::Unary op : {kernels::Unary::Gelu, kernels::Unary::GeluTanh, kernels::Unary::Silu}) {
+        Tensor dydx;
+        const Tensor y = kernels::unary_with_derivative(x, op, 0.0, &dydx);
+        const Tensor y_ref = kernels::unary(x, op);
+        const Tensor d_ref = kernels::unary_backward(ones, x, y_ref, op);
+        const auto yv = y.to_vector<double>(), yr = y_ref.to_vector<double>();
+        const auto dv = dydx.to_vector<double>(), dr = d_ref.to_vector<double>();
+        const double tol = dt == DType::F32 ? 1e-6 : 1e-14;
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_NEAR(yv[i], yr[i], tol * std::max(1.0, std::fabs(yr[i])))
+              << kernels::unary_name(op) << " y at x = " << x.to_vector<double>()[i];
+          ASSERT_NEAR(dv[i], dr[i], tol * std::max(1.0, std::fabs(dr[i])))
+              << kernels::unary_name(op) << " f'(x) at x = " << x.to_vector<double>()[i];
+        }
+      }
+    }
+  }
+}
+
 TEST(Vmath, FloatExpNormcdfTanhSigmoidMatchTheCLibrary) {
   double worst_exp = 0, worst_cdf = 0, worst_tanh = 0, worst_sig = 0;
   auto normcdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
