@@ -117,9 +117,14 @@ struct UnaryKeptDerivativeBackward : Node {
 
 // Ops whose derivative costs about as much as the op: computing it in the forward pass, in
 // the same loop (one evaluation of the normal CDF or the sigmoid serves both), and keeping it
-// instead of x makes the backward a multiply. Same memory (one saved tensor either way).
-bool derivative_in_forward(Unary op) {
-  return op == Unary::Gelu || op == Unary::GeluTanh || op == Unary::Silu;
+// instead of x makes the backward a multiply. Same memory (one saved tensor either way) when
+// x fills its own buffer, as a Linear's output does; a view into a larger buffer (the gated
+// FFN's half of one product) stays on the plain path: that buffer is kept alive by the other
+// half anyway, so a kept f'(x) would be extra memory.
+bool derivative_in_forward(Unary op, const Tensor& x) {
+  if (op != Unary::Gelu && op != Unary::GeluTanh && op != Unary::Silu) return false;
+  return x.is_contiguous() && x.offset() == 0 &&
+         x.impl()->storage->nbytes() == static_cast<size_t>(x.numel()) * dtype_size(x.dtype());
 }
 
 bool derivative_reads_y(Unary op) {
@@ -141,7 +146,7 @@ bool derivative_reads_x(Unary op) {
 }
 
 Tensor unary_op(const Tensor& x, Unary op, double p = 0.0) {
-  if (autograd::needs_grad(x) && derivative_in_forward(op)) {
+  if (autograd::needs_grad(x) && derivative_in_forward(op, x)) {
     Tensor dydx;
     Tensor y = kernels::unary_with_derivative(x, op, p, &dydx);
     auto node = std::make_shared<UnaryKeptDerivativeBackward>();
