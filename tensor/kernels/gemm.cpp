@@ -97,13 +97,16 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
   const int parts = static_cast<int>((extent + chunk - 1) / chunk);
 #pragma omp parallel num_threads(parts)
   {
-    const int64_t lo = omp_get_thread_num() * chunk, n = std::min(extent, lo + chunk) - lo;
-    if (by_rows) {  // rows lo.. of op(A) and of C
-      gemm_block(ta, tb, n, N, K, alpha, A + (ta ? lo : lo * lda), lda, B, ldb, beta,
-                 C + lo * ldc, ldc);
-    } else {        // columns lo.. of op(B) and of C
-      gemm_block(ta, tb, M, n, K, alpha, A, lda, B + (tb ? lo * ldb : lo), ldb, beta, C + lo,
-                 ldc);
+    // A loop, not one block per thread id: the runtime may give fewer threads than asked.
+    for (int part = omp_get_thread_num(); part < parts; part += omp_get_num_threads()) {
+      const int64_t lo = part * chunk, n = std::min(extent, lo + chunk) - lo;
+      if (by_rows) {  // rows lo.. of op(A) and of C
+        gemm_block(ta, tb, n, N, K, alpha, A + (ta ? lo : lo * lda), lda, B, ldb, beta,
+                   C + lo * ldc, ldc);
+      } else {        // columns lo.. of op(B) and of C
+        gemm_block(ta, tb, M, n, K, alpha, A, lda, B + (tb ? lo * ldb : lo), ldb, beta,
+                   C + lo, ldc);
+      }
     }
   }
 }
