@@ -21,7 +21,7 @@ Tensor unary(const Tensor& x, Unary op, double p = 0.0);
 // y = f(x) and *dydx = f'(x) in one pass, for ops whose derivative costs about as much as f
 // itself (GELU, SiLU): the forward then keeps f'(x) and the backward is one multiply, where
 // unary_backward would evaluate the same functions a second time. GELU forward + backward:
-// 1.24x faster at the baby MLP shape (768 x 512), 1.18x at width 384 (2048 x 1536)
+// 1.24-1.32x faster at the baby MLP shape (768 x 512), 1.13-1.18x at width 384 (2048 x 1536)
 // (bench_tensor --benchmark_filter=GeluForwardBackward, 2 threads).
 Tensor unary_with_derivative(const Tensor& x, Unary op, double p, Tensor* dydx);
 // grad_in = grad_out * f'(x); y = f(x) is passed so ops whose derivative is cheaper in terms

@@ -222,7 +222,7 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
             const T D_r = Dvec[r];
             // Whole-row loops with the band as a select (see the forward). Unlike there,
             // stopping at span measured slower here (backward at the baby shape, 289 against
-            // 279 us): the zeroing after it costs more than the work it saves.
+            // 279 us, BM_FlashKernels): the zeroing after it costs more than the work it saves.
             if (!probs_p) {
               T* p = P.data() + r * kFlashBlock;
               const T lse_r = lse_blk[r];

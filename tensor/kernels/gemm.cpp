@@ -159,7 +159,7 @@ void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha
               bp + off[1], lb.ld, static_cast<T>(beta), cp + i * M * N, N);
     };
     // Many small products: one per thread (BLAS runs single-threaded inside a parallel
-    // region). Few large ones: let BLAS use the threads. A batch whose total work is tiny
+    // region). Few large ones: blas_gemm cuts each into per-thread blocks. A batch whose total work is tiny
     // (attention of a short sequence) stays on one thread: waking the team costs more.
     const bool small = M * N * K < (1 << 21);
     const bool tiny_total = batch * M * N * K < kParallelGrain;
@@ -192,11 +192,10 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
     return static_cast<double>(shape_numel(a.shape())) * static_cast<double>(b.shape().back());
   };
   // Two threads each running one single-threaded GEMM keep both cores busy with no
-  // synchronisation, where one multi-threaded GEMM of these (thin, K or N ~ 100) shapes
-  // spends a good part of its time splitting work and waiting at barriers. Large products
-  // (where OpenBLAS threads well) and batched ones (already parallel over the batch) go one
-  // after the other; so do tiny ones (test models, decoding), where waking the second thread
-  // costs more than the product, and on a loaded machine up to a scheduler time slice.
+  // synchronisation until the end. Large products (which blas_gemm cuts into per-thread
+  // blocks) and batched ones (already parallel over the batch) go one after the other; so do
+  // tiny ones (test models, decoding), where waking the second thread costs more than the
+  // product, and on a loaded machine up to a scheduler time slice.
   const double f1 = flops(a1, b1), f2 = flops(a2, b2);
   const bool concurrent = omp_get_max_threads() >= 2 && !omp_in_parallel() && a1.dim() == 2 &&
                           a2.dim() == 2 && std::max(f1, f2) < 1.5e8 &&
