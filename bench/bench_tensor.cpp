@@ -30,6 +30,7 @@
 #include "tensor/kernels/flash_attention.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/gemm_bf16.h"
+#include "tensor/kernels/norm.h"
 #include "tensor/kernels/parallel.h"
 #include "tensor/kernels/reduce.h"
 #include "tensor/kernels/softmax.h"
@@ -239,6 +240,41 @@ void BM_SoftmaxRows(benchmark::State& state) {  // [rows, n] softmax over n
   for (auto _ : state) benchmark::DoNotOptimize(kernels::softmax(a, -1).data<float>());
   set_gbps(state, 2.0 * kN * sizeof(float));
 }
+// The fused LayerNorm kernels at the transformer shapes: forward, and backward with dx, dgamma
+// and dbeta (rows x d; baby 768 x 128, width 384 2048 x 384). GB/s counts the bytes each must
+// move: forward reads x and writes y; backward reads x and the gradient and writes dx.
+void BM_LayerNorm(benchmark::State& state) {
+  const int64_t rows = state.range(0), d = state.range(1);
+  const bool backward = state.range(2) != 0;
+  Rng rng(3);
+  Tensor x = Tensor::randn({rows, d}, rng), g = Tensor::randn({rows, d}, rng);
+  Tensor gamma = Tensor::randn({d}, rng), beta = Tensor::randn({d}, rng);
+  Tensor mean, rstd;
+  kernels::layer_norm(x, gamma, beta, 1e-5, &mean, &rstd);
+  for (auto _ : state) {
+    if (backward) {
+      Tensor dx, dgamma, dbeta;
+      kernels::layer_norm_backward(g, x, gamma, mean, rstd, &dx, &dgamma, &dbeta);
+      benchmark::DoNotOptimize(dx.data<float>());
+    } else {
+      benchmark::DoNotOptimize(kernels::layer_norm(x, gamma, beta, 1e-5, &mean, &rstd).data<float>());
+    }
+  }
+  set_gbps(state, (backward ? 3.0 : 2.0) * rows * d * sizeof(float));
+}
+BENCHMARK(BM_LayerNorm)
+    ->ArgNames({"rows", "d", "backward"})
+    ->Args({768, 128, 0})->Args({768, 128, 1})->Args({2048, 384, 0})->Args({2048, 384, 1})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+// A bias gradient: the sum of a [tokens, C] gradient over its rows (baby c_attn and c_fc).
+void BM_SumRows(benchmark::State& state) {
+  const int64_t rows = state.range(0), C = state.range(1);
+  Rng rng(3);
+  Tensor a = Tensor::randn({rows, C}, rng);
+  for (auto _ : state) benchmark::DoNotOptimize(kernels::sum_axis(a, 0, false).data<float>());
+  set_gbps(state, 1.0 * rows * C * sizeof(float));
+}
+BENCHMARK(BM_SumRows)->Args({768, 384})->Args({768, 512})->Args({2048, 1536})->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_SumAll16M)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RowMeanLayerNormStyle)->Arg(128)->Arg(768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxRows)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();

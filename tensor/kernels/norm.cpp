@@ -110,52 +110,67 @@ void norm_backward(const char* op, const Tensor& grad, const Tensor& x_in, const
     const bool want_params = dgamma || dbeta;
     const bool parallel = rows * d >= kParallelGrain;
     const int nthreads = parallel ? omp_get_max_threads() : 1;
-    // Per-thread partial sums of dgamma/dbeta, combined in thread order (deterministic).
-    std::vector<T> part_g(want_params ? static_cast<size_t>(nthreads * d) : 0, T(0));
-    std::vector<T> part_b(want_params ? static_cast<size_t>(nthreads * d) : 0, T(0));
+    // Each thread's scratch, allocated by that thread: its partial sums of dgamma and dbeta
+    // (combined in thread order afterwards: deterministic) and two row buffers. Nothing is
+    // shared between threads: partial sums side by side in one array shared a cache line at
+    // the boundary, written on every row by both threads.
+    const int64_t dp = (d + 15) / 16 * 16;
+    std::vector<std::vector<T>> scratch(static_cast<size_t>(nthreads));
 #pragma omp parallel num_threads(nthreads) if (parallel)
     {
-      const int tid = omp_get_thread_num();
-      T* pg = want_params ? part_g.data() + tid * d : nullptr;
-      T* pb = want_params ? part_b.data() + tid * d : nullptr;
+      std::vector<T>& mine = scratch[static_cast<size_t>(omp_get_thread_num())];
+      mine.assign(static_cast<size_t>(4 * dp), T(0));
+      T* __restrict pg = mine.data();
+      T* __restrict pb = pg + dp;
+      // Per row: xhat and g' once into the row buffers, the two sums over them, then dx. Every
+      // loop is a plain SIMD loop over restrict-qualified rows (with the gain and the wanted
+      // outputs as branches inside one loop, it ran 4.5x slower than the forward at width 384).
+      T* __restrict xh = pb + dp;
+      T* __restrict gk = xh + dp;
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < rows; ++r) {
-        const T* a = xp + r * d;
-        const T* gg = gp + r * d;
+        const T* __restrict a = xp + r * d;
+        const T* __restrict gg = gp + r * d;
         const T m = kCenter ? mp[r] : T(0);
         const T rs = rp[r];
-        if (dxp) {
-          T sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-          for (int64_t k = 0; k < d; ++k) {
-            T gk = gam ? gg[k] * gam[k] : gg[k];
-            sum_g += gk;
-            sum_gx += gk * (a[k] - m) * rs;
-          }
-          const T inv_d = T(1) / static_cast<T>(d);
-          const T mean_g = kCenter ? sum_g * inv_d : T(0);
-          const T mean_gx = sum_gx * inv_d;
-          T* o = dxp + r * d;
-          for (int64_t k = 0; k < d; ++k) {
-            T gk = gam ? gg[k] * gam[k] : gg[k];
-            o[k] = rs * (gk - mean_g - (a[k] - m) * rs * mean_gx);
-          }
-        }
+#pragma omp simd
+        for (int64_t k = 0; k < d; ++k) xh[k] = (a[k] - m) * rs;
         if (want_params) {
+#pragma omp simd
           for (int64_t k = 0; k < d; ++k) {
-            pg[k] += gg[k] * (a[k] - m) * rs;
+            pg[k] += gg[k] * xh[k];
             pb[k] += gg[k];
           }
         }
+        if (!dxp) continue;
+        if (gam) {
+#pragma omp simd
+          for (int64_t k = 0; k < d; ++k) gk[k] = gg[k] * gam[k];
+        } else {
+#pragma omp simd
+          for (int64_t k = 0; k < d; ++k) gk[k] = gg[k];
+        }
+        T sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+        for (int64_t k = 0; k < d; ++k) {
+          sum_g += gk[k];
+          sum_gx += gk[k] * xh[k];
+        }
+        const T inv_d = T(1) / static_cast<T>(d);
+        const T mean_g = kCenter ? sum_g * inv_d : T(0);
+        const T mean_gx = sum_gx * inv_d;
+        T* __restrict o = dxp + r * d;
+#pragma omp simd
+        for (int64_t k = 0; k < d; ++k) o[k] = rs * (gk[k] - mean_g - xh[k] * mean_gx);
       }
     }
     if (want_params) {
       T* dg = dgamma ? dgamma->data<T>() : nullptr;
       T* db = dbeta ? dbeta->data<T>() : nullptr;
-      for (int t = 0; t < nthreads; ++t)
+      for (const std::vector<T>& part : scratch)
         for (int64_t k = 0; k < d; ++k) {
-          if (dg) dg[k] += part_g[t * d + k];
-          if (db) db[k] += part_b[t * d + k];
+          if (dg) dg[k] += part[static_cast<size_t>(k)];
+          if (db) db[k] += part[static_cast<size_t>(dp + k)];
         }
     }
   });

@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -63,16 +64,24 @@ Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
       });
       return;
     }
-    // Sum of rows: accumulate row by row so the inner loop is contiguous.
+    // Sum of rows: accumulate row by row so the inner loop is contiguous. The work is cut
+    // into (outer index, block of 64 columns) pieces, so a single sum of rows (a bias
+    // gradient: [tokens, C] -> [C]) is split over the threads too; each output element is
+    // still summed in row order by one thread (deterministic).
     const T* xp = x.data<T>();
     T* op = out.data<T>();
+    constexpr int64_t kBlock = 64;
+    const int64_t blocks = (v.inner + kBlock - 1) / kBlock;
 #pragma omp parallel for if (x.numel() >= kParallelGrain) schedule(static)
-    for (int64_t o = 0; o < v.outer; ++o) {
-      T* dst = op + o * v.inner;
-      for (int64_t i = 0; i < v.inner; ++i) dst[i] = 0;
+    for (int64_t piece = 0; piece < v.outer * blocks; ++piece) {
+      const int64_t o = piece / blocks, lo = piece % blocks * kBlock;
+      const int64_t hi = std::min(v.inner, lo + kBlock);
+      T* __restrict dst = op + o * v.inner;
+      for (int64_t i = lo; i < hi; ++i) dst[i] = 0;
       for (int64_t k = 0; k < v.n; ++k) {
-        const T* src = xp + (o * v.n + k) * v.inner;
-        for (int64_t i = 0; i < v.inner; ++i) dst[i] += src[i];
+        const T* __restrict src = xp + (o * v.n + k) * v.inner;
+#pragma omp simd
+        for (int64_t i = lo; i < hi; ++i) dst[i] += src[i];
       }
     }
   });
