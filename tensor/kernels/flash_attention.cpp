@@ -26,8 +26,8 @@ Heads<T> heads_of(const Tensor& t) {
 }
 
 // A fresh [B,H,T,D] tensor stored as [B,T,H,D] (heads interleaved per position).
-Tensor empty_heads(int64_t B, int64_t H, int64_t T, int64_t D, DType dtype, bool zero) {
-  Tensor base = zero ? Tensor::zeros({B, T, H, D}, dtype) : Tensor::empty({B, T, H, D}, dtype);
+Tensor empty_heads(int64_t B, int64_t H, int64_t T, int64_t D, DType dtype) {
+  Tensor base = Tensor::empty({B, T, H, D}, dtype);
   return Tensor::make_view(base, {B, H, T, D}, {T * H * D, D, H * D, 1}, base.offset());
 }
 
@@ -189,6 +189,13 @@ void backward_impl(const Tensor& g, const Tensor& q, const Tensor& k, const Tens
       const T *q_bh = Q.at(b, h), *k_bh = K.at(b, h), *v_bh = V.at(b, h), *o_bh = O.at(b, h),
               *g_bh = G.at(b, h);
       T *dk_bh = dK.at(b, h), *dv_bh = dV.at(b, h);
+      // This task's dK and dV rows start at 0, cleared here rather than by a memset of the
+      // whole tensor beforehand: the rows are then in this core's cache when the tile
+      // products accumulate into them.
+      for (int64_t j = 0; j < Tk; ++j) {
+        std::fill(dk_bh + j * dK.ld, dk_bh + j * dK.ld + Dk, T(0));
+        std::fill(dv_bh + j * dV.ld, dv_bh + j * dV.ld + Dv, T(0));
+      }
       for (int64_t i0 = 0; i0 < Tq; i0 += kFlashBlock) {
         const int64_t rows = std::min(kFlashBlock, Tq - i0);
         const T* q_blk = q_bh + i0 * Q.ld;
@@ -260,7 +267,7 @@ FlashAttentionResult flash_attention(const Tensor& q_in, const Tensor& k_in, con
   const Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Dv = v.size(3);
   FlashAttentionResult r;
-  r.out = empty_heads(B, H, Tq, Dv, q.dtype(), false);
+  r.out = empty_heads(B, H, Tq, Dv, q.dtype());
   r.lse = Tensor::empty({B, H, Tq}, q.dtype());
   if (keep_probs && flash_keeps_probs(k.size(2)))
     r.probs = Tensor::empty({B, H, Tq, k.size(2)}, q.dtype());
@@ -291,9 +298,9 @@ FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tenso
             "probabilities need all {} keys in one tile of {}", k.size(2), kFlashBlock);
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2);
   FlashAttentionGrads grads;
-  grads.dq = empty_heads(B, H, Tq, q.size(3), q.dtype(), false);
-  grads.dk = empty_heads(B, H, Tk, k.size(3), q.dtype(), true);
-  grads.dv = empty_heads(B, H, Tk, v.size(3), q.dtype(), true);
+  grads.dq = empty_heads(B, H, Tq, q.size(3), q.dtype());
+  grads.dk = empty_heads(B, H, Tk, k.size(3), q.dtype());
+  grads.dv = empty_heads(B, H, Tk, v.size(3), q.dtype());
   dispatch_floating(q.dtype(), "flash_attention", [&](auto tag) {
     backward_impl<decltype(tag)>(g, q, k, v, o, l, p, row_scale, offset, window, grads);
   });

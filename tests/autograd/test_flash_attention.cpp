@@ -149,6 +149,40 @@ TEST(FlashAttention, Float32MatchesFloat64) {
   EXPECT_LT(max_abs_diff(y32, y64), 2e-6);
 }
 
+// The float32 kernel, forward and backward, against the float64 one: on the model shapes (head size 32 and 64 at 64 and 256 positions), a head
+// size that is not a multiple of 16, Dv != Dk, windows, a KV-cache offset, per-row scales,
+// with and without the kept probabilities.
+TEST(FlashAttention, Float32ForwardAndBackwardMatchFloat64) {
+  for (const Case& c : {Case{3, 4, 64, 0, 32, 32, 0, false}, Case{2, 2, 256, 0, 64, 64, 0, false},
+                        Case{1, 3, 50, 0, 20, 12, 0, true}, Case{2, 1, 130, 0, 16, 40, 0, true},
+                        Case{1, 2, 100, 0, 32, 32, 37, false}, Case{1, 1, 200, 0, 8, 8, 90, true},
+                        Case{2, 2, 3, 130, 32, 32, 0, false}, Case{1, 2, 67, 70, 24, 16, 64, true},
+                        Case{2, 3, 37, 0, 32, 48, 9, false}}) {
+    const int64_t Tk = c.offset + c.Tq;
+    Tensor q = heads_view({c.B, c.Tq, c.H, c.Dk}, 51, DType::F64);
+    Tensor k = heads_view({c.B, Tk, c.H, c.Dk}, 52, DType::F64);
+    Tensor v = heads_view({c.B, Tk, c.H, c.Dv}, 53, DType::F64);
+    Tensor gy = randn({c.B, c.H, c.Tq, c.Dv}, 54);
+    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    for (bool keep : {false, true}) {
+      if (keep && (c.offset > 0 || !kernels::flash_keeps_probs(Tk))) continue;
+      auto run = [&](DType dt) {
+        Tensor q2 = q.to(dt), k2 = k.to(dt), v2 = v.to(dt), g2 = gy.to(dt);
+        kernels::FlashAttentionResult r = kernels::flash_attention(q2, k2, v2, rs, c.offset, c.window, keep);
+        kernels::FlashAttentionGrads d = kernels::flash_attention_backward(
+            g2, q2, k2, v2, r.out, r.lse, rs, c.offset, c.window, r.probs);
+        return std::vector<Tensor>{r.out, r.lse, d.dq, d.dk, d.dv};
+      };
+      std::vector<Tensor> f32 = run(DType::F32), f64 = run(DType::F64);
+      const char* what[] = {"output", "lse", "dq", "dk", "dv"};
+      for (int i = 0; i < 5; ++i)
+        EXPECT_LT(max_abs_diff(f32[i], f64[i]), 5e-5)
+            << what[i] << " B" << c.B << " H" << c.H << " Tq" << c.Tq << " offset" << c.offset
+            << " D" << c.Dk << "/" << c.Dv << " window" << c.window << " keep" << keep;
+    }
+  }
+}
+
 TEST(FlashAttention, RefusesMismatchedShapes) {
   Tensor q = randn({1, 2, 4, 8}, 1), k = randn({1, 2, 5, 8}, 2), v = randn({1, 2, 5, 8}, 3);
   try {
