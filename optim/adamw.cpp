@@ -19,7 +19,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups, double lr, double beta1, double bet
 //   θ ← θ(1 − ηλ)                                   decoupled: not rescaled by 1/√v̂
 //   m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²
 //   θ ← θ − η/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)   = θ − η m̂/(√v̂ + ε)
-// One fused pass per parameter (kernels::adamw_step_).
+// One fused pass over each parameter (kernels::adamw_step_), and over all of a step's
+// parameters in one parallel region (update_all: kernels::adamw_step_many).
 void AdamW::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                    double weight_decay) {
   kernels::adamw_step_(param, grad, st.buffers[0], st.buffers[1],
@@ -29,6 +30,20 @@ void AdamW::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                         .eps = eps_,
                         .weight_decay = weight_decay,
                         .t = st.step});
+}
+
+void AdamW::update_all(const std::vector<Update>& updates, double grad_scale) {
+  std::vector<kernels::AdamWTarget> targets;
+  for (const Update& u : updates)
+    targets.push_back({u.param, u.grad, u.state->buffers[0], u.state->buffers[1],
+                       {.lr = u.lr,
+                        .beta1 = beta1_,
+                        .beta2 = beta2_,
+                        .eps = eps_,
+                        .weight_decay = u.weight_decay,
+                        .t = u.state->step,
+                        .grad_scale = grad_scale}});
+  kernels::adamw_step_many(targets);
 }
 
 }  // namespace tlm::optim

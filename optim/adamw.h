@@ -23,6 +23,7 @@ class AdamW : public Optimizer {
  protected:
   void update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
               double weight_decay) override;
+  void update_all(const std::vector<Update>& updates, double grad_scale) override;
 
  private:
   double beta1_, beta2_, eps_;

@@ -1,5 +1,6 @@
 #include "optim/clip.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/kernels/elementwise.h"
@@ -14,20 +15,23 @@ bool finite_grad(const Tensor& g) { return std::isfinite(kernels::sum_squares(g)
 }  // namespace
 
 double grad_norm(const std::vector<Tensor>& params) {
-  double ss = 0;
-  for (const Tensor& p : params) {
-    Tensor g = p.grad();
-    if (g.defined()) ss += kernels::sum_squares(g);
-  }
-  return std::sqrt(ss);
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  return std::sqrt(kernels::sum_squares_many(grads));
+}
+
+double clip_coefficient(double norm, double max_norm) {
+  TLM_CHECK(std::isfinite(max_norm) && max_norm > 0,
+            "clip_grad_norm: max_norm = {} must be a finite number > 0", max_norm);
+  return std::min(1.0, max_norm / (norm + 1e-6));
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  TLM_CHECK(std::isfinite(max_norm) && max_norm > 0,
-            "clip_grad_norm: max_norm = {} must be a finite number > 0", max_norm);
+  clip_coefficient(1.0, max_norm);  // checks max_norm before any work
   const double norm = grad_norm(params);
   if (!std::isfinite(norm)) return norm;
-  const double coef = max_norm / (norm + 1e-6);
+  const double coef = clip_coefficient(norm, max_norm);
   if (coef >= 1.0) return norm;  // PyTorch clamps the factor to 1: a no-op
   for (const Tensor& p : params) {
     Tensor g = p.grad();

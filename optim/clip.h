@@ -23,6 +23,10 @@ double grad_norm(const std::vector<Tensor>& params);
 // (a NaN or inf in some gradient) nothing is scaled and N is returned, so the caller decides
 // (skip the step under loss scaling, or stop with check_grads_finite's error).
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+// The factor clip_grad_norm scales by: min(1, max_norm / (norm + 1e-6)). The trainer passes it
+// to Optimizer::step(grad_scale), which applies it inside the update: the same numbers without
+// a pass over the gradients of its own.
+double clip_coefficient(double norm, double max_norm);
 
 // True when every gradient is free of NaN and inf.
 bool grads_finite(const std::vector<Tensor>& params);

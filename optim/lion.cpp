@@ -14,11 +14,24 @@ Lion::Lion(std::vector<ParamGroup> groups, double lr, double beta1, double beta2
 //   u ← sign(β1 m + (1 − β1) g)      the *old* momentum interpolated with β1; sign(0) = 0
 //   θ ← θ(1 − ηλ),   θ ← θ − η u     decoupled decay, multiplied by the lr
 //   m ← β2 m + (1 − β2) g            the stored momentum is updated afterwards, with β2
-// One fused pass per parameter (kernels::lion_step_).
+// One fused pass over each parameter (kernels::lion_step_), and over all of a step's
+// parameters in one parallel region (update_all: kernels::lion_step_many).
 void Lion::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                   double weight_decay) {
   kernels::lion_step_(param, grad, st.buffers[0],
                       {.lr = lr, .beta1 = beta1_, .beta2 = beta2_, .weight_decay = weight_decay});
+}
+
+void Lion::update_all(const std::vector<Update>& updates, double grad_scale) {
+  std::vector<kernels::LionTarget> targets;
+  for (const Update& u : updates)
+    targets.push_back({u.param, u.grad, u.state->buffers[0],
+                       {.lr = u.lr,
+                        .beta1 = beta1_,
+                        .beta2 = beta2_,
+                        .weight_decay = u.weight_decay,
+                        .grad_scale = grad_scale}});
+  kernels::lion_step_many(targets);
 }
 
 }  // namespace tlm::optim

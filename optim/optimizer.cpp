@@ -4,6 +4,7 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "tensor/kernels/elementwise.h"
 #include "tensor/shape.h"
 
 namespace tlm::optim {
@@ -57,8 +58,11 @@ void Optimizer::set_lr(double lr) {
   lr_ = lr;
 }
 
-void Optimizer::step() {
+void Optimizer::step(double grad_scale) {
+  TLM_CHECK(std::isfinite(grad_scale) && grad_scale > 0,
+            "{}: grad_scale = {} must be a finite number > 0", name(), grad_scale);
   NoGradGuard no_grad;
+  std::vector<Update> updates;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     ParamGroup& g = groups_[gi];
     const double lr = lr_ * g.lr_scale;
@@ -71,10 +75,21 @@ void Optimizer::step() {
                 g.params[pi].first, p.str());
       ParamState& st = state_[gi][pi];
       ++st.step;
-      update(p, grad, st, lr, g.weight_decay);
+      updates.push_back({p, grad, &st, lr, g.weight_decay});
     }
   }
+  update_all(updates, grad_scale);
   ++step_;
+}
+
+void Optimizer::update_all(const std::vector<Update>& updates, double grad_scale) {
+  for (const Update& u : updates) {
+    Tensor param = u.param;
+    const Tensor grad = grad_scale == 1.0 ? u.grad
+                                          : kernels::binary(u.grad, Tensor::scalar(grad_scale, u.grad.dtype()),
+                                                            kernels::Binary::Mul);
+    update(param, grad, *u.state, u.lr, u.weight_decay);
+  }
 }
 
 void Optimizer::zero_grad() {

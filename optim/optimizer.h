@@ -9,6 +9,9 @@
 //     loss_fn().backward();
 //     optim::clip_grad_norm(opt->parameters(), 1.0);
 //     opt->step();
+//     // or, the same update without the clipping's own pass over the gradients:
+//     //   double norm = optim::grad_norm(opt->parameters());
+//     //   opt->step(optim::clip_coefficient(norm, 1.0));
 //   }
 //
 // The optimizer holds handles to the parameter tensors: build it after `Module::to(dtype)`
@@ -59,7 +62,9 @@ class Optimizer {
 
   // One update of every parameter that has a gradient; parameters without one (grad()
   // undefined: unused this step, or frozen) are skipped and keep their state unchanged.
-  void step();
+  // grad_scale: the update uses grad_scale * g for every gradient g and leaves the gradients
+  // as they are (a clipping factor from clip_coefficient; must be finite and > 0).
+  void step(double grad_scale = 1.0);
   // Drops every parameter's gradient (PyTorch's set_to_none=True, as nanoGPT uses). Why not
   // fill with 0: the engine's first accumulation into an empty gradient is a copy, cheaper than
   // add-into-zeros, and an undefined gradient is what tells step() that a parameter received no
@@ -100,6 +105,15 @@ class Optimizer {
   // Updates one parameter in place; st.step has already been incremented (so it is >= 1).
   virtual void update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                       double weight_decay) = 0;
+  // One step's updates, all together. The default scales each gradient (into a copy) when
+  // grad_scale != 1 and calls update() on each; AdamW and Lion override it with one fused pass
+  // over every parameter (kernels::adamw_step_many), which applies grad_scale in the update.
+  struct Update {
+    Tensor param, grad;
+    ParamState* state;
+    double lr, weight_decay;
+  };
+  virtual void update_all(const std::vector<Update>& updates, double grad_scale);
 
  private:
   const char* name_;

@@ -500,8 +500,7 @@ double Trainer::train_step_() {
     }
     scaler_->unscale(params);
   }
-  last_grad_norm_ = cfg_.grad_clip > 0 ? optim::clip_grad_norm(params, cfg_.grad_clip)
-                                       : optim::grad_norm(params);
+  last_grad_norm_ = optim::grad_norm(params);
   if (!std::isfinite(last_grad_norm_)) {
     std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
     try {
@@ -511,7 +510,10 @@ double Trainer::train_step_() {
     }
     return non_finite(what);
   }
-  optimizer_->step();
+  // Clipping by the global norm (torch's clip_grad_norm_) as a factor the update applies to
+  // each gradient it reads, rather than a pass of its own that rewrites the gradients.
+  optimizer_->step(cfg_.grad_clip > 0 ? optim::clip_coefficient(last_grad_norm_, cfg_.grad_clip)
+                                      : 1.0);
   ++step_;
   return loss_sum / static_cast<double>(accum);
 }

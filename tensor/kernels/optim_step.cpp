@@ -2,7 +2,9 @@
 
 #include "tensor/profile.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tensor/kernels/parallel.h"
 
@@ -30,74 +32,139 @@ inline T sign0(T x) {
   return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
 }
 
-}  // namespace
+// The elements of several parameters, in chunks of at most kOptimChunk (a multiple of 16:
+// whole cache lines), dealt out to the threads in one region: body(target, lo, hi).
+constexpr int64_t kOptimChunk = 16384;
+
+template <class Body>
+void for_each_chunk(const std::vector<int64_t>& sizes, Body body) {
+  struct Chunk {
+    size_t target;
+    int64_t lo, hi;
+  };
+  std::vector<Chunk> chunks;
+  int64_t total = 0;
+  for (size_t t = 0; t < sizes.size(); ++t) {
+    for (int64_t lo = 0; lo < sizes[t]; lo += kOptimChunk)
+      chunks.push_back({t, lo, std::min(sizes[t], lo + kOptimChunk)});
+    total += sizes[t];
+  }
+  const int64_t n = static_cast<int64_t>(chunks.size());
+#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
+  for (int64_t c = 0; c < n; ++c) body(chunks[c].target, chunks[c].lo, chunks[c].hi);
+}
+
+void check_floating(const char* op, const Tensor& param) {
+  TLM_CHECK(param.dtype() == DType::F32 || param.dtype() == DType::F64,
+            "{}: parameter {} must be float32 or float64", op, param.str());
+}
 
 // The scalars are formed in double (as PyTorch forms them in Python) and rounded once to T;
 // the per-element arithmetic follows torch.optim's operation order so fp32 results agree with
 // PyTorch's to a few ulp.
-void adamw_step_(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, const AdamWStep& s) {
-  TLM_PROFILE(Optimizer);
-  check_param_grad("adamw_step_", param, grad_in);
-  check_target("adamw_step_", "exp_avg", param, m);
-  check_target("adamw_step_", "exp_avg_sq", param, v);
-  TLM_CHECK(s.t >= 1, "adamw_step_: step number t = {} must be >= 1", s.t);
-  Tensor grad = grad_in.contiguous();
-  const int64_t n = param.numel();
+template <class T>
+void adamw_range(const AdamWTarget& a, const Tensor& grad, int64_t lo, int64_t hi) {
+  const AdamWStep& s = a.s;
+  Tensor param = a.param, m = a.m, v = a.v;  // handles: the targets are written through them
+  T* p = param.data<T>();
+  T* mp = m.data<T>();
+  T* vp = v.data<T>();
+  const T* g = grad.data<T>();
   const double bc1 = 1.0 - std::pow(s.beta1, static_cast<double>(s.t));
   const double bc2 = 1.0 - std::pow(s.beta2, static_cast<double>(s.t));
-  dispatch_floating(param.dtype(), "adamw_step_", [&](auto tag) {
-    using T = decltype(tag);
-    T* p = param.data<T>();
-    T* mp = m.data<T>();
-    T* vp = v.data<T>();
-    const T* g = grad.data<T>();
-    const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
-    const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
-    const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
-    const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-    const T eps = static_cast<T>(s.eps);
-    const T neg_step = static_cast<T>(-(s.lr / bc1));
-#pragma omp parallel for simd if (n >= kParallelGrain) schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const T gi = g[i];
-      const T mi = mp[i] * b1 + omb1 * gi;
-      const T vi = vp[i] * b2 + omb2 * gi * gi;
-      const T denom = std::sqrt(vi) / bc2_sqrt + eps;
-      p[i] = p[i] * decay + neg_step * (mi / denom);
-      mp[i] = mi;
-      vp[i] = vi;
-    }
-  });
-  param.bump_version();
-  m.bump_version();
-  v.bump_version();
+  const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+  const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
+  const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
+  const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const T eps = static_cast<T>(s.eps);
+  const T neg_step = static_cast<T>(-(s.lr / bc1));
+  const T scale = static_cast<T>(s.grad_scale);
+#pragma omp simd
+  for (int64_t i = lo; i < hi; ++i) {
+    const T gi = g[i] * scale;
+    const T mi = mp[i] * b1 + omb1 * gi;
+    const T vi = vp[i] * b2 + omb2 * gi * gi;
+    const T denom = std::sqrt(vi) / bc2_sqrt + eps;
+    p[i] = p[i] * decay + neg_step * (mi / denom);
+    mp[i] = mi;
+    vp[i] = vi;
+  }
 }
 
-void lion_step_(Tensor& param, const Tensor& grad_in, Tensor& m, const LionStep& s) {
+template <class T>
+void lion_range(const LionTarget& a, const Tensor& grad, int64_t lo, int64_t hi) {
+  const LionStep& s = a.s;
+  Tensor param = a.param, m = a.m;
+  T* p = param.data<T>();
+  T* mp = m.data<T>();
+  const T* g = grad.data<T>();
+  const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+  const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
+  const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
+  const T neg_lr = static_cast<T>(-s.lr);
+  const T scale = static_cast<T>(s.grad_scale);
+#pragma omp simd
+  for (int64_t i = lo; i < hi; ++i) {
+    const T gi = g[i] * scale;
+    const T u = sign0(mp[i] * b1 + omb1 * gi);  // the old momentum, interpolated with beta1
+    p[i] = p[i] * decay + neg_lr * u;
+    mp[i] = mp[i] * b2 + omb2 * gi;  // the stored momentum uses beta2, afterwards
+  }
+}
+
+}  // namespace
+
+void adamw_step_many(const std::vector<AdamWTarget>& targets) {
   TLM_PROFILE(Optimizer);
-  check_param_grad("lion_step_", param, grad_in);
-  check_target("lion_step_", "exp_avg", param, m);
-  Tensor grad = grad_in.contiguous();
-  const int64_t n = param.numel();
-  dispatch_floating(param.dtype(), "lion_step_", [&](auto tag) {
-    using T = decltype(tag);
-    T* p = param.data<T>();
-    T* mp = m.data<T>();
-    const T* g = grad.data<T>();
-    const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
-    const T b1 = static_cast<T>(s.beta1), omb1 = static_cast<T>(1.0 - s.beta1);
-    const T b2 = static_cast<T>(s.beta2), omb2 = static_cast<T>(1.0 - s.beta2);
-    const T neg_lr = static_cast<T>(-s.lr);
-#pragma omp parallel for simd if (n >= kParallelGrain) schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const T gi = g[i];
-      const T u = sign0(mp[i] * b1 + omb1 * gi);  // the old momentum, interpolated with beta1
-      p[i] = p[i] * decay + neg_lr * u;
-      mp[i] = mp[i] * b2 + omb2 * gi;  // the stored momentum uses beta2, afterwards
-    }
+  std::vector<Tensor> grads;
+  std::vector<int64_t> sizes;
+  for (const AdamWTarget& a : targets) {
+    check_param_grad("adamw_step_", a.param, a.grad);
+    check_target("adamw_step_", "exp_avg", a.param, a.m);
+    check_target("adamw_step_", "exp_avg_sq", a.param, a.v);
+    check_floating("adamw_step_", a.param);
+    TLM_CHECK(a.s.t >= 1, "adamw_step_: step number t = {} must be >= 1", a.s.t);
+    grads.push_back(a.grad.contiguous());
+    sizes.push_back(a.param.numel());
+  }
+  for_each_chunk(sizes, [&](size_t t, int64_t lo, int64_t hi) {
+    if (targets[t].param.dtype() == DType::F32) adamw_range<float>(targets[t], grads[t], lo, hi);
+    else adamw_range<double>(targets[t], grads[t], lo, hi);
   });
-  param.bump_version();
-  m.bump_version();
+  for (const AdamWTarget& a : targets) {
+    Tensor(a.param).bump_version();
+    Tensor(a.m).bump_version();
+    Tensor(a.v).bump_version();
+  }
+}
+
+void adamw_step_(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWStep& s) {
+  adamw_step_many({{param, grad, m, v, s}});
+}
+
+void lion_step_many(const std::vector<LionTarget>& targets) {
+  TLM_PROFILE(Optimizer);
+  std::vector<Tensor> grads;
+  std::vector<int64_t> sizes;
+  for (const LionTarget& a : targets) {
+    check_param_grad("lion_step_", a.param, a.grad);
+    check_target("lion_step_", "exp_avg", a.param, a.m);
+    check_floating("lion_step_", a.param);
+    grads.push_back(a.grad.contiguous());
+    sizes.push_back(a.param.numel());
+  }
+  for_each_chunk(sizes, [&](size_t t, int64_t lo, int64_t hi) {
+    if (targets[t].param.dtype() == DType::F32) lion_range<float>(targets[t], grads[t], lo, hi);
+    else lion_range<double>(targets[t], grads[t], lo, hi);
+  });
+  for (const LionTarget& a : targets) {
+    Tensor(a.param).bump_version();
+    Tensor(a.m).bump_version();
+  }
+}
+
+void lion_step_(Tensor& param, const Tensor& grad, Tensor& m, const LionStep& s) {
+  lion_step_many({{param, grad, m, s}});
 }
 
 void sgd_step_(Tensor& param, const Tensor& grad_in, Tensor& buf, const SgdStep& s) {

@@ -181,6 +181,48 @@ double sum_squares(const Tensor& x_in) {
   return result;
 }
 
+double sum_squares_many(const std::vector<Tensor>& xs_in) {
+  TLM_PROFILE(Reduce);
+  constexpr int64_t kChunk = 16384;
+  struct Chunk {
+    size_t tensor;
+    int64_t lo, hi;
+  };
+  std::vector<Tensor> xs;
+  std::vector<Chunk> chunks;
+  int64_t total = 0;
+  for (const Tensor& x_in : xs_in) {
+    Tensor x = x_in.contiguous();
+    TLM_CHECK(x.dtype() == DType::F32 || x.dtype() == DType::F64,
+              "sum_squares: {} must be float32 or float64", x.str());
+    for (int64_t lo = 0; lo < x.numel(); lo += kChunk)
+      chunks.push_back({xs.size(), lo, std::min(x.numel(), lo + kChunk)});
+    total += x.numel();
+    xs.push_back(x);
+  }
+  const int64_t n = static_cast<int64_t>(chunks.size());
+  std::vector<double> sums(chunks.size(), 0.0);
+#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
+  for (int64_t c = 0; c < n; ++c) {
+    const Chunk& ch = chunks[c];
+    const Tensor& x = xs[ch.tensor];
+    double s = 0;
+    if (x.dtype() == DType::F32) {
+      const float* p = x.data<float>();
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = ch.lo; i < ch.hi; ++i) s += static_cast<double>(p[i]) * p[i];
+    } else {
+      const double* p = x.data<double>();
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = ch.lo; i < ch.hi; ++i) s += p[i] * p[i];
+    }
+    sums[c] = s;
+  }
+  double s = 0;
+  for (double v : sums) s += v;
+  return s;
+}
+
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   TLM_PROFILE(Reduce);
   if (x.shape() == shape) return x;

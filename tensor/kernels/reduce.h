@@ -2,6 +2,8 @@
 // sum_to (the reduction that undoes broadcasting, used by every broadcasting backward).
 #pragma once
 
+#include <vector>
+
 #include "tensor/tensor.h"
 
 namespace tlm::kernels {
@@ -17,6 +19,10 @@ Tensor logsumexp_axis(const Tensor& x, int64_t axis, bool keepdim);
 Tensor sum_all(const Tensor& x);
 // Sum of squares of all elements, as double (gradient norms).
 double sum_squares(const Tensor& x);
+// The sum of squares of every element of every tensor (a global gradient norm squared), in one
+// parallel region: the elements are cut into fixed chunks, each summed in double, and the
+// chunk sums added in order, so the result does not depend on the thread count.
+double sum_squares_many(const std::vector<Tensor>& xs);
 // Sums `x` down to `shape`, which must broadcast to x's shape.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
