@@ -380,7 +380,11 @@ void BM_GemmSplit(benchmark::State& state) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
                 n, k, alpha, a, lda, b, ldb, 1.0f, c, ldc);
   };
-  race_linear_gemms(state, openblas_threaded, "openblas", kernels::blas_gemm<float>, "split");
+  auto split = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    kernels::blas_gemm<float>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
+  race_linear_gemms(state, openblas_threaded, "openblas", split, "split");
 }
 // Baby c_attn, c_fc and mlp c_proj (768 tokens); width-384 c_attn, c_fc and mlp c_proj (2048).
 BENCHMARK(BM_GemmSplit)
@@ -396,7 +400,11 @@ void BM_GemmBf16(benchmark::State& state) {
     state.SkipWithError("no AVX-512 BF16 on this CPU");
     return;
   }
-  race_linear_gemms(state, kernels::blas_gemm<float>, "sgemm", kernels::bf16_gemm, "bf16");
+  auto sgemm = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    kernels::blas_gemm<float>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
+  race_linear_gemms(state, sgemm, "sgemm", kernels::bf16_gemm, "bf16");
 }
 // Baby c_attn and c_fc (768 tokens), width-384 c_attn, c_fc and mlp c_proj (2048 tokens), square.
 BENCHMARK(BM_GemmBf16)

@@ -20,15 +20,10 @@ Tensor affine_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = Tensor::empty({M, N}, x.dtype());
   dispatch_floating(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
-    T* yp = y.data<T>();
-    if (b.defined()) {
-      // y starts as the bias in every row, and the product accumulates onto it (beta = 1).
-      const T* bp = b.data<T>();
-#pragma omp parallel for schedule(static) if (M * N >= kernels::kParallelGrain)
-      for (int64_t i = 0; i < M; ++i) std::copy(bp, bp + N, yp + i * N);
-    }
+    // y starts as the bias in every row and the product accumulates onto it (row_init),
+    // block by block in the threads that compute them.
     kernels::blas_gemm<T>(false, true, M, N, K, T(1), x.data<T>(), K, w.data<T>(), w.strides()[0],
-                          b.defined() ? T(1) : T(0), yp, N);
+                          T(0), y.data<T>(), N, b.defined() ? b.data<T>() : nullptr);
   });
   return y;
 }

@@ -54,11 +54,16 @@ void check_shapes(const Tensor& a, const Tensor& b, const char* op) {
   TLM_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ: {} and {}", op, a.str(), b.str());
 }
 
-// One sgemm/dgemm call on a block of C, with beta = 0 done as "zero C, then accumulate".
+// One sgemm/dgemm call on a block of C, with beta = 0 done as "zero C, then accumulate", and
+// row_init as "copy it into every row, then accumulate".
 template <class T>
 void gemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  if (beta == T(0)) {
+                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+                const T* row_init) {
+  if (row_init) {
+    for (int64_t i = 0; i < M; ++i) std::copy(row_init, row_init + N, C + i * ldc);
+    beta = T(1);
+  } else if (beta == T(0)) {
     // BLAS never reads C when beta = 0 (a NaN there is overwritten); neither does this.
     if (ldc == N) {
       std::memset(C, 0, sizeof(T) * static_cast<size_t>(M * N));
@@ -80,13 +85,14 @@ void gemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, cons
 
 template <class T>
 void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+               const T* row_init) {
   if (M <= 0 || N <= 0) return;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t extent = std::max(M, N);
   if (threads < 2 || static_cast<double>(M) * N * K < kGemmSplitWork ||
       extent < 2 * kGemmSplitAlign) {
-    gemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, row_init);
     return;
   }
   // The larger of C's two sides is cut into one block per thread; inside the parallel region
@@ -102,18 +108,20 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
       const int64_t lo = part * chunk, n = std::min(extent, lo + chunk) - lo;
       if (by_rows) {  // rows lo.. of op(A) and of C
         gemm_block(ta, tb, n, N, K, alpha, A + (ta ? lo : lo * lda), lda, B, ldb, beta,
-                   C + lo * ldc, ldc);
+                   C + lo * ldc, ldc, row_init);
       } else {        // columns lo.. of op(B) and of C
         gemm_block(ta, tb, M, n, K, alpha, A, lda, B + (tb ? lo * ldb : lo), ldb, beta,
-                   C + lo, ldc);
+                   C + lo, ldc, row_init ? row_init + lo : nullptr);
       }
     }
   }
 }
 template void blas_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,
-                               int64_t, const float*, int64_t, float, float*, int64_t);
+                               int64_t, const float*, int64_t, float, float*, int64_t,
+                               const float*);
 template void blas_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
-                                int64_t, const double*, int64_t, double, double*, int64_t);
+                                int64_t, const double*, int64_t, double, double*, int64_t,
+                                const double*);
 
 void matmul_into(Tensor& c, const Tensor& a_in, const Tensor& b_in, double alpha, double beta,
                  GemmInputs inputs) {

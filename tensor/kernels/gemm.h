@@ -39,11 +39,16 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
 // 1.2-1.45x on the baby Linear shapes, 1.05-1.10x at width 384, 2 threads
 // (bench_tensor --benchmark_filter=BM_GemmSplit). The last bits of C may depend on the thread
 // count: OpenBLAS takes its unpacked small-matrix kernel for small enough blocks.
+//
+// row_init (N values, optional): C starts as row_init in every row instead of beta C (a
+// Linear's bias). Each thread writes its own block's rows just before its product, so they
+// are in that core's cache when the product adds onto them, in the same parallel region.
 constexpr double kGemmSplitWork = 262144;  // M N K; OpenBLAS's own single-thread bound
 constexpr int64_t kGemmSplitAlign = 16;     // block sides: a multiple of the kernel's tile
 template <class T>
 void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+               const T* row_init = nullptr);
 
 // c = alpha * a x b + beta * c, into an existing contiguous c (accumulating gradients).
 void matmul_into(Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta,

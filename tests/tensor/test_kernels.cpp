@@ -87,8 +87,9 @@ TEST(Gemm, BlasGemmBetaZeroOverwritesOnlyTheOutputBlock) {
 
 // blas_gemm cuts a large product into one block of C per thread (rows when M >= N, else
 // columns), each a single-threaded sgemm: every layout, padded leading dimensions, a last block
-// shorter than the others (3 threads), beta = 0 over NaN and beta != 0 must give the float64
-// product and leave the padding of C alone, on 1, 2 and 3 threads.
+// shorter than the others (3 threads), beta = 0 over NaN, beta != 0 and a row_init (a bias,
+// over NaN) must give the float64 product and leave the padding of C alone, on 1, 2 and 3
+// threads.
 TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
   struct Dims { int64_t M, N, K; };
   const int saved = omp_get_max_threads();
@@ -104,15 +105,17 @@ TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
         const std::vector<float> c0 = Tensor::randn({d.M * ldc}, rng).to_vector<float>();
         auto op_a = [&](int64_t i, int64_t k) { return double(ta ? a[k * lda + i] : a[i * lda + k]); };
         auto op_b = [&](int64_t k, int64_t j) { return double(tb ? b[j * ldb + k] : b[k * ldb + j]); };
-        for (float beta : {0.0f, 0.5f}) {
+        const std::vector<float> bias = Tensor::randn({d.N}, rng).to_vector<float>();
+        for (float beta : {0.0f, 0.5f, -1.0f}) {  // -1: row_init = bias, beta ignored
+          const bool init = beta == -1.0f;
           auto run = [&](int threads) {
             std::vector<float> c(c0);
-            if (beta == 0.0f)
+            if (beta == 0.0f || init)
               for (int64_t i = 0; i < d.M; ++i)
                 for (int64_t j = 0; j < d.N; ++j) c[i * ldc + j] = std::nanf("");
             omp_set_num_threads(threads);
             kernels::blas_gemm<float>(ta, tb, d.M, d.N, d.K, 1.5f, a.data(), lda, b.data(), ldb,
-                                      beta, c.data(), ldc);
+                                      beta, c.data(), ldc, init ? bias.data() : nullptr);
             omp_set_num_threads(saved);
             return c;
           };
@@ -120,7 +123,7 @@ TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
             const std::vector<float> c = run(threads);
             for (int64_t i = 0; i < d.M; ++i) {
               for (int64_t j = 0; j < d.N; ++j) {
-                double want = beta * double(c0[i * ldc + j]);
+                double want = init ? double(bias[j]) : beta * double(c0[i * ldc + j]);
                 for (int64_t k = 0; k < d.K; ++k) want += 1.5 * op_a(i, k) * op_b(k, j);
                 ASSERT_NEAR(c[i * ldc + j], want, 1e-4 * std::max(1.0, std::fabs(want)))
                     << threads << " threads, M " << d.M << " N " << d.N << " ta " << ta
