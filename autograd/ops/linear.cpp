@@ -38,8 +38,8 @@ struct LinearBackward : autograd::Node {
     const Tensor g = views::reshape_view(g_in.contiguous(), {g_in.numel() / std::max<int64_t>(N, 1), N});
     Tensor dx, dw, db;
     if (needs_dx && needs_dw) {
-      // dx = g W [M,in] and dW = g^T x [out,in] as one pair (concurrent when small).
-      auto [px, pw] = kernels::matmul_pair(g, w.get(), views::transpose(g, 0, 1), x.get());
+      // dx = g W [M,in] and dW = g^T x [out,in], each thread on its own token rows.
+      auto [px, pw] = kernels::linear_grads(g, w.get(), x.get());
       dx = px;
       dw = pw;
     } else if (needs_dx) {

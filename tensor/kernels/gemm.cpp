@@ -11,6 +11,7 @@
 
 #include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
+#include "tensor/view.h"
 
 extern "C" {
 char* openblas_get_corename(void);
@@ -227,6 +228,58 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
   }
   if (error) std::rethrow_exception(error);
   return out;
+}
+
+std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x) {
+  TLM_CHECK(g.dim() == 2 && x.dim() == 2 && w.dim() == 2 && g.is_contiguous() &&
+                x.is_contiguous() && w.strides()[1] == 1 && g.size(0) == x.size(0) &&
+                g.size(1) == w.size(0) && x.size(1) == w.size(1) && g.dtype() == x.dtype() &&
+                g.dtype() == w.dtype(),
+            "linear_grads: g {}, w {}, x {} must be [M,N], [N,K] (rows contiguous), [M,K] "
+            "contiguous, one dtype", g.str(), w.str(), x.str());
+  const int64_t M = g.size(0), N = g.size(1), K = x.size(1);
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int64_t chunk = (M + threads - 1) / std::max(threads, 1);
+  chunk = (chunk + kGemmSplitAlign - 1) / kGemmSplitAlign * kGemmSplitAlign;
+  const int parts = chunk > 0 ? static_cast<int>((M + chunk - 1) / chunk) : 0;
+  if (parts < 2 || static_cast<double>(M) * N * K < 2 * kGemmSplitWork)
+    return matmul_pair(g, w, views::transpose(g, 0, 1), x);
+  TLM_PROFILE(Matmul);
+  Tensor dx = Tensor::empty({M, K}, g.dtype());
+  Tensor dw = Tensor::empty({N, K}, g.dtype());
+  Tensor partial = Tensor::empty({parts - 1, N, K}, g.dtype());  // parts 1.. of dW
+  dispatch_floating(g.dtype(), "linear_grads", [&](auto tag) {
+    using T = decltype(tag);
+    const T* gp = g.data<T>();
+    const T* wp = w.data<T>();
+    const T* xp = x.data<T>();
+    T* dxp = dx.data<T>();
+    T* dwp = dw.data<T>();
+    T* pp = partial.data<T>();
+    const int64_t ldw = w.strides()[0];
+#pragma omp parallel num_threads(parts)
+    {
+      // A loop, not one part per thread id: the runtime may give fewer threads than asked.
+      for (int part = omp_get_thread_num(); part < parts; part += omp_get_num_threads()) {
+        const int64_t lo = part * chunk, n = std::min(M, lo + chunk) - lo;
+        gemm_block<T>(false, false, n, K, N, T(1), gp + lo * N, N, wp, ldw, T(0), dxp + lo * K, K,
+                      nullptr);                                                       // dx rows
+        gemm_block<T>(true, false, N, K, n, T(1), gp + lo * N, N, xp + lo * K, K, T(0),
+                      part == 0 ? dwp : pp + (part - 1) * N * K, K, nullptr);        // dW part
+      }
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < N; ++r) {
+        T* dst = dwp + r * K;
+        for (int p = 1; p < parts; ++p) {
+          const T* src = pp + ((p - 1) * N + r) * K;
+#pragma omp simd
+          for (int64_t k = 0; k < K; ++k) dst[k] += src[k];
+        }
+      }
+    }
+  });
+  return {dx, dw};
 }
 
 bool is_column_major(const Tensor& t) {

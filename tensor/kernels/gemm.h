@@ -24,6 +24,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, GemmInputs inputs = GemmInputs::
 // thread, when they are small enough for that to beat threading each one.
 std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const Tensor& a2,
                                       const Tensor& b2, GemmInputs inputs = GemmInputs::F32);
+// The two products of a Linear's backward, dx = g W [M, K] and dW = g^T x [N, K], for g [M, N]
+// and x [M, K] contiguous and w [N, K] with contiguous rows. With several threads both are cut
+// by token rows: thread t computes dx for its rows and a partial dW over its rows (split K),
+// and the partial dWs are added in thread order. Each thread then reads only the rows of g
+// and x its own core wrote in the forward and the backward so far (blas_gemm and the
+// elementwise kernels split rows the same way) and writes the dx rows the next kernel reads
+// there: on this machine a core reads what the other core wrote at a third of the speed of
+// its own data. Small products (test models) go through matmul_pair.
+std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x);
+
 // The one call into BLAS, for every product in tlm (matmul, Linear, the attention tiles):
 // row-major C[M,N] = alpha op(A) op(B) + beta C, op = transpose when ta / tb, T = float or
 // double. beta = 0 is done as "zero C, then accumulate" (beta = 1): OpenBLAS's own beta = 0

@@ -138,6 +138,35 @@ TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
   }
 }
 
+// A Linear's backward products split by token rows (dx rows and partial dW per thread, the
+// partials added): against the two plain products, in float64 and float32, with a row count
+// that leaves a short last part, on 1, 2 and 3 threads, and with a weight whose rows are
+// padded (a view of a wider matrix).
+TEST(Gemm, LinearGradsSplitByRowsMatchThePlainProducts) {
+  const int saved = omp_get_max_threads();
+  Rng rng(11);
+  for (DType dtype : {DType::F64, DType::F32}) {
+    const int64_t M = 203, N = 70, K = 90;
+    ASSERT_GE(static_cast<double>(M) * N * K, 2 * kernels::kGemmSplitWork);
+    Tensor g = Tensor::randn({M, N}, rng, 1.0, dtype), x = Tensor::randn({M, K}, rng, 1.0, dtype);
+    Tensor wide = Tensor::randn({N, K + 6}, rng, 1.0, dtype);
+    Tensor w = views::narrow(wide, 1, 2, K);  // rows contiguous, leading dimension K + 6
+    const std::vector<double> want_dx = naive_matmul(g, w);
+    const std::vector<double> want_dw = naive_matmul(views::transpose(g, 0, 1), x);
+    const double tol = dtype == DType::F64 ? 1e-12 : 1e-4;
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(fmt::format("{}, {} threads", dtype_name(dtype), threads));
+      omp_set_num_threads(threads);
+      auto [dx, dw] = kernels::linear_grads(g, w, x);
+      omp_set_num_threads(saved);
+      expect_close(dx.to_vector<double>(), want_dx, tol);
+      expect_close(dw.to_vector<double>(), want_dw, tol);
+    }
+  }
+  EXPECT_ERROR_CONTAINS(kernels::linear_grads(Tensor::zeros({4, 3}), Tensor::zeros({2, 5}), Tensor::zeros({4, 5})),
+                        "linear_grads: g float32[4,3], w float32[2,5], x float32[4,5]");
+}
+
 TEST(Gemm, EveryTransposeLayoutMatchesTheNaiveProduct) {
   Rng rng(1);
   const int64_t M = 37, K = 53, N = 29;
