@@ -2,6 +2,8 @@
 
 #include "tensor/profile.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -32,26 +34,26 @@ inline T sign0(T x) {
   return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
 }
 
-// The elements of several parameters, in chunks of at most kOptimChunk (a multiple of 16:
-// whole cache lines), dealt out to the threads in one region: body(target, lo, hi).
-constexpr int64_t kOptimChunk = 16384;
-
+// The elements of several parameters in one parallel region: thread t of T takes the t-th of
+// T contiguous ranges (whole cache lines) of every parameter, body(target, lo, hi). The same
+// share as the kernels that wrote the gradients (rows split in halves: linear_grads, the
+// sums of rows, the elementwise loops) and as this pass on every step (the moments are only
+// ever touched here), so each core reads mostly what it wrote: here a core reads data the
+// other one wrote at a third of the speed of its own (see kernels::linear_grads).
 template <class Body>
-void for_each_chunk(const std::vector<int64_t>& sizes, Body body) {
-  struct Chunk {
-    size_t target;
-    int64_t lo, hi;
-  };
-  std::vector<Chunk> chunks;
+void for_each_share(const std::vector<int64_t>& sizes, Body body) {
   int64_t total = 0;
-  for (size_t t = 0; t < sizes.size(); ++t) {
-    for (int64_t lo = 0; lo < sizes[t]; lo += kOptimChunk)
-      chunks.push_back({t, lo, std::min(sizes[t], lo + kOptimChunk)});
-    total += sizes[t];
+  for (int64_t n : sizes) total += n;
+#pragma omp parallel if (total >= kParallelGrain)
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      const int64_t n = sizes[k];
+      const int64_t share = ((n + T - 1) / T + 15) / 16 * 16;
+      const int64_t lo = std::min(n, t * share), hi = std::min(n, lo + share);
+      if (lo < hi) body(k, lo, hi);
+    }
   }
-  const int64_t n = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
-  for (int64_t c = 0; c < n; ++c) body(chunks[c].target, chunks[c].lo, chunks[c].hi);
 }
 
 void check_floating(const char* op, const Tensor& param) {
@@ -127,7 +129,7 @@ void adamw_step_many(const std::vector<AdamWTarget>& targets) {
     grads.push_back(a.grad.contiguous());
     sizes.push_back(a.param.numel());
   }
-  for_each_chunk(sizes, [&](size_t t, int64_t lo, int64_t hi) {
+  for_each_share(sizes, [&](size_t t, int64_t lo, int64_t hi) {
     if (targets[t].param.dtype() == DType::F32) adamw_range<float>(targets[t], grads[t], lo, hi);
     else adamw_range<double>(targets[t], grads[t], lo, hi);
   });
@@ -153,7 +155,7 @@ void lion_step_many(const std::vector<LionTarget>& targets) {
     grads.push_back(a.grad.contiguous());
     sizes.push_back(a.param.numel());
   }
-  for_each_chunk(sizes, [&](size_t t, int64_t lo, int64_t hi) {
+  for_each_share(sizes, [&](size_t t, int64_t lo, int64_t hi) {
     if (targets[t].param.dtype() == DType::F32) lion_range<float>(targets[t], grads[t], lo, hi);
     else lion_range<double>(targets[t], grads[t], lo, hi);
   });

@@ -14,10 +14,10 @@
 // grad_scale: the update uses grad_scale * g in place of g and leaves the gradient tensor as
 // it is (gradient clipping's factor, applied here rather than by a pass of its own).
 //
-// The _many forms update several parameters in one parallel region: their elements are cut
-// into chunks and dealt out to the threads together, so a step over a model's ~50 tensors is
-// one region, not one per tensor with the small ones on a single thread. Each element gets
-// exactly the arithmetic of the single-parameter form.
+// The _many forms update several parameters in one parallel region, each thread taking the same
+// contiguous share of every parameter (the share its core wrote the gradient of), so a step
+// over a model's ~50 tensors is one region, not one per tensor with the small ones on a single
+// thread. Each element gets exactly the arithmetic of the single-parameter form.
 #pragma once
 
 #include <cstdint>
