@@ -287,6 +287,23 @@ TEST(Index, OutOfRangeIdsAreRefused) {
                         "indices must be int32");
 }
 
+// A single sum of many rows (a bias gradient) goes by fixed blocks of rows, each block's sum on
+// the thread that owns those rows, then the blocks in order: against a plain double sum, with
+// a last block that is short and a width that is not a multiple of 16.
+TEST(Reduce, SumOfManyRowsByBlocksMatchesThePlainSum) {
+  Rng rng(8);
+  for (DType dtype : {DType::F64, DType::F32}) {
+    Tensor x = Tensor::randn({601, 70}, rng, 1.0, dtype);
+    ASSERT_GE(x.numel(), kernels::kParallelGrain);
+    const std::vector<double> xv = x.to_vector<double>();
+    std::vector<double> want(70, 0.0);
+    for (int64_t r = 0; r < 601; ++r)
+      for (int64_t c = 0; c < 70; ++c) want[static_cast<size_t>(c)] += xv[static_cast<size_t>(r * 70 + c)];
+    expect_close(kernels::sum_axis(x, 0, false).to_vector<double>(), want,
+                 dtype == DType::F64 ? 1e-11 : 1e-3);
+  }
+}
+
 TEST(Parallel, LargeLoopsGiveTheSameResultOnOneAndTwoThreads) {
   Rng rng(4);
   Tensor x = Tensor::randn({300, 1000}, rng);
