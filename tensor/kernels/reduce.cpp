@@ -211,7 +211,7 @@ double sum_squares(const Tensor& x_in) {
 
 double sum_squares_many(const std::vector<Tensor>& xs_in) {
   TLM_PROFILE(Reduce);
-  constexpr int64_t kChunk = 16384;
+  constexpr int64_t kChunk = 4096;  // fixed, so the sum does not depend on the thread count
   struct Chunk {
     size_t tensor;
     int64_t lo, hi;
@@ -228,11 +228,7 @@ double sum_squares_many(const std::vector<Tensor>& xs_in) {
     total += x.numel();
     xs.push_back(x);
   }
-  const int64_t n = static_cast<int64_t>(chunks.size());
-  std::vector<double> sums(chunks.size(), 0.0);
-#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
-  for (int64_t c = 0; c < n; ++c) {
-    const Chunk& ch = chunks[c];
+  auto chunk_sum = [&](const Chunk& ch) {
     const Tensor& x = xs[ch.tensor];
     double s = 0;
     if (x.dtype() == DType::F32) {
@@ -244,7 +240,24 @@ double sum_squares_many(const std::vector<Tensor>& xs_in) {
 #pragma omp simd reduction(+ : s)
       for (int64_t i = ch.lo; i < ch.hi; ++i) s += p[i] * p[i];
     }
-    sums[c] = s;
+    return s;
+  };
+  std::vector<double> sums(chunks.size(), 0.0);
+  // Each thread takes the same contiguous share of every tensor's chunks (the rows its core
+  // wrote the gradient of, as the kernels that wrote them split rows), not a share of one list.
+#pragma omp parallel if (total >= kParallelGrain)
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    size_t first = 0;
+    while (first < chunks.size()) {
+      size_t last = first;
+      while (last < chunks.size() && chunks[last].tensor == chunks[first].tensor) ++last;
+      const int64_t len = static_cast<int64_t>(last - first);
+      for (int64_t c = static_cast<int64_t>(first) + t * len / T;
+           c < static_cast<int64_t>(first) + (t + 1) * len / T; ++c)
+        sums[static_cast<size_t>(c)] = chunk_sum(chunks[static_cast<size_t>(c)]);
+      first = last;
+    }
   }
   double s = 0;
   for (double v : sums) s += v;
