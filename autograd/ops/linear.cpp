@@ -38,8 +38,9 @@ struct LinearBackward : autograd::Node {
     const Tensor g = views::reshape_view(g_in.contiguous(), {g_in.numel() / std::max<int64_t>(N, 1), N});
     Tensor dx, dw, db;
     if (needs_dx && needs_dw) {
-      // dx = g W [M,in] and dW = g^T x [out,in], each thread on its own token rows.
-      auto [px, pw] = kernels::linear_grads(g, w.get(), x.get());
+      // dx = g W [M,in], dW = g^T x [out,in] and db = the sum of g's rows, each thread on its
+      // own token rows.
+      auto [px, pw] = kernels::linear_grads(g, w.get(), x.get(), needs_db ? &db : nullptr);
       dx = px;
       dw = pw;
     } else if (needs_dx) {
@@ -48,7 +49,7 @@ struct LinearBackward : autograd::Node {
       dw = kernels::matmul(views::transpose(g, 0, 1), x.get());
     }
     if (dx.defined()) dx = views::reshape_view(dx, x_shape);
-    if (needs_db) db = kernels::sum_axis(g, 0, false);
+    if (needs_db && !db.defined()) db = kernels::sum_axis(g, 0, false);
     return {dx, dw, db};
   }
 };

@@ -11,6 +11,7 @@
 
 #include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
+#include "tensor/kernels/reduce.h"
 #include "tensor/view.h"
 
 extern "C" {
@@ -230,7 +231,8 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
   return out;
 }
 
-std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x) {
+std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x,
+                                       Tensor* db) {
   TLM_CHECK(g.dim() == 2 && x.dim() == 2 && w.dim() == 2 && g.is_contiguous() &&
                 x.is_contiguous() && w.strides()[1] == 1 && g.size(0) == x.size(0) &&
                 g.size(1) == w.size(0) && x.size(1) == w.size(1) && g.dtype() == x.dtype() &&
@@ -239,15 +241,21 @@ std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const T
             "contiguous, one dtype", g.str(), w.str(), x.str());
   const int64_t M = g.size(0), N = g.size(1), K = x.size(1);
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // Parts of whole 64-row blocks: the blocks of the bias gradient's sum (kSumRowBlock).
   int64_t chunk = (M + threads - 1) / std::max(threads, 1);
-  chunk = (chunk + kGemmSplitAlign - 1) / kGemmSplitAlign * kGemmSplitAlign;
+  chunk = (chunk + kSumRowBlock - 1) / kSumRowBlock * kSumRowBlock;
   const int parts = chunk > 0 ? static_cast<int>((M + chunk - 1) / chunk) : 0;
-  if (parts < 2 || static_cast<double>(M) * N * K < 2 * kGemmSplitWork)
+  if (parts < 2 || static_cast<double>(M) * N * K < 2 * kGemmSplitWork) {
+    if (db) *db = sum_axis(g, 0, false);
     return matmul_pair(g, w, views::transpose(g, 0, 1), x);
+  }
   TLM_PROFILE(Matmul);
   Tensor dx = Tensor::empty({M, K}, g.dtype());
   Tensor dw = Tensor::empty({N, K}, g.dtype());
   Tensor partial = Tensor::empty({parts - 1, N, K}, g.dtype());  // parts 1.. of dW
+  const int64_t blocks = (M + kSumRowBlock - 1) / kSumRowBlock;
+  Tensor block_sums = db ? Tensor::empty({blocks, N}, g.dtype()) : Tensor();
+  if (db) *db = Tensor::empty({N}, g.dtype());
   dispatch_floating(g.dtype(), "linear_grads", [&](auto tag) {
     using T = decltype(tag);
     const T* gp = g.data<T>();
@@ -256,6 +264,8 @@ std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const T
     T* dxp = dx.data<T>();
     T* dwp = dw.data<T>();
     T* pp = partial.data<T>();
+    T* bsp = db ? block_sums.data<T>() : nullptr;
+    T* dbp = db ? db->data<T>() : nullptr;
     const int64_t ldw = w.strides()[0];
 #pragma omp parallel num_threads(parts)
     {
@@ -266,8 +276,17 @@ std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const T
                       nullptr);                                                       // dx rows
         gemm_block<T>(true, false, N, K, n, T(1), gp + lo * N, N, xp + lo * K, K, T(0),
                       part == 0 ? dwp : pp + (part - 1) * N * K, K, nullptr);        // dW part
+        if (bsp) sum_row_blocks(gp, N, lo, lo + n, bsp);                             // db part
       }
 #pragma omp barrier
+      if (dbp) {
+#pragma omp for schedule(static) nowait
+        for (int64_t i = 0; i < N; ++i) {
+          T acc = 0;
+          for (int64_t b = 0; b < blocks; ++b) acc += bsp[b * N + i];
+          dbp[i] = acc;
+        }
+      }
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < N; ++r) {
         T* dst = dwp + r * K;

@@ -31,8 +31,11 @@ std::pair<Tensor, Tensor> matmul_pair(const Tensor& a1, const Tensor& b1, const 
 // and x its own core wrote in the forward and the backward so far (blas_gemm and the
 // elementwise kernels split rows the same way) and writes the dx rows the next kernel reads
 // there: on this machine a core reads what the other core wrote at a third of the speed of
-// its own data. Small products (test models) go through matmul_pair.
-std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x);
+// its own data. Small products (test models) go through matmul_pair. With db, the bias
+// gradient (the sum of g's rows) too, each thread summing its own rows in the same region,
+// exactly as sum_axis(g, 0) does (the same 64-row blocks in the same order: the same bits).
+std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const Tensor& x,
+                                       Tensor* db = nullptr);
 
 // The one call into BLAS, for every product in tlm (matmul, Linear, the attention tiles):
 // row-major C[M,N] = alpha op(A) op(B) + beta C, op = transpose when ta / tb, T = float or

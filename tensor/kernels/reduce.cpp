@@ -67,26 +67,19 @@ Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
     }
     const T* xp = x.data<T>();
     T* op = out.data<T>();
-    constexpr int64_t kRowBlock = 64;
-    if (v.outer == 1 && x.numel() >= kParallelGrain && v.n >= 2 * kRowBlock) {
+    if (v.outer == 1 && v.n > kSumRowBlock) {
       // One sum of many rows (a bias gradient: [tokens, C] -> [C]): the sums of blocks of 64
       // rows, each thread taking a contiguous range of blocks (the rows its core wrote: a
       // core here reads the other core's data at a third of the speed), then the block sums
       // added in block order. Fixed blocks: the same result on any number of threads.
-      const int64_t nb = (v.n + kRowBlock - 1) / kRowBlock, C = v.inner;
+      const int64_t nb = (v.n + kSumRowBlock - 1) / kSumRowBlock, C = v.inner;
       std::vector<T> partial(static_cast<size_t>(nb * C));
-#pragma omp parallel
+#pragma omp parallel if (x.numel() >= kParallelGrain)
       {
 #pragma omp for schedule(static)
-        for (int64_t b = 0; b < nb; ++b) {
-          T* __restrict dst = partial.data() + b * C;
-          std::fill(dst, dst + C, T(0));
-          for (int64_t k = b * kRowBlock; k < std::min(v.n, (b + 1) * kRowBlock); ++k) {
-            const T* __restrict src = xp + k * C;
-#pragma omp simd
-            for (int64_t i = 0; i < C; ++i) dst[i] += src[i];
-          }
-        }
+        for (int64_t b = 0; b < nb; ++b)
+          sum_row_blocks(xp, C, b * kSumRowBlock, std::min(v.n, (b + 1) * kSumRowBlock),
+                         partial.data());
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < C; ++i) {
           T acc = 0;

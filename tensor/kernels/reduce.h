@@ -9,7 +9,28 @@
 namespace tlm::kernels {
 
 // Sum over `axis`; the axis is kept with size 1 when keepdim.
+// A sum over the rows of a [rows, C] tensor with more than one block of kSumRowBlock rows goes
+// by blocks: each block summed in row order (sum_row_blocks, on the thread whose rows they
+// are), then the block sums in block order; the result does not depend on the thread count.
 Tensor sum_axis(const Tensor& x, int64_t axis, bool keepdim);
+constexpr int64_t kSumRowBlock = 64;
+// block_sums[b] = the sum of rows [b kSumRowBlock, (b + 1) kSumRowBlock) of x [rows, C] (the
+// last block cut at row_hi), for the blocks of rows [row_lo, row_hi); row_lo a multiple of
+// kSumRowBlock. The blocks of sum_axis, for a kernel that sums rows it already reads
+// (kernels::linear_grads' bias gradient).
+template <class T>
+void sum_row_blocks(const T* x, int64_t C, int64_t row_lo, int64_t row_hi, T* block_sums) {
+  for (int64_t b = row_lo / kSumRowBlock; b * kSumRowBlock < row_hi; ++b) {
+    T* __restrict dst = block_sums + b * C;
+    for (int64_t i = 0; i < C; ++i) dst[i] = T(0);
+    const int64_t end = (b + 1) * kSumRowBlock < row_hi ? (b + 1) * kSumRowBlock : row_hi;
+    for (int64_t k = b * kSumRowBlock; k < end; ++k) {
+      const T* __restrict src = x + k * C;
+#pragma omp simd
+      for (int64_t i = 0; i < C; ++i) dst[i] += src[i];
+    }
+  }
+}
 // Max over `axis`, and the int32 index of the (first) max along it.
 Tensor max_axis(const Tensor& x, int64_t axis, bool keepdim, Tensor* argmax);
 // log(sum(exp(x))) over `axis`, computed as m + log(sum(exp(x - m))) with m the max.

@@ -139,7 +139,7 @@ TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
 }
 
 // A Linear's backward products split by token rows (dx rows and partial dW per thread, the
-// partials added): against the two plain products, in float64 and float32, with a row count
+// partials added, and the bias gradient's row sums): against the two plain products, in float64 and float32, with a row count
 // that leaves a short last part, on 1, 2 and 3 threads, and with a weight whose rows are
 // padded (a view of a wider matrix).
 TEST(Gemm, LinearGradsSplitByRowsMatchThePlainProducts) {
@@ -153,14 +153,19 @@ TEST(Gemm, LinearGradsSplitByRowsMatchThePlainProducts) {
     Tensor w = views::narrow(wide, 1, 2, K);  // rows contiguous, leading dimension K + 6
     const std::vector<double> want_dx = naive_matmul(g, w);
     const std::vector<double> want_dw = naive_matmul(views::transpose(g, 0, 1), x);
+    const std::vector<double> want_db = naive_matmul(Tensor::ones({1, M}, dtype), g);
     const double tol = dtype == DType::F64 ? 1e-12 : 1e-4;
     for (int threads : {1, 2, 3}) {
       SCOPED_TRACE(fmt::format("{}, {} threads", dtype_name(dtype), threads));
       omp_set_num_threads(threads);
-      auto [dx, dw] = kernels::linear_grads(g, w, x);
+      Tensor db;
+      auto [dx, dw] = kernels::linear_grads(g, w, x, &db);
+      const Tensor db_alone = kernels::sum_axis(g, 0, false);
       omp_set_num_threads(saved);
       expect_close(dx.to_vector<double>(), want_dx, tol);
       expect_close(dw.to_vector<double>(), want_dw, tol);
+      EXPECT_EQ(db.to_vector<double>(), db_alone.to_vector<double>()) << "db: not sum_axis's bits";
+      expect_close(db.to_vector<double>(), want_db, tol);
     }
   }
   EXPECT_ERROR_CONTAINS(kernels::linear_grads(Tensor::zeros({4, 3}), Tensor::zeros({2, 5}), Tensor::zeros({4, 5})),
