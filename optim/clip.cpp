@@ -12,6 +12,11 @@ namespace {
 // A gradient is finite iff its sum of squares (in double) is: a float32 value squared cannot
 // overflow a double, so only a NaN or inf makes the sum non-finite.
 bool finite_grad(const Tensor& g) { return std::isfinite(kernels::sum_squares(g)); }
+
+void check_max_norm(double max_norm) {
+  TLM_CHECK(std::isfinite(max_norm) && max_norm > 0,
+            "clip_grad_norm: max_norm = {} must be a finite number > 0", max_norm);
+}
 }  // namespace
 
 double grad_norm(const std::vector<Tensor>& params) {
@@ -22,13 +27,12 @@ double grad_norm(const std::vector<Tensor>& params) {
 }
 
 double clip_coefficient(double norm, double max_norm) {
-  TLM_CHECK(std::isfinite(max_norm) && max_norm > 0,
-            "clip_grad_norm: max_norm = {} must be a finite number > 0", max_norm);
+  check_max_norm(max_norm);
   return std::min(1.0, max_norm / (norm + 1e-6));
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  clip_coefficient(1.0, max_norm);  // checks max_norm before any work
+  check_max_norm(max_norm);  // before any work
   const double norm = grad_norm(params);
   if (!std::isfinite(norm)) return norm;
   const double coef = clip_coefficient(norm, max_norm);

@@ -279,13 +279,9 @@ std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const T
         if (bsp) sum_row_blocks(gp, N, lo, lo + n, bsp);                             // db part
       }
 #pragma omp barrier
-      if (dbp) {
-#pragma omp for schedule(static) nowait
-        for (int64_t i = 0; i < N; ++i) {
-          T acc = 0;
-          for (int64_t b = 0; b < blocks; ++b) acc += bsp[b * N + i];
-          dbp[i] = acc;
-        }
+      if (dbp) {  // the block sums added in block order, each thread a range of columns
+        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+        add_block_sums(bsp, blocks, N, t * N / nt, (t + 1) * N / nt, dbp);
       }
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < N; ++r) {

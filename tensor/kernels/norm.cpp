@@ -167,11 +167,13 @@ void norm_backward(const char* op, const Tensor& grad, const Tensor& x_in, const
     if (want_params) {
       T* dg = dgamma ? dgamma->data<T>() : nullptr;
       T* db = dbeta ? dbeta->data<T>() : nullptr;
-      for (const std::vector<T>& part : scratch)
+      for (const std::vector<T>& part : scratch) {
+        if (part.empty()) continue;  // the runtime may start fewer threads than asked
         for (int64_t k = 0; k < d; ++k) {
           if (dg) dg[k] += part[static_cast<size_t>(k)];
           if (db) db[k] += part[static_cast<size_t>(dp + k)];
         }
+      }
     }
   });
 }

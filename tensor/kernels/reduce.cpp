@@ -80,12 +80,8 @@ Tensor sum_axis(const Tensor& x_in, int64_t axis, bool keepdim) {
         for (int64_t b = 0; b < nb; ++b)
           sum_row_blocks(xp, C, b * kSumRowBlock, std::min(v.n, (b + 1) * kSumRowBlock),
                          partial.data());
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < C; ++i) {
-          T acc = 0;
-          for (int64_t b = 0; b < nb; ++b) acc += partial[static_cast<size_t>(b * C + i)];
-          op[i] = acc;
-        }
+        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+        add_block_sums(partial.data(), nb, C, t * C / nt, (t + 1) * C / nt, op);
       }
       return;
     }

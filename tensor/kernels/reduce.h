@@ -31,6 +31,17 @@ void sum_row_blocks(const T* x, int64_t C, int64_t row_lo, int64_t row_hi, T* bl
     }
   }
 }
+// out[i] = the sum over b of block_sums[b][i], in block order, for columns [col_lo, col_hi):
+// the second half of sum_axis's sum of many rows (each thread a range of columns).
+template <class T>
+void add_block_sums(const T* block_sums, int64_t blocks, int64_t C, int64_t col_lo,
+                    int64_t col_hi, T* out) {
+  for (int64_t i = col_lo; i < col_hi; ++i) {
+    T acc = 0;
+    for (int64_t b = 0; b < blocks; ++b) acc += block_sums[b * C + i];
+    out[i] = acc;
+  }
+}
 // Max over `axis`, and the int32 index of the (first) max along it.
 Tensor max_axis(const Tensor& x, int64_t axis, bool keepdim, Tensor* argmax);
 // log(sum(exp(x))) over `axis`, computed as m + log(sum(exp(x - m))) with m the max.

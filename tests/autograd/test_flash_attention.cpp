@@ -54,17 +54,25 @@ struct Case {
   bool vary_scale;
 };
 
+// A case's float64 inputs: q, k, v in the attention layout, an upstream gradient, row scales.
+struct CaseInputs {
+  Tensor q, k, v, gy;
+  std::vector<double> rs;
+};
+CaseInputs inputs_for(const Case& c, uint64_t seed) {
+  const int64_t Tk = c.offset + c.Tq;
+  return {heads_view({c.B, c.Tq, c.H, c.Dk}, seed, DType::F64),
+          heads_view({c.B, Tk, c.H, c.Dk}, seed + 1, DType::F64),
+          heads_view({c.B, Tk, c.H, c.Dv}, seed + 2, DType::F64),
+          randn({c.B, c.H, c.Tq, c.Dv}, seed + 3), scales(c.Tq, c.vary_scale)};
+}
+
 TEST(FlashAttention, MatchesComposedValueAndGradients) {
   for (const Case& c : {Case{2, 3, 5, 0, 4, 4, 0, false}, Case{1, 2, 150, 0, 8, 8, 0, false},
                         Case{2, 1, 130, 0, 6, 10, 0, true}, Case{1, 2, 70, 0, 4, 4, 5, false},
                         Case{1, 1, 200, 0, 4, 4, 90, true}, Case{2, 2, 3, 130, 8, 8, 0, false},
                         Case{1, 1, 67, 70, 4, 6, 64, true}}) {
-    const int64_t Tk = c.offset + c.Tq;
-    Tensor q = heads_view({c.B, c.Tq, c.H, c.Dk}, 1, DType::F64);
-    Tensor k = heads_view({c.B, Tk, c.H, c.Dk}, 2, DType::F64);
-    Tensor v = heads_view({c.B, Tk, c.H, c.Dv}, 3, DType::F64);
-    Tensor gy = randn({c.B, c.H, c.Tq, c.Dv}, 4);
-    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    const auto [q, k, v, gy, rs] = inputs_for(c, 1);
     auto run = [&](bool fused) {
       Tensor ql = q.detach().set_requires_grad(true), kl = k.detach().set_requires_grad(true),
              vl = v.detach().set_requires_grad(true);
@@ -149,9 +157,10 @@ TEST(FlashAttention, Float32MatchesFloat64) {
   EXPECT_LT(max_abs_diff(y32, y64), 2e-6);
 }
 
-// The float32 kernel, forward and backward, against the float64 one: on the model shapes (head size 32 and 64 at 64 and 256 positions), a head
-// size that is not a multiple of 16, Dv != Dk, windows, a KV-cache offset, per-row scales,
-// with and without the kept probabilities.
+// The float32 kernel, forward and backward, against the float64 one: on the model shapes
+// (head size 32 and 64 at 64 and 256 positions), a head size that is not a multiple of 16,
+// Dv != Dk, windows, a KV-cache offset, per-row scales, with and without the kept
+// probabilities.
 TEST(FlashAttention, Float32ForwardAndBackwardMatchFloat64) {
   for (const Case& c : {Case{3, 4, 64, 0, 32, 32, 0, false}, Case{2, 2, 256, 0, 64, 64, 0, false},
                         Case{1, 3, 50, 0, 20, 12, 0, true}, Case{2, 1, 130, 0, 16, 40, 0, true},
@@ -159,11 +168,7 @@ TEST(FlashAttention, Float32ForwardAndBackwardMatchFloat64) {
                         Case{2, 2, 3, 130, 32, 32, 0, false}, Case{1, 2, 67, 70, 24, 16, 64, true},
                         Case{2, 3, 37, 0, 32, 48, 9, false}}) {
     const int64_t Tk = c.offset + c.Tq;
-    Tensor q = heads_view({c.B, c.Tq, c.H, c.Dk}, 51, DType::F64);
-    Tensor k = heads_view({c.B, Tk, c.H, c.Dk}, 52, DType::F64);
-    Tensor v = heads_view({c.B, Tk, c.H, c.Dv}, 53, DType::F64);
-    Tensor gy = randn({c.B, c.H, c.Tq, c.Dv}, 54);
-    const std::vector<double> rs = scales(c.Tq, c.vary_scale);
+    const auto [q, k, v, gy, rs] = inputs_for(c, 51);
     for (bool keep : {false, true}) {
       if (keep && (c.offset > 0 || !kernels::flash_keeps_probs(Tk))) continue;
       auto run = [&](DType dt) {
