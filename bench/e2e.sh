@@ -9,7 +9,7 @@
 # The BLAS kernel: both use the same libopenblas; whatever OPENBLAS_CORETYPE the
 # environment sets applies to both (compare like with like). TORCH_ENV / TLM_ENV add
 # per-tool environment (e.g. TORCH_ENV="OPENBLAS_CORETYPE=SkylakeX"). tlm, run with no
-# variable, picks the best kernel for the CPU itself (train/blas_select.h).
+# variable, picks the best kernel for the CPU itself (train/sys/blas_select.h).
 #
 # Also printed, from the same session:
 #   sgemm GFLOP/s  2-thread cblas_sgemm, best of square 512 / 1024 / 2048 (bench_tensor
@@ -25,7 +25,7 @@ CONFIG=${1:-baby}
 RUNS=${2:-1}
 ITERS=${3:-2000}
 BUILD=${BUILD:-build}
-DATA=${DATA:-../shared/data/tinyshakespeare.txt}
+DATA=${DATA:-data/tinyshakespeare.txt}
 OUT=${OUT:-$BUILD/e2e}
 mkdir -p "$OUT"
 case "$CONFIG" in

@@ -83,7 +83,7 @@ def overrides(cfg, bs, opt, lr, wd, seed, **extra):
 def val_chunks(out, n):
     """The first n chunks of CHUNK characters of the validation split (char tokenizer: one
     character = one token; the split is the last val_fraction = 0.1 of the file, as
-    train/data.cpp cuts it)."""
+    train/data/data.cpp cuts it)."""
     with open(tlmlib.SHAKESPEARE, encoding="utf-8") as f:
         text = f.read()
     start = math.floor((1.0 - 0.1) * len(text))

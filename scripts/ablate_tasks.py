@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The classification losses and the multi-task weighting schemes trained for real with
-`tlm task` on tasks built from tiny Shakespeare lines (train/tasks.h documents the labels).
+`tlm task` on tasks built from tiny Shakespeare lines (train/tasks/tasks.h documents the labels).
 
   multilabel  8 labels per line (word sets, '?', '!'): ZLPR, soft ZLPR, R-Drop with the
               GlobalPointer sigmoid KL, and per-entry sigmoid BCE as the baseline;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes docs/reference.md from the tlm binary's own definitions, so it cannot drift:
 the config keys from `tlm train --keys` (train::config_reference_markdown(), built from the
-key table in train/config.cpp) and every command's options from its CLI11 --help.
+key table in train/io/config.cpp) and every command's options from its CLI11 --help.
 
   python3 scripts/gen_reference.py --tlm build/tlm --write docs/reference.md   # regenerate
   python3 scripts/gen_reference.py --tlm build/tlm --check docs/reference.md   # ctest: docs_reference

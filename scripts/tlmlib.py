@@ -13,13 +13,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TLM = os.environ.get("TLM", os.path.join(ROOT, "build", "tlm"))
-# The shared data directory sits next to the checkout, or two levels up from a worktree
-# (/work/wt/<name>); TLM_SHAKESPEARE overrides.
-SHAKESPEARE = os.environ.get("TLM_SHAKESPEARE") or next(
-    (p for p in (os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt"),
-                 os.path.join(ROOT, "..", "..", "shared", "data", "tinyshakespeare.txt"))
-     if os.path.exists(p)),
-    os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt"))
+# Tiny Shakespeare ships in the repository (data/); TLM_SHAKESPEARE overrides.
+SHAKESPEARE = os.environ.get("TLM_SHAKESPEARE") or os.path.join(ROOT, "data", "tinyshakespeare.txt")
 
 
 def ensure_built():

@@ -4,7 +4,7 @@
 
 A reference is a backticked span or a markdown link target whose first component is a
 top-level entry of the repository (tensor/, nn/, train/, tests/, ... or a top-level file), e.g.
-`nn/attention.cpp`, `train/trainer.cpp:Trainer::train_step_`, `tests/train/test_diag.cpp:DiagCost`,
+`nn/attention.cpp`, `train/run/trainer.cpp:Trainer::train_step_`, `tests/train/test_diag.cpp:DiagCost`,
 [the block](../nn/block.h). For `file:A::b` both A and b must appear in the file as words.
 A glob (`autograd/ops/*.cpp`) must match at least one file. Paths outside the repository
 (out/ckpt.bin, ../shared/docs/METHODS.md) are not checked, nor are files a reader is told to

@@ -5,11 +5,11 @@
 #include <string>
 
 #include "tensor/error.h"
-#include "train/checkpoint.h"
-#include "train/config.h"
-#include "train/data.h"
-#include "train/file_io.h"
-#include "train/tokenizer.h"
+#include "train/io/checkpoint.h"
+#include "train/io/config.h"
+#include "train/data/data.h"
+#include "train/io/file_io.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::fuzz {
 namespace {

@@ -1,7 +1,7 @@
 // The BLAS kernel decision: upgrade only a generic fallback, never over the user's choice.
 #include <gtest/gtest.h>
 
-#include "train/blas_select.h"
+#include "train/sys/blas_select.h"
 
 namespace tlm::train {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "tests/train/test_util.h"
-#include "train/file_io.h"
+#include "train/io/file_io.h"
 
 namespace tlm::train {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/config.h"
+#include "train/io/config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "train/corpus.h"
+#include "train/data/corpus.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "tests/train/test_util.h"
-#include "train/char_tokenizer.h"
+#include "train/data/char_tokenizer.h"
 
 namespace tlm::train {
 namespace {

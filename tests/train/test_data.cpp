@@ -1,4 +1,4 @@
-#include "train/data.h"
+#include "train/data/data.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 
 #include "tests/train/test_util.h"
-#include "train/char_tokenizer.h"
+#include "train/data/char_tokenizer.h"
 
 namespace tlm::train {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 using testing::TempDir;
 
 TEST(Data, ShakespeareSplitMatchesNanoGpt) {
-  const std::string path = "/work/shared/data/tinyshakespeare.txt";
+  const std::string path = TLM_SOURCE_DIR "/data/tinyshakespeare.txt";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
   const std::string text = read_text_file(path);
   CharTokenizer tok = CharTokenizer::build(text);

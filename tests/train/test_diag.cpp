@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "train/diag.h"
-#include "train/trainer.h"
+#include "train/diag/diag.h"
+#include "train/run/trainer.h"
 
 namespace tlm::train {
 namespace {

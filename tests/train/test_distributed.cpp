@@ -8,10 +8,10 @@
 #include <set>
 
 #include "tests/train/test_util.h"
-#include "train/distributed.h"
-#include "train/grad_buckets.h"
-#include "train/progress.h"
-#include "train/trainer.h"
+#include "train/dist/distributed.h"
+#include "train/dist/grad_buckets.h"
+#include "train/run/progress.h"
+#include "train/run/trainer.h"
 
 namespace tlm::train {
 namespace {

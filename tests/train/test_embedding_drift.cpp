@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "tests/train/test_util.h"
-#include "train/embedding_drift.h"
+#include "train/diag/embedding_drift.h"
 
 namespace tlm::train {
 namespace {

@@ -16,10 +16,10 @@
 #include <thread>
 
 #include "tests/train/test_util.h"
-#include "train/checkpoint.h"
-#include "train/faults.h"
-#include "train/file_io.h"
-#include "train/trainer.h"
+#include "train/io/checkpoint.h"
+#include "train/run/faults.h"
+#include "train/io/file_io.h"
+#include "train/run/trainer.h"
 
 extern char** environ;
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "tensor/error.h"
-#include "train/metrics.h"
+#include "train/diag/metrics.h"
 
 namespace tlm::train {
 namespace {

@@ -1,11 +1,11 @@
-// Built-in synthetic tasks (train/probes.h) and the variant config keys.
+// Built-in synthetic tasks (train/data/probes.h) and the variant config keys.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "train/config.h"
-#include "train/probes.h"
-#include "train/trainer.h"
+#include "train/io/config.h"
+#include "train/data/probes.h"
+#include "train/run/trainer.h"
 #include "test_util.h"
 
 namespace tlm::train {

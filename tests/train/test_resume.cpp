@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "tests/train/test_util.h"
-#include "train/checkpoint.h"
-#include "train/config.h"
-#include "train/data.h"
-#include "train/tokenizer.h"
+#include "train/io/checkpoint.h"
+#include "train/io/config.h"
+#include "train/data/data.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 namespace {

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "tests/train/test_util.h"
-#include "train/char_tokenizer.h"
-#include "train/tasks.h"
+#include "train/data/char_tokenizer.h"
+#include "train/tasks/tasks.h"
 
 namespace tlm::train {
 namespace {

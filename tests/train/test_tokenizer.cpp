@@ -6,17 +6,17 @@
 
 #include "tensor/random.h"
 #include "tests/train/test_util.h"
-#include "train/bpe_tokenizer.h"
-#include "train/char_tokenizer.h"
-#include "train/file_io.h"
-#include "train/tokenizer.h"
+#include "train/data/bpe_tokenizer.h"
+#include "train/data/char_tokenizer.h"
+#include "train/io/file_io.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 namespace {
 
 using testing::TempDir;
 
-const char* kShakespeare = "/work/shared/data/tinyshakespeare.txt";
+const char* kShakespeare = TLM_SOURCE_DIR "/data/tinyshakespeare.txt";
 
 std::string shakespeare_or_skip() {
   if (!std::filesystem::exists(kShakespeare)) return {};

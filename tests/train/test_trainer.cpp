@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "tests/train/test_util.h"
-#include "train/checkpoint.h"
-#include "train/trainer.h"
+#include "train/io/checkpoint.h"
+#include "train/run/trainer.h"
 
 namespace tlm::train {
 namespace {

@@ -1,4 +1,4 @@
-// tlm tune (train/tune.h): full, LoRA and LST fine-tuning through the Trainer on a tiny
+// tlm tune (train/tune/tune.h): full, LoRA and LST fine-tuning through the Trainer on a tiny
 // backbone: learning happens, tuned checkpoints hold only what was trained plus the backbone
 // reference and reload to the same logits, resume is bit-exact, and bad input (a missing,
 // corrupt, moved, changed or mismatched backbone, a reduction that does not divide the width,
@@ -9,10 +9,10 @@
 
 #include "tests/expect_error.h"
 #include "tests/train/test_util.h"
-#include "train/checkpoint.h"
-#include "train/file_io.h"
-#include "train/trainer.h"
-#include "train/tune.h"
+#include "train/io/checkpoint.h"
+#include "train/io/file_io.h"
+#include "train/run/trainer.h"
+#include "train/tune/tune.h"
 
 namespace tlm::train {
 namespace {

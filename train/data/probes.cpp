@@ -1,0 +1,106 @@
+#include "train/data/probes.h"
+
+#include <algorithm>
+
+#include "train/data/char_tokenizer.h"
+
+namespace tlm::train {
+
+namespace {
+constexpr int32_t kIgnore = -100;
+constexpr int32_t kCopySymbols = 16;  // id 0 = separator, 1 .. 15 = symbols
+
+std::string utf8(uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    s += static_cast<char>(0xC0 | (cp >> 6));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    s += static_cast<char>(0xF0 | (cp >> 18));
+    s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+}  // namespace
+
+bool is_synthetic_data(const std::string& data) {
+  return data.rfind("probe:", 0) == 0 || data.rfind("task:", 0) == 0;
+}
+
+SyntheticTask::SyntheticTask(const std::string& spec, int64_t block_size) : spec_(spec) {
+  TLM_CHECK(spec == "probe:position" || spec == "probe:position_bos" || spec == "task:copy",
+            "config: data = '{}' is not a built-in task (allowed: probe:position, "
+            "probe:position_bos, task:copy, or a text file)", spec);
+  TLM_CHECK(block_size >= 2 && block_size <= (1 << 20), "data = {}: block_size must be in "
+            "[2, 2^20], got {}", spec, block_size);
+  vocab_ = spec == "task:copy" ? kCopySymbols : static_cast<int32_t>(std::max<int64_t>(2, block_size));
+}
+
+Batch SyntheticTask::sample_batch(int64_t B, int64_t T, Rng& rng) const {
+  TLM_CHECK(B >= 1 && T >= 2, "data = {}: batch {} x {} must be at least 1 x 2", spec_, B, T);
+  std::vector<int32_t> x(static_cast<size_t>(B * T)), y(static_cast<size_t>(B * T));
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t* xr = x.data() + b * T;
+    int32_t* yr = y.data() + b * T;
+    if (spec_ != "task:copy") {
+      for (int64_t t = 0; t < T; ++t) {
+        xr[t] = 0;
+        yr[t] = t < vocab_ ? static_cast<int32_t>(t) : kIgnore;
+      }
+      if (spec_ == "probe:position_bos") xr[0] = 1;
+      continue;
+    }
+    const int64_t lo = std::max<int64_t>(1, T / 8), hi = std::max<int64_t>(lo, T / 2);
+    const int64_t k = lo + static_cast<int64_t>(rng.randint(static_cast<uint64_t>(hi - lo + 1)));
+    std::vector<int32_t> z(static_cast<size_t>(T + 1));
+    for (int64_t i = 0; i < k; ++i) z[i] = 1 + static_cast<int32_t>(rng.randint(kCopySymbols - 1));
+    z[k] = 0;
+    for (int64_t i = k + 1; i <= T; ++i) z[i] = z[(i - k - 1) % k];
+    for (int64_t t = 0; t < T; ++t) {
+      xr[t] = z[t];
+      yr[t] = t >= k ? z[t + 1] : kIgnore;
+    }
+  }
+  return Batch{Tensor::from_vector(x, {B, T}), Tensor::from_vector(y, {B, T})};
+}
+
+std::unique_ptr<Tokenizer> SyntheticTask::tokenizer() const {
+  std::vector<std::string> symbols;
+  if (spec_ == "task:copy") {
+    symbols.push_back("|");
+    for (int32_t i = 1; i < vocab_; ++i) symbols.push_back(std::string(1, static_cast<char>('a' + i - 1)));
+  } else {
+    for (int32_t i = 0; i < vocab_; ++i) {
+      uint32_t cp = 0x100 + static_cast<uint32_t>(i);
+      if (cp >= 0xD800) cp += 0x800;  // skip the surrogates
+      symbols.push_back(utf8(cp));
+    }
+  }
+  return std::make_unique<CharTokenizer>(std::move(symbols));
+}
+
+TokenAccuracy token_accuracy(const Tensor& logits, const Tensor& targets) {
+  const int64_t V = logits.size(-1);
+  Tensor l = logits.to(DType::F64).contiguous();
+  const double* p = l.data<double>();
+  std::vector<int32_t> y = targets.to_vector<int32_t>();
+  TokenAccuracy a;
+  for (size_t r = 0; r < y.size(); ++r) {
+    if (y[r] == kIgnore) continue;
+    const double* row = p + static_cast<int64_t>(r) * V;
+    const int64_t best = std::max_element(row, row + V) - row;
+    a.correct += best == y[r];
+    ++a.count;
+  }
+  return a;
+}
+
+}  // namespace tlm::train

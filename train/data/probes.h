@@ -1,0 +1,50 @@
+// Built-in synthetic tasks, selected with `data=` instead of a text file (METHODS.md section 5):
+//
+//   probe:position      every input token is 0; the target at position t is t. A model whose
+//                       only token mixing is row-normalised attention with relative positions
+//                       (softmax + RoPE / NoPE) maps identical inputs to identical outputs and
+//                       stays at chance (Su, post 9105); learned positions or relu^2/n pass.
+//   probe:position_bos  the same with a BOS marker (id 1) at position 0: solvable by all.
+//   task:copy           k random symbols (k uniform in [max(1, T/8), T/2]), a separator, then
+//                       the symbols again, repeated cyclically to fill the window; the loss
+//                       covers only the tokens after the separator. Tests length extrapolation.
+//
+//   SyntheticTask task("task:copy", /*block_size=*/64);
+//   Batch b = task.sample_batch(12, 64, rng);     // x, y int32 [12,64]; y = -100 where ignored
+//   auto tok = task.tokenizer();                  // a char tokenizer of task.vocab_size() symbols
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "train/data/data.h"
+#include "train/data/tokenizer.h"
+
+namespace tlm::train {
+
+// True for the `data` values this file serves ("probe:..." or "task:...").
+bool is_synthetic_data(const std::string& data);
+
+class SyntheticTask {
+ public:
+  // Throws naming the allowed values for an unknown spec.
+  SyntheticTask(const std::string& spec, int64_t block_size);
+
+  const std::string& spec() const { return spec_; }
+  int32_t vocab_size() const { return vocab_; }
+  // Targets outside the vocabulary (the position probe at T > block_size) are ignored (-100).
+  Batch sample_batch(int64_t batch_size, int64_t T, Rng& rng) const;
+  std::unique_ptr<Tokenizer> tokenizer() const;
+
+ private:
+  std::string spec_;
+  int32_t vocab_ = 0;
+};
+
+struct TokenAccuracy {
+  int64_t correct = 0, count = 0;  // over targets != -100
+};
+// argmax of logits [B,T,V] against targets [B,T].
+TokenAccuracy token_accuracy(const Tensor& logits, const Tensor& targets);
+
+}  // namespace tlm::train

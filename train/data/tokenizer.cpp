@@ -1,0 +1,99 @@
+#include "train/data/tokenizer.h"
+
+#include <functional>
+
+#include "tensor/error.h"
+#include "train/io/json_util.h"
+#include "train/data/bpe_tokenizer.h"
+#include "train/data/char_tokenizer.h"
+#include "train/io/file_io.h"
+
+namespace tlm::train {
+
+namespace {
+
+constexpr const char* kFileFormat = "tlm-tokenizer";
+constexpr int kFileVersion = 1;
+
+struct Entry {
+  const char* name;
+  std::function<std::unique_ptr<Tokenizer>(std::string_view, const TokenizerOptions&)> make;
+  std::function<std::unique_ptr<Tokenizer>(const nlohmann::json&)> load;
+};
+
+// The registry: one line per tokenizer.
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries = {
+      {"char",
+       [](std::string_view text, const TokenizerOptions&) {
+         return std::make_unique<CharTokenizer>(CharTokenizer::build(text));
+       },
+       [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }},
+      {"bpe",
+       [](std::string_view text, const TokenizerOptions& o) {
+         return std::make_unique<BpeTokenizer>(BpeTokenizer::train(text, o.bpe_vocab_size));
+       },
+       [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }},
+  };
+  return entries;
+}
+
+std::string known_names() {
+  std::string s;
+  for (const auto& e : registry()) s += fmt::format("{}{}", s.empty() ? "" : ", ", e.name);
+  return s;
+}
+
+const Entry& find(std::string_view name) {
+  for (const auto& e : registry())
+    if (name == e.name) return e;
+  TLM_FAIL("tokenizer: unknown tokenizer '{}' (known: {})", name, known_names());
+}
+
+}  // namespace
+
+std::vector<std::string> tokenizer_names() {
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.emplace_back(e.name);
+  return names;
+}
+
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
+                                          const TokenizerOptions& options) {
+  return find(name).make(corpus, options);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const nlohmann::json& j) {
+  TLM_CHECK(j.is_object() && j.contains("type") && j.at("type").is_string(),
+            "tokenizer: JSON lacks a string 'type' (known: {})", known_names());
+  return find(j.at("type").get<std::string>()).load(j);
+}
+
+void Tokenizer::save(const std::string& path) const {
+  nlohmann::json file = {{"format", kFileFormat}, {"version", kFileVersion}, {"tokenizer", to_json()}};
+  write_file_atomic(path, file.dump(1) + "\n", "tokenizer");
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) { return load_tokenizer_file(path); }
+
+std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
+  return load_tokenizer_text(read_file(path, "tokenizer"), path);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_text(std::string_view text, std::string_view path) {
+  nlohmann::json file;
+  try {
+    file = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL("tokenizer: '{}' is not valid JSON: {}", path, e.what());
+  }
+  TLM_CHECK(json_string_or(file, "format") == kFileFormat,
+            "tokenizer: '{}' is not a tlm tokenizer file (no \"format\": \"{}\")", path, kFileFormat);
+  TLM_CHECK(file.contains("version") && file.at("version") == kFileVersion,
+            "tokenizer: '{}' has unsupported version {} (this build reads version {})", path,
+            file.contains("version") ? file.at("version").dump() : "(missing)", kFileVersion);
+  TLM_CHECK(file.contains("tokenizer"), "tokenizer: '{}' lacks the 'tokenizer' object", path);
+  return load_tokenizer(file.at("tokenizer"));
+}
+
+}  // namespace tlm::train

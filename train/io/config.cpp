@@ -1,0 +1,442 @@
+#include "train/io/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "tensor/error.h"
+#include "train/io/file_io.h"
+
+namespace tlm::train {
+
+namespace {
+
+using C = TrainConfig;
+
+ConfigRange at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
+ConfigRange above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, false}; }
+ConfigRange closed(double lo, double hi) { return {lo, hi, false, false}; }
+ConfigRange half_open(double lo, double hi) { return {lo, hi, false, true}; }
+ConfigRange open(double lo, double hi) { return {lo, hi, true, true}; }
+
+constexpr double kMaxSeed = 9007199254740992.0;  // 2^53: exact in a JSON double
+
+ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const char* def,
+              const char* help, ConfigRange range = {}, std::vector<std::string> choices = {}) {
+  return ConfigKey{name, group, field, def, help, range, std::move(choices)};
+}
+
+// The table. Defaults are nanoGPT's train_shakespeare_char CPU recipe (METHODS.md §12).
+const std::vector<ConfigKey>& table() {
+  static const std::vector<ConfigKey> keys = {
+      // model
+      key("n_layer", "model", &C::n_layer, "4", "Transformer blocks", closed(1, 1024)),
+      key("n_head", "model", &C::n_head, "4", "attention heads per block (must divide n_embd)", closed(1, 1024)),
+      key("n_embd", "model", &C::n_embd, "128", "model width C", closed(1, 65536)),
+      key("block_size", "model", &C::block_size, "64", "context length T in tokens", closed(1, 1 << 20)),
+      key("dropout", "model", &C::dropout, "0.0", "dropout probability (embeddings, attention, residuals)", half_open(0, 1)),
+      key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
+      key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, {"pre", "post", "deepnorm"}),
+      key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, {"layernorm", "rmsnorm"}),
+      key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, {"learned", "rope", "none"}),
+      key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
+      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C, or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "geglu", "swiglu"}),
+      key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
+      key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, {"transformer", "gau"}),
+      key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, {"softmax", "relu2"}),
+      key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, {"sqrt", "logn"}),
+      key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
+      key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, {"uniform", "hwfa"}),
+      key("gau_expansion", "model", &C::gau_expansion, "2", "GAU expansion factor: e = gau_expansion * n_embd (block = gau)", above(0)),
+      key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
+      // data
+      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), or a built-in task: probe:position, probe:position_bos, task:copy"),
+      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data", {}, {"char", "bpe"}),
+      key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),
+      key("val_fraction", "data", &C::val_fraction, "0.1", "fraction of tokens held out for validation (the last ones)", open(0, 1)),
+      // training loop
+      key("batch_size", "training", &C::batch_size, "12", "sequences per micro-batch B", at_least(1)),
+      key("max_iters", "training", &C::max_iters, "2000", "optimizer steps", at_least(1)),
+      key("gradient_accumulation_steps", "training", &C::gradient_accumulation_steps, "1", "micro-batches per optimizer step", at_least(1)),
+      key("eval_interval", "training", &C::eval_interval, "250", "steps between evaluations (0: only at the end)", at_least(0)),
+      key("eval_iters", "training", &C::eval_iters, "20", "batches per split per evaluation (0: no evaluation)", at_least(0)),
+      key("log_interval", "training", &C::log_interval, "10", "steps between log lines", at_least(1)),
+      key("ckpt_interval", "training", &C::ckpt_interval, "0", "steps between checkpoints (0: only the final one)", at_least(0)),
+      key("seed", "training", &C::seed, "1337", "seed of the one Rng (init, dropout, batches)", closed(0, kMaxSeed)),
+      key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
+      key("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)", {}, {"stop", "skip"}),
+      // optimizer and schedule
+      key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, {"adamw", "lion", "sgd"}),
+      key("learning_rate", "optimizer", &C::learning_rate, "1e-3", "peak learning rate", above(0)),
+      key("min_lr", "optimizer", &C::min_lr, "1e-4", "learning rate after lr_decay_iters (at most learning_rate)", at_least(0)),
+      key("warmup_iters", "optimizer", &C::warmup_iters, "100", "linear warmup steps (at most lr_decay_iters)", at_least(0)),
+      key("lr_decay_iters", "optimizer", &C::lr_decay_iters, "2000", "step where the cosine reaches min_lr", at_least(1)),
+      key("schedule", "optimizer", &C::schedule, "cosine", "learning-rate schedule after warmup", {}, {"cosine", "constant"}),
+      key("weight_decay", "optimizer", &C::weight_decay, "0.1", "decoupled weight decay (tensors with >= 2 dims only)", at_least(0)),
+      key("beta1", "optimizer", &C::beta1, "0.9", "first-moment decay (AdamW, Lion)", half_open(0, 1)),
+      key("beta2", "optimizer", &C::beta2, "0.99", "second-moment decay (AdamW; Lion's momentum decay)", half_open(0, 1)),
+      key("momentum", "optimizer", &C::momentum, "0.9", "momentum (sgd)", half_open(0, 1)),
+      key("eps", "optimizer", &C::eps, "1e-8", "AdamW denominator epsilon", open(0, 1)),
+      key("grad_clip", "optimizer", &C::grad_clip, "1.0", "clip the global gradient norm to this (0: off)", at_least(0)),
+      key("loss", "loss", &C::loss, "ce", "training loss (METHODS 6; evaluation always reports plain cross-entropy)", {}, {"ce", "label_smoothing", "focal", "tailr", "emo"}),
+      key("label_smoothing", "loss", &C::label_smoothing, "0.1", "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V (METHODS 6.1)", half_open(0, 1)),
+      key("focal_gamma", "loss", &C::focal_gamma, "2.0", "loss = focal: gamma of -alpha (1-p_t)^gamma log p_t (arXiv:1708.02002)", at_least(0)),
+      key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
+      key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (METHODS 6.8; 1e-7 from scratch)", half_open(0, 1)),
+      key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, METHODS 6.7; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
+      // fine-tuning (tlm tune; train/tune/tune.h, METHODS 10)
+      key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
+      key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
+      key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),
+      key("lst_gate_temperature", "tuning", &C::lst_gate_temperature, "0.1", "LST: T of the ladder gates mu = sigmoid(alpha / T)", above(0)),
+      key("lst_fisher_samples", "tuning", &C::lst_fisher_samples, "1024", "LST: train windows (batch 1) whose summed squared gradients (empirical Fisher) score the backbone for the pruned side init, as in the paper (0: weight magnitude)", closed(0, 1 << 24)),
+      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, {"side", "residual"}),
+      key("lora_rank", "tuning", &C::lora_rank, "8", "LoRA: rank r of the update B A on every attention and MLP Linear", closed(1, 65536)),
+      key("lora_alpha", "tuning", &C::lora_alpha, "16", "LoRA: the update is scaled by lora_alpha / lora_rank", above(0)),
+      key("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement", {}, {"refuse", "replace"}),
+      key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
+      // system
+      key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
+      key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, {"fused", "composed"}),
+      key("precision", "system", &C::precision, "fp32", "mixed precision emulation (METHODS 9): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
+      // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
+      key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),
+      key("loss_scale_init", "system", &C::loss_scale_init, "65536", "loss_scale = dynamic: initial scale S0", {0, 18446744073709551616.0, true, false}),
+      key("loss_scale_growth", "system", &C::loss_scale_growth, "2", "loss_scale = dynamic: S *= this after loss_scale_interval finite steps", above(1)),
+      key("loss_scale_interval", "system", &C::loss_scale_interval, "2000", "loss_scale = dynamic: consecutive finite steps before the scale grows", at_least(1)),
+      key("loss_scale_backoff", "system", &C::loss_scale_backoff, "0.5", "loss_scale = dynamic: S *= this on an inf/NaN gradient (the step is skipped)", open(0, 1)),
+      key("loss_scale_min", "system", &C::loss_scale_min, "1", "loss_scale = dynamic: the floor; an overflow at the floor stops the run naming the step", above(0)),
+      // data-parallel training under mpirun (docs/distributed.md)
+      key("dist_bucket_mb", "system", &C::dist_bucket_mb, "64", "mpirun -np N: gradients are averaged in all-reduce buckets of at most this many MiB (0: one per tensor)", closed(0, 4096)),
+  };
+  return keys;
+}
+
+std::string fmt_number(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{}", v);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string where_suffix(std::string_view source) {
+  return source.empty() ? std::string() : fmt::format(" in '{}'", source);
+}
+
+const ConfigKey& key_or_throw(std::string_view name, std::string_view source) {
+  if (const ConfigKey* k = find_config_key(name)) return *k;
+  const std::string guess = suggest_config_key(name);
+  if (!guess.empty())
+    TLM_FAIL("config: unknown key '{}'{} (did you mean '{}'?)", name, where_suffix(source), guess);
+  std::string names;
+  for (const auto& k : table()) names += fmt::format("{}{}", names.empty() ? "" : ", ", k.name);
+  TLM_FAIL("config: unknown key '{}'{} (known keys: {})", name, where_suffix(source), names);
+}
+
+[[noreturn]] void bad_value(const ConfigKey& k, std::string_view shown, std::string_view why,
+                            std::string_view source) {
+  TLM_FAIL("config: {} = {}{} {} (allowed: {})", k.name, shown, where_suffix(source), why,
+           k.allowed());
+}
+
+void check_number(const ConfigKey& k, double v, std::string_view shown, std::string_view source) {
+  // inf passes a ">= 0" range, but JSON cannot hold it: the config saved in a checkpoint
+  // would come back as null and the checkpoint would not load.
+  if (!std::isfinite(v)) bad_value(k, shown, "is not a finite number", source);
+  if (!k.range.contains(v)) bad_value(k, shown, "is out of range", source);
+}
+
+void check_choice(const ConfigKey& k, const std::string& v, std::string_view source) {
+  if (k.choices.empty()) return;
+  if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
+    bad_value(k, fmt::format("'{}'", v), "is not allowed", source);
+}
+
+// Stores a typed value into the key's field, after the key's own check.
+struct Assign {
+  TrainConfig& cfg;
+  const ConfigKey& k;
+  std::string_view shown;
+  std::string_view source;
+  void operator()(int64_t C::*f, int64_t v) const {
+    check_number(k, static_cast<double>(v), shown, source);
+    cfg.*f = v;
+  }
+  void operator()(double C::*f, double v) const {
+    check_number(k, v, shown, source);
+    cfg.*f = v;
+  }
+};
+
+void set_text(TrainConfig& cfg, const ConfigKey& k, std::string_view value, std::string_view source) {
+  const std::string shown = fmt::format("'{}'", value);
+  const char* b = value.data();
+  const char* e = value.data() + value.size();
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, int64_t C::*>) {
+          int64_t v = 0;
+          auto [p, ec] = std::from_chars(b, e, v);
+          if (ec != std::errc() || p != e || value.empty())
+            bad_value(k, shown, "is not an integer", source);
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, double C::*>) {
+          double v = 0;
+          auto [p, ec] = std::from_chars(b, e, v);
+          if (ec != std::errc() || p != e || value.empty() || std::isnan(v))
+            bad_value(k, shown, "is not a number", source);
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, bool C::*>) {
+          if (value == "true" || value == "1")
+            cfg.*field = true;
+          else if (value == "false" || value == "0")
+            cfg.*field = false;
+          else
+            bad_value(k, shown, "is not a boolean", source);
+        } else {
+          std::string v(value);
+          check_choice(k, v, source);
+          cfg.*field = std::move(v);
+        }
+      },
+      k.field);
+}
+
+void set_json(TrainConfig& cfg, const ConfigKey& k, const nlohmann::json& j, std::string_view source) {
+  const std::string shown = j.dump();
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, int64_t C::*>) {
+          int64_t v = 0;
+          if (j.is_number_integer()) {
+            if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX))
+              bad_value(k, shown, "is out of range", source);
+            v = j.get<int64_t>();
+          } else if (j.is_number_float() && std::abs(j.get<double>()) < 9e15 &&
+                     j.get<double>() == std::floor(j.get<double>())) {
+            v = static_cast<int64_t>(j.get<double>());  // 2e3 in a JSON file
+          } else {
+            bad_value(k, shown, "is not an integer", source);
+          }
+          Assign{cfg, k, shown, source}(field, v);
+        } else if constexpr (std::is_same_v<F, double C::*>) {
+          if (!j.is_number()) bad_value(k, shown, "is not a number", source);
+          Assign{cfg, k, shown, source}(field, j.get<double>());
+        } else if constexpr (std::is_same_v<F, bool C::*>) {
+          if (!j.is_boolean()) bad_value(k, shown, "is not a boolean", source);
+          cfg.*field = j.get<bool>();
+        } else {
+          if (!j.is_string()) bad_value(k, shown, "is not a string", source);
+          std::string v = j.get<std::string>();
+          check_choice(k, v, source);
+          cfg.*field = std::move(v);
+        }
+      },
+      k.field);
+}
+
+}  // namespace
+
+// ---- ConfigRange / ConfigKey ----
+
+bool ConfigRange::contains(double v) const {
+  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
+  return true;
+}
+
+std::string ConfigRange::str() const {
+  const bool lo_inf = std::isinf(lo), hi_inf = std::isinf(hi);
+  if (lo_inf && hi_inf) return "any";
+  if (hi_inf) return fmt::format("{} {}", lo_open ? ">" : ">=", fmt_number(lo));
+  if (lo_inf) return fmt::format("{} {}", hi_open ? "<" : "<=", fmt_number(hi));
+  return fmt::format("{}{}, {}{}", lo_open ? "(" : "[", fmt_number(lo), fmt_number(hi),
+                     hi_open ? ")" : "]");
+}
+
+std::string ConfigKey::type_name() const {
+  switch (field.index()) {
+    case 0: return "int";
+    case 1: return "float";
+    case 2: return "bool";
+    default: return choices.empty() ? "string" : "choice";
+  }
+}
+
+std::string ConfigKey::allowed() const {
+  switch (field.index()) {
+    case 0: return "integer " + range.str();
+    case 1: return "number " + range.str();
+    case 2: return "true, false";
+    default: break;
+  }
+  if (choices.empty()) return "any text";
+  std::string s;
+  for (const auto& c : choices) s += (s.empty() ? "" : ", ") + c;
+  return s;
+}
+
+const std::vector<ConfigKey>& config_keys() { return table(); }
+
+const ConfigKey* find_config_key(std::string_view name) {
+  for (const auto& k : table())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string suggest_config_key(std::string_view name) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& k : table()) {
+    size_t d = edit_distance(name, k.name);
+    if (d < best_d) best_d = d, best = k.name;
+  }
+  const size_t limit = std::max<size_t>(2, name.size() / 3);
+  return best_d <= limit ? best : std::string();
+}
+
+// ---- TrainConfig ----
+
+TrainConfig::TrainConfig() {
+  for (const auto& k : table()) set_text(*this, k, k.default_value, "the defaults");
+}
+
+void TrainConfig::set(std::string_view key, std::string_view value) {
+  set_text(*this, key_or_throw(key, ""), value, "");
+}
+
+void TrainConfig::apply_overrides(const std::vector<std::string>& assignments) {
+  for (const std::string& a : assignments) {
+    const size_t eq = a.find('=');
+    TLM_CHECK(eq != std::string::npos && eq > 0,
+              "config: override '{}' is not of the form key=value", a);
+    set(std::string_view(a).substr(0, eq), std::string_view(a).substr(eq + 1));
+  }
+  validate();
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, std::string_view source) {
+  TLM_CHECK(j.is_object(), "config:{} expected a JSON object of key: value, got {}",
+            where_suffix(source), j.type_name());
+  TrainConfig cfg;
+  for (const auto& [name, value] : j.items()) set_json(cfg, key_or_throw(name, source), value, source);
+  cfg.validate();
+  return cfg;
+}
+
+TrainConfig TrainConfig::from_file(const std::string& path) {
+  return from_text(read_file(path, "config"), path);
+}
+
+TrainConfig TrainConfig::from_text(std::string_view text, std::string_view source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL("config: '{}' is not valid JSON: {}", source, e.what());
+  }
+  return from_json(j, source);
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& k : table())
+    std::visit([&](auto field) { j[k.name] = this->*field; }, k.field);
+  return j;
+}
+
+double parse_loss_scale(std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v <= 0) return -1;
+  return v;
+}
+
+void TrainConfig::validate() const {
+  // Each key on its own (fields may have been assigned directly in code).
+  const TrainConfig& self = *this;
+  for (const auto& k : table()) {
+    std::visit(
+        [&](auto field) {
+          using F = decltype(field);
+          if constexpr (std::is_same_v<F, int64_t C::*> || std::is_same_v<F, double C::*>) {
+            check_number(k, static_cast<double>(self.*field), fmt::format("{}", self.*field), "");
+          } else if constexpr (std::is_same_v<F, std::string C::*>) {
+            check_choice(k, self.*field, "");
+          }
+        },
+        k.field);
+  }
+  // Across keys.
+  TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
+            n_head);
+  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
+            "config: pos = rope needs an even head size, but n_embd / n_head = {} / {} = {}",
+            n_embd, n_head, n_embd / n_head);
+  TLM_CHECK(window <= block_size,
+            "config: window = {} is larger than the context block_size = {} (allowed: 0 = full, "
+            "1 .. block_size)", window, block_size);
+  TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
+            "config: layout = hwfa needs pos = rope, window > 0 and n_layer >= 2 (got pos = {}, "
+            "window = {}, n_layer = {})", pos, window, n_layer);
+  TLM_CHECK(block != "gau" || pos != "rope" || gau_attn_size % 2 == 0,
+            "config: block = gau with pos = rope needs an even gau_attn_size, got {}",
+            gau_attn_size);
+  TLM_CHECK(attn_scale != "logn" || block_size >= 2,
+            "config: attn_scale = logn needs block_size >= 2 (log base block_size), got {}",
+            block_size);
+  TLM_CHECK(tune_method == "none" || !backbone.empty(),
+            "config: tune_method = {} needs backbone = the checkpoint to fine-tune", tune_method);
+  TLM_CHECK(tune_method != "lst" || n_embd % lst_reduction == 0,
+            "config: lst_reduction = {} does not divide n_embd = {} (the side width is n_embd / "
+            "lst_reduction)", lst_reduction, n_embd);
+  TLM_CHECK(unseen_chars != "replace" || !unseen_replacement.empty(),
+            "config: unseen_chars = replace needs a non-empty unseen_replacement");
+  TLM_CHECK(warmup_iters <= lr_decay_iters,
+            "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
+            "lr_decay_iters)",
+            warmup_iters, lr_decay_iters);
+  TLM_CHECK(loss_scale == "dynamic" || parse_loss_scale(loss_scale) > 0,
+            "config: loss_scale = {} is not 'dynamic' or a positive finite number (allowed: "
+            "dynamic, or a number > 0 such as 1024; 1 = no scaling)", loss_scale);
+  TLM_CHECK(loss_scale_min <= loss_scale_init,
+            "config: loss_scale_min = {} exceeds loss_scale_init = {} (allowed: loss_scale_min "
+            "<= loss_scale_init)", loss_scale_min, loss_scale_init);
+  TLM_CHECK(min_lr <= learning_rate,
+            "config: min_lr = {} exceeds learning_rate = {} (allowed: min_lr <= learning_rate)",
+            min_lr, learning_rate);
+}
+
+std::string config_reference_markdown() {
+  std::string md =
+      "# tlm configuration keys\n\n"
+      "Set in a JSON file (`{\"n_layer\": 6}`) or with `--set key=value`; unset keys keep the "
+      "default.\nGenerated from the key table in `train/io/config.cpp`.\n";
+  std::string group;
+  for (const auto& k : table()) {
+    if (k.group != group) {
+      group = k.group;
+      md += fmt::format("\n## {}\n\n| key | type | default | allowed | description |\n"
+                        "|---|---|---|---|---|\n",
+                        group);
+    }
+    const std::string def = *k.default_value ? fmt::format("`{}`", k.default_value) : "(empty)";
+    md += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, k.type_name(), def, k.allowed(),
+                      k.help);
+  }
+  return md;
+}
+
+}  // namespace tlm::train

@@ -1,0 +1,125 @@
+// TrainConfig: every knob of a training run, with nanoGPT's key names and CPU "baby" defaults.
+//
+//   TrainConfig cfg = TrainConfig::from_file("run.json");    // defaults + the file's keys
+//   cfg.apply_overrides({"n_layer=6", "pos=rope"});          // --set key=value, then validate()
+//   fmt::print("{}\n", cfg.to_json().dump(2));               // the resolved config
+//   ck.meta["config"] = cfg.to_json();                       // and back: TrainConfig::from_json
+//
+// One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
+// or range, one-line help. Defaults, JSON loading, --set parsing, validation, to_json and the
+// reference text (config_reference_markdown()) all read that table, so they cannot disagree.
+// Errors name the key, the value and what is allowed:
+//   config: unknown key 'n_layers' (did you mean 'n_layer'?)
+//   config: norm = 'layer' is not allowed (allowed: pre, post, deepnorm)
+//   config: n_embd = 130 is not divisible by n_head = 4
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tlm::train {
+
+struct TrainConfig {
+  // ---- model ----
+  int64_t n_layer, n_head, n_embd, block_size;
+  double dropout;
+  bool bias;
+  std::string norm, norm_type, pos;
+  double rope_base;
+  std::string ffn;
+  bool tie_weights;
+  std::string block, attn, attn_scale, layout;
+  int64_t window, gau_attn_size;
+  double gau_expansion;
+  // ---- data ----
+  std::string data, tokenizer;
+  int64_t bpe_vocab_size;
+  double val_fraction;
+  // ---- training loop ----
+  int64_t batch_size, max_iters, gradient_accumulation_steps;
+  int64_t eval_interval, eval_iters, log_interval, ckpt_interval, seed;
+  std::string out_dir;
+  std::string nan_policy;
+  // ---- optimizer and schedule ----
+  std::string optimizer;
+  double learning_rate, min_lr;
+  int64_t warmup_iters, lr_decay_iters;
+  std::string schedule;
+  double weight_decay, beta1, beta2, momentum, eps, grad_clip;
+  std::string loss;
+  double label_smoothing, focal_gamma, focal_alpha, tailr_gamma, emo_max_weight;
+  // ---- fine-tuning (tlm tune, train/tune/tune.h) ----
+  std::string tune_method, backbone;
+  int64_t lst_reduction, lst_fisher_samples, lora_rank;
+  double lst_gate_temperature, lora_alpha;
+  std::string unseen_chars, unseen_replacement, lst_output;
+  // ---- system ----
+  int64_t threads;
+  std::string attn_kernel;
+  std::string precision;
+  std::string loss_scale;  // "dynamic" or a positive number (static scale)
+  double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;
+  int64_t loss_scale_interval;
+  double dist_bucket_mb;
+
+  TrainConfig();  // every key at its table default
+
+  // Defaults overlaid with the keys of `j` (an object), then validate(). `source` names the
+  // origin in errors ("run.json").
+  static TrainConfig from_json(const nlohmann::json& j, std::string_view source = "");
+  static TrainConfig from_file(const std::string& path);
+  // The text of a config file (JSON, // and /* */ comments allowed): what from_file parses.
+  static TrainConfig from_text(std::string_view text, std::string_view source);
+  nlohmann::json to_json() const;
+
+  // Parses `value` by the key's type and checks the key's own range or choices.
+  void set(std::string_view key, std::string_view value);
+  // Each item is "key=value" (the CLI's --set); validate() runs after all are applied.
+  void apply_overrides(const std::vector<std::string>& assignments);
+  // Every key's range/choices, then the cross-key rules (n_embd % n_head, warmup_iters <=
+  // lr_decay_iters, min_lr <= learning_rate, an even head size for RoPE).
+  void validate() const;
+};
+
+// loss_scale as a number: the value of a positive finite number, -1 for anything else.
+double parse_loss_scale(std::string_view text);
+
+// ---- the key table ----
+
+struct ConfigRange {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;  // open: the bound itself is not allowed
+  bool contains(double v) const;
+  std::string str() const;  // "[0, 1)", ">= 1", "> 0"
+};
+
+struct ConfigKey {
+  using Field = std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*,
+                             std::string TrainConfig::*>;
+  const char* name;
+  const char* group;          // "model", "data", "training", "optimizer", "loss", "system"
+  Field field;
+  const char* default_value;  // as it would be written after --set key=
+  const char* help;
+  ConfigRange range{};               // int and float keys
+  std::vector<std::string> choices;  // string keys; empty = any text
+
+  std::string type_name() const;  // "int" | "float" | "bool" | "string" | "choice"
+  std::string allowed() const;    // "integer >= 1", "pre, post, deepnorm", "true, false", ...
+};
+
+const std::vector<ConfigKey>& config_keys();
+const ConfigKey* find_config_key(std::string_view name);  // nullptr if unknown
+// The closest key name within a small edit distance, or "" (for "did you mean").
+std::string suggest_config_key(std::string_view name);
+// A Markdown reference of all keys, grouped, generated from the table.
+std::string config_reference_markdown();
+
+}  // namespace tlm::train

@@ -1,0 +1,20 @@
+// The training loop's side of mixed precision (METHODS §9): the precision and the fp16 loss
+// scaler a config describes, and the per-step statistics the log shows.
+//
+//   Precision p = run_precision(cfg);                  // precision = fp32 | bf16 | fp16
+//   std::unique_ptr<optim::LossScaler> s = make_loss_scaler(cfg);  // fp16 only, else null
+#pragma once
+
+#include <memory>
+
+#include "autograd/precision.h"
+#include "optim/loss_scaler.h"
+#include "train/io/config.h"
+
+namespace tlm::train {
+
+Precision run_precision(const TrainConfig& cfg);
+// The scaler of precision = fp16 (loss_scale = dynamic, or a static number); null otherwise.
+std::unique_ptr<optim::LossScaler> make_loss_scaler(const TrainConfig& cfg);
+
+}  // namespace tlm::train

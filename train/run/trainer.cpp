@@ -1,0 +1,698 @@
+#include "train/run/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "nn/loss/cross_entropy.h"
+#include "optim/clip.h"
+#include "optim/registry.h"
+#include "tensor/kernels/parallel.h"
+#include "tensor/profile.h"
+#include "tensor/view.h"
+#include "train/io/checkpoint.h"
+#include "train/data/corpus.h"
+#include "train/run/faults.h"
+#include "train/io/file_io.h"
+#include "train/io/json_util.h"
+#include "train/run/mixed_precision.h"
+#include "train/sys/interrupt.h"
+#include "train/run/progress.h"
+#include "train/sys/sysinfo.h"
+#include "train/tune/tune.h"
+
+namespace tlm::train {
+namespace {
+
+// Independent random streams (init, data, dropout, evaluation) derived from one seed, so
+// that e.g. changing eval_iters never changes the training batches.
+uint64_t stream_seed(int64_t seed, uint64_t stream) {
+  Rng r(static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + stream);
+  return r.next_u64();
+}
+enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4, kFisher = 5 };
+
+// The config keys that decide the model and tokenizer: a checkpoint can only be resumed,
+// evaluated or sampled under the same values.
+const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
+                                  "norm_type", "pos", "rope_base", "ffn", "tie_weights",
+                                  "block", "attn", "attn_scale", "window", "layout",
+                                  "gau_expansion", "gau_attn_size",
+                                  "tokenizer", "bpe_vocab_size",
+                                  "tune_method", "backbone", "lst_reduction", "lora_rank", "lst_output"};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::string& text) {
+  // Trained on the whole text, as nanoGPT builds its character table from the whole file.
+  TokenizerOptions options;
+  options.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
+  return make_tokenizer(cfg.tokenizer, text, options);
+}
+
+}  // namespace
+
+nlohmann::json TrainSummary::to_json() const {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j = {{"iters", iters},
+                      {"train_loss", num(train_loss)},
+                      {"val_loss", num(val_loss)},
+                      {"tokens_per_s", std::round(tokens_per_s * 10) / 10},
+                      {"ms_per_iter", std::round(ms_per_iter * 1000) / 1000},
+                      {"peak_bytes", peak_bytes},
+                      {"peak_rss_bytes", peak_rss_bytes},
+                      {"params", params},
+                      {"trainable_params", trainable_params},
+                      {"interrupted", interrupted},
+                      {"skipped_steps", skipped_steps},
+                      {"optimizer_state_bytes", optimizer_state_bytes},
+                      {"optimizer_buffers_per_param", optimizer_buffers_per_param},
+                      {"activation_bytes", activation_bytes}};
+  if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
+  if (precision != "fp32") j["precision"] = precision;
+  if (precision == "fp16") {
+    j["loss_scale"] = loss_scale;
+    j["scaler_skipped_steps"] = scaler_skipped_steps;
+  }
+  if (!profile.is_null()) j["profile"] = profile;
+  if (ranks > 1)
+    j["ranks"] = ranks, j["allreduce_ms"] = std::round(allreduce_ms * 1000) / 1000,
+    j["wait_ms"] = std::round(wait_ms * 1000) / 1000;
+  return j;
+}
+
+nn::LossOptions lm_loss_options(const TrainConfig& cfg) {
+  nn::LossOptions o;
+  o.label_smoothing = cfg.label_smoothing;
+  o.focal_gamma = cfg.focal_gamma;
+  o.focal_alpha = cfg.focal_alpha;
+  o.tailr_gamma = cfg.tailr_gamma;
+  o.emo_max_weight = cfg.emo_max_weight > 0 ? cfg.emo_max_weight
+                                            : std::numeric_limits<double>::infinity();
+  return o;
+}
+
+nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
+  nn::GPTConfig g;
+  g.vocab_size = vocab_size;
+  g.block_size = cfg.block_size;
+  g.n_layer = cfg.n_layer;
+  g.n_head = cfg.n_head;
+  g.n_embd = cfg.n_embd;
+  g.dropout = cfg.dropout;
+  g.bias = cfg.bias;
+  g.norm = cfg.norm;
+  g.pos = cfg.pos;
+  g.ffn = cfg.ffn;
+  g.norm_type = cfg.norm_type;
+  g.rope_base = cfg.rope_base;
+  g.tie_weights = cfg.tie_weights;
+  g.block = cfg.block;
+  g.attn = cfg.attn;
+  g.attn_scale = cfg.attn_scale;
+  g.window = cfg.window;
+  g.layout = cfg.layout;
+  g.attn_kernel = cfg.attn_kernel;
+  g.gau_expansion = cfg.gau_expansion;
+  g.gau_attn_size = cfg.gau_attn_size;
+  g.validate();
+  return g;
+}
+
+std::string training_text(const TrainConfig& cfg) {
+  if (cfg.data.empty()) return build_fortunes_corpus();
+  return read_text_file(cfg.data);
+}
+
+namespace {
+
+// A checkpoint can pass its CRC and still hold metadata of the wrong JSON types (edited by hand,
+// written by another program). nlohmann's type_error / out_of_range become a tlm::Error that
+// names the file, like every other refusal of a checkpoint.
+template <class F>
+auto with_metadata_errors(const std::string& path, F&& read) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL("checkpoint {}: metadata has the wrong shape ({}); was it written by tlm train?", path,
+             e.what());
+  }
+}
+
+LoadedModel load_model_from(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("tokenizer") && ck.meta.contains("step"),
+            "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
+  LoadedModel m;
+  m.config = TrainConfig::from_json(ck.meta.at("config"), path);
+  if (m.config.tune_method != "none") return load_tuned(ck, m.config, path);  // train/tune/tune.h
+  m.tokenizer = load_tokenizer(ck.meta.at("tokenizer"));
+  m.step = ck.meta.at("step").get<int64_t>();
+  Rng init(0);
+  m.model = std::make_unique<nn::GPT>(gpt_config(m.config, m.tokenizer->vocab_size()), init);
+  std::map<std::string, Tensor> state;
+  for (auto& [name, t] : ck.tensors)
+    if (name.rfind("model.", 0) == 0) state[name.substr(6)] = t;
+  m.model->load_state_dict(state);
+  m.model->eval();
+  return m;
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& path) {
+  return with_metadata_errors(path, [&] { return load_model_from(path); });
+}
+
+Tensor LoadedModel::forward(const Tensor& ids, Rng& rng) {
+  return side ? side->forward(ids, rng) : model->forward(ids, rng);
+}
+
+Tensor LoadedModel::generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
+                             int64_t top_k, double top_p, Rng& rng) {
+  return side ? side->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng)
+              : model->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng);
+}
+
+Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
+    : cfg_(cfg),
+      loss_options_(lm_loss_options(cfg)),
+      data_rng_(stream_seed(cfg.seed, kData)),
+      dropout_rng_(stream_seed(cfg.seed, kDropout)) {
+  cfg_.validate();
+  precision_ = run_precision(cfg_);
+  scaler_ = make_loss_scaler(cfg_);
+  if (!world) solo_ = std::make_unique<Distributed>();
+  world_ = world ? world : solo_.get();
+  // threads = 0 under N ranks: the host's cores shared among its ranks (never oversubscribed).
+  kernels::set_num_threads(world_->active()
+                               ? threads_per_rank(cfg_.threads, available_cores(), world_->local_size())
+                               : static_cast<int>(cfg_.threads));
+  threads_ = kernels::num_threads();
+  uint64_t data_bytes = 0;
+  uint32_t data_crc = 0;
+  if (cfg_.tune_method != "none") {
+    init_tuning_(resume);  // train/tune/tune.h
+  } else if (is_synthetic_data(cfg_.data)) {
+    // A built-in task: batches are generated; the tokenizer just names its symbols.
+    task_ = std::make_unique<SyntheticTask>(cfg_.data, cfg_.block_size);
+    tokenizer_ = task_->tokenizer();
+    data_ = std::make_unique<Dataset>(std::vector<int32_t>{0, 0}, 0.5, cfg_.data);
+  } else {
+    const std::string text = training_text(cfg_);
+    data_bytes = text.size();
+    if (world_->active()) data_crc = crc32(text);
+    const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
+    if (resume) {
+      // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
+      Checkpoint ck = load_checkpoint(checkpoint_path());
+      tokenizer_ = with_metadata_errors(checkpoint_path(), [&] { return load_tokenizer(ck.meta.at("tokenizer")); });
+    } else {
+      tokenizer_ = build_tokenizer(cfg_, text);
+    }
+    data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
+    data_->check_context(cfg_.block_size);
+  }
+
+  Rng init(stream_seed(cfg_.seed, kInit));
+  if (cfg_.tune_method == "none")
+    model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
+  else
+    side_ = prepare_tuning(*model_, cfg_, init, resume ? std::map<std::string, Tensor>{} : lst_importance_());
+  optimizer_ = optim::make_optimizer(
+      cfg_.optimizer, optim::default_param_groups(trained_parameters(*model_, side_.get()), cfg_.weight_decay),
+      {.lr = cfg_.learning_rate, .beta1 = cfg_.beta1, .beta2 = cfg_.beta2, .eps = cfg_.eps,
+       .momentum = cfg_.momentum, .nesterov = false});
+  schedule_ = optim::make_schedule(
+      cfg_.schedule == "cosine" ? "warmup_cosine" : cfg_.schedule,
+      {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
+       .lr_decay_iters = cfg_.lr_decay_iters});
+  if (resume) with_metadata_errors(checkpoint_path(), [&] { restore_(checkpoint_path()); });
+  // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
+  if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
+    loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
+  if (world_->active()) {
+    check_ranks_agree_(data_bytes, data_crc);
+    buckets_ = std::make_unique<GradientBuckets>(
+        optimizer_->parameters(), static_cast<size_t>(cfg_.dist_bucket_mb * (1 << 20)));
+  }
+}
+
+void Trainer::check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc) {
+  // What must be equal on every rank: the config, the training text, the parameter count and
+  // the weights the run starts from (init or checkpoint), and the step.
+  uint32_t weights_crc = 0;
+  for (auto& [name, t] : model_->named_parameters()) {
+    Tensor c = t.contiguous();
+    weights_crc = crc32_update(weights_crc, c.data<float>(), static_cast<size_t>(c.numel()) * sizeof(float));
+  }
+  nlohmann::json mine = {{"config", cfg_.to_json()},
+                         {"data bytes", data_bytes},
+                         {"data crc32", data_crc},
+                         {"parameter count", model_->num_parameters()},
+                         {"initial weights crc32", weights_crc},
+                         {"step", step_}};
+  const nlohmann::json root = nlohmann::json::parse(world_->broadcast(mine.dump()));
+  std::string diff;
+  auto differs = [&](const std::string& what, const nlohmann::json& a, const nlohmann::json& b) {
+    if (diff.empty() && a != b)
+      diff = fmt::format("rank {} has {} = {} where rank 0 has {}", world_->rank(), what, a.dump(), b.dump());
+  };
+  for (auto& [key, value] : mine.at("config").items())
+    differs(key, value, root.at("config").contains(key) ? root.at("config").at(key) : nlohmann::json());
+  for (auto& [key, value] : mine.items())
+    if (key != "config") differs(key, value, root.at(key));
+  std::string all;
+  for (const std::string& d : world_->allgather(diff))
+    if (!d.empty()) all += (all.empty() ? "" : "; ") + d;
+  if (!all.empty()) {
+    world_->mark_collective_error();  // every rank throws this same error
+    TLM_FAIL("distributed: the {} ranks do not agree at start: {} (every rank must run the same "
+             "config on the same data file and checkpoint)", world_->size(), all);
+  }
+}
+
+void Trainer::init_tuning_(bool resume) {
+  TLM_CHECK(!is_synthetic_data(cfg_.data), "tune: data = {} is a built-in task; tune on a text",
+            cfg_.data);
+  LoadedModel bb = load_backbone(cfg_.backbone);
+  check_matches_backbone(bb.config, cfg_, cfg_.backbone, "tune");
+  backbone_ref_ = backbone_ref(cfg_.backbone).to_json();
+  if (resume) {
+    Checkpoint ck = load_checkpoint(checkpoint_path());
+    TLM_CHECK(ck.meta.contains("backbone") && ck.meta.at("backbone") == backbone_ref_,
+              "resume: {} was tuned from {}, which is not the backbone {} now is ({})",
+              checkpoint_path(), ck.meta.contains("backbone") ? ck.meta.at("backbone").dump() : "(none)",
+              cfg_.backbone, backbone_ref_.dump());
+  }
+  tokenizer_ = std::move(bb.tokenizer);  // the backbone's ids
+  model_ = std::move(bb.model);
+  const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
+  const std::string text = encodable_text(training_text(cfg_), *tokenizer_, cfg_, source);
+  data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
+  data_->check_context(cfg_.block_size);
+}
+
+std::map<std::string, Tensor> Trainer::lst_importance_() {
+  // Only a fresh LST run prunes (a resume takes the side weights from its checkpoint).
+  if (cfg_.tune_method != "lst") return {};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::map<std::string, Tensor> importance;
+  if (cfg_.lst_fisher_samples > 0) {
+    // N windows of block_size tokens from the train split, batch 1, with an Rng of their own.
+    Rng rng(stream_seed(cfg_.seed, kFisher));
+    importance = nn::empirical_fisher(
+        *model_,
+        [&](int64_t) {
+          Batch b = data_->sample_batch(Split::Train, 1, cfg_.block_size, rng);
+          return nn::FisherSample{b.x, b.y};
+        },
+        cfg_.lst_fisher_samples);
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  lst_init_ = {{"kind", "lst_init"},
+               {"importance", cfg_.lst_fisher_samples > 0 ? "fisher" : "magnitude"},
+               {"samples", cfg_.lst_fisher_samples},
+               {"seconds", s}};
+  lst_init_message_ =
+      cfg_.lst_fisher_samples > 0
+          ? fmt::format("lst: side network pruned by empirical Fisher importance over {} train "
+                        "windows (batch 1, {} tokens) in {:.2f} s",
+                        cfg_.lst_fisher_samples, cfg_.block_size, s)
+          : "lst: side network pruned by weight magnitude (lst_fisher_samples = 0)";
+  return importance;
+}
+
+Tensor Trainer::forward_(const Tensor& ids, Rng& rng) {
+  if (!side_) return model_->forward(ids, rng);
+  side_->train(model_->training());
+  return side_->forward(ids, rng);
+}
+
+std::string Trainer::checkpoint_path() const {
+  return (std::filesystem::path(cfg_.out_dir) / "ckpt.bin").string();
+}
+
+void Trainer::save(const std::string& path) const {
+  Checkpoint ck;
+  ck.meta["format"] = "tlm-train";
+  ck.meta["config"] = cfg_.to_json();
+  ck.meta["tokenizer"] = tokenizer_->to_json();
+  ck.meta["step"] = step_;
+  ck.meta["skipped_steps"] = skipped_steps_;
+  ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
+  for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
+  if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
+  if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
+  optim::OptimizerState st = optimizer_->state_dict();
+  for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
+  ck.meta["optim_scalars"] = st.scalars;
+  ck.meta["optimizer"] = optimizer_->name();
+  if (scaler_) ck.meta["loss_scaler"] = scaler_->state_dict();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path());
+  save_checkpoint(path, ck);
+}
+
+void Trainer::restore_(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  TLM_CHECK(json_string_or(ck.meta, "format") == "tlm-train",
+            "resume: {} is not a tlm training checkpoint", path);
+  TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
+  nlohmann::json a = saved.to_json(), b = cfg_.to_json();
+  for (const char* key : kModelKeys)
+    TLM_CHECK(a.at(key) == b.at(key),
+              "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
+              "only be resumed with the model settings it was trained with",
+              path, key, a.at(key).dump(), b.at(key).dump());
+  TLM_CHECK(json_string_or(ck.meta, "optimizer") == cfg_.optimizer,
+            "resume: {} holds {} state, but the config says optimizer = {}", path,
+            json_string_or(ck.meta, "optimizer", "?"), cfg_.optimizer);
+  std::map<std::string, Tensor> model_state;
+  optim::OptimizerState opt_state;
+  for (auto& [name, t] : ck.tensors) {
+    if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = t;
+    else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
+    else if (name == "emo.cost_embedding" && cfg_.loss == "emo") loss_options_.emo_embedding = t;
+  }
+  if (cfg_.tune_method != "none")
+    load_trained(trained_parameters(*model_, side_.get()), model_state, path);
+  else
+    model_->load_state_dict(model_state);
+  opt_state.scalars = ck.meta.at("optim_scalars").get<std::map<std::string, double>>();
+  optimizer_->load_state_dict(opt_state);
+  rng_from_json(ck.meta.at("rng").at("data"), data_rng_);
+  rng_from_json(ck.meta.at("rng").at("dropout"), dropout_rng_);
+  step_ = ck.meta.at("step").get<int64_t>();
+  if (scaler_ && ck.meta.contains("loss_scaler"))
+    scaler_->load_state_dict(ck.meta.at("loss_scaler").get<std::map<std::string, double>>());
+  skipped_steps_ = ck.meta.contains("skipped_steps") && ck.meta.at("skipped_steps").is_number_integer()
+                       ? ck.meta.at("skipped_steps").get<int64_t>()
+                       : 0;
+}
+
+Batch Trainer::train_batch_() {
+  if (!world_->active()) return batch_(Split::Train, data_rng_);
+  // The global batch of N*B windows, drawn exactly as one rank with batch N*B draws it; this
+  // rank keeps rows [rank*B, (rank+1)*B), so no two ranks see the same draw.
+  const int64_t B = cfg_.batch_size, N = world_->size(), r = world_->rank();
+  Batch all = task_ ? task_->sample_batch(N * B, cfg_.block_size, data_rng_)
+                    : data_->sample_batch(Split::Train, N * B, cfg_.block_size, data_rng_);
+  return {views::narrow(all.x, 0, r * B, B).contiguous(), views::narrow(all.y, 0, r * B, B).contiguous()};
+}
+
+Batch Trainer::batch_(Split split, Rng& rng) const {
+  if (task_) return task_->sample_batch(cfg_.batch_size, cfg_.block_size, rng);
+  return data_->sample_batch(split, cfg_.batch_size, cfg_.block_size, rng);
+}
+
+double Trainer::train_step_() {
+  model_->train();
+  optimizer_->set_lr(schedule_->lr_at(step_));
+  optimizer_->zero_grad();
+  const int64_t accum = cfg_.gradient_accumulation_steps;
+  double loss_sum = 0;
+  skip_reason_.clear();
+  scaler_skip_ = false;
+  PrecisionGuard amp(precision_);  // matmuls, saved activations and their gradients
+  precision_stats_ = {};
+  struct StatsOnExit {  // what the rounding did, however the step ends
+    const PrecisionGuard& g;
+    PrecisionStats& out;
+    ~StatsOnExit() { out = g.stats(); }
+  } stats_on_exit{amp, precision_stats_};
+  // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
+  auto non_finite = [&](const std::string& what) {
+    if (cfg_.nan_policy != "skip") world_->mark_collective_error();  // decided on reduced values
+    TLM_CHECK(cfg_.nan_policy == "skip",
+              "train: {} at step {}; stopping without saving (the last checkpoint is intact; "
+              "nan_policy = skip would skip such steps)", what, step_);
+    optimizer_->zero_grad();
+    skip_reason_ = what;
+    ++skipped_steps_;
+    ++step_;
+    return NAN;
+  };
+  // N ranks: this step's dropout masks come from a stream of this rank's own, seeded by the
+  // shared dropout Rng (which thus advances identically on every rank and in the checkpoint).
+  const bool dist = world_->active();
+  Rng rank_dropout(dist ? dropout_rng_.next_u64() + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(world_->rank() + 1) : 0);
+  Rng& dropout = dist ? rank_dropout : dropout_rng_;
+  for (int64_t micro = 0; micro < accum; ++micro) {
+    Batch b = train_batch_();
+    const int64_t bytes_before = memory_stats().current_bytes;
+    Tensor logits = forward_(b.x, dropout);  // [B,T,V]
+    Tensor loss;
+    {
+      PrecisionGuard fp32_loss(Precision::F32);  // losses compute (and save) in fp32
+      loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
+    }
+    // what the graph holds for backward (saved activations, logits): 16-bit halves it
+    activation_bytes_ = std::max(activation_bytes_, memory_stats().current_bytes - bytes_before);
+    if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
+    const double value = loss.item();
+    // N ranks: every rank goes on to the all-reduce; the mean loss decides below, on all ranks.
+    if (!dist && !std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
+    loss_sum += value;
+    if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
+    if (scaler_) loss.backward(Tensor::full(loss.shape(), scaler_->scale(), loss.dtype()));
+    else loss.backward();
+  }
+  if (dist) {
+    // The mean loss and the Ctrl-C flag over ranks, then g = (1/N) sum_r g_r: from here on every
+    // rank sees the same numbers, so they all take the same branch. The small all-reduce comes
+    // first: it is where a rank waits for the slowest one (wait_ms), so allreduce_ms is the
+    // gradient all-reduce itself.
+    auto t0 = std::chrono::steady_clock::now();
+    double shared[2] = {loss_sum, interrupt_ && interrupt_->requested() ? 1.0 : 0.0};
+    world_->allreduce_sum(shared, 2);
+    auto t1 = std::chrono::steady_clock::now();
+    buckets_->average(*world_);
+    last_wait_ms_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    last_allreduce_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+    loss_sum = shared[0] / static_cast<double>(world_->size());
+    stop_all_ = stop_all_ || shared[1] > 0;
+    if (!std::isfinite(loss_sum))
+      return non_finite(fmt::format("the loss is {} (mean over {} ranks)", loss_sum, world_->size()));
+  }
+  std::vector<Tensor> params = optimizer_->parameters();
+  if (scaler_) {
+    // fp16: a step whose scaled gradients overflowed is skipped and the scale lowered; else
+    // the gradients are unscaled in fp32 before clipping and the update.
+    const double scale = scaler_->scale();
+    if (!scaler_->update(!optim::grads_finite(params), step_)) {
+      optimizer_->zero_grad();
+      scaler_skip_ = true;
+      skip_reason_ = fmt::format("fp16 gradients overflowed at loss scale {} (now {}; {} "
+                                 "skipped by loss scaling so far)", scale, scaler_->scale(),
+                                 scaler_->skipped_steps());
+      ++step_;
+      return NAN;
+    }
+    scaler_->unscale(params);
+  }
+  last_grad_norm_ = optim::grad_norm(params);
+  if (!std::isfinite(last_grad_norm_)) {
+    std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
+    try {
+      optim::check_grads_finite(trained_parameters(*model_, side_.get()));  // names the first bad tensor
+    } catch (const Error& e) {
+      what += fmt::format(" ({})", e.what());
+    }
+    return non_finite(what);
+  }
+  // Clipping by the global norm (torch's clip_grad_norm_) as a factor the update applies to
+  // each gradient it reads, rather than a pass of its own that rewrites the gradients.
+  optimizer_->step(cfg_.grad_clip > 0 ? optim::clip_coefficient(last_grad_norm_, cfg_.grad_clip)
+                                      : 1.0);
+  ++step_;
+  return loss_sum / static_cast<double>(accum);
+}
+
+EvalResult Trainer::evaluate(int64_t step) {
+  NoGradGuard no_grad;
+  PrecisionGuard amp(precision_);  // the model as it runs in this precision; the loss in fp32
+  model_->eval();
+  EvalResult r;
+  Rng rng(stream_seed(cfg_.seed, kEval + 16 * static_cast<uint64_t>(step)));
+  for (Split split : {Split::Train, Split::Val}) {
+    double sum = 0;
+    for (int64_t i = 0; i < cfg_.eval_iters; ++i) {
+      Batch b = batch_(split, rng);
+      Tensor logits = forward_(b.x, rng);
+      const int64_t V = logits.size(-1);
+      PrecisionGuard fp32_loss(Precision::F32);
+      sum += nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1})).item();
+    }
+    double mean = cfg_.eval_iters > 0 ? sum / static_cast<double>(cfg_.eval_iters) : NAN;
+    (split == Split::Train ? r.train_loss : r.val_loss) = mean;
+  }
+  model_->train();
+  return r;
+}
+
+TrainSummary Trainer::run(std::FILE* out) {
+  // N ranks: only rank 0 writes the log, prints and saves; the others train silently.
+  const bool root = world_->is_root(), dist = world_->active();
+  if (!root) out = nullptr;
+  std::ofstream log;
+  if (root) {
+    std::filesystem::create_directories(cfg_.out_dir);
+    log.open(std::filesystem::path(cfg_.out_dir) / "log.jsonl", step_ > 0 ? std::ios::app : std::ios::trunc);
+    TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
+  }
+  TrainSummary s;
+  s.params = model_->num_parameters() + (side_ ? side_->num_parameters() : 0);
+  for (auto& [name, p] : trained_parameters(*model_, side_.get())) s.trainable_params += p.numel();
+  s.optimizer_state_bytes = optimizer_->state_bytes();
+  s.optimizer_buffers_per_param = optimizer_->buffers_per_parameter();
+  log << nlohmann::json{{"kind", "header"}, {"step", step_}, {"params", s.params},
+                        {"optimizer", optimizer_->name()},
+                        {"optimizer_params", optimizer_->num_parameters()},
+                        {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
+                        {"optimizer_buffers", optimizer_->buffer_names()},
+                        {"optimizer_state_bytes", s.optimizer_state_bytes}}.dump() << "\n";
+  s.ranks = world_->size();
+  const int64_t tokens_per_step =
+      world_->size() * cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
+  Progress progress(cfg_.max_iters, step_, out, cfg_.log_interval);
+  InterruptGuard interrupt;
+  interrupt_ = &interrupt;
+  std::vector<double> allreduce_ms, wait_ms;
+  std::vector<double> step_ms;
+  EvalResult last;
+  reset_peak_memory();
+  std::unique_ptr<ProfileSession> prof;
+  double profiled_step_s = 0;
+  if (profile_) prof = std::make_unique<ProfileSession>();
+
+  auto do_eval = [&]() {
+    if (cfg_.eval_iters <= 0 || !root) return;  // evaluation touches no shared state
+    last = evaluate(step_);
+    log << nlohmann::json{{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
+                          {"val_loss", last.val_loss}, {"peak_bytes", memory_stats().peak_bytes},
+                          {"peak_rss_bytes", peak_rss_bytes()}}.dump() << "\n";
+    log.flush();
+    progress.message(fmt::format("step {}: train loss {:.4f}, val loss {:.4f}", step_,
+                                 last.train_loss, last.val_loss));
+  };
+
+  if (!lst_init_.is_null()) {  // how a fresh LST side network was initialised
+    log << lst_init_.dump() << "\n";
+    progress.message(lst_init_message_);
+  }
+  if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
+    do_eval();
+    s.initial_val_loss = last.val_loss;
+  }
+  while (step_ < cfg_.max_iters) {
+    if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty())
+      do_eval();
+    const double lr = schedule_->lr_at(step_);
+    auto t0 = std::chrono::steady_clock::now();
+    const double loss = train_step_();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    step_ms.push_back(ms);
+    if (dist) allreduce_ms.push_back(last_allreduce_ms_), wait_ms.push_back(last_wait_ms_);
+    profiled_step_s += ms / 1000.0;
+    const double tps = static_cast<double>(tokens_per_step) / (ms / 1000.0);
+    // Mixed precision statistics of this step (train/run/mixed_precision.h).
+    nlohmann::json amp_stats = nlohmann::json::object();
+    std::string amp_line;
+    if (precision_ != Precision::F32) {
+      amp_stats = {{"grad_underflow", precision_stats_.underflow_fraction()},
+                   {"overflow", precision_stats_.overflow}};
+      amp_line = fmt::format(" underflow {:.2e}", precision_stats_.underflow_fraction());
+      if (scaler_) {
+        amp_stats["loss_scale"] = scaler_->scale();
+        amp_stats["scaler_skipped"] = scaler_->skipped_steps();
+        amp_line += fmt::format(" scale {:g} skipped {}", scaler_->scale(), scaler_->skipped_steps());
+      }
+    }
+    if (scaler_skip_) {
+      nlohmann::json rec = {{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                            {"skipped_steps", skipped_steps_}};
+      rec.update(amp_stats);
+      log << rec.dump() << "\n";
+      if (scaler_->skipped_steps() <= 10 || scaler_->skipped_steps() % 100 == 0)
+        progress.message(fmt::format("step {}: skipped, {}", step_ - 1, skip_reason_));
+    } else if (!skip_reason_.empty()) {
+      log << nlohmann::json{{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                            {"skipped_steps", skipped_steps_}}.dump() << "\n";
+      progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
+                                   step_ - 1, skip_reason_, skipped_steps_));
+    } else {
+      nlohmann::json rec{{"kind", "step"}, {"step", step_}, {"loss", loss}, {"lr", lr},
+                         {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
+      rec.update(amp_stats);
+      if (dist) rec["allreduce_ms"] = last_allreduce_ms_, rec["wait_ms"] = last_wait_ms_;
+      log << rec.dump() << "\n";
+      progress.update(step_ - 1, loss, lr, tps, amp_line);
+    }
+    if (root && cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
+      save(checkpoint_path());
+    }
+    if (dist ? stop_all_ : interrupt.requested()) {
+      s.interrupted = true;
+      break;
+    }
+  }
+  log.flush();
+  progress.finish();
+  if (prof) {
+    // Shares of the training steps' time (evaluations and checkpoints excluded).
+    std::unique_ptr<ProfileSession> done = std::move(prof);
+    nlohmann::json shares = nlohmann::json::object();
+    std::string table = "profile (share of training-step time):\n";
+    for (auto& [kind, sec] : done->breakdown()) {
+      shares[kind] = profiled_step_s > 0 ? sec / profiled_step_s : 0.0;
+      table += fmt::format("  {:12s} {:6.1f}%  {:8.3f} ms/step\n", kind, 100 * shares[kind].get<double>(),
+                           1000 * sec / std::max<size_t>(1, step_ms.size()));
+    }
+    double other = profiled_step_s - done->kernel_seconds();
+    shares["other"] = profiled_step_s > 0 ? other / profiled_step_s : 0.0;
+    table += fmt::format("  {:12s} {:6.1f}%  {:8.3f} ms/step (autograd, allocation, data)",
+                         "other", 100 * shares["other"].get<double>(),
+                         1000 * other / std::max<size_t>(1, step_ms.size()));
+    s.profile = shares;
+    progress.message(table);
+  }
+  interrupt_ = nullptr;
+  if (!s.interrupted) do_eval();
+  if (root) save(checkpoint_path());
+  if (s.interrupted)
+    progress.message(fmt::format("interrupted at step {}: checkpoint saved to {} (resume with "
+                                 "--resume)", step_, checkpoint_path()));
+
+  std::vector<double> timed(step_ms.size() > 5 ? step_ms.begin() + 5 : step_ms.begin(), step_ms.end());
+  s.ms_per_iter = median(timed);
+  auto median_after_5 = [](const std::vector<double>& v) {
+    return median(std::vector<double>(v.size() > 5 ? v.begin() + 5 : v.begin(), v.end()));
+  };
+  if (dist) s.allreduce_ms = median_after_5(allreduce_ms), s.wait_ms = median_after_5(wait_ms);
+  s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
+  s.iters = step_;
+  s.skipped_steps = skipped_steps_;
+  s.precision = std::string(precision_name(precision_));
+  s.activation_bytes = activation_bytes_;
+  if (scaler_) {
+    s.loss_scale = scaler_->scale();
+    s.scaler_skipped_steps = scaler_->skipped_steps();
+  }
+  s.train_loss = last.train_loss;
+  s.val_loss = last.val_loss;
+  s.peak_bytes = memory_stats().peak_bytes;
+  s.peak_rss_bytes = peak_rss_bytes();
+  return s;
+}
+
+}  // namespace tlm::train
