@@ -1,4 +1,4 @@
-// Precision policy scope and the rounding it applies (METHODS §9).
+// Precision policy scope and the rounding it applies (docs/methods.md, "bf16 and fp16").
 #include "autograd/precision.h"
 
 #include <algorithm>

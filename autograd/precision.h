@@ -7,7 +7,8 @@
 //     amp.stats();                          // underflow / overflow counts of this scope
 //   }
 //
-// The policy (Micikevicius et al. 2018, arXiv:1710.03740; METHODS §9) under bf16 / fp16:
+// The policy under bf16 / fp16 (Micikevicius et al. 2018, arXiv:1710.03740; docs/methods.md,
+// "bf16 and fp16"):
 //   * matmul: both inputs (activations and the weights' working copies) are rounded to the
 //     format, the product runs in sgemm on the rounded values, so it accumulates in fp32;
 //     in backward the incoming gradient and both input gradients are rounded to the format

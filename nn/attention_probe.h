@@ -5,7 +5,8 @@
 //   H_i = -sum_j a_ij log a_ij        (a_ij: the probabilities after the causal softmax)
 //
 // the quantity the log-n ("entropy-invariant") scale keeps constant across context lengths
-// (METHODS §4, kexue.fm/archives/8823). A uniform row over n keys has H = log n.
+// (docs/methods.md, "Attention entropy"; kexue.fm/archives/8823). A uniform row over n keys
+// has H = log n.
 //
 //   nn::AttentionProbe probe;
 //   model.h[0]->attn.probe = &probe;

@@ -1,5 +1,5 @@
 // Attention weights A from raw scores S = q k^T, for the normalisations and scales of
-// METHODS.md section 4, shared by CausalSelfAttention and GAU:
+// docs/methods.md, "Attention weights", shared by CausalSelfAttention and GAU:
 //
 //   softmax: A_ij = softmax_j(c_i S_ij)                 (masked j excluded)
 //   relu2:   A_ij = relu(c_i S_ij)^2 / n_i              (FLASH, arXiv:2202.10447; with c = 1/sqrt(s)

@@ -1,5 +1,5 @@
 // A Transformer block: attention and MLP sub-layers, each with a residual connection, the
-// normalisation placed by `norm` (METHODS.md sections 1-2):
+// normalisation placed by `norm` (docs/methods.md, "Norms and their placement" and "DeepNorm"):
 //
 //   "pre":      x = x + Attn(LN1(x));        x = x + MLP(LN2(x))        (GPT-2)
 //   "post":     x = LN1(x + Attn(x));        x = LN2(x + MLP(x))        (original Transformer)

@@ -1,4 +1,4 @@
-// Gated Attention Unit (FLASH-Quad, Hua et al., arXiv:2202.10447; METHODS.md section 4) and
+// Gated Attention Unit (FLASH-Quad, Hua et al., arXiv:2202.10447; docs/methods.md, "GAU") and
 // the block that wraps it in a residual with the norm placements of nn/block.h.
 //
 //   U = silu(X W_u),  V = silu(X W_v),  Z = silu(X W_z)      one fused i_dense [2e+s, C]

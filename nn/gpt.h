@@ -1,5 +1,5 @@
 // GPT: a decoder-only Transformer language model (GPT-2 / nanoGPT layout, plus the variants
-// of METHODS.md: post-norm, DeepNorm, RoPE, RMSNorm, GLU feed-forwards).
+// of docs/methods.md: post-norm, DeepNorm, RoPE, RMSNorm, GLU feed-forwards, GAU, HWFA).
 //
 //   nn::GPTConfig cfg;  cfg.vocab_size = 65;              // the rest: nanoGPT's CPU recipe
 //   Rng rng(1337);
@@ -8,9 +8,10 @@
 //   Tensor out = model.generate(prompt, 100, /*temperature=*/0.8, /*top_k=*/0, /*top_p=*/1, rng);
 //
 // Parameter names follow nanoGPT (wte, wpe, h.0.ln_1, h.0.attn.c_attn, ..., ln_f, lm_head), so
-// its checkpoints map one to one. Init matches shared/peers/torch_gpt.py: N(0, 0.02) for
-// every Linear/Embedding weight, zero biases, N(0, 0.02/sqrt(2 n_layer)) for the residual
-// output projections; DeepNorm overrides as in nn/block.h.
+// its checkpoints map one to one. Init matches nanoGPT (tests/nn/test_golden.cpp checks it
+// against PyTorch): N(0, 0.02) for every Linear/Embedding weight, zero biases,
+// N(0, 0.02/sqrt(2 n_layer)) for the residual output projections; DeepNorm overrides as in
+// nn/block.h.
 #pragma once
 
 #include <memory>
@@ -38,7 +39,7 @@ struct GPTConfig {
   double rope_base = 10000;
   double norm_eps = 1e-5;
   bool tie_weights = true;                // lm_head.weight is wte.weight
-  // Architecture variants (METHODS.md sections 4-5).
+  // Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA").
   std::string block = "transformer";      // transformer (attention + MLP) | gau (nn/gau.h)
   std::string attn = "softmax";           // softmax | relu2
   std::string attn_scale = "sqrt";        // sqrt | logn (log_{block_size} n times 1/sqrt(d))

@@ -6,7 +6,8 @@
 // computes exactly what the base model computes until the first update (the paper, §4.1).
 // In tlm the adapters sit on every Transformer block's attention (c_attn, c_proj) and MLP
 // (c_fc, c_proj) Linears; the embeddings, norms and LM head stay frozen. `tlm tune --method
-// lora` (train/tune/tune.h) uses it as the baseline of Ladder Side-Tuning (METHODS §10).
+// lora` (train/tune/tune.h) uses it as the baseline of Ladder Side-Tuning (docs/methods.md,
+// "LoRA").
 //
 //   nn::LoRAOptions o;  o.rank = 8;  o.alpha = 16;
 //   int64_t n = nn::apply_lora(gpt, o, rng);   // freezes gpt, attaches n adapters

@@ -276,7 +276,8 @@ Tensor LadderSide::generate(const Tensor& prompt, int64_t max_new_tokens, double
 }
 
 // Empirical Fisher (nn/lst.h): I(W) = sum_n (dL_n/dW)^2 with L_n the mean cross-entropy of
-// sample n at batch 1 -- the importance the LST paper prunes by (METHODS §10). float64 sums.
+// sample n at batch 1 -- the importance the LST paper prunes by (docs/methods.md, "Ladder
+// Side-Tuning"). float64 sums.
 std::map<std::string, Tensor> empirical_fisher(GPT& model,
                                                const std::function<FisherSample(int64_t)>& sample,
                                                int64_t n_samples) {

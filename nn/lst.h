@@ -1,6 +1,6 @@
-// Ladder Side-Tuning (LST, Sung et al., arXiv:2206.06522; METHODS §10): the backbone GPT is
-// frozen and run without recording a graph; a narrow side network, fed by every backbone
-// layer through a ladder of down-projections and gates, is the only thing trained.
+// Ladder Side-Tuning (LST, Sung et al., arXiv:2206.06522; docs/methods.md, "Ladder Side-Tuning"):
+// the backbone GPT is frozen and run without recording a graph; a narrow side network, fed by
+// every backbone layer through a ladder of down-projections and gates, is the only thing trained.
 //
 //   h^S_0 = D_0(e)                                  e = token (+ position) embeddings
 //   h^S_i = f^S_i( mu_i h^S_{i-1} + (1 - mu_i) D_i(h^B_i) ),   mu_i = sigmoid(alpha_i / T)
@@ -17,7 +17,7 @@
 // W_head^T, h^B_out the backbone's final normed hidden state (a constant), up initialised to
 // 0 -- the tuned model starts as the backbone (as LoRA does) and the side learns a correction.
 //
-// Init by structured pruning, as in the paper (Sung et al.; METHODS §10):
+// Init by structured pruning, as in the paper (Sung et al.):
 // every backbone weight W gets an importance
 //
 //   I(W) = sum_{n=1..N} (dL_n / dW)^2        empirical Fisher, N samples at batch 1 (paper: 1,024)

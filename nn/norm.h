@@ -1,5 +1,5 @@
-// Normalisation layers over the last axis (METHODS.md section 1), on the fused ops of
-// autograd/ops/norm.h.
+// Normalisation layers over the last axis (docs/methods.md, "Norms and their placement"), on the
+// fused ops of autograd/ops/norm.h.
 //
 //   nn::LayerNorm ln(C);                              // gamma = 1, beta = 0, eps 1e-5
 //   nn::LayerNorm ln(C, /*bias=*/false);              // nanoGPT's bias-free LayerNorm

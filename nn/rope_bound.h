@@ -1,5 +1,5 @@
 // The lower bound on the RoPE base for a context length ("Base of RoPE Bounds Context
-// Length", arXiv:2405.14591; Su, post 10122; METHODS.md section 3):
+// Length", arXiv:2405.14591; Su, post 10122; docs/methods.md, "RoPE base bound"):
 //
 //   B_{m,theta} = sum_{i=0}^{h/2-1} cos(m theta_i),  theta_i = b^(-2i/h)
 //   b* = inf { b : B_{m,theta(b)} >= 0 for all m in 0 .. L-1 }

@@ -1,5 +1,5 @@
 // Lion (EvoLved Sign Momentum, Chen et al., arXiv:2302.06675), as lucidrains/lion-pytorch and
-// METHODS §8. Use an lr 3-10x smaller and a weight decay 3-10x larger than AdamW's.
+// docs/methods.md, "Lion". Use an lr 3-10x smaller and a weight decay 3-10x larger than AdamW's.
 //
 //   optim::Lion opt(optim::default_param_groups(model.named_parameters(), 1.0),
 //                   /*lr=*/3e-4, /*beta1=*/0.9, /*beta2=*/0.99);

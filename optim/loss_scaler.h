@@ -1,4 +1,5 @@
-// Loss scaling for fp16 training (Micikevicius et al. 2018, arXiv:1710.03740; METHODS §9).
+// Loss scaling for fp16 training (Micikevicius et al. 2018, arXiv:1710.03740; docs/methods.md,
+// "Loss scaling").
 //
 //   LossScaler scaler({.dynamic = true});          // PyTorch GradScaler's defaults
 //   loss.backward(Tensor::scalar(scaler.scale()));  // gradients of S * loss

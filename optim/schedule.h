@@ -29,7 +29,8 @@ class ConstantSchedule : public LrSchedule {
   double lr_;
 };
 
-// nanoGPT's get_lr (METHODS §12; cosine annealing: Loshchilov & Hutter, arXiv:1608.03983):
+// nanoGPT's get_lr (docs/methods.md, "Learning-rate schedule"; cosine annealing: Loshchilov &
+// Hutter, arXiv:1608.03983):
 //   it < warmup:            lr (it + 1) / (warmup + 1)
 //   it > lr_decay_iters:    min_lr
 //   otherwise:              min_lr + ½(1 + cos(π r))(lr − min_lr),

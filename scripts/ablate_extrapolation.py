@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Ablation 3: length extrapolation. Train at context 64, evaluate at 64/128/256/512 with
 `tlm eval --block_size N --json`: softmax vs relu^2 attention, RoPE vs NoPE vs the HWFA hybrid
-(window + RoPE layers under one full NoPE log-n layer), and RoPE + log-n. METHODS.md sections 4-5.
+(window + RoPE layers under one full NoPE log-n layer), and RoPE + log-n.
+docs/methods.md, "Attention weights" and "HWFA".
 
   /usr/bin/python3 scripts/ablate_extrapolation.py --quick   # 2 layers, 40 steps, short evals
   /usr/bin/python3 scripts/ablate_extrapolation.py           # 4 layers, 1500 steps

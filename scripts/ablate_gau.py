@@ -3,7 +3,7 @@
 equal steps. One MHA+FFN block has ~12C^2 weights, one GAU (e = 2C) ~6C^2 + sC (= 7C^2 at
 s = C), so the GAU model gets about 12/7 times the layers: the script asks `tlm info` for the
 parameter count of each GAU depth and takes the one closest to the MHA+FFN model's.
-Softmax and relu^2 GAUs. METHODS.md section 4.
+Softmax and relu^2 GAUs. docs/methods.md, "GAU".
 
   /usr/bin/python3 scripts/ablate_gau.py --quick       # width 32, 2 MHA layers, 40 steps
   /usr/bin/python3 scripts/ablate_gau.py               # width 128, 4 MHA layers (7 GAU), 1000 steps

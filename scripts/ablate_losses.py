@@ -1,14 +1,14 @@
 #!/usr/bin/python3
-"""Ablation of the language-model losses (METHODS 6.1, 6.2, 6.7, 6.8) on tiny Shakespeare.
+"""Ablation of the language-model losses (docs/methods.md, "Losses") on tiny Shakespeare.
 
 For each loss in ce, label_smoothing, focal, tailr, emo: train a char model with
 `tlm train --set loss=...` (same seed, init, batches and schedule), then measure on the
 validation split with `tlm eval --metrics` (cross-entropy, top-1 accuracy, expected calibration
 error with 15 bins) and sample diversity with `tlm sample` (distinct-1/2/3 over the words of
-three 500-character samples at temperature 1, pooled). EMO is also run as METHODS 6.7 and Su
-recommend it, fine-tuning an MLE model: `ce -> emo` continues the ce checkpoint for `ft_iters`
-steps with loss = emo (cost embedding = the LM head at that point), against `ce -> ce` (the same
-extra steps with ce).
+three 500-character samples at temperature 1, pooled). EMO is also run as Su recommends it
+(docs/methods.md, "EMO"), fine-tuning an MLE model: `ce -> emo` continues the ce checkpoint
+for `ft_iters` steps with loss = emo (cost embedding = the LM head at that point), against
+`ce -> ce` (the same extra steps with ce).
 
   /usr/bin/python3 scripts/ablate_losses.py --quick     # < 3 min: 2 x 64 model, 150 steps of batch 8
   /usr/bin/python3 scripts/ablate_losses.py             # < 30 min: 4 x 128 model, 1500 steps

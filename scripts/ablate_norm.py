@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Ablation 1: norm placement (Pre-LN, Post-LN, DeepNorm arXiv:2203.00555) at a shallow and a
-deep setting; final val loss, divergence, time. METHODS.md sections 1-2.
+deep setting; final val loss, divergence, time. docs/methods.md, "Norms and their
+placement" and "DeepNorm".
 
   /usr/bin/python3 scripts/ablate_norm.py --quick      # 4 and 16 layers, width 32, 40 steps
   /usr/bin/python3 scripts/ablate_norm.py              # 6 and 48 layers, width 64, 600 steps
 
 Each depth runs at two peak learning rates: 5e-4, where Post-LN trains at the shallow depth
-(METHODS: Post-Norm needs a small learning rate), and 2e-3, comfortable for Pre-LN. Warmup is
+(Post-Norm needs a small learning rate), and 2e-3, comfortable for Pre-LN. Warmup is
 20 steps. A run "stalls" when its val loss stays at the unigram level (character frequencies
 only), a failure mode that the "diverged" test (final loss >= first loss) does not catch.
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Optimizer study on tiny Shakespeare (METHODS §8, issue 12): Lion against AdamW at its tuned
+"""Optimizer study on tiny Shakespeare (docs/methods.md, "Lion"; issue 12): Lion against AdamW at its tuned
 learning rate, with SGD + momentum as the floor.
 
 For each batch size:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Ablation of mixed precision emulation (METHODS 9, issue 6) on tiny Shakespeare.
+"""Ablation of mixed precision emulation (docs/methods.md, "bf16 and fp16"; issue 6) on tiny Shakespeare.
 
 The same char model (same seed, init, batches and schedule) trained four times:
   fp32          the reference

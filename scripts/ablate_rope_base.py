@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Ablation 4: RoPE base at a fixed context against the lower bound of "Base of RoPE Bounds
-Context Length" (arXiv:2405.14591; `tlm rope-bound`; METHODS.md section 3). Head size 64.
+Context Length" (arXiv:2405.14591; `tlm rope-bound`; docs/methods.md, "RoPE base bound"). Head size 64.
 
   /usr/bin/python3 scripts/ablate_rope_base.py --quick   # context 128, 40 steps
   /usr/bin/python3 scripts/ablate_rope_base.py           # context 256, 1500 steps

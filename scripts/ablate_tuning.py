@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ablation (issue 7, METHODS.md section 10): fine-tuning a frozen backbone with Ladder
+"""Ablation (issue 7; docs/methods.md, "Ladder Side-Tuning"): fine-tuning a frozen backbone with Ladder
 Side-Tuning vs LoRA vs full fine-tuning.
 
 A backbone is pretrained on tiny Shakespeare (char-level; reused when its checkpoint exists
@@ -62,7 +62,7 @@ def tune(out, ckpt, name, loop, threads):
     method, extra = RUNS[name]
     run_dir = os.path.join(out, "runs", name)
     os.makedirs(run_dir, exist_ok=True)
-    lr = {"full": 3e-4, "lora": 1e-3, "lst": 3e-3}[method]  # METHODS 10: side lr 3e-3
+    lr = {"full": 3e-4, "lora": 1e-3, "lst": 3e-3}[method]  # the LST paper's side lr 3e-3
     o = dict(loop, learning_rate=lr, min_lr=lr / 10, warmup_iters=20,
              lr_decay_iters=loop["max_iters"], eval_interval=max(1, loop["max_iters"] // 5),
              eval_iters=10, log_interval=1000, threads=threads, seed=1337, dropout=0.0,

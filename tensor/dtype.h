@@ -1,8 +1,8 @@
 // Element types. fp32 is what models train in; fp64 exists so gradient checks can use a
 // tight tolerance; int32 holds token ids and class labels; fp16 and bf16 are 16-bit storage
-// formats (METHODS §9): tensors of them hold values (saved activations under a mixed
-// precision policy, autograd/precision.h) and convert to/from float32 with Tensor::to, but
-// no kernel computes in them (dispatch_floating refuses them).
+// formats (docs/methods.md, "bf16 and fp16"): tensors of them hold values (saved activations
+// under a mixed precision policy, autograd/precision.h) and convert to/from float32 with
+// Tensor::to, but no kernel computes in them (dispatch_floating refuses them).
 #pragma once
 
 #include <cstddef>

@@ -6,7 +6,7 @@
 //
 // Rounding is to nearest, ties to even; overflow gives ±inf; fp16 subnormals are exact;
 // NaNs stay NaN (quieted, top payload bits kept, as the hardware does). The formulas are in
-// ../shared/docs/METHODS.md §9. The array versions pick a hardware instruction at run time
+// docs/methods.md, "bf16 and fp16". The array versions pick a hardware instruction at run time
 // (F16C for fp16, AVX-512 BF16 for bf16) and fall back to the portable code; the tests check
 // the two bit for bit. One documented difference: VCVTNEPS2BF16 flushes fp32 subnormal
 // inputs to zero, while the portable bf16 path rounds them exactly (bf16 has subnormals);

@@ -4,10 +4,10 @@
 // Each gradient is produced in the memory layout of its input: for an input that is a
 // transposed view (a Linear weight W used as W^T), dB is computed as (dC^T A)^T, so the
 // gradient that reaches W is contiguous and accumulates with a plain copy, not a strided one.
-// Under a bf16/fp16 precision scope (autograd/precision.h, METHODS §9) A and B are rounded to
-// the format and multiplied with fp32 accumulation; in backward dC, dA and dB are rounded to
-// the format too, as a 16-bit GEMM would produce them. The products run in sgemm, except
-// under bf16 on a CPU with AVX-512 BF16, where they run on its bf16 dot products
+// Under a bf16/fp16 precision scope (autograd/precision.h; docs/methods.md, "bf16 and fp16") A
+// and B are rounded to the format and multiplied with fp32 accumulation; in backward dC, dA and
+// dB are rounded to the format too, as a 16-bit GEMM would produce them. The products run in
+// sgemm, except under bf16 on a CPU with AVX-512 BF16, where they run on its bf16 dot products
 // (kernels/gemm_bf16.h): the same values up to the order of the fp32 sums, up to 2x faster.
 #include "autograd/node.h"
 #include "autograd/ops.h"

@@ -1,4 +1,4 @@
-// Fused normalisation ops (METHODS.md section 1).
+// Fused normalisation ops (docs/methods.md, "Norms and their placement").
 //
 // LayerNorm, arXiv:1607.06450:  xhat = (x - mu) * rstd,  y = xhat * gamma + beta
 //   backward with g' = g * gamma:  dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat))

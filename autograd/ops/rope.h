@@ -1,4 +1,4 @@
-// Rotary position embedding (RoPE, Su et al., arXiv:2104.09864; METHODS.md section 3).
+// Rotary position embedding (RoPE, Su et al., arXiv:2104.09864; docs/methods.md, "RoPE").
 //
 //   RopeTables tab = rope_tables(/*positions=*/T, /*head_dim=*/D, /*base=*/10000, DType::F32);
 //   Tensor q2 = rope(q, tab);             // q [B,H,T,D]: position t rotated by t * theta_i

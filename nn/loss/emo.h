@@ -11,8 +11,8 @@
 //   l_tok = 1/2 (ce + sg(ce / (emo + 1e-10)) * emo)
 // then a mean over non-ignored tokens. The stop-gradient weight makes both terms equal in
 // value, so the gradient is 1/2 (grad ce + (ce/emo) grad emo). d emo / dz_i = -p_i (c_i - sum_j
-// p_j c_j) with c_i = e_i^T e_t. `max_weight` caps sg(ce/emo): METHODS 6.7 has no cap (the
-// default, +inf); the EMOLoss function in DRSY/EMO (mode 1) uses min(., 3.0).
+// p_j c_j) with c_i = e_i^T e_t. `max_weight` caps sg(ce/emo): no cap by default (+inf,
+// docs/methods.md, "EMO"); the EMOLoss function in DRSY/EMO (mode 1) uses min(., 3.0).
 // The embedding is always detached, so passing the live LM-head weight gives the repo's
 // "adaptive" variant. Not suitable from scratch (needs meaningful embeddings): fine-tune an
 // MLE model with it.

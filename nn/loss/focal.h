@@ -39,7 +39,7 @@ Tensor hard_truncation_loss_multiclass(const Tensor& logits, const Tensor& targe
                                        int32_t ignore_index = kIgnoreIndex);
 Tensor softened_truncation_loss_multiclass(const Tensor& logits, const Tensor& targets, double K,
                                            int32_t ignore_index = kIgnoreIndex);
-// alpha is a plain scale here (1 = the formula of METHODS 6.2).
+// alpha is a plain scale here (1 = the formula of docs/methods.md, "Focal loss and truncation").
 Tensor focal_loss(const Tensor& logits, const Tensor& targets, double gamma = 2.0,
                   double alpha = 1.0, int32_t ignore_index = kIgnoreIndex);
 // Per-row focal loss [N] (0 at ignored rows); the registry's LM loss reduces it.

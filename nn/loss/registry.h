@@ -25,7 +25,7 @@
 namespace tlm::nn {
 
 struct LossOptions {
-  double label_smoothing = 0.1;  // "label_smoothing" (METHODS 6.1: 0.1 when on)
+  double label_smoothing = 0.1;  // "label_smoothing" (0.1 when on)
   double focal_gamma = 2.0;      // "focal" (RetinaNet's best)
   double focal_alpha = 1.0;      // "focal": a plain scale in the multi-class form
   double tailr_gamma = 1e-7;     // "tailr" (the paper's value for training from scratch)

@@ -1,7 +1,7 @@
-// The mixed precision policy at the op level (autograd/precision.h, METHODS §9): matmul on
-// rounded inputs bit for bit against sgemm of inputs rounded by the scalar conversions, the
-// backward rounding, 16-bit saved tensors (memory, sharing, in-place checks), fp16
-// underflow that loss scaling repairs, and fp32 untouched.
+// The mixed precision policy at the op level (autograd/precision.h; docs/methods.md, "bf16 and
+// fp16"): matmul on rounded inputs bit for bit against sgemm of inputs rounded by the scalar
+// conversions, the backward rounding, 16-bit saved tensors (memory, sharing, in-place checks),
+// fp16 underflow that loss scaling repairs, and fp32 untouched.
 #include <gtest/gtest.h>
 
 #include <cmath>

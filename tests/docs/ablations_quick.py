@@ -3,7 +3,7 @@
 each runs its grid through the real `tlm` binary, and its CSV must hold every row of the grid
 with a finite validation loss (and, on the copy task, accuracies in [0, 1]); the extrapolation
 rows must have a loss at every evaluated context, the GAU depth must match the MHA model's
-parameter count to 15 %, and the RoPE-base run must list METHODS' bound for h = 64, L = 128
+parameter count to 15 %, and the RoPE-base run must list the bound of docs/methods.md for h = 64, L = 128
 (463.3). A few seconds on 2 idle cores.
 
   TLM=build/tlm python3 tests/docs/ablations_quick.py --source .

@@ -7,7 +7,7 @@ top-level entry of the repository (tensor/, nn/, train/, tests/, ... or a top-le
 `nn/attention.cpp`, `train/run/trainer.cpp:Trainer::train_step_`, `tests/train/test_diag.cpp:DiagCost`,
 [the block](../nn/block.h). For `file:A::b` both A and b must appear in the file as words.
 A glob (`autograd/ops/*.cpp`) must match at least one file. Paths outside the repository
-(out/ckpt.bin, ../shared/docs/METHODS.md) are not checked, nor are files a reader is told to
+(out/ckpt.bin, ../elsewhere/notes.md) are not checked, nor are files a reader is told to
 create, written with braces so they do not parse as one path: `optim/signsgd.{h,cpp}`.
 
   python3 tests/docs/check_paths.py <repo>          # ctest: docs_paths

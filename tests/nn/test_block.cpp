@@ -73,7 +73,7 @@ TEST(Block, DeepNormInitUsesXavierWithBetaOnValueOutputAndMLP) {
   o.n_layer = 6;
   nn::Block b(o, rng);
   const double C = 256, H = 4 * C, beta = std::pow(8.0 * 6, -0.25);  // 0.3799
-  EXPECT_NEAR(beta, 0.380, 5e-4);  // METHODS.md: M=6 -> beta ~ 0.380
+  EXPECT_NEAR(beta, 0.380, 5e-4);  // docs/methods.md, "DeepNorm": N=6 -> beta ~ 0.380
   auto std_of = [](const Tensor& t) {
     auto v = t.to_vector<double>();
     double s = 0;

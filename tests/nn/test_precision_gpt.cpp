@@ -1,6 +1,6 @@
-// GPT under the mixed precision policy (autograd/precision.h, METHODS §9): logits and every
-// parameter gradient against fp32 within bounds set by the format's epsilon (bf16 2^-8,
-// fp16 2^-11), for each block type and norm placement; and the memory that the saved
+// GPT under the mixed precision policy (autograd/precision.h; docs/methods.md, "bf16 and fp16"):
+// logits and every parameter gradient against fp32 within bounds set by the format's epsilon
+// (bf16 2^-8, fp16 2^-11), for each block type and norm placement; and the memory that the saved
 // activations hold, measured with memory_stats(), about half of fp32.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-// The RoPE base lower bound reproduces METHODS.md section 3's tables (Su's coarse-to-fine scan).
+// The RoPE base lower bound reproduces the tables of docs/methods.md, "RoPE base bound" (Su's
+// coarse-to-fine scan).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,7 +32,7 @@ TEST(RopeBound, ReproducesOtherHeadSizes) {
 }
 
 TEST(RopeBound, ContextLimitOfAGivenBase) {
-  // METHODS: h=64: 100 -> 46, 300 -> 102, 1e3 -> 197, 1e4 -> 725.
+  // docs/methods.md: h=64: 100 -> 46, 300 -> 102, 1e3 -> 197, 1e4 -> 725.
   EXPECT_EQ(nn::rope_context_limit(100, 64), 46);
   EXPECT_EQ(nn::rope_context_limit(300, 64), 102);
   EXPECT_EQ(nn::rope_context_limit(1e3, 64), 197);

@@ -1,5 +1,6 @@
-// Architecture variants (METHODS.md sections 4-5): relu^2 and log-n attention weights, GAU,
-// HWFA layout, contexts longer than the training one, and deep DeepNorm / Post-Norm stacks.
+// Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA"): relu^2 and log-n
+// attention weights, GAU, HWFA layout, contexts longer than the training one, and deep DeepNorm /
+// Post-Norm stacks.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -29,7 +30,8 @@ nn::AttentionWeightOptions weights(const char* attn, const char* scale, int64_t 
 TEST(AttentionWeights, VisibleKeysAndLogNScale) {
   EXPECT_EQ(nn::visible_keys(5, 0, 0), (std::vector<double>{1, 2, 3, 4, 5}));
   EXPECT_EQ(nn::visible_keys(4, 2, 3), (std::vector<double>{3, 3, 3, 3}));
-  // log_N(n): exactly the base scale at n = N (METHODS section 4: 1 at the training length).
+  // log_N(n): exactly the base scale at n = N, the training length (docs/methods.md,
+  // "Attention weights").
   std::vector<double> c = nn::row_scales(8, 0, weights("softmax", "logn"));
   EXPECT_DOUBLE_EQ(c[3], 0.7);
   EXPECT_DOUBLE_EQ(c[0], 0.0);

@@ -1,6 +1,6 @@
-// The fp16 loss scaler (optim/loss_scaler.h, METHODS §9): PyTorch GradScaler's rules of
-// growth and backoff, skipped steps, the static option, the stop at the minimum, the
-// unscale, its saved state, and bad options refused naming the config key.
+// The fp16 loss scaler (optim/loss_scaler.h; docs/methods.md, "Loss scaling"): PyTorch
+// GradScaler's rules of growth and backoff, skipped steps, the static option, the stop at the
+// minimum, the unscale, its saved state, and bad options refused naming the config key.
 #include <gtest/gtest.h>
 
 #include <cmath>

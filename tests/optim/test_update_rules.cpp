@@ -103,9 +103,9 @@ TEST(LionRule, DecoupledDecayScaledByLr) {
   EXPECT_DOUBLE_EQ(p.item(), 2.0 * (1 - 0.1 * 0.5) - 0.1);
 }
 
-// The side effect METHODS §8 warns about (Su, kexue.fm/archives/9736): a row that got one
-// gradient and then only zeros (a rare token's embedding row) keeps u = sign(β1 m) = sign(g)
-// forever, so θ ← θ(1 − ηλ) − η sign(g) converges to the fixed point −sign(g)/λ:
+// The side effect docs/methods.md, "Lion", warns about (Su, kexue.fm/archives/9736): a row that
+// got one gradient and then only zeros (a rare token's embedding row) keeps u = sign(β1 m) =
+// sign(g) forever, so θ ← θ(1 − ηλ) − η sign(g) converges to the fixed point −sign(g)/λ:
 //   θ_n = −s/λ + (θ_1 + s/λ)(1 − ηλ)^(n−1)       after the first step θ_1.
 // A zero-gradient element (s = 0) only decays. AdamW's normalised step dies out instead
 // (m̂/√v̂ shrinks by β1/√β2 per step), so the same row stays near its start.

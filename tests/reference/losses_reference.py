@@ -105,7 +105,7 @@ def focal_cases():
 
 
 def sequence_cases():
-    """TaiLr (gamma>0) via torch; EMO per the DRSY/EMO formula with the METHODS weight."""
+    """TaiLr (gamma>0) via torch; EMO per the DRSY/EMO formula with the weight of docs/methods.md, "EMO"."""
     w = Writer("lm")
     g = torch.Generator().manual_seed(3)
     n, v, d = 6, 5, 3
@@ -123,7 +123,7 @@ def sequence_cases():
     (gz,) = torch.autograd.grad(loss, z)
     w.case("tailr_g03", shape=[n, v], gamma=[gamma], logits=z.detach(), targets=t.double(),
            loss=[loss.item()], grad=gz)
-    # EMO (METHODS 6.7): 0.5 * (ce + sg(ce / (emo + 1e-10)) * emo), masked mean
+    # EMO (docs/methods.md, "EMO"): 0.5 * (ce + sg(ce / (emo + 1e-10)) * emo), masked mean
     ce = F.cross_entropy(z, t, reduction="none")
     e = emb / emb.norm(dim=1, keepdim=True)
     emo = 1 - ((F.softmax(z, -1) @ e) * e[ts]).sum(-1)

@@ -20,7 +20,7 @@ TEST(Data, ShakespeareSplitMatchesNanoGpt) {
   const std::string text = read_text_file(path);
   CharTokenizer tok = CharTokenizer::build(text);
   Dataset data(text, tok, 0.9, path);
-  // METHODS.md §12: 1,003,854 train / 111,540 val tokens.
+  // docs/methods.md, "Reference recipe": 1,003,854 train / 111,540 val tokens.
   EXPECT_EQ(data.size(Split::Train), 1003854);
   EXPECT_EQ(data.size(Split::Val), 111540);
   EXPECT_EQ(tok.decode(data.tokens(Split::Train)) + tok.decode(data.tokens(Split::Val)), text);

@@ -76,7 +76,8 @@ TEST(DiagEntropy, UniformAttentionHasEntropyLogN) {
   for (auto& b : model.h) EXPECT_EQ(b->attn.probe, nullptr) << "probes are detached after";
 }
 
-// Su's example (METHODS §11): w5 = (1,1) is inside conv{(1,2),(2,1),(1,0),(0,1)}.
+// Su's example (docs/methods.md, "Unargmaxable tokens"): w5 = (1,1) is inside
+// conv{(1,2),(2,1),(1,0),(0,1)}.
 TEST(DiagUnargmax, SuTwoDimensionalExample) {
   const std::vector<double> W = {1, 2, 2, 1, 1, 0, 0, 1, 1, 1};
   auto rows = diag::unargmaxable(W, {}, 5, 2);

@@ -1,5 +1,6 @@
-// diag::embedding_drift (METHODS §8, Lion's embedding side effect): per-row statistics checked
-// against values computed by hand, and a Lion-drifted row told apart from a Gaussian one.
+// diag::embedding_drift (docs/methods.md, "Embedding drift": Lion's side effect): per-row
+// statistics checked against values computed by hand, and a Lion-drifted row told apart from a
+// Gaussian one.
 #include <gtest/gtest.h>
 
 #include <cmath>

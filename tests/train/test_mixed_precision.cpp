@@ -1,6 +1,6 @@
-// precision = bf16 | fp16 in the training loop (METHODS §9): a matrix of block types, norm
-// placements, losses and optimizers trains a few steps finite and close to fp32; fp16
-// dynamic loss scaling resumes bit for bit with its scaler state; the log carries the
+// precision = bf16 | fp16 in the training loop (docs/methods.md, "bf16 and fp16"): a matrix of
+// block types, norm placements, losses and optimizers trains a few steps finite and close to
+// fp32; fp16 dynamic loss scaling resumes bit for bit with its scaler state; the log carries the
 // scaler statistics; a collapsing scale stops naming the step; bad values are refused.
 #include <gtest/gtest.h>
 

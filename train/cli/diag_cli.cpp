@@ -21,8 +21,8 @@ TrainConfig resolve(const std::string& file, const std::vector<std::string>& set
   return cfg;
 }
 
-// Su's 2-D example (METHODS §11): w5 = (1,1) lies in the hull of the other four, so token 4
-// (0-based) can never be the argmax; tokens 0..3 can.
+// Su's 2-D example (docs/methods.md, "Unargmaxable tokens"): w5 = (1,1) lies in the hull of the
+// other four, so token 4 (0-based) can never be the argmax; tokens 0..3 can.
 void su_example(std::vector<double>& W, int64_t& V, int64_t& d) {
   W = {1, 2, 2, 1, 1, 0, 0, 1, 1, 1};
   V = 5;

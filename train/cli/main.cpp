@@ -7,7 +7,7 @@
 //                [--top_p P] [--seed S]
 //   tlm tune     --ckpt out/ckpt.bin --method lst|lora|full [--data new.txt] [--set key=value ...]
 //   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
-//   tlm rope-bound --context L --head_size h   (the lower bound on the RoPE base, METHODS §3)
+//   tlm rope-bound --context L --head_size h   (docs/methods.md, "RoPE base bound")
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
 //   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
 //

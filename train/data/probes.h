@@ -1,4 +1,5 @@
-// Built-in synthetic tasks, selected with `data=` instead of a text file (METHODS.md section 5):
+// Built-in synthetic tasks, selected with `data=` instead of a text file (docs/methods.md,
+// "Position probe"):
 //
 //   probe:position      every input token is 0; the target at position t is t. A model whose
 //                       only token mixing is row-normalised attention with relative positions

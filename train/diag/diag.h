@@ -46,7 +46,7 @@ std::vector<ComponentCost> cost_by_component(const nn::GPT& model);
 std::string component_of(const std::string& param_name, bool tied);  // the name rules
 Table cost_table(const std::vector<ComponentCost>& rows);
 
-// ---- the increment view of DeepNet (METHODS §2): per-block gradient and update norms ----
+// ---- per-block gradient and update norms (docs/methods.md, "Gradient increments") ----
 // Trains `steps` optimizer steps from cfg (as the trainer does: schedule, clipping, the
 // optimizer of the config, the fused cross-entropy) and records, per step and per group (embed,
 // h.0 .. h.L-1, head: ln_f and an untied lm_head), the gradient norm before clipping and the
@@ -64,7 +64,7 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg, int64_t steps);
 std::string group_of(const std::string& param_name);  // "embed", "h.3", "head"
 Table grad_table(const std::vector<GradRecord>& rows);
 
-// ---- attention entropy per layer and head at several context lengths (METHODS §4) ----
+// ---- attention entropy per layer and head (docs/methods.md, "Attention entropy") ----
 // For each length n: `batches` windows of n tokens from `tokens` (evenly spaced), one forward
 // pass each under NoGradGuard with a probe on every layer. entropy_last is the last query row
 // (it sees all n keys: the quantity log-n scaling keeps constant); entropy_mean averages every
@@ -81,7 +81,7 @@ std::vector<EntropyRecord> attention_entropy(nn::GPT& model, const std::vector<i
                                              const std::vector<int64_t>& lengths, int64_t batches);
 Table entropy_table(const std::vector<EntropyRecord>& rows);
 
-// ---- unargmaxable tokens of a linear head z = W x + b (METHODS §11) ----
+// ---- unargmaxable tokens of a head z = W x + b (docs/methods.md, "Unargmaxable tokens") ----
 // Token k is argmaxable iff some x makes z_k strictly the largest logit. Per token:
 //  1. Braid-Reflect (fast): start at x = w_k; while j = argmax z(x) != k, reflect x across
 //     the hyperplane (w_k - w_j)·x + (b_k - b_j) = 0, up to `patience` times.

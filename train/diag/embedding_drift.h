@@ -1,7 +1,7 @@
-// The Lion side effect on embeddings (METHODS §8; Su, kexue.fm/archives/9736): a row of the
-// input embedding gets a gradient only when its token occurs in the batch. After its last
-// occurrence Lion keeps u = sign(β1 m + (1 − β1)·0) = sign(m) (the momentum decays but keeps its
-// sign), so with decoupled decay
+// The Lion side effect on embeddings (docs/methods.md, "Embedding drift"; Su,
+// kexue.fm/archives/9736): a row of the input embedding gets a gradient only when its token
+// occurs in the batch. After its last occurrence Lion keeps u = sign(β1 m + (1 − β1)·0) = sign(m)
+// (the momentum decays but keeps its sign), so with decoupled decay
 //   θ ← θ(1 − ηλ) − η sign(m)   →   fixed point θ* = −sign(m)/λ
 // and every coordinate of a rare token's row moves by η per step towards ±1/λ. AdamW's update
 // for such a row dies out (m̂/√v̂ shrinks by β1/√β2 per step). With tied embeddings every row

@@ -26,7 +26,8 @@ ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const
   return ConfigKey{name, group, field, def, help, range, std::move(choices)};
 }
 
-// The table. Defaults are nanoGPT's train_shakespeare_char CPU recipe (METHODS.md §12).
+// The table. Defaults are nanoGPT's train_shakespeare_char CPU recipe (docs/methods.md,
+// "Reference recipe").
 const std::vector<ConfigKey>& table() {
   static const std::vector<ConfigKey> keys = {
       // model
@@ -84,7 +85,7 @@ const std::vector<ConfigKey>& table() {
       key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
       key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (METHODS 6.8; 1e-7 from scratch)", half_open(0, 1)),
       key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, METHODS 6.7; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
-      // fine-tuning (tlm tune; train/tune/tune.h, METHODS 10)
+      // fine-tuning (tlm tune; train/tune/tune.h; docs/methods.md, "LoRA", "Ladder Side-Tuning")
       key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
       key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
       key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),

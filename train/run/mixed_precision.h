@@ -1,5 +1,6 @@
-// The training loop's side of mixed precision (METHODS §9): the precision and the fp16 loss
-// scaler a config describes, and the per-step statistics the log shows.
+// The training loop's side of mixed precision (docs/methods.md, "bf16 and fp16", "Loss scaling"):
+// the precision and the fp16 loss scaler a config describes, and the per-step statistics the log
+// shows.
 //
 //   Precision p = run_precision(cfg);                  // precision = fp32 | bf16 | fp16
 //   std::unique_ptr<optim::LossScaler> s = make_loss_scaler(cfg);  // fp16 only, else null

@@ -236,7 +236,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
       {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
        .lr_decay_iters = cfg_.lr_decay_iters});
   if (resume) with_metadata_errors(checkpoint_path(), [&] { restore_(checkpoint_path()); });
-  // EMO's cost embedding (METHODS 6.7): the LM head as it is when the emo run starts, frozen.
+  // EMO's cost embedding (docs/methods.md, "EMO"): the LM head as the emo run starts, frozen.
   if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
     loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
   if (world_->active()) {

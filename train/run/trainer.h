@@ -175,9 +175,9 @@ class Trainer {
   double last_grad_norm_ = 0;
   bool profile_ = false;
   int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
-  // Mixed precision (train/run/mixed_precision.h, METHODS 9): the policy of every forward and
-  // backward, the fp16 loss scaler (null unless precision = fp16; kept in checkpoints) and
-  // what the last step's rounding did.
+  // Mixed precision (train/run/mixed_precision.h; docs/methods.md, "bf16 and fp16"): the policy
+  // of every forward and backward, the fp16 loss scaler (null unless precision = fp16; kept in
+  // checkpoints) and what the last step's rounding did.
   Precision precision_ = Precision::F32;
   std::unique_ptr<optim::LossScaler> scaler_;
   PrecisionStats precision_stats_;

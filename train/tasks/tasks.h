@@ -31,7 +31,7 @@
 // hidden states over its own characters (pads come after and are never attended to), so each
 // position summarises its prefix and the mean covers the whole line. Heads: Linear(C, 8) for
 // multilabel; none for pairs (cosine of the two pooled vectors); Linear(C, 2) for lm_aux.
-// Losses and schemes (METHODS 6.3-6.5, 6.9, 7):
+// Losses and schemes (docs/methods.md, "ZLPR" to "CoSENT" and "Multi-task weighting"):
 //   multilabel  zlpr | soft_zlpr | rdrop (ZLPR(s) + ZLPR(t) + alpha D(s,t), two dropout
 //               passes; needs dropout > 0) | bce (per-entry sigmoid cross-entropy, the baseline)
 //   pairs       cosent (lambda = 20)

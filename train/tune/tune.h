@@ -1,4 +1,5 @@
-// Fine-tuning a checkpoint written by `tlm train` on a new text (`tlm tune`, METHODS §10):
+// Fine-tuning a checkpoint written by `tlm train` on a new text (`tlm tune`; docs/methods.md,
+// "LoRA", "Ladder Side-Tuning"):
 //
 //   tune_method = full  every weight trained (the baseline that costs the most memory)
 //   tune_method = lora  the backbone frozen, LoRA adapters on every attention/MLP Linear (nn/lora.h)

@@ -152,7 +152,7 @@ TEST(Tailr, GammaZeroIsCrossEntropyAndGradientIsReweightedCe) {
   double mp = 0;
   for (int i = 0; i < 6; ++i)
     if (tv[i] >= 0) mp += std::exp(lpv[i * 4 + tv[i]]);
-  // gamma -> 1: 1 - p (the -p of METHODS up to a constant)
+  // gamma -> 1: 1 - p (the -p of docs/methods.md, "TaiLr", up to a constant)
   EXPECT_NEAR(tailr_loss(z, t, 1 - 1e-7).item(), 1 - mp / 5, 1e-6);
 }
 
