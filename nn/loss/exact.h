@@ -25,7 +25,7 @@ namespace tlm::nn {
 enum class ExactObjective { kNegExpectedAccuracy, kNegLogExpectedAccuracy };
 
 struct ExactOptions {
-  int quadrature_points = 32;  // Gauss-Hermite points (32-64 suffice)
+  int quadrature_points = 32;  // Gauss-Hermite points (32-64 are typical)
   ExactObjective objective = ExactObjective::kNegExpectedAccuracy;
   int32_t ignore_index = kIgnoreIndex;
 };
