@@ -1,11 +1,11 @@
 // Module: the base of every layer and model. It owns named parameters and child modules,
-// so a model can list its parameters ("blocks.0.attn.qkv.weight"), count them, switch
+// so a model can list its parameters ("h.0.attn.c_attn.weight"), count them, switch
 // train/eval mode, convert to float64 for gradient checks, and save/load a state dict.
 //
 //   class Linear : public Module {
 //    public:
 //     Linear(int64_t in, int64_t out, bool bias, Rng& rng) {
-//       weight = register_parameter("weight", Tensor::randn({out, in}, rng, 0.02));
+//       register_parameter("weight", weight, Tensor::randn({out, in}, rng, 0.02));
 //       ...
 //     }
 //     Tensor weight;  // [out, in]

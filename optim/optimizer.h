@@ -47,7 +47,7 @@ std::vector<ParamGroup> default_param_groups(
     const std::vector<std::pair<std::string, Tensor>>& named_parameters, double weight_decay);
 
 // A snapshot of the optimizer: tensors are copies ("<param>.<buffer>", e.g.
-// "blocks.0.attn.qkv.weight.exp_avg"), scalars hold "lr", "step" (optimizer steps taken) and
+// "h.0.attn.c_attn.weight.exp_avg"), scalars hold "lr", "step" (optimizer steps taken) and
 // "<param>.step" (updates that parameter received).
 struct OptimizerState {
   std::map<std::string, Tensor> tensors;

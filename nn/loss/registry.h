@@ -6,7 +6,9 @@
 //                             targets /*[B,T] or [N] int32*/, opt);
 //
 // Every entry has the same signature and reduces with a mean over non-ignored tokens.
-// Adding a loss = one file pair in nn/loss/, its test, and one line in registry.cpp.
+// Adding a loss here: its file pair in nn/loss/, its test, and a wrapper plus a table line in
+// registry.cpp (a hyperparameter also needs a LossOptions field). Selecting it from `tlm train`
+// takes more files today (the config lists the names and keys): docs/extending.md counts them.
 //   ce               softmax cross-entropy (label_smoothing ignored: always 0)
 //   label_smoothing  cross-entropy with eps = label_smoothing
 //   focal            multi-class focal loss, -alpha (1-p_t)^gamma log p_t
