@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Golden values for tests/nn/test_golden.cpp, from the PyTorch reference model.
 
-Builds ../shared/peers/torch_gpt.py's GPT (GPT-2 pre-norm, tied embeddings, GELU erf,
-LayerNorm eps 1e-5) with a fixed seed, in float64, runs it on fixed ids/targets, and writes
+Builds the GPT of a nanoGPT-style PyTorch model file, torch_gpt.py (GPT-2 pre-norm, tied
+embeddings, GELU erf, LayerNorm eps 1e-5; not part of this repository: pass --torch_gpt PATH) with a fixed seed, in float64, runs it on fixed ids/targets, and writes
 its weights, the logits, the cross-entropy loss and the gradient of every parameter to
 tests/reference/golden/gpt_small.txt. tlm loads the weights and must reproduce the rest.
 
