@@ -21,7 +21,7 @@ def parse_args(description, default_out):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=tlmlib.SHAKESPEARE if os.path.exists(tlmlib.SHAKESPEARE)
                    else "", help="a text file or a built-in task (task:copy, probe:position); "
-                   "default: tiny Shakespeare from ../shared, else the built-in corpus")
+                   "default: tiny Shakespeare (data/tinyshakespeare.txt), else the built-in corpus")
     return p.parse_args()
 
 
