@@ -1,9 +1,5 @@
 #include "nn/block.h"
 
-#include <cmath>
-
-#include "nn/init.h"
-
 namespace tlm::nn {
 
 void BlockOptions::validate() const {
@@ -17,64 +13,6 @@ void BlockOptions::validate() const {
   TLM_CHECK(norm_eps >= 0, "norm_eps: must be >= 0, got {}", norm_eps);
   TLM_CHECK(mlp_hidden >= 0, "mlp_hidden: must be >= 0 (0 = default), got {}", mlp_hidden);
   TLM_CHECK(n_layer > 0, "n_layer: must be > 0, got {}", n_layer);
-}
-
-namespace {
-const BlockOptions& validated(const BlockOptions& o) {
-  o.validate();
-  return o;
-}
-}  // namespace
-
-Block::Block(const BlockOptions& options, Rng& rng)
-    : ln_1(make_norm(validated(options).norm_type, options.attn.n_embd, options.attn.bias,
-                     options.norm_eps)),
-      attn(options.attn, rng),
-      ln_2(make_norm(options.norm_type, options.attn.n_embd, options.attn.bias, options.norm_eps)),
-      mlp(options.attn.n_embd,
-          options.mlp_hidden > 0 ? options.mlp_hidden
-                                 : MLP::default_hidden(options.attn.n_embd, options.ffn),
-          options.ffn, options.attn.bias, options.attn.dropout, rng),
-      opt_(options) {
-  register_module("ln_1", *ln_1);
-  register_module("attn", attn);
-  register_module("ln_2", *ln_2);
-  register_module("mlp", mlp);
-  if (opt_.norm == "deepnorm") alpha_ = std::pow(2.0 * static_cast<double>(opt_.n_layer), 0.25);
-  init_weights_(rng);
-}
-
-void Block::init_weights_(Rng& rng) {
-  const int64_t C = opt_.attn.n_embd, Hd = mlp.hidden();
-  const double N = static_cast<double>(opt_.n_layer);
-  if (opt_.norm != "deepnorm") {
-    // Linear weights are N(0, 0.02) already; the residual outputs are scaled down.
-    const double std = 0.02 / std::sqrt(2.0 * N);
-    init::normal_(attn.c_proj.weight, rng, std);
-    init::normal_(mlp.c_proj.weight, rng, std);
-    return;
-  }
-  const double beta = std::pow(8.0 * N, -0.25);
-  // Fused c_attn [3C, C]: q and k rows Xavier gain 1, v rows gain beta (each a C x C matrix).
-  Tensor qk = narrow(attn.c_attn.weight.detach(), 0, 0, 2 * C);
-  Tensor vw = narrow(attn.c_attn.weight.detach(), 0, 2 * C, C);
-  init::normal_(qk, rng, init::xavier_normal_std(C, C, 1.0));
-  init::normal_(vw, rng, init::xavier_normal_std(C, C, beta));
-  init::normal_(attn.c_proj.weight, rng, init::xavier_normal_std(C, C, beta));
-  // c_fc is [H, C], or [2H, C] for a GLU: two H x C matrices, each with fan_out H.
-  init::normal_(mlp.c_fc.weight, rng, init::xavier_normal_std(C, Hd, beta));
-  init::normal_(mlp.c_proj.weight, rng, init::xavier_normal_std(Hd, C, beta));
-}
-
-Tensor Block::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t offset) {
-  if (opt_.norm == "pre") {
-    Tensor h = add(x, attn.forward(ln_1->forward(x), rng, cache, offset));
-    return add(h, mlp.forward(ln_2->forward(h), rng));
-  }
-  // post / deepnorm: Norm(alpha x + F(x)); alpha = 1 for post.
-  auto skip = [&](const Tensor& t) { return alpha_ == 1.0 ? t : mul(t, alpha_); };
-  Tensor h = ln_1->forward(add(skip(x), attn.forward(x, rng, cache, offset)));
-  return ln_2->forward(add(skip(h), mlp.forward(h, rng)));
 }
 
 }  // namespace tlm::nn

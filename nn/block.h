@@ -1,30 +1,28 @@
-// A Transformer block: attention and MLP sub-layers, each with a residual connection, the
-// normalisation placed by `norm` (docs/methods.md, "Norms and their placement" and "DeepNorm"):
+// Block: what every block type of the GPT stack implements. GPT (nn/gpt.h) holds one
+// std::vector<std::unique_ptr<Block>> h, built by the block registry (nn/block_registry.h) from
+// GPTConfig::block, and never branches on the type; LoRA (nn/lora.h), Ladder Side-Tuning
+// (nn/lst.h) and `tlm diag` (train/diag/diag.h) reach a block only through this interface.
 //
-//   "pre":      x = x + Attn(LN1(x));        x = x + MLP(LN2(x))        (GPT-2)
-//   "post":     x = LN1(x + Attn(x));        x = LN2(x + MLP(x))        (original Transformer)
-//   "deepnorm": x = LN1(alpha x + Attn(x));  x = LN2(alpha x + MLP(x))  (DeepNet, arXiv:2203.00555)
+//   transformer  x + Attn(LN(x)), then + MLP(LN(x)) (and post / deepnorm)  nn/transformer_block.h
+//   gau          x + GAU(LN(x)) (FLASH's gated attention unit)              nn/gau.h
+//   parallel     x + Attn(LN(x)) + MLP(LN(x)) (GPT-J / PaLM)                examples/new_block_parallel.cpp
 //
-// DeepNorm (decoder-only, N blocks): alpha = (2N)^(1/4), and Xavier-normal init with gain
-// beta = (8N)^(-1/4) for the value projection (rows 2C..3C of the fused c_attn), the output
-// projection, c_fc and c_proj of the MLP; the q, k rows get gain 1.
-// Otherwise (GPT-2 / nanoGPT): every weight N(0, 0.02), biases 0, and the residual outputs
-// (attn.c_proj, mlp.c_proj) N(0, 0.02 / sqrt(2N)).
-//
-//   nn::BlockOptions o;  o.attn.n_embd = 128;  o.norm = "deepnorm";  o.n_layer = 48;
-//   nn::Block block(o, rng);
-//   Tensor y = block.forward(x, rng);     // [B,T,C] -> [B,T,C]
+// A block's parameters are registered under its own names (ln_1, attn.c_attn, gau.i_dense, ...);
+// GPT registers block i as "h.i", so checkpoints name them h.i.ln_1.weight and so on.
 #pragma once
 
-#include <memory>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "nn/attention.h"
-#include "nn/mlp.h"
-#include "nn/norm.h"
+#include "nn/attention_probe.h"
+#include "nn/linear.h"
 
 namespace tlm::nn {
 
+// The options every block type reads: the attention's (width, heads, positions, dropout, bias)
+// and the residual/norm layout. GPT fills them per layer with block_options() (nn/gpt.h).
 struct BlockOptions {
   AttentionOptions attn;                // width, heads, positions, dropout, bias
   std::string norm = "pre";             // pre | post | deepnorm
@@ -36,23 +34,31 @@ struct BlockOptions {
   void validate() const;
 };
 
+// Where `tlm diag cost` files a block parameter.
+enum class CostComponent { Attention, Mlp, Norms, Other };
+
 class Block : public Module {
  public:
-  Block(const BlockOptions& options, Rng& rng);
-  // x [B,T,C] -> [B,T,C]; cache/offset as in CausalSelfAttention::forward.
-  Tensor forward(const Tensor& x, Rng& rng, KVCache::Layer* cache = nullptr, int64_t offset = 0);
+  // x [B,T,C] -> [B,T,C]. cache: this layer's keys and values (inference, under NoGradGuard);
+  // offset: the position of x's first token (the number of cached tokens).
+  virtual Tensor forward(const Tensor& x, Rng& rng, KVCache::Layer* cache = nullptr,
+                         int64_t offset = 0) = 0;
 
-  double alpha() const { return alpha_; }  // the residual scale: (2N)^(1/4) for deepnorm, else 1
+  // fn(name, linear) for every Linear the block owns, in registration order; name is relative
+  // to the block ("attn.c_attn"). LoRA attaches its adapters through this.
+  using LinearVisitor = std::function<void(const std::string& name, Linear& linear)>;
+  virtual void for_each_linear(const LinearVisitor& fn) = 0;
 
-  std::unique_ptr<Norm> ln_1;  // [C] before attention (pre) or after the first residual
-  CausalSelfAttention attn;
-  std::unique_ptr<Norm> ln_2;  // [C]
-  MLP mlp;
+  // Diagnostics: from now on every forward adds the block's attention probabilities to `probe`
+  // (nullptr: stop). Recording takes the unfused path (the probabilities must exist).
+  virtual void set_attention_probe(AttentionProbe* probe) = 0;
 
- private:
-  void init_weights_(Rng& rng);
-  BlockOptions opt_;
-  double alpha_ = 1.0;
+  // Training FLOPs per token of the attention products that have no weights (scores and the
+  // weighted sum), forward + backward, at context T. GPT::flops_per_token adds 6 per weight.
+  virtual double attention_flops_per_token(int64_t T) const = 0;
+
+  // The component of parameter `name` (relative to the block, e.g. "attn.c_attn.weight").
+  virtual CostComponent component_of(const std::string& name) const = 0;
 };
 
 }  // namespace tlm::nn

@@ -87,13 +87,14 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   w.window = a.window;
   Tensor av;  // A v [B,T,e]
   const bool dropout_active = attn_dropout.training() && attn_dropout.p() > 0;
-  if (fused_attention_applies(w, a.fused, dropout_active, x.dtype())) {
+  if (fused_attention_applies(w, a.fused, dropout_active || probe, x.dtype())) {
     // One head: [B,1,T,s] queries and keys, [B,1,Tk,e] values.
     av = reshape(fused_attention(unsqueeze(q, 1), unsqueeze(k, 1), unsqueeze(v, 1), w,
                                  mask_offset), {B, T, E});
   } else {
     Tensor att = attention_weights(matmul(q, transpose(k, -2, -1)), w, mask_offset);  // [B,T,Tk]
     att = attn_dropout.forward(att, rng);
+    if (probe) probe->record(unsqueeze(att, 1));  // diagnostics (eval mode: no dropout)
     av = matmul(att, v);
   }
   Tensor o = mul(u, av);  // [B,T,e]
@@ -129,6 +130,21 @@ Tensor GAUBlock::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64
   if (opt_.block.norm == "pre") return add(x, gau.forward(ln->forward(x), rng, cache, offset));
   Tensor skip = alpha_ == 1.0 ? x : mul(x, alpha_);
   return ln->forward(add(skip, gau.forward(x, rng, cache, offset)));
+}
+
+void GAUBlock::for_each_linear(const LinearVisitor& fn) {
+  fn("gau.i_dense", gau.i_dense);
+  fn("gau.o_dense", gau.o_dense);
+}
+
+double GAUBlock::attention_flops_per_token(int64_t T) const {
+  return 6.0 * static_cast<double>(opt_.attn_dim + opt_.e()) * static_cast<double>(T);
+}
+
+CostComponent GAUBlock::component_of(const std::string& name) const {
+  if (name.rfind("ln.", 0) == 0) return CostComponent::Norms;
+  if (name.rfind("gau.", 0) == 0) return CostComponent::Attention;
+  return CostComponent::Other;
 }
 
 }  // namespace tlm::nn

@@ -1,5 +1,6 @@
 // Gated Attention Unit (FLASH-Quad, Hua et al., arXiv:2202.10447; docs/methods.md, "GAU") and
-// the block that wraps it in a residual with the norm placements of nn/block.h.
+// the block that wraps it in a residual with the norm placements of nn/transformer_block.h
+// (block = gau, nn/block.h).
 //
 //   U = silu(X W_u),  V = silu(X W_v),  Z = silu(X W_z)      one fused i_dense [2e+s, C]
 //   Q = Z * gamma_q + beta_q,  K = Z * gamma_k + beta_k       per-dimension scale and offset [s]
@@ -18,6 +19,7 @@
 #include <memory>
 
 #include "nn/block.h"
+#include "nn/norm.h"
 
 namespace tlm::nn {
 
@@ -41,18 +43,28 @@ class GAU : public Module {
   Tensor beta_q, beta_k;    // [s] offsets
   Dropout attn_dropout;  // on A [B,T,T]
   Dropout resid_dropout; // on the output [B,T,C]
+  AttentionProbe* probe = nullptr;  // diagnostics: records A as one head when set (off by default)
 
  private:
   GAUBlockOptions opt_;
   RopeTables rope_;  // [P, s/2]
 };
 
-class GAUBlock : public Module {
+class GAUBlock : public Block {
  public:
   GAUBlock(const GAUBlockOptions& options, Rng& rng);
   // pre: x + GAU(LN(x));  post / deepnorm: LN(alpha x + GAU(x))
-  Tensor forward(const Tensor& x, Rng& rng, KVCache::Layer* cache = nullptr, int64_t offset = 0);
+  Tensor forward(const Tensor& x, Rng& rng, KVCache::Layer* cache = nullptr,
+                 int64_t offset = 0) override;
   double alpha() const { return alpha_; }
+  // gau.i_dense, gau.o_dense
+  void for_each_linear(const LinearVisitor& fn) override;
+  // A [B,T,T] recorded as one head.
+  void set_attention_probe(AttentionProbe* probe) override { gau.probe = probe; }
+  // q k^T over s and A v over e: 2 T (s + e) per token forward, x3 with backward.
+  double attention_flops_per_token(int64_t T) const override;
+  // ln: norms; everything of the unit (its dense kernels replace the MLP too): attention.
+  CostComponent component_of(const std::string& name) const override;
 
   std::unique_ptr<Norm> ln;  // [C]
   GAU gau;

@@ -2,7 +2,8 @@
 
 #include <cmath>
 
-#include "nn/sampling.h"
+#include "nn/block_registry.h"
+#include "nn/generate.h"
 
 namespace tlm::nn {
 
@@ -27,8 +28,8 @@ void GPTConfig::validate() const {
             "head size, got n_embd / n_head = {}", n_embd / n_head);
   TLM_CHECK(rope_base > 1, "GPTConfig.rope_base: must be > 1, got {}", rope_base);
   TLM_CHECK(norm_eps >= 0, "GPTConfig.norm_eps: must be >= 0, got {}", norm_eps);
-  TLM_CHECK(block == "transformer" || block == "gau",
-            "GPTConfig.block: '{}' is not one of transformer|gau", block);
+  TLM_CHECK(block_registry().find(block) != nullptr, "GPTConfig.block: '{}' is not one of {}",
+            block, fmt::join(block_registry().names(), "|"));
   TLM_CHECK(attn == "softmax" || attn == "relu2", "GPTConfig.attn: '{}' is not one of "
             "softmax|relu2", attn);
   TLM_CHECK(attn_scale == "sqrt" || attn_scale == "logn", "GPTConfig.attn_scale: '{}' is not one "
@@ -44,8 +45,8 @@ void GPTConfig::validate() const {
             "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
   TLM_CHECK(gau_expansion > 0, "GPTConfig.gau_expansion: must be > 0, got {}", gau_expansion);
   TLM_CHECK(gau_attn_size > 0, "GPTConfig.gau_attn_size: must be > 0, got {}", gau_attn_size);
-  TLM_CHECK(block != "gau" || pos != "rope" || gau_attn_size % 2 == 0, "GPTConfig.gau_attn_size: "
-            "pos = rope needs an even attention size, got {}", gau_attn_size);
+  const BlockType& type = block_registry().get(block);
+  if (type.check) type.check(*this);
 }
 
 namespace {
@@ -94,20 +95,10 @@ GPT::GPT(const GPTConfig& config, Rng& rng)
     register_module("wpe", *wpe);
   }
   register_module("drop", drop);
+  const BlockType& type = block_registry().get(config_.block);
   for (int64_t i = 0; i < config_.n_layer; ++i) {
-    const BlockOptions bo = block_options(config_, i);
-    if (config_.block == "gau") {
-      GAUBlockOptions go;
-      go.block = bo;
-      go.expansion_dim = std::max<int64_t>(
-          1, std::llround(config_.gau_expansion * static_cast<double>(config_.n_embd)));
-      go.attn_dim = config_.gau_attn_size;
-      gau.push_back(std::make_unique<GAUBlock>(go, rng));
-      register_module("h." + std::to_string(i), *gau.back());
-    } else {
-      h.push_back(std::make_unique<Block>(bo, rng));
-      register_module("h." + std::to_string(i), *h.back());
-    }
+    h.push_back(type.make(config_, i, rng));
+    register_module("h." + std::to_string(i), *h.back());
   }
   if (config_.norm == "pre") {
     ln_f = make_norm(config_.norm_type, config_.n_embd, config_.bias, config_.norm_eps);
@@ -134,60 +125,42 @@ Tensor GPT::forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache) {
     TLM_CHECK(cache->capacity == config_.block_size, "GPT: the KV cache holds {} positions, "
               "block_size is {} (use make_cache())", cache->capacity, config_.block_size);
   }
-  Tensor x = wte.forward(ids);  // [B,T,C]
-  if (wpe) x = add(x, narrow(wpe->weight, 0, offset, T));  // + [T,C]
-  x = drop.forward(x, dropout_rng);
+  Tensor x = embed(ids, offset, dropout_rng);  // [B,T,C]
   for (size_t i = 0; i < h.size(); ++i)
     x = h[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
-  for (size_t i = 0; i < gau.size(); ++i)
-    x = gau[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
   if (ln_f) x = ln_f->forward(x);
   Tensor logits = matmul(x, transpose(lm_head_weight(), 0, 1));  // [B,T,V]
   if (cache) cache->length += T;
   return logits;
 }
 
+Tensor GPT::embed(const Tensor& ids, int64_t offset, Rng& dropout_rng) {
+  TLM_CHECK(ids.dim() == 2 && ids.dtype() == DType::I32, "GPT: ids must be int32 [B,T], got {}",
+            ids.str());
+  const int64_t T = ids.shape()[1];
+  TLM_CHECK(!wpe || offset + T <= config_.block_size, "GPT: positions {} .. {} exceed block_size "
+            "= {} (learned positions)", offset, offset + T - 1, config_.block_size);
+  Tensor x = wte.forward(ids);                              // [B,T,C]
+  if (wpe) x = add(x, narrow(wpe->weight, 0, offset, T));  // + [T,C]
+  return drop.forward(x, dropout_rng);
+}
+
 Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
                      int64_t top_k, double top_p, Rng& rng) {
-  TLM_CHECK(prompt.dim() == 2 && prompt.dtype() == DType::I32 && prompt.shape()[1] > 0,
-            "generate: the prompt must be int32 [B,T] with T > 0, got {}", prompt.str());
-  TLM_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
-  NoGradGuard no_grad;
   const bool was_training = training();
   eval();
-  const int64_t B = prompt.shape()[0], Tb = config_.block_size;
-  std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(B));
-  {
-    std::vector<int32_t> p = prompt.to_vector<int32_t>();
-    for (int64_t b = 0; b < B; ++b)
-      seqs[b].assign(p.begin() + b * prompt.shape()[1], p.begin() + (b + 1) * prompt.shape()[1]);
-  }
-  // Feeds seqs[b][from, to) for every row.
-  auto window = [&](int64_t from, int64_t to) {
-    std::vector<int32_t> ids;
-    for (int64_t b = 0; b < B; ++b) ids.insert(ids.end(), seqs[b].begin() + from, seqs[b].begin() + to);
-    return Tensor::from_vector(ids, {B, to - from});
-  };
   KVCache cache = make_cache();
-  int64_t fed = 0;  // tokens of seqs already in the cache
-  for (int64_t step = 0; step < max_new_tokens; ++step) {
-    const int64_t len = static_cast<int64_t>(seqs[0].size());
-    Tensor logits;
-    if (fed > 0 && len <= Tb) {
-      logits = forward(window(fed, len), rng, &cache);  // only the new tokens
-    } else {
-      cache.reset();  // first step, or the context is full: recompute the last Tb tokens
-      const int64_t from = std::max<int64_t>(0, len - Tb);
-      logits = forward(window(from, len), rng, &cache);
-    }
-    fed = len;
-    append_sampled_tokens(logits, seqs, temperature, top_k, top_p, rng);
+  Tensor out;
+  try {
+    out = nn::generate(prompt, max_new_tokens, {temperature, top_k, top_p}, config_.block_size,
+                       [&](const Tensor& ids, KVCache* c) { return forward(ids, rng, c); }, &cache,
+                       rng);
+  } catch (...) {
+    train(was_training);
+    throw;
   }
   train(was_training);
-  const int64_t L = static_cast<int64_t>(seqs[0].size());
-  std::vector<int32_t> out;
-  for (auto& s : seqs) out.insert(out.end(), s.begin(), s.end());
-  return Tensor::from_vector(out, {B, L});
+  return out;
 }
 
 int64_t GPT::num_non_embedding_parameters() const {
@@ -196,13 +169,9 @@ int64_t GPT::num_non_embedding_parameters() const {
 
 double GPT::flops_per_token() const {
   const double N = static_cast<double>(num_non_embedding_parameters());
-  const double L = static_cast<double>(config_.n_layer), C = static_cast<double>(config_.n_embd);
-  const double T = static_cast<double>(config_.block_size);
-  if (config_.block == "gau") {  // q k^T over s and A v over e, forward + backward
-    const double e = std::llround(config_.gau_expansion * C);
-    return 6.0 * N + 6.0 * L * (static_cast<double>(config_.gau_attn_size) + e) * T;
-  }
-  return 6.0 * N + 12.0 * L * C * T;
+  double scores = 0;
+  for (const auto& b : h) scores += b->attention_flops_per_token(config_.block_size);
+  return 6.0 * N + scores;
 }
 
 }  // namespace tlm::nn

@@ -11,7 +11,8 @@
 // its checkpoints map one to one. Init matches nanoGPT (tests/nn/test_golden.cpp checks it
 // against PyTorch): N(0, 0.02) for every Linear/Embedding weight, zero biases,
 // N(0, 0.02/sqrt(2 n_layer)) for the residual output projections; DeepNorm overrides as in
-// nn/block.h.
+// nn/transformer_block.h. The blocks are of the type GPTConfig::block names in the block
+// registry (nn/block_registry.h).
 #pragma once
 
 #include <memory>
@@ -19,8 +20,9 @@
 #include <vector>
 
 #include "nn/block.h"
-#include "nn/gau.h"
+#include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/norm.h"
 
 namespace tlm::nn {
 
@@ -40,7 +42,8 @@ struct GPTConfig {
   double norm_eps = 1e-5;
   bool tie_weights = true;                // lm_head.weight is wte.weight
   // Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA").
-  std::string block = "transformer";      // transformer (attention + MLP) | gau (nn/gau.h)
+  std::string block = "transformer";      // a name of the block registry (nn/block_registry.h):
+                                          // transformer (attention + MLP) | gau (nn/gau.h) | ...
   std::string attn = "softmax";           // softmax | relu2
   std::string attn_scale = "sqrt";        // sqrt | logn (log_{block_size} n times 1/sqrt(d))
   int64_t window = 0;                     // sliding-window attention (0 = full causal)
@@ -68,6 +71,10 @@ class GPT : public Module {
   // from dropout_rng (in training mode with dropout > 0).
   Tensor forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache = nullptr);
 
+  // The input of block 0: dropout(wte(ids) + wpe(positions offset .. offset+T-1)), [B,T,C]
+  // (forward's first step; Ladder Side-Tuning feeds it to its ladder, nn/lst.h).
+  Tensor embed(const Tensor& ids, int64_t offset, Rng& dropout_rng);
+
   // prompt [B,T0] int32 -> [B, T0 + max_new_tokens]. Uses a KV cache; once the context is
   // full it conditions on the last block_size tokens, recomputed from scratch each step
   // (learned positions shift, so cached keys no longer apply). Runs without grad, in eval
@@ -81,8 +88,9 @@ class GPT : public Module {
   // wte stays, it is the output projection).
   int64_t num_non_embedding_parameters() const;
   // Training FLOPs per token, PaLM / nanoGPT accounting (torch_gpt.py model_flops_per_iter):
-  // 6 N (2 forward + 4 backward per weight) + 12 L C T (q k^T and att v, forward + backward,
-  // no causal halving), N = num_non_embedding_parameters(), T = block_size.
+  // 6 N (2 forward + 4 backward per weight) + each block's attention_flops_per_token(T) (12 C T
+  // for q k^T and att v of block = transformer, forward + backward, no causal halving),
+  // N = num_non_embedding_parameters(), T = block_size.
   double flops_per_token() const;
 
   const GPTConfig& config() const { return config_; }
@@ -91,8 +99,7 @@ class GPT : public Module {
   Embedding wte;                               // weight [V, C]
   std::unique_ptr<Embedding> wpe;              // weight [block_size, C] (pos = "learned")
   Dropout drop;
-  std::vector<std::unique_ptr<Block>> h;       // L blocks (block = transformer)
-  std::vector<std::unique_ptr<GAUBlock>> gau;  // L GAU blocks (block = gau), also named h.i
+  std::vector<std::unique_ptr<Block>> h;       // L blocks of type config.block, named h.i
   std::unique_ptr<Norm> ln_f;                  // [C] final norm (pre-norm only)
   std::unique_ptr<Linear> lm_head;             // weight [V, C] (untied only)
 

@@ -47,16 +47,13 @@ Tensor LoRA::delta_weight() const { return mul(matmul(B, A), scale_); }
 
 int64_t apply_lora(GPT& model, const LoRAOptions& options, Rng& rng) {
   options.validate();
-  TLM_CHECK(model.config().block == "transformer", "lora: block = {} is not supported (LoRA "
-            "adapters go on the attention and MLP Linears of block = transformer)",
-            model.config().block);
   model.set_requires_grad(false);
   int64_t n = 0;
   for (auto& blk : model.h) {
-    for (Linear* lin : {&blk->attn.c_attn, &blk->attn.c_proj, &blk->mlp.c_fc, &blk->mlp.c_proj}) {
-      lin->attach_lora(options, rng);
+    blk->for_each_linear([&](const std::string&, Linear& lin) {
+      lin.attach_lora(options, rng);
       ++n;
-    }
+    });
   }
   return n;
 }

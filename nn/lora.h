@@ -4,10 +4,10 @@
 //
 // W and b stay frozen; only A and B are trained. B = 0 at init, so a model with adapters
 // computes exactly what the base model computes until the first update (the paper, §4.1).
-// In tlm the adapters sit on every Transformer block's attention (c_attn, c_proj) and MLP
-// (c_fc, c_proj) Linears; the embeddings, norms and LM head stay frozen. `tlm tune --method
-// lora` (train/tune/tune.h) uses it as the baseline of Ladder Side-Tuning (docs/methods.md,
-// "LoRA").
+// In tlm the adapters sit on every Linear of every block (Block::for_each_linear: attention
+// c_attn, c_proj and MLP c_fc, c_proj of a Transformer block; i_dense, o_dense of a GAU); the
+// embeddings, norms and LM head stay frozen. `tlm tune --method lora` (train/tune/tune.h) uses
+// it as the baseline of Ladder Side-Tuning (docs/methods.md, "LoRA").
 //
 //   nn::LoRAOptions o;  o.rank = 8;  o.alpha = 16;
 //   int64_t n = nn::apply_lora(gpt, o, rng);   // freezes gpt, attaches n adapters
@@ -43,9 +43,9 @@ class LoRA : public Module {
 };
 
 class GPT;
-// Freezes every parameter of `model` and attaches an adapter to each block's attn.c_attn,
-// attn.c_proj, mlp.c_fc and mlp.c_proj. Returns the number of adapters (4 per block).
-// Refuses block = gau and a model that already has adapters.
+// Freezes every parameter of `model` and attaches an adapter to each Linear of each block
+// (Block::for_each_linear). Returns the number of adapters (4 per Transformer block, 2 per
+// GAU block). Refuses a model that already has adapters.
 int64_t apply_lora(GPT& model, const LoRAOptions& options, Rng& rng);
 
 }  // namespace tlm::nn

@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "autograd/grad_mode.h"
+#include "nn/generate.h"
 #include "nn/loss/cross_entropy.h"
-#include "nn/sampling.h"
 
 namespace tlm::nn {
 
@@ -20,11 +20,19 @@ BlockOptions side_block_options(const GPTConfig& c, int64_t layer, int64_t width
   return o;
 }
 
+// Backbone block i as a Transformer block: the pruning rules below read its heads and MLP
+// units (checked() refuses other block types first).
+const TransformerBlock& transformer_at(const GPT& g, size_t i) {
+  return static_cast<const TransformerBlock&>(*g.h[i]);
+}
+
 // The backbone must be prunable by r; every error names lst_reduction and the size.
 const GPT& checked(const GPT& g, const LSTOptions& o) {
   const GPTConfig& c = g.config();
-  TLM_CHECK(c.block == "transformer", "lst: block = {} is not supported (the side network is "
-            "pruned from Transformer blocks)", c.block);
+  for (const auto& b : g.h)
+    TLM_CHECK(dynamic_cast<const TransformerBlock*>(b.get()) != nullptr, "lst: block = {} is "
+              "not supported: the side network is pruned from attention heads (q/k and v dims) "
+              "and MLP units, which only block = transformer has", c.block);
   TLM_CHECK(o.output == "side" || o.output == "residual", "lst_output: '{}' is not one of side, "
             "residual", o.output);
   TLM_CHECK(o.reduction >= 1, "lst_reduction: must be >= 1, got {}", o.reduction);
@@ -36,7 +44,7 @@ const GPT& checked(const GPT& g, const LSTOptions& o) {
   TLM_CHECK(D % r == 0, "lst_reduction: {} does not divide the backbone head size n_embd / "
             "n_head = {} / {} = {} (every head is kept with head size {} / lst_reduction)", r, C,
             c.n_head, D, D);
-  const int64_t hidden = g.h.front()->mlp.hidden();
+  const int64_t hidden = transformer_at(g, 0).mlp.hidden();
   TLM_CHECK(hidden % r == 0, "lst_reduction: {} does not divide the backbone MLP hidden size {}",
             r, hidden);
   TLM_CHECK(c.pos != "rope" || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
@@ -91,7 +99,7 @@ LadderSide::LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng)
       width_(checked(backbone, options).config().n_embd / options.reduction) {
   const GPTConfig& c = backbone.config();
   const int64_t C = c.n_embd, L = c.n_layer;
-  const int64_t hidden = backbone.h.front()->mlp.hidden() / opt_.reduction;
+  const int64_t hidden = transformer_at(backbone, 0).mlp.hidden() / opt_.reduction;
   backbone.set_requires_grad(false);
   for (int64_t i = 0; i <= L; ++i) {
     down.push_back(std::make_unique<Linear>(C, width_, /*bias=*/true, rng));
@@ -99,7 +107,7 @@ LadderSide::LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng)
   }
   register_parameter("gate", gate, Tensor::zeros({L}));
   for (int64_t i = 0; i < L; ++i) {
-    blocks.push_back(std::make_unique<Block>(side_block_options(c, i, width_, hidden), rng));
+    blocks.push_back(std::make_unique<TransformerBlock>(side_block_options(c, i, width_, hidden), rng));
     register_module("blocks." + std::to_string(i), *blocks.back());
   }
   ln_f = make_norm(c.norm_type, width_, c.bias, c.norm_eps);
@@ -136,16 +144,17 @@ void LadderSide::prune_from_backbone_() {
   // Residual dims: L1 mass of every weight that reads or writes the residual stream.
   std::vector<double> res = l1s(g.wte.weight, 0);
   if (g.wpe) accumulate(res, l1s(g.wpe->weight, 0));
-  for (const auto& b : g.h) {
-    accumulate(res, l1s(b->attn.c_attn.weight, 0));
-    accumulate(res, l1s(b->attn.c_proj.weight, 1));
-    accumulate(res, l1s(b->mlp.c_fc.weight, 0));
-    accumulate(res, l1s(b->mlp.c_proj.weight, 1));
+  for (size_t i = 0; i < g.h.size(); ++i) {
+    const TransformerBlock& b = transformer_at(g, i);
+    accumulate(res, l1s(b.attn.c_attn.weight, 0));
+    accumulate(res, l1s(b.attn.c_proj.weight, 1));
+    accumulate(res, l1s(b.mlp.c_fc.weight, 0));
+    accumulate(res, l1s(b.mlp.c_proj.weight, 1));
   }
   const std::vector<int64_t> S = top_k(res, width_);
 
   for (size_t layer = 0; layer < g.h.size(); ++layer) {
-    const Block& b = *g.h[layer];
+    const TransformerBlock& b = transformer_at(g, layer);
     // Heads: every head kept, its q/k dims (jointly) and v dims pruned to D / r.
     const std::vector<double> qkv = l1s(b.attn.c_attn.weight, 1);  // [3C]
     const std::vector<double> out_cols = l1s(b.attn.c_proj.weight, 0);  // [C]
@@ -217,9 +226,7 @@ std::vector<Tensor> LadderSide::backbone_states(const Tensor& ids, Rng& rng) {
   NoGradGuard no_grad;  // nothing of the backbone is recorded: its activations die as it goes
   g.train(training());
   std::vector<Tensor> states;
-  Tensor x = g.wte.forward(ids);                       // [B,T,C]
-  if (g.wpe) x = add(x, narrow(g.wpe->weight, 0, 0, T));
-  x = g.drop.forward(x, rng);
+  Tensor x = g.embed(ids, 0, rng);  // [B,T,C]
   states.push_back(x);
   for (auto& b : g.h) {
     x = b->forward(x, rng);
@@ -250,29 +257,24 @@ Tensor LadderSide::forward(const Tensor& ids, Rng& rng) {
 
 Tensor LadderSide::generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
                             int64_t top_k_, double top_p, Rng& rng) {
-  TLM_CHECK(prompt.dim() == 2 && prompt.dtype() == DType::I32 && prompt.shape()[1] > 0,
-            "generate: the prompt must be int32 [B,T] with T > 0, got {}", prompt.str());
-  TLM_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
-  NoGradGuard no_grad;
   const bool was_training = training(), backbone_training = backbone_->training();
   eval();
-  const int64_t B = prompt.shape()[0], Tb = backbone_->config().block_size;
-  std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(B));
-  const std::vector<int32_t> p = prompt.to_vector<int32_t>();
-  for (int64_t b = 0; b < B; ++b)
-    seqs[b].assign(p.begin() + b * prompt.shape()[1], p.begin() + (b + 1) * prompt.shape()[1]);
-  for (int64_t step = 0; step < max_new_tokens; ++step) {
-    const int64_t len = static_cast<int64_t>(seqs[0].size()), from = std::max<int64_t>(0, len - Tb);
-    std::vector<int32_t> ids;
-    for (int64_t b = 0; b < B; ++b) ids.insert(ids.end(), seqs[b].begin() + from, seqs[b].end());
-    Tensor logits = forward(Tensor::from_vector(ids, {B, len - from}), rng);
-    append_sampled_tokens(logits, seqs, temperature, top_k_, top_p, rng);
+  auto restore = [&] {
+    train(was_training);
+    backbone_->train(backbone_training);
+  };
+  Tensor out;
+  try {  // no KV cache: each token from a full forward over the last block_size tokens
+    out = nn::generate(prompt, max_new_tokens, {temperature, top_k_, top_p},
+                       backbone_->config().block_size,
+                       [&](const Tensor& ids, KVCache*) { return forward(ids, rng); },
+                       /*cache=*/nullptr, rng);
+  } catch (...) {
+    restore();
+    throw;
   }
-  train(was_training);
-  backbone_->train(backbone_training);
-  std::vector<int32_t> out;
-  for (auto& s : seqs) out.insert(out.end(), s.begin(), s.end());
-  return Tensor::from_vector(out, {B, static_cast<int64_t>(seqs[0].size())});
+  restore();
+  return out;
 }
 
 // Empirical Fisher (nn/lst.h): I(W) = sum_n (dL_n/dW)^2 with L_n the mean cross-entropy of

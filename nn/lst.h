@@ -44,8 +44,8 @@
 #include <utility>
 #include <vector>
 
-#include "nn/block.h"
 #include "nn/gpt.h"
+#include "nn/transformer_block.h"
 
 namespace tlm::nn {
 
@@ -77,7 +77,8 @@ class LadderSide : public Module {
  public:
   // Freezes `backbone` (kept by reference: it must outlive this) and builds the side network,
   // initialised from it by structured pruning. Errors name lst_reduction when r does not
-  // divide the width, the head size or the MLP hidden size.
+  // divide the width, the head size or the MLP hidden size; a backbone whose blocks are not
+  // Transformer blocks (block = gau, ...) is refused: the pruning rules read heads and MLP units.
   LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng);
 
   // ids [B,T] int32 -> logits [B,T,V]. The backbone runs under NoGradGuard (in this module's
@@ -98,7 +99,7 @@ class LadderSide : public Module {
 
   std::vector<std::unique_ptr<Linear>> down;   // L+1 ladders D_0..D_L, weight [C/r, C]
   Tensor gate;                                 // [L] alpha_i
-  std::vector<std::unique_ptr<Block>> blocks;  // L side blocks, width C/r
+  std::vector<std::unique_ptr<TransformerBlock>> blocks;  // L side blocks, width C/r
   std::unique_ptr<Norm> ln_f;                  // [C/r]
   std::unique_ptr<Linear> up;                  // weight [C, C/r]
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "nn/block.h"
+#include "nn/transformer_block.h"
 #include "nn_test_util.h"
 
 namespace tlm {
@@ -27,7 +27,7 @@ nn::BlockOptions small_block(const std::string& norm, const std::string& pos = "
 TEST(Block, EachPlacementMatchesItsFormula) {
   for (const char* norm : {"pre", "post", "deepnorm"}) {
     Rng rng(1);
-    nn::Block b(small_block(norm), rng);
+    nn::TransformerBlock b(small_block(norm), rng);
     b.to(DType::F64);
     Tensor x = randn64({2, 4, 8}, 2);
     Tensor ref;
@@ -52,7 +52,7 @@ TEST(Block, GradcheckInputAndParametersForEachPlacement) {
     nn::BlockOptions o = small_block(c.norm, c.pos);
     o.ffn = c.ffn;
     o.norm_type = c.norm_type;
-    nn::Block b(o, rng);
+    nn::TransformerBlock b(o, rng);
     b.to(DType::F64);
     for (auto& [name, p] : b.named_parameters()) {  // non-trivial gains, biases, weights
       NoGradGuard g;
@@ -71,7 +71,7 @@ TEST(Block, DeepNormInitUsesXavierWithBetaOnValueOutputAndMLP) {
   o.attn.n_head = 4;
   o.norm = "deepnorm";
   o.n_layer = 6;
-  nn::Block b(o, rng);
+  nn::TransformerBlock b(o, rng);
   const double C = 256, H = 4 * C, beta = std::pow(8.0 * 6, -0.25);  // 0.3799
   EXPECT_NEAR(beta, 0.380, 5e-4);  // docs/methods.md, "DeepNorm": N=6 -> beta ~ 0.380
   auto std_of = [](const Tensor& t) {
@@ -94,7 +94,7 @@ TEST(Block, OptionsAreValidatedByName) {
   Rng rng(8);
   auto expect_error = [&](nn::BlockOptions o, const std::string& what) {
     try {
-      nn::Block b(o, rng);
+      nn::TransformerBlock b(o, rng);
       ADD_FAILURE() << "accepted " << what;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();

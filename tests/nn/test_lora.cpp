@@ -1,5 +1,6 @@
 // LoRA (nn/lora.h): float64 gradient checks of the adapters (on a Linear and through a whole
-// GPT, where c_attn's adapter is split into q/k/v row blocks), the forward against the merged
+// GPT, where c_attn's adapter is split into q/k/v row blocks; and through a GAU GPT), the
+// forward against the merged
 // weight W + (alpha/r) B A, bit-for-bit equality with the base model at init (B = 0), frozen
 // base weights, and bad options.
 #include <gtest/gtest.h>
@@ -21,6 +22,14 @@ nn::GPTConfig tiny() {
   c.n_layer = 2;
   c.n_head = 2;
   c.n_embd = 8;
+  return c;
+}
+
+// block = gau: the adapters go on i_dense and o_dense (Block::for_each_linear).
+nn::GPTConfig tiny_gau() {
+  nn::GPTConfig c = tiny();
+  c.block = "gau";
+  c.gau_attn_size = 4;
   return c;
 }
 
@@ -71,10 +80,10 @@ TEST(LoRA, AtInitEqualsBaseModelBitForBit) {
   EXPECT_EQ(trainable, 16);
 }
 
-TEST(LoRA, WholeGPTAdapterGradientsAndMergedEquivalence) {
+void check_whole_gpt(const nn::GPTConfig& c) {
   Rng rng(2);
-  nn::GPT model(tiny(), rng);
-  nn::GPT merged(tiny(), rng);
+  nn::GPT model(c, rng);
+  nn::GPT merged(c, rng);
   nn::apply_lora(model, {.rank = 2, .alpha = 3.0}, rng);
   model.to(DType::F64);
   merged.to(DType::F64);
@@ -107,6 +116,30 @@ TEST(LoRA, WholeGPTAdapterGradientsAndMergedEquivalence) {
     }
 }
 
+TEST(LoRA, WholeGPTAdapterGradientsAndMergedEquivalence) { check_whole_gpt(tiny()); }
+TEST(LoRA, WholeGauGPTAdapterGradientsAndMergedEquivalence) { check_whole_gpt(tiny_gau()); }
+
+TEST(LoRA, GauAtInitEqualsBaseModelBitForBit) {
+  Rng r1(5), r2(5);
+  nn::GPT base(tiny_gau(), r1), tuned(tiny_gau(), r2);
+  Rng lr(9);
+  EXPECT_EQ(nn::apply_lora(tuned, {.rank = 4, .alpha = 8.0}, lr), 4);  // 2 blocks x 2 Linears
+  Tensor ids = Tensor::from_vector(std::vector<int32_t>{1, 6, 0, 3, 3, 2, 5, 4, 0, 1}, {2, 5});
+  Rng d1(3), d2(3);
+  std::vector<float> a = base.forward(ids, d1).to_vector<float>();
+  std::vector<float> b = tuned.forward(ids, d2).to_vector<float>();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "logit " << i;
+  std::vector<std::string> adapted;
+  for (auto& [name, p] : tuned.named_parameters())
+    if (p.requires_grad()) adapted.push_back(name);
+  EXPECT_EQ(adapted, (std::vector<std::string>{
+                         "h.0.gau.i_dense.lora.A", "h.0.gau.i_dense.lora.B",
+                         "h.0.gau.o_dense.lora.A", "h.0.gau.o_dense.lora.B",
+                         "h.1.gau.i_dense.lora.A", "h.1.gau.i_dense.lora.B",
+                         "h.1.gau.o_dense.lora.A", "h.1.gau.o_dense.lora.B"}));
+}
+
 TEST(LoRA, BadOptionsAreRefused) {
   Rng rng(1);
   nn::GPT model(tiny(), rng);
@@ -114,11 +147,6 @@ TEST(LoRA, BadOptionsAreRefused) {
   EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 0.0}, rng), "lora_alpha");
   nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng);
   EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng), "already attached");
-  nn::GPTConfig g = tiny();
-  g.block = "gau";
-  g.gau_attn_size = 4;
-  nn::GPT gau(g, rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(gau, {.rank = 2, .alpha = 2.0}, rng), "block = gau");
 }
 
 }  // namespace

@@ -193,8 +193,8 @@ void expect_side_is_the_gather(nn::GPT& backbone, nn::LadderSide& side, const st
   for (int64_t t : Q) qkv_rows.push_back(16 + t);
   for (int64_t t : V) qkv_rows.push_back(32 + t);
   for (size_t l = 0; l < 2; ++l) {
-    const nn::Block& b = *backbone.h[l];
-    const nn::Block& s = *side.blocks[l];
+    const auto& b = static_cast<const nn::TransformerBlock&>(*backbone.h[l]);
+    const nn::TransformerBlock& s = *side.blocks[l];
     EXPECT_EQ(s.attn.c_attn.weight.to_vector<float>(), gather2(b.attn.c_attn.weight, qkv_rows, S));
     EXPECT_EQ(s.attn.c_proj.weight.to_vector<float>(), gather2(b.attn.c_proj.weight, S, V));
     EXPECT_EQ(s.mlp.c_fc.weight.to_vector<float>(), gather2(b.mlp.c_fc.weight, U, S));
@@ -223,7 +223,8 @@ TEST(LST, PruningKeepsTheLargestRowsColumnsAndUnits) {
   };
   shrink(backbone.wte.weight, [&](int64_t, int64_t j) { return in(S, j); });
   shrink(backbone.wpe->weight, [&](int64_t, int64_t j) { return in(S, j); });
-  for (auto& b : backbone.h) {
+  for (auto& blk : backbone.h) {
+    auto* b = static_cast<nn::TransformerBlock*>(blk.get());
     shrink(b->attn.c_attn.weight, [&](int64_t i, int64_t j) {
       const int64_t part = i / 16, t = i % 16;
       return in(S, j) && (part == 2 ? in(V, t) : in(Q, t));
@@ -328,6 +329,18 @@ TEST(LST, BadReductionFactorsAreRefusedNamingTheKey) {
   c.pos = "rope";
   nn::GPT gr(c, rng);  // head size 4, r = 4: side head size 1 (odd)
   EXPECT_ERROR_CONTAINS(nn::LadderSide(gr, {.reduction = 4, .gate_temperature = 0.1}, rng), "even head size");
+}
+
+// The pruning rules read attention heads and MLP units: a GAU backbone is refused, with why.
+TEST(LST, NonTransformerBackboneIsRefusedWithTheReason) {
+  Rng rng(1);
+  nn::GPTConfig c = tiny();
+  c.block = "gau";
+  c.gau_attn_size = 4;
+  nn::GPT g(c, rng);
+  EXPECT_ERROR_CONTAINS(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0.1}, rng),
+                        "lst: block = gau is not supported: the side network is pruned from "
+                        "attention heads");
 }
 
 }  // namespace

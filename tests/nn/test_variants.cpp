@@ -8,6 +8,7 @@
 
 #include "nn/attention_weights.h"
 #include "nn/gau.h"
+#include "nn/transformer_block.h"
 #include "nn/gpt.h"
 #include "nn_test_util.h"
 
@@ -269,12 +270,12 @@ TEST(GPTVariants, HwfaTopLayerIsFullNoPELogN) {
   Rng rng(1);
   nn::GPT m(cfg, rng);
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(m.h[i]->attn.options().pos, "rope");
-    EXPECT_EQ(m.h[i]->attn.options().window, 3);
+    EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[i]).attn.options().pos, "rope");
+    EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[i]).attn.options().window, 3);
   }
-  EXPECT_EQ(m.h[2]->attn.options().pos, "none");
-  EXPECT_EQ(m.h[2]->attn.options().window, 0);
-  EXPECT_EQ(m.h[2]->attn.options().attn_scale, "logn");
+  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().pos, "none");
+  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().window, 0);
+  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().attn_scale, "logn");
 }
 
 TEST(GPTVariants, LongerContextThanTrainingForRopeAndNone) {

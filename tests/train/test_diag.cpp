@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
+#include "nn/gau.h"
+#include "nn/transformer_block.h"
 #include "train/diag/diag.h"
 #include "train/run/trainer.h"
 
@@ -58,9 +61,10 @@ TEST(DiagCost, AttentionHoldsTheScoreFlops) {
 TEST(DiagEntropy, UniformAttentionHasEntropyLogN) {
   Rng rng(2);
   nn::GPT model(small(true, "learned"), rng);
-  for (auto& b : model.h) {
-    narrow(b->attn.c_attn.weight.detach(), 0, 0, 16).fill_(0.0);  // q and k rows
-    b->attn.c_attn.bias.detach().fill_(0.0);
+  for (auto& blk : model.h) {
+    auto& b = static_cast<nn::TransformerBlock&>(*blk);
+    narrow(b.attn.c_attn.weight.detach(), 0, 0, 16).fill_(0.0);  // q and k rows
+    b.attn.c_attn.bias.detach().fill_(0.0);
   }
   std::vector<int32_t> tokens;
   for (int i = 0; i < 100; ++i) tokens.push_back(i % 11);
@@ -73,7 +77,69 @@ TEST(DiagEntropy, UniformAttentionHasEntropyLogN) {
     EXPECT_NEAR(r.entropy_mean, mean / double(r.length), 1e-6);
     EXPECT_DOUBLE_EQ(r.log_n, std::log(double(r.length)));
   }
-  for (auto& b : model.h) EXPECT_EQ(b->attn.probe, nullptr) << "probes are detached after";
+  for (auto& b : model.h)
+    EXPECT_EQ(static_cast<nn::TransformerBlock&>(*b).attn.probe, nullptr)
+        << "probes are detached after";
+}
+
+nn::GPTConfig small_gau() {
+  nn::GPTConfig c = small(true, "rope");
+  c.block = "gau";
+  c.gau_attn_size = 4;
+  c.gau_expansion = 1.5;  // e = 12
+  return c;
+}
+
+// GAU: Z = silu(X W_z + b_z) = 0 when W_z, b_z = 0, so q = beta_q = 0 and k = beta_k = 0 (at
+// init): every score is 0 and row i is uniform over its i + 1 keys, one head per layer.
+TEST(DiagEntropy, GauUniformAttentionHasEntropyLogN) {
+  Rng rng(2);
+  nn::GPT model(small_gau(), rng);
+  for (auto& blk : model.h) {
+    auto& b = static_cast<nn::GAUBlock&>(*blk);
+    narrow(b.gau.i_dense.weight.detach(), 0, 2 * 12, 4).fill_(0.0);  // W_z rows
+    narrow(b.gau.i_dense.bias.detach(), 0, 2 * 12, 4).fill_(0.0);
+  }
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 100; ++i) tokens.push_back(i % 11);
+  auto rows = diag::attention_entropy(model, tokens, {4, 16}, 3);
+  ASSERT_EQ(rows.size(), 2u * 2 * 1);  // lengths x layers x one head
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.head, 0);
+    EXPECT_NEAR(r.entropy_last, std::log(double(r.length)), 1e-6);
+    double mean = 0;
+    for (int64_t i = 1; i <= r.length; ++i) mean += std::log(double(i));
+    EXPECT_NEAR(r.entropy_mean, mean / double(r.length), 1e-6);
+  }
+  for (auto& b : model.h)
+    EXPECT_EQ(static_cast<nn::GAUBlock&>(*b).gau.probe, nullptr) << "probes are detached after";
+}
+
+// GAU: its unit is filed under attention (with the score FLOPs 6 (s + e) T per layer), its
+// norm under norms; nothing is left to "other" and the totals still hold.
+TEST(DiagCost, GauWeightsAndScoreFlopsAreAttention) {
+  Rng rng(1);
+  nn::GPT model(small_gau(), rng);
+  const auto rows = diag::cost_by_component(model);
+  double flops = 0;
+  int64_t params = 0;
+  std::map<std::string, diag::ComponentCost> by;
+  for (const auto& r : rows) {
+    flops += r.flops_per_token;
+    params += r.params;
+    by[r.component] = r;
+  }
+  EXPECT_EQ(by.count("other"), 0u);
+  EXPECT_EQ(by.count("mlp"), 1u);
+  EXPECT_EQ(by["mlp"].params, 0);
+  // Per layer: i_dense [2e+s, C] + bias, o_dense [C, e] + bias, gamma/beta q/k [s] each.
+  const int64_t C = 8, e = 12, s = 4, T = 16;
+  const int64_t unit = (2 * e + s) * C + (2 * e + s) + C * e + C + 4 * s;
+  EXPECT_EQ(by["attention"].params, 2 * unit);
+  EXPECT_DOUBLE_EQ(by["attention"].flops_per_token, 6.0 * 2 * unit + 2 * 6.0 * (s + e) * T);
+  EXPECT_EQ(by["norms"].params, 3 * 2 * C);  // each block's ln and ln_f: weight and bias
+  EXPECT_DOUBLE_EQ(flops, model.flops_per_token());
+  EXPECT_EQ(params, model.num_parameters());
 }
 
 // Su's example (docs/methods.md, "Unargmaxable tokens"): w5 = (1,1) is inside

@@ -28,6 +28,7 @@
 #include "tensor/kernels/parallel.h"
 #include "train/io/checkpoint.h"
 #include "train/io/config.h"
+#include "train/cli/cli.h"
 #include "train/cli/diag_cli.h"
 #include "train/dist/distributed.h"
 #include "train/run/rank_dump.h"
@@ -313,7 +314,7 @@ int cmd_task(const std::string& config_file, const std::vector<std::string>& set
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tlm::cli::run(int argc, char** argv) {
   // First, before any BLAS work: a generic OpenBLAS fallback kernel is replaced by one that
   // matches the CPU (re-executing this program); see train/sys/blas_select.h.
   std::string blas_note;

@@ -73,15 +73,23 @@ void Table::write_csv(const std::string& path) const {
 
 // ---- cost ----
 
-std::string component_of(const std::string& name, bool tied) {
+std::string component_of(const nn::GPT& model, const std::string& name) {
+  const bool tied = model.config().tie_weights;
   if (starts_with(name, "wte.")) return tied ? "head" : "embeddings";
   if (starts_with(name, "wpe.")) return "embeddings";
   if (starts_with(name, "lm_head.")) return "head";
   if (starts_with(name, "ln_f.")) return "norms";
-  if (name.find(".attn.") != std::string::npos) return "attention";
-  if (name.find(".mlp.") != std::string::npos) return "mlp";
-  if (name.find(".ln_") != std::string::npos || name.find("norm") != std::string::npos)
-    return "norms";
+  if (starts_with(name, "h.")) {  // h.<i>.<name in block i>: the block says (nn/block.h)
+    const size_t dot = name.find('.', 2);
+    const size_t i = static_cast<size_t>(std::stoll(name.substr(2, dot - 2)));
+    TLM_CHECK(dot != std::string::npos && i < model.h.size(), "diag: no block for '{}'", name);
+    switch (model.h[i]->component_of(name.substr(dot + 1))) {
+      case nn::CostComponent::Attention: return "attention";
+      case nn::CostComponent::Mlp: return "mlp";
+      case nn::CostComponent::Norms: return "norms";
+      case nn::CostComponent::Other: return "other";
+    }
+  }
   return "other";
 }
 
@@ -95,15 +103,16 @@ std::vector<ComponentCost> cost_by_component(const nn::GPT& model) {
     TLM_FAIL("diag: no component '{}'", comp);
   };
   for (const auto& [name, t] : model.named_parameters()) {
-    ComponentCost& r = at(component_of(name, c.tie_weights));
+    ComponentCost& r = at(component_of(model, name));
     r.params += t.numel();
     // GPT::flops_per_token counts 6 FLOPs per non-embedding weight (wpe is the one left out).
     if (!starts_with(name, "wpe.")) r.flops_per_token += 6.0 * static_cast<double>(t.numel());
   }
-  // q k^T and att v: 2 matmuls x 2 FLOPs x T x C per token per layer, x3 forward + backward.
-  at("attention").flops_per_token += 12.0 * static_cast<double>(c.n_layer) *
-                                     static_cast<double>(c.n_embd) *
-                                     static_cast<double>(c.block_size);
+  // The score products of every block's attention (12 C T per layer for block = transformer:
+  // 2 matmuls x 2 FLOPs x T x C per token, x3 forward + backward), as GPT::flops_per_token.
+  double scores = 0;
+  for (const auto& b : model.h) scores += b->attention_flops_per_token(c.block_size);
+  at("attention").flops_per_token += scores;
   if (at("other").params == 0) rows.pop_back();
   return rows;
 }
@@ -244,10 +253,10 @@ std::vector<EntropyRecord> attention_entropy(nn::GPT& model, const std::vector<i
       ids.insert(ids.end(), tokens.begin() + start, tokens.begin() + start + n);
     }
     std::vector<nn::AttentionProbe> probes(static_cast<size_t>(L));
-    for (int64_t l = 0; l < L; ++l) model.h[l]->attn.probe = &probes[l];
+    for (int64_t l = 0; l < L; ++l) model.h[l]->set_attention_probe(&probes[l]);
     model.forward(Tensor::from_vector(ids, {batches, n}), rng);
     for (int64_t l = 0; l < L; ++l) {
-      model.h[l]->attn.probe = nullptr;
+      model.h[l]->set_attention_probe(nullptr);
       for (int64_t h = 0; h < static_cast<int64_t>(probes[l].sum_all.size()); ++h)
         out.push_back({n, l, h, probes[l].mean_last(h), probes[l].mean_all(h),
                        std::log(static_cast<double>(n))});

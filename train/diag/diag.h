@@ -31,19 +31,21 @@ struct Table {
 std::string token_cell(const std::string& text);
 
 // ---- parameters and FLOPs per token by component ----
-// Components: embeddings (wpe; wte when untied), attention (c_attn, c_proj and the score /
-// weighted-sum FLOPs 12 L C T), mlp, norms (ln_1, ln_2, ln_f), head (lm_head, or wte when tied:
-// the tied matrix is counted once, as the output projection), other (any parameter a new
-// architecture adds that the name rules do not place). FLOPs follow GPT::flops_per_token
-// (6 per weight of num_non_embedding_parameters, plus 12 L C T), so the column sums to it and
-// the params column sums to num_parameters().
+// Components: embeddings (wpe; wte when untied), attention (c_attn, c_proj, a GAU's whole unit,
+// and the score / weighted-sum FLOPs of every block: 12 C T per Transformer layer), mlp, norms
+// (ln_1, ln_2, ln_f), head (lm_head, or wte when tied: the tied matrix is counted once, as the
+// output projection), other (a block parameter its block files under CostComponent::Other).
+// A block parameter h.i.* is placed by block i (nn::Block::component_of). FLOPs follow
+// GPT::flops_per_token (6 per weight of num_non_embedding_parameters, plus each block's
+// attention_flops_per_token), so the column sums to it and the params column sums to
+// num_parameters().
 struct ComponentCost {
   std::string component;
   int64_t params = 0;
   double flops_per_token = 0;
 };
 std::vector<ComponentCost> cost_by_component(const nn::GPT& model);
-std::string component_of(const std::string& param_name, bool tied);  // the name rules
+std::string component_of(const nn::GPT& model, const std::string& param_name);
 Table cost_table(const std::vector<ComponentCost>& rows);
 
 // ---- per-block gradient and update norms (docs/methods.md, "Gradient increments") ----
@@ -68,7 +70,7 @@ Table grad_table(const std::vector<GradRecord>& rows);
 // For each length n: `batches` windows of n tokens from `tokens` (evenly spaced), one forward
 // pass each under NoGradGuard with a probe on every layer. entropy_last is the last query row
 // (it sees all n keys: the quantity log-n scaling keeps constant); entropy_mean averages every
-// row. log_n is the entropy of a uniform row over n keys, the ceiling.
+// row. log_n is the entropy of a uniform row over n keys, the ceiling. A GAU layer has one head.
 struct EntropyRecord {
   int64_t length = 0;
   int64_t layer = 0;

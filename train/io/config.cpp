@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "nn/block_registry.h"
 #include "tensor/error.h"
 #include "train/io/file_io.h"
 
@@ -43,7 +44,7 @@ const std::vector<ConfigKey>& table() {
       key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
       key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C, or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "geglu", "swiglu"}),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
-      key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, {"transformer", "gau"}),
+      key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
       key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, {"softmax", "relu2"}),
       key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, {"sqrt", "logn"}),
       key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),

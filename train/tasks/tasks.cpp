@@ -187,9 +187,7 @@ Tensor TaskModel::hidden(const Tensor& ids, Rng& rng) {
   const int64_t T = ids.size(1);
   TLM_CHECK(T <= trunk.config().block_size, "TaskModel: {} tokens exceed block_size {}", T,
             trunk.config().block_size);
-  Tensor x = trunk.wte.forward(ids);  // [B,T,C]
-  if (trunk.wpe) x = add(x, narrow(trunk.wpe->weight, 0, 0, T));
-  x = trunk.drop.forward(x, rng);
+  Tensor x = trunk.embed(ids, 0, rng);  // [B,T,C]
   for (auto& block : trunk.h) x = block->forward(x, rng);
   if (trunk.ln_f) x = trunk.ln_f->forward(x);
   return x;
