@@ -25,7 +25,9 @@ bench: build
 	@bash bench/run.sh $(BUILD)
 
 # The main job: a small GPT on the built-in corpus (Debian's fortunes), then a sample.
-train: build
+# Quiet: the build's output is shown only if it fails, so what is printed is tlm's own.
+train: configure
+	@cmake --build $(BUILD) -j $(JOBS) > $(BUILD).build.log 2>&1 || (cat $(BUILD).build.log; exit 1)
 	@./$(BUILD)/tlm train --sample 300 $(TRAIN_ARGS)
 
 # tlm against the PyTorch reference (needs python3-torch), both configs; see bench/RESULTS.md.
@@ -46,4 +48,4 @@ fuzz:
 	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-sanitize build-fuzz build.configure.log build-sanitize.configure.log build-fuzz.configure.log
+	rm -rf build build-sanitize build-fuzz build.build.log build.configure.log build-sanitize.configure.log build-fuzz.configure.log

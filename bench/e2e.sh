@@ -52,7 +52,7 @@ for r in $(seq 1 "$RUNS"); do
   env ${TORCH_ENV:-} /usr/bin/python3 ../shared/peers/torch_gpt.py "${torch_args[@]}" --seed "$seed" \
       --data "$DATA" 2>"$OUT/torch-$CONFIG-$r.log" | tail -1 | sed 's/^/{"run":"torch",/;s/^{"run":"torch",{/{"run":"torch",/' >> "$OUT/$CONFIG.jsonl" ||
     { echo "e2e: the PyTorch run failed (needs python3-torch):"; tail -5 "$OUT/torch-$CONFIG-$r.log"; exit 1; }
-  env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set seed="$seed" --set out_dir="$OUT/tlm-$CONFIG-$r" \
+  env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set seed="$seed" --set out_dir="$OUT/tlm-$CONFIG-$r" --overwrite \
       2>"$OUT/tlm-$CONFIG-$r.log" | tail -1 | sed 's/^{/{"run":"tlm",/' >> "$OUT/$CONFIG.jsonl" ||
     { echo "e2e: the tlm run failed:"; tail -5 "$OUT/tlm-$CONFIG-$r.log"; exit 1; }
 done
@@ -61,7 +61,7 @@ info_args=()
 for kv in "${ARGS[@]}"; do info_args+=(--set "$kv"); done
 FLOPS_PER_TOKEN=$("./$BUILD/tlm" info "${info_args[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flops_per_token"])')
 env ${TLM_ENV:-} "./$BUILD/tlm" train "${tlm_args[@]}" --set max_iters=$((ITERS < 150 ? ITERS : 150)) \
-    --set out_dir="$OUT/tlm-$CONFIG-profile" --profile > /dev/null 2> "$OUT/tlm-$CONFIG-profile.log"
+    --set out_dir="$OUT/tlm-$CONFIG-profile" --overwrite --profile > /dev/null 2> "$OUT/tlm-$CONFIG-profile.log"
 cat "$OUT/$CONFIG.jsonl"
 python3 - "$OUT/$CONFIG.jsonl" "$SGEMM_BEFORE" "$SGEMM_AFTER" "$FLOPS_PER_TOKEN" <<'PY'
 import json, statistics, sys

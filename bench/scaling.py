@@ -34,7 +34,7 @@ def run(overrides, out_dir, iters):
     args = [tlmlib.TLM, "train"]
     for k, v in base.items():
         args += ["--set", f"{k}={v}"]
-    args += ["--set", f"out_dir={out_dir}"]
+    args += ["--set", f"out_dir={out_dir}", "--overwrite"]
     p = subprocess.run(args, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"tlm failed ({' '.join(args)}):\n{p.stderr[-2000:]}")

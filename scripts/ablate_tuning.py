@@ -68,7 +68,7 @@ def tune(out, ckpt, name, loop, threads):
              eval_iters=10, log_interval=1000, threads=threads, seed=1337, dropout=0.0,
              unseen_chars="replace", lst_reduction=8, lora_rank=8, lora_alpha=16,
              out_dir=run_dir, **extra)
-    args = ["tune", "--ckpt", ckpt, "--method", method]
+    args = ["tune", "--ckpt", ckpt, "--method", method, "--overwrite"]
     for k, v in o.items():
         args += ["--set", f"{k}={v}"]
     r, _ = tlmlib.run_tlm_cmd(args, os.path.join(run_dir, "stderr.txt"))

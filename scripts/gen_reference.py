@@ -8,6 +8,10 @@ key table in train/io/config.cpp) and every command's options from its CLI11 --h
 
 --check fails (with a diff) when the committed file differs from what the binary generates:
 after changing a key, a default or an option, regenerate and commit the file.
+
+The commands are not listed here: they are read from the binary's own `Subcommands:` sections
+(`tlm --help`, then each command's --help, recursively), so a new command or subcommand appears
+in the reference, and the check fails until the file is regenerated.
 """
 import argparse
 import difflib
@@ -15,8 +19,32 @@ import os
 import subprocess
 import sys
 
-COMMANDS = [["train"], ["eval"], ["sample"], ["info"], ["tokenize"],
-            ["diag", "cost"], ["diag", "grads"], ["diag", "entropy"], ["diag", "unargmax"]]
+
+
+def subcommands(help_text):
+    """The names listed under `Subcommands:` in a CLI11 help text."""
+    names, inside = [], False
+    for line in help_text.splitlines():
+        if line.strip().lower().rstrip(":") == "subcommands":
+            inside = True
+            continue
+        if inside:
+            if not line.startswith("  ") or not line.strip():
+                if names:
+                    break
+                continue
+            names.append(line.split()[0])
+    return names
+
+
+def commands(tlm, prefix=()):
+    """Every command path, depth first: ["train"], ..., ["diag"], ["diag", "cost"], ..."""
+    out = []
+    for name in subcommands(run(tlm, list(prefix) + ["--help"])):
+        path = list(prefix) + [name]
+        out.append(path)
+        out += commands(tlm, path)
+    return out
 
 
 def run(tlm, args):
@@ -43,7 +71,7 @@ def generate(tlm):
            run(tlm, ["--help"]).rstrip(),
            "```",
            ""]
-    for cmd in COMMANDS:
+    for cmd in commands(tlm):
         out += [f"### tlm {' '.join(cmd)}", "", "```", run(tlm, cmd + ["--help"]).rstrip(), "```", ""]
     # `tlm train --keys` is a markdown page of its own: demote its headings one level.
     keys = run(tlm, ["train", "--keys"]).rstrip().splitlines()

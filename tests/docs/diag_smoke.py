@@ -76,6 +76,22 @@ def main():
         png(f"{d}/emb.csv", f"{d}/emb.csv", extra=["--labels", "a,b"])
         j = tlm("diag", "cost", "--ckpt", ckpt, "--out", f"{d}/cost2.csv")
         assert j["params"] == sum(c["params"] for c in j["components"].values()), j
+
+        # A full disk: the CSV and stdout writes fail, and so does the command (non-zero exit).
+        r = subprocess.run([a.tlm, "diag", "cost", *sets(), "--out", "/dev/full"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "diag: cannot write /dev/full" in r.stderr, r
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([a.tlm, "info"], stdout=full, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 1 and "cannot write the output to stdout" in r.stderr, r
+
+        # scripts/plot_run.py: loss and learning-rate curves of one run, and of two overlaid.
+        tlm("train", *sets(["max_iters=6", "eval_interval=3", f"out_dir={d}/run2"]))
+        plot_run = os.path.join(a.source, "scripts", "plot_run.py")
+        for logs in ([f"{d}/run2/log.jsonl"], [f"{d}/run/log.jsonl", f"{d}/run2"]):
+            out = f"{d}/curves{len(logs)}.png"
+            subprocess.run([sys.executable, plot_run, *logs, "-o", out], check=True, capture_output=True)
+            assert os.path.getsize(out) > 1000, out
     print("diag smoke ok")
     return 0
 

@@ -91,7 +91,7 @@ TEST(Data, ErrorsNameFileAndSizes) {
   // A tokenizer from elsewhere (a checkpoint) that lacks a character of this file.
   testing::write_bytes(dir / "other.txt", "abc\nabz");
   EXPECT_TLM_ERROR(Dataset::from_file(dir / "other.txt", tok, 0.9), "data: cannot tokenize",
-                   "other.txt", "with the char tokenizer", "'c' (byte 63) at byte offset 2");
+                   "other.txt", "with the char tokenizer", "'c' (byte 0x63) at byte offset 2");
   EXPECT_EQ(Dataset::from_file(dir / "short.txt", tok, 0.9).size(Split::Train), 360);
 }
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "tests/train/test_util.h"
@@ -201,7 +202,9 @@ TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   for (int trial = 0; trial < kTrials; ++trial) {
     SCOPED_TRACE(fmt::format("trial {}", trial));
     const bool resume = std::filesystem::exists(ckpt);
-    Child c = spawn_tlm(train_args(cfg, resume, 1000000), dir / "stdout.txt", dir / "stderr.txt");
+    std::vector<std::string> args = train_args(cfg, resume, 1000000);
+    if (!resume) args.push_back("--overwrite");  // killed before its first checkpoint: start anew
+    Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (testing::read_bytes(c.err).find("blas:") == std::string::npos) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(c.err);
@@ -235,6 +238,82 @@ TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   EXPECT_EQ(load_checkpoint(ckpt).meta.at("step"), last_step + 3);
   fmt::print("kill-resume: {} of {} SIGKILLs left a loadable checkpoint, all resumed (last step {})\n",
              survived, kTrials, last_step);
+}
+
+// The defaults alone (no ckpt_interval): a checkpoint at every evaluation step. Killed at random
+// moments, a run loses at most one evaluation interval of the steps its log shows, and the run
+// resumed after all the kills ends with the very weights and optimizer state of a run never killed.
+TEST(Faults, SigkillWithDefaultCheckpointsLosesAtMostOneIntervalAndResumesExactly) {
+  TempDir dir;
+  const int64_t k = 4;  // eval_interval
+  const std::string cfg = write_config_file(dir, {"eval_interval=4", "eval_iters=1"});
+  const std::string ckpt = dir / "out/ckpt.bin";
+  std::mt19937 gen(20261203);
+  std::uniform_int_distribution<int> delay_ms(0, 300);
+  int64_t last_step = -1;
+  int checked = 0;
+  for (int trial = 0; trial < 8; ++trial) {
+    SCOPED_TRACE(fmt::format("trial {}", trial));
+    const bool resume = std::filesystem::exists(ckpt);
+    std::vector<std::string> args = train_args(cfg, resume, 1000000);
+    if (!resume) args.push_back("--overwrite");  // killed before its first checkpoint: start anew
+    Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (testing::read_bytes(c.err).find("blas:") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(c.err);
+      ASSERT_EQ(waitpid(c.pid, nullptr, WNOHANG), 0) << testing::read_bytes(c.err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
+    ASSERT_EQ(::kill(c.pid, SIGKILL), 0);
+    const int status = wait_status(c);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << testing::read_bytes(c.err);
+    if (resume) {
+      const std::string err = testing::read_bytes(c.err);
+      EXPECT_NE(err.find(fmt::format("resuming from step {}", last_step)), std::string::npos) << err;
+    }
+    // The last step the log shows (each record is written through as it is made; a line cut by
+    // the kill is skipped).
+    int64_t logged = 0;
+    std::istringstream log(testing::read_bytes(dir / "out/log.jsonl"));
+    for (std::string line; std::getline(log, line);) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.value("kind", "") == "step") logged = std::max<int64_t>(logged, j.at("step"));
+    }
+    if (!std::filesystem::exists(ckpt)) {
+      EXPECT_LE(logged, k);  // no checkpoint yet: at most one interval was run
+      continue;
+    }
+    Checkpoint ck;
+    ASSERT_NO_THROW(ck = load_checkpoint(ckpt));
+    const int64_t step = ck.meta.at("step").get<int64_t>();
+    EXPECT_EQ(step % k, 0);
+    EXPECT_GE(step, last_step);
+    EXPECT_LE(logged - step, k) << "logged " << logged << ", checkpoint at " << step;
+    last_step = step;
+    ++checked;
+  }
+  ASSERT_GE(checked, 4) << "too few kills landed after the first checkpoint";
+  const int64_t end = last_step + 6;
+  Child c = spawn_tlm(train_args(cfg, true, end), dir / "stdout.txt", dir / "stderr.txt");
+  const int status = wait_status(c);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_bytes(c.err);
+  // The same run, never killed, in this process.
+  TrainConfig straight = TrainConfig::from_file(cfg);
+  straight.apply_overrides({fmt::format("max_iters={}", end), "out_dir=" + (dir / "straight")});
+  Trainer t(straight, false);
+  t.run(quiet());
+  Checkpoint killed = load_checkpoint(ckpt), clean = load_checkpoint(t.checkpoint_path());
+  ASSERT_EQ(killed.meta.at("step"), end);
+  ASSERT_EQ(killed.tensors.size(), clean.tensors.size());
+  for (size_t i = 0; i < clean.tensors.size(); ++i) {
+    SCOPED_TRACE(clean.tensors[i].first);
+    ASSERT_EQ(killed.tensors[i].first, clean.tensors[i].first);
+    EXPECT_EQ(killed.tensors[i].second.to_vector<float>(), clean.tensors[i].second.to_vector<float>());
+  }
+  EXPECT_EQ(killed.meta.at("rng"), clean.meta.at("rng"));
+  fmt::print("kill-resume (default checkpoints, eval_interval {}): {} kills after the first "
+             "checkpoint, at most {} steps lost each, resumed to step {} bit-identical\n", k, checked, k, end);
 }
 
 TEST(Faults, SigintSavesACheckpointAndExitsCleanly) {

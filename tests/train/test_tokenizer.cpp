@@ -80,13 +80,13 @@ TEST(CharTokenizer, InvalidUtf8BytesAreSymbolsAndRoundTrip) {
 
 TEST(CharTokenizer, UnknownSymbolsAndIdsAreNamed) {
   CharTokenizer tok = CharTokenizer::build("abc\n");
-  EXPECT_TLM_ERROR(tok.encode("abd"), "'d' (byte 64)", "byte offset 2", "4 symbols");
-  EXPECT_TLM_ERROR(tok.encode("aé"), "'é' (U+00E9, bytes c3 a9)", "byte offset 1");
+  EXPECT_TLM_ERROR(tok.encode("abd"), "'d' (byte 0x64)", "byte offset 2", "4 symbols");
+  EXPECT_TLM_ERROR(tok.encode("aé"), "'é' (U+00E9, bytes 0xc3 0xa9)", "byte offset 1");
   EXPECT_TLM_ERROR(tok.encode("\xFF"), "byte 0xff (not part of valid UTF-8)");
   EXPECT_TLM_ERROR(tok.encode("\t"), "control character U+0009");
   EXPECT_TLM_ERROR(tok.decode(std::vector<int32_t>{0, 4}), "id 4 at position 1", "[0, 4)");
   EXPECT_TLM_ERROR(CharTokenizer::build(""), "empty");
-  EXPECT_TLM_ERROR(CharTokenizer({"a", "a"}), "'a' (byte 61) appears twice");
+  EXPECT_TLM_ERROR(CharTokenizer({"a", "a"}), "'a' (byte 0x61) appears twice");
   EXPECT_TLM_ERROR(CharTokenizer({"ab"}), "neither one byte nor one UTF-8 character");
 }
 

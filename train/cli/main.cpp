@@ -1,12 +1,12 @@
 // tlm: the command line.
 //
-//   tlm train    [--config run.json] [--set key=value ...] [--resume] [--sample N]
+//   tlm train    [--config run.json] [--set key=value ...] [--resume | --overwrite] [--sample N]
 //   mpirun -np N tlm train ...   (data-parallel over N ranks; docs/distributed.md)
 //   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json] [--metrics]
 //   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
 //                [--top_p P] [--seed S]
 //   tlm tune     --ckpt out/ckpt.bin --method lst|lora|full [--data new.txt] [--set key=value ...]
-//   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
+//   tlm info     [--ckpt out/ckpt.bin [--json] | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (docs/methods.md, "RoPE base bound")
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
 //   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
@@ -18,7 +18,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "nn/loss/cross_entropy.h"
@@ -27,11 +29,17 @@
 #include "train/sys/blas_select.h"
 #include "tensor/kernels/parallel.h"
 #include "train/io/checkpoint.h"
+#include "train/run/checkpoint_info.h"
 #include "train/io/config.h"
 #include "train/cli/cli.h"
+#include "train/io/file_io.h"
+#include "train/run/memory_estimate.h"
+#include "train/sys/memory_limit.h"
 #include "train/cli/diag_cli.h"
 #include "train/dist/distributed.h"
 #include "train/run/rank_dump.h"
+#include "train/run/resume_config.h"
+#include "train/run/run_dir.h"
 #include "train/diag/metrics.h"
 #include "train/sys/sysinfo.h"
 #include "train/tasks/tasks.h"
@@ -49,12 +57,78 @@ TrainConfig resolve_config(const std::string& file, const std::vector<std::strin
   return cfg;
 }
 
+// "n_layer=2 data=/abs/input.txt ... (other keys at their defaults; tlm train --keys)": the resolved
+// config without the keys left at their defaults (tlm info --ckpt prints every key).
+std::string non_default_keys(const TrainConfig& cfg) {
+  const nlohmann::json mine = cfg.to_json(), defaults = TrainConfig().to_json();
+  std::string out;
+  for (const ConfigKey& k : config_keys()) {
+    const nlohmann::json& v = mine.at(k.name);
+    if (v == defaults.at(k.name)) continue;
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", k.name, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  if (out.empty()) return "every key at its default (tlm train --keys)";
+  return out + " (other keys at their defaults: tlm train --keys)";
+}
+
+// `tlm train --resume`: the config comes from out_dir/ckpt.bin; the config file's keys and --set
+// may change only what a resume may change (train/run/resume_config.h).
+TrainConfig resume_train_config(const std::string& file, const std::vector<std::string>& sets) {
+  nlohmann::json file_keys;
+  if (!file.empty()) {
+    try {
+      file_keys = nlohmann::json::parse(read_file(file, "config"), nullptr, true, true);
+    } catch (const nlohmann::json::exception& e) {
+      TLM_FAIL("config: '{}' is not valid JSON: {}", file, e.what());
+    }
+  }
+  TrainConfig where;  // out_dir: the one the user names, else the default
+  if (file_keys.is_object() && file_keys.contains("out_dir") && file_keys.at("out_dir").is_string())
+    where.set("out_dir", file_keys.at("out_dir").get<std::string>());
+  for (const std::string& a : sets)
+    if (a.rfind("out_dir=", 0) == 0) where.set("out_dir", a.substr(8));
+  prepare_out_dir(where.out_dir, RunStart::Resume, "train");
+  const std::string ckpt = (std::filesystem::path(where.out_dir) / "ckpt.bin").string();
+  Checkpoint ck = load_checkpoint(ckpt);
+  TLM_CHECK(ck.meta.contains("config"), "train --resume: {} holds no config; was it written by "
+            "tlm train?", ckpt);
+  TrainConfig cfg = resume_config(ck.meta.at("config"), file_keys, sets, ckpt);
+  cfg.out_dir = where.out_dir;
+  return cfg;
+}
+
+// The memory a run will need (train/run/memory_estimate.h) against what is available, before
+// anything is allocated: over the limit it refuses unless `force`. Returns the banner line.
+// (Tuning runs load a backbone first and are not estimated.)
+std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
+  if (cfg.tune_method != "none") return "";
+  int64_t vocab = 0;
+  if (resume) {
+    Checkpoint ck = load_checkpoint((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
+    TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
+    vocab = load_tokenizer(ck.meta.at("tokenizer"))->vocab_size();
+  } else {
+    vocab = expected_vocab(cfg, is_synthetic_data(cfg.data) ? std::string() : training_text(cfg));
+  }
+  const MemoryEstimate estimate = estimate_memory(cfg, vocab);
+  const AvailableMemory available = available_memory();
+  const std::string refusal = memory_refusal(estimate, available);
+  TLM_CHECK(refusal.empty() || force, "{}", refusal);
+  return fmt::format("memory: about {} estimated{}{}", estimate.str(),
+                     available.bytes >= 0 ? fmt::format(", {} available", format_bytes(available.bytes)) : "",
+                     refusal.empty() ? "" : " (over the limit: --force)");
+}
+
 // `tlm train` and `tlm tune` (a config with tune_method set): the same Trainer run, on every
 // rank of an mpirun job (a world of one otherwise).
-int train_ranks(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile,
+int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t sample_chars, bool profile,
                 const std::string& rank_dump, Distributed& world) {
-  if (resume && !std::filesystem::exists(std::filesystem::path(cfg.out_dir) / "ckpt.bin"))
-    TLM_FAIL("train --resume: no checkpoint at {}/ckpt.bin", cfg.out_dir);
+  const bool resume = start == RunStart::Resume;
+  // A directory holding a run is refused (or, with --overwrite, cleared by rank 0). Under
+  // mpirun an error here may be one rank's alone: run_training stops every rank.
+  if (world.is_root() || start != RunStart::Overwrite)
+    prepare_out_dir(cfg.out_dir, start, cfg.tune_method != "none" ? "tune" : "train");
+  const std::string memory_line = check_memory(cfg, resume, force);
   Trainer trainer(cfg, resume, &world);
   trainer.set_profile(profile);
   if (!world.is_root()) {  // the other ranks train silently; rank 0 reports for all
@@ -68,17 +142,19 @@ int train_ranks(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool 
                trainer.threads() == 1 ? "" : "s", world.size(), cfg.batch_size,
                world.size() * cfg.batch_size);
   const auto& model = trainer.model();
-  fmt::print(stderr, "tlm train: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
-             cfg.optimizer, cfg.data.empty() ? "the built-in fortunes corpus" : cfg.data,
+  const TrainConfig& run_cfg = trainer.config();  // the data path made absolute
+  fmt::print(stderr, "tlm {}: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
+             cfg.tune_method != "none" ? "tune" : "train", cfg.optimizer, run_cfg.data.empty() ? "the built-in fortunes corpus" : run_cfg.data,
              trainer.dataset().size(Split::Train), trainer.dataset().size(Split::Val),
              cfg.tokenizer, trainer.tokenizer().vocab_size());
-  fmt::print(stderr, "config: {}\n", cfg.to_json().dump());
+  fmt::print(stderr, "config: {}\n", non_default_keys(run_cfg));
   fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
              model.num_parameters(), model.num_non_embedding_parameters(),
              model.flops_per_token() / 1e6);
   fmt::print(stderr, "optimizer: {}, {} state buffer(s) per parameter ({}), {} bytes of state\n",
              trainer.optimizer().name(), trainer.optimizer().buffers_per_parameter(),
              fmt::join(trainer.optimizer().buffer_names(), ", "), trainer.optimizer().state_bytes());
+  if (!memory_line.empty()) fmt::print(stderr, "{}\n", memory_line);
   fmt::print(stderr, "blas: {}\n", blas_description());
   if (cfg.tune_method != "none") {
     int64_t trained = 0;
@@ -107,11 +183,11 @@ int train_ranks(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool 
 
 // Under mpirun, an error that only this rank met must stop every rank (MPI_Abort): the others
 // may be waiting in an all-reduce. Errors every rank raised together end normally.
-int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool profile,
-                 const std::string& rank_dump) {
+int run_training(const TrainConfig& cfg, RunStart start, bool force, int64_t sample_chars,
+                 bool profile, const std::string& rank_dump) {
   std::unique_ptr<Distributed> world = Distributed::from_launcher();
   try {
-    return train_ranks(cfg, resume, sample_chars, profile, rank_dump, *world);
+    return train_ranks(cfg, start, force, sample_chars, profile, rank_dump, *world);
   } catch (const std::exception& e) {
     if (!world->active()) throw;
     if (world->collective_error()) {
@@ -167,6 +243,10 @@ int cmd_rope_bound(int64_t context, int64_t head_size) {
 
 int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_size,
              int64_t batch_size, int64_t max_tokens, bool json, bool metrics) {
+  TLM_CHECK(batch_size >= 1, "eval: --batch_size must be at least 1, got {}", batch_size);
+  TLM_CHECK(block_size >= 0, "eval: --block_size must be at least 1 (or left out: the training "
+            "context), got {}", block_size);
+  TLM_CHECK(max_tokens >= 1, "eval: --max_tokens must be at least 1, got {}", max_tokens);
   LoadedModel m = load_model(ckpt);
   kernels::set_num_threads(static_cast<int>(m.config.threads));
   const int64_t T = block_size > 0 ? block_size : m.config.block_size;
@@ -239,46 +319,42 @@ int cmd_sample(const std::string& ckpt, const std::string& prompt, int64_t lengt
 }
 
 int cmd_info(const std::string& ckpt, const std::string& config_file,
-             const std::vector<std::string>& sets, int64_t vocab_size) {
+             const std::vector<std::string>& sets, int64_t vocab_size, bool json) {
   TrainConfig cfg;
   int64_t vocab = vocab_size;
-  nlohmann::json tuned;
-  std::unique_ptr<nn::GPT> model;
-  if (!ckpt.empty()) {
-    LoadedModel m = load_model(ckpt);
-    cfg = m.config;
-    vocab = m.tokenizer->vocab_size();
-    if (cfg.tune_method != "none") {  // a tuned checkpoint: what was trained, on which backbone
-      int64_t trained = 0;
-      for (auto& [name, p] : trained_parameters(*m.model, m.side.get())) trained += p.numel();
-      tuned = {{"tune_method", cfg.tune_method}, {"backbone", cfg.backbone},
-               {"trainable_params", trained},
-               {"side_params", m.side ? m.side->num_parameters() : 0}};
-    }
-    model = std::move(m.model);
+  if (!ckpt.empty()) {  // the checkpoint's config, step, losses, sizes and hashes (no model built)
+    const nlohmann::json info = checkpoint_info(ckpt);
+    if (json) fmt::print("{}\n", info.dump());
+    else fmt::print("{}", checkpoint_info_text(info));
+    return 0;
   } else {
     cfg = resolve_config(config_file, sets);
-    Rng rng(0);
-    model = std::make_unique<nn::GPT>(gpt_config(cfg, vocab), rng);
   }
-  auto groups = optim::default_param_groups(model->named_parameters(), cfg.weight_decay);
-  auto opt = optim::make_optimizer(cfg.optimizer, groups,
-                                   {.lr = cfg.learning_rate, .beta1 = cfg.beta1, .beta2 = cfg.beta2,
-                                    .eps = cfg.eps, .momentum = cfg.momentum, .nesterov = false});
-  nlohmann::json r = {{"params", model->num_parameters()},
-                      {"params_non_embedding", model->num_non_embedding_parameters()},
+  // Sizes from the config alone (train/run/memory_estimate.h): instant at any size.
+  const ModelSize size = model_size(cfg, vocab);
+  const MemoryEstimate memory = estimate_memory(cfg, vocab);
+  int64_t optimizer_bytes = 0;
+  for (const auto& [name, bytes] : memory.parts)
+    if (name == "optimizer state") optimizer_bytes = bytes;
+  nlohmann::json parts = nlohmann::json::object();
+  for (const auto& [name, bytes] : memory.parts) parts[name] = bytes;
+  const AvailableMemory available = available_memory();
+  nlohmann::json r = {{"params", size.params},
+                      {"params_non_embedding", size.params_non_embedding},
                       {"vocab_size", vocab},
-                      {"flops_per_token", model->flops_per_token()},
-                      {"param_bytes", model->num_parameters() * 4},
+                      {"flops_per_token", size.flops_per_token},
+                      {"param_bytes", size.params * 4},
                       {"optimizer", cfg.optimizer},
-                      {"optimizer_state_bytes", opt->state_bytes()},
-                      {"optimizer_buffers_per_param", opt->buffers_per_parameter()},
-                      {"optimizer_params", opt->num_parameters()},
+                      {"optimizer_state_bytes", optimizer_bytes},
+                      {"optimizer_buffers_per_param", size.params > 0 ? optimizer_bytes / (4 * size.params) : 0},
+                      {"optimizer_params", size.params},
+                      {"memory_estimate_bytes", memory.total_bytes()},
+                      {"memory_estimate", parts},
+                      {"memory_available_bytes", available.bytes},
                       {"blas", blas_description()},
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()},
                       {"mpi", mpi_built()}};
-  if (!tuned.is_null()) r.update(tuned);
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
     r["rope_base"] = cfg.rope_base;
@@ -312,6 +388,19 @@ int cmd_task(const std::string& config_file, const std::vector<std::string>& set
   return 0;
 }
 
+// A config key written as an option (`tlm train --n_layer=2`): point to --set.
+std::string parse_hint(int argc, char** argv, const std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--", 0) != 0 || error.find(a) == std::string::npos) continue;
+    const std::string name = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+    if (find_config_key(name) == nullptr) continue;
+    const std::string value = a.find('=') == std::string::npos ? "VALUE" : a.substr(a.find('=') + 1);
+    return fmt::format(" (hint: config keys are set with --set: --set {}={})", name, value);
+  }
+  return "";
+}
+
 }  // namespace
 
 int tlm::cli::run(int argc, char** argv) {
@@ -335,7 +424,12 @@ int tlm::cli::run(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "train a model (config keys: `tlm train --keys`)");
   train->add_option("--config", config_file, "JSON config file (keys as in --keys)");
   train->add_option("--set", sets, "override a config key: --set n_layer=6 (repeatable)");
-  train->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
+  bool overwrite = false;
+  train->add_flag("--resume", resume, "continue from out_dir/ckpt.bin, with the config stored in it");
+  bool force = false;
+  train->add_flag("--force", force, "train even when the memory estimate exceeds the available memory");
+  train->add_flag("--overwrite", overwrite, "start a new run even if out_dir holds one (its "
+                  "ckpt.bin, ckpt_best.bin and log.jsonl are deleted)");
   train->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
   bool show_keys = false, profile = false;
   train->add_flag("--profile", profile, "print the share of step time per kind of kernel");
@@ -352,6 +446,8 @@ int tlm::cli::run(int argc, char** argv) {
   tune->add_option("--data", data, "text to tune on (default: the built-in fortunes corpus)");
   tune->add_option("--set", sets, "override a config key: --set max_iters=300 (repeatable)");
   tune->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
+  tune->add_flag("--overwrite", overwrite, "start anew even if out_dir holds a run (its files "
+                 "are deleted)");
   tune->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
 
   auto* eval = app.add_subcommand("eval", "loss and perplexity of a checkpoint on a text");
@@ -378,6 +474,9 @@ int tlm::cli::run(int argc, char** argv) {
   info->add_option("--config", config_file, "or a config file");
   info->add_option("--set", sets, "config overrides");
   info->add_option("--vocab_size", info_vocab, "vocabulary size for a config (default 65)");
+  bool info_json = false;
+  info->add_flag("--json", info_json, "--ckpt: one JSON line instead of text (without --ckpt the "
+                 "output is always one JSON line)");
 
   int64_t rb_context = 1024, rb_head = 64;
   auto* rope_bound = app.add_subcommand("rope-bound", "lower bound on the RoPE base for a context "
@@ -409,30 +508,44 @@ int tlm::cli::run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    fmt::print(stderr, "tlm: error: {}{}\n", e.what(), parse_hint(argc, argv, e.what()));
+    return 1;
   }
-  try {
-    if (*train) {
-      if (show_keys) {
-        fmt::print("{}", config_reference_markdown());
-        return 0;
+  const RunStart start = resume ? RunStart::Resume : overwrite ? RunStart::Overwrite : RunStart::Fresh;
+  auto run_command = [&]() -> int {
+    try {
+      if (*train) {
+        if (show_keys) {
+          fmt::print("{}", config_reference_markdown());
+          return 0;
+        }
+        TLM_CHECK(!(resume && overwrite), "train: --resume and --overwrite exclude each other");
+        return run_training(resume ? resume_train_config(config_file, sets) : resolve_config(config_file, sets),
+                            start, force, sample_chars, profile, rank_dump);
       }
-      return run_training(resolve_config(config_file, sets), resume, sample_chars, profile, rank_dump);
+      if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), start, force, sample_chars, false, "");
+      if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
+      if (*task) return cmd_task(config_file, sets, task_opt);
+      if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
+      if (*info) return cmd_info(ckpt, config_file, sets, info_vocab, info_json);
+      if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
+      if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
+      if (diag.parsed()) return diag.run();
+    } catch (const tlm::Error& e) {
+      fmt::print(stderr, "tlm: error: {}\n", e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "tlm: error: {}\n", e.what());
+      return 1;
     }
-    if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), resume, sample_chars, false, "");
-    if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
-    if (*task) return cmd_task(config_file, sets, task_opt);
-    if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
-    if (*info) return cmd_info(ckpt, config_file, sets, info_vocab);
-    if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
-    if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
-    if (diag.parsed()) return diag.run();
-  } catch (const tlm::Error& e) {
-    fmt::print(stderr, "tlm: error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "tlm: error: {}\n", e.what());
+    return 0;
+  };
+  const int status = run_command();
+  // Results go to stdout: a failed write there (a full disk, a closed pipe) is a failed command.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    fmt::print(stderr, "tlm: error: cannot write the output to stdout: {}\n", std::strerror(errno));
     return 1;
   }
-  return 0;
+  return status;
 }

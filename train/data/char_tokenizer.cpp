@@ -33,7 +33,7 @@ uint32_t code_point(std::string_view s, size_t i, size_t len) {
 // How a symbol is named in errors: 'a', '\n' or U+00E9 'é' with its bytes.
 std::string describe_symbol(std::string_view sym) {
   std::string bytes;
-  for (unsigned char c : sym) bytes += fmt::format("{}{:02x}", bytes.empty() ? "" : " ", c);
+  for (unsigned char c : sym) bytes += fmt::format("{}0x{:02x}", bytes.empty() ? "" : " ", c);
   if (sym.size() == 1) {
     unsigned char c = static_cast<unsigned char>(sym[0]);
     if (c >= 0x80) return fmt::format("byte 0x{:02x} (not part of valid UTF-8)", c);

@@ -3,7 +3,7 @@
 //
 //   CharTokenizer tok = CharTokenizer::build(text);   // tiny Shakespeare: 65 symbols, '\n' = 0
 //   tok.encode("hi!");                                // {46, 47, 2}
-//   tok.encode("é");                                  // Error: 'é' (U+00E9, bytes c3 a9) ...
+//   tok.encode("é");                                  // Error: 'é' (U+00E9, bytes 0xc3 0xa9) ...
 //
 // A character is a UTF-8 code point; every byte that is not part of valid UTF-8 (strict
 // RFC 3629: no overlongs, surrogates or values above U+10FFFF) is a symbol of its own. Symbols

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -65,10 +67,15 @@ std::string Table::to_csv() const {
 }
 
 void Table::write_csv(const std::string& path) const {
-  std::ofstream f(path, std::ios::trunc);
-  TLM_CHECK(f.good(), "diag: cannot write {}", path);
-  f << to_csv();
-  TLM_CHECK(f.good(), "diag: writing {} failed", path);
+  // Flushed and checked here, so a full disk is an error, not an empty CSV.
+  std::ofstream f(path, std::ios::trunc | std::ios::binary);
+  TLM_CHECK(f.is_open(), "diag: cannot open {} for writing: {}", path, std::strerror(errno));
+  const std::string csv = to_csv();
+  f.write(csv.data(), static_cast<std::streamsize>(csv.size()));
+  f.flush();
+  TLM_CHECK(f.good(), "diag: cannot write {}: {}", path, std::strerror(errno));
+  f.close();
+  TLM_CHECK(!f.fail(), "diag: cannot write {}: closing failed: {}", path, std::strerror(errno));
 }
 
 // ---- cost ----

@@ -40,10 +40,14 @@ struct TrainConfig {
   // ---- data ----
   std::string data, tokenizer;
   int64_t bpe_vocab_size;
+  std::string tokenizer_file;
+  bool allow_binary;
   double val_fraction;
   // ---- training loop ----
   int64_t batch_size, max_iters, gradient_accumulation_steps;
   int64_t eval_interval, eval_iters, log_interval, ckpt_interval, seed;
+  double ckpt_minutes;
+  bool ckpt_best;
   std::string out_dir;
   std::string nan_policy;
   // ---- optimizer and schedule ----

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "nn/loss/cross_entropy.h"
@@ -21,6 +20,9 @@
 #include "train/run/mixed_precision.h"
 #include "train/sys/interrupt.h"
 #include "train/run/progress.h"
+#include "train/run/run_dir.h"
+#include "train/run/run_log.h"
+#include "train/data/text_check.h"
 #include "train/sys/sysinfo.h"
 #include "train/tune/tune.h"
 
@@ -41,7 +43,7 @@ const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "
                                   "norm_type", "pos", "rope_base", "ffn", "tie_weights",
                                   "block", "attn", "attn_scale", "window", "layout",
                                   "gau_expansion", "gau_attn_size",
-                                  "tokenizer", "bpe_vocab_size",
+                                  "tokenizer", "bpe_vocab_size", "tokenizer_file",
                                   "tune_method", "backbone", "lst_reduction", "lora_rank", "lst_output"};
 
 double median(std::vector<double> v) {
@@ -188,6 +190,8 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
       data_rng_(stream_seed(cfg.seed, kData)),
       dropout_rng_(stream_seed(cfg.seed, kDropout)) {
   cfg_.validate();
+  cfg_.data = absolute_data_path(cfg_.data);  // so eval, resume and diag work from any directory
+  cfg_.tokenizer_file = absolute_data_path(cfg_.tokenizer_file);
   precision_ = run_precision(cfg_);
   scaler_ = make_loss_scaler(cfg_);
   if (!world) solo_ = std::make_unique<Distributed>();
@@ -207,16 +211,30 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     tokenizer_ = task_->tokenizer();
     data_ = std::make_unique<Dataset>(std::vector<int32_t>{0, 0}, 0.5, cfg_.data);
   } else {
+    Checkpoint ck;
+    if (resume) {  // the data file the checkpoint names must still be there, with the same bytes
+      ck = load_checkpoint(checkpoint_path());
+      if (ck.meta.contains("data_file")) check_data_file_present(ck.meta.at("data_file"), checkpoint_path());
+    }
     const std::string text = training_text(cfg_);
     data_bytes = text.size();
     if (world_->active()) data_crc = crc32(text);
+    data_fingerprint_ = data_fingerprint(cfg_.data, text);
     const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
     if (resume) {
+      if (ck.meta.contains("data_file")) check_data_fingerprint(ck.meta.at("data_file"), text, checkpoint_path());
       // The tokenizer comes from the checkpoint, so ids mean what they meant when training began.
-      Checkpoint ck = load_checkpoint(checkpoint_path());
       tokenizer_ = with_metadata_errors(checkpoint_path(), [&] { return load_tokenizer(ck.meta.at("tokenizer")); });
     } else {
-      tokenizer_ = build_tokenizer(cfg_, text);
+      // A new run refuses a file that is mostly not text (train/data/text_check.h).
+      if (!cfg_.allow_binary && !cfg_.data.empty()) check_text(text, cfg_.data);
+      if (cfg_.tokenizer_file.empty()) {
+        tokenizer_ = build_tokenizer(cfg_, text);
+      } else {  // from `tlm tokenize`; the config then names its kind and size
+        tokenizer_ = load_tokenizer_file(cfg_.tokenizer_file);
+        cfg_.tokenizer = tokenizer_->name();
+        if (cfg_.tokenizer == "bpe") cfg_.bpe_vocab_size = tokenizer_->vocab_size();
+      }
     }
     data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
     data_->check_context(cfg_.block_size);
@@ -296,7 +314,9 @@ void Trainer::init_tuning_(bool resume) {
   tokenizer_ = std::move(bb.tokenizer);  // the backbone's ids
   model_ = std::move(bb.model);
   const std::string source = cfg_.data.empty() ? "the built-in fortunes corpus" : cfg_.data;
-  const std::string text = encodable_text(training_text(cfg_), *tokenizer_, cfg_, source);
+  const std::string raw = training_text(cfg_);
+  data_fingerprint_ = data_fingerprint(cfg_.data, raw);
+  const std::string text = encodable_text(raw, *tokenizer_, cfg_, source);
   data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
   data_->check_context(cfg_.block_size);
 }
@@ -348,6 +368,12 @@ void Trainer::save(const std::string& path) const {
   ck.meta["tokenizer"] = tokenizer_->to_json();
   ck.meta["step"] = step_;
   ck.meta["skipped_steps"] = skipped_steps_;
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  if (last_eval_step_ >= 0)
+    ck.meta["losses"] = {{"step", last_eval_step_}, {"train_loss", num(last_eval_.train_loss)},
+                         {"val_loss", num(last_eval_.val_loss)}};
+  ck.meta["best_val_loss"] = num(best_val_loss_);
+  if (!data_fingerprint_.is_null()) ck.meta["data_file"] = data_fingerprint_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
   for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
   if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
@@ -398,6 +424,14 @@ void Trainer::restore_(const std::string& path) {
   skipped_steps_ = ck.meta.contains("skipped_steps") && ck.meta.at("skipped_steps").is_number_integer()
                        ? ck.meta.at("skipped_steps").get<int64_t>()
                        : 0;
+  if (ck.meta.contains("best_val_loss") && ck.meta.at("best_val_loss").is_number())
+    best_val_loss_ = ck.meta.at("best_val_loss").get<double>();
+  if (ck.meta.contains("losses") && ck.meta.at("losses").is_object()) {
+    const nlohmann::json& l = ck.meta.at("losses");
+    auto get = [&](const char* k) { return l.contains(k) && l.at(k).is_number() ? l.at(k).get<double>() : NAN; };
+    last_eval_ = {get("train_loss"), get("val_loss")};
+    last_eval_step_ = l.contains("step") && l.at("step").is_number_integer() ? l.at("step").get<int64_t>() : -1;
+  }
 }
 
 Batch Trainer::train_batch_() {
@@ -544,23 +578,28 @@ TrainSummary Trainer::run(std::FILE* out) {
   // N ranks: only rank 0 writes the log, prints and saves; the others train silently.
   const bool root = world_->is_root(), dist = world_->active();
   if (!root) out = nullptr;
-  std::ofstream log;
+  // log.jsonl is appended to, never truncated: a new run into a directory holding a run is
+  // refused before this (prepare_out_dir, train/run/run_dir.h) unless --overwrite removed it.
+  std::unique_ptr<RunLog> log_file;
   if (root) {
     std::filesystem::create_directories(cfg_.out_dir);
-    log.open(std::filesystem::path(cfg_.out_dir) / "log.jsonl", step_ > 0 ? std::ios::app : std::ios::trunc);
-    TLM_CHECK(log.good(), "train: cannot write {}/log.jsonl", cfg_.out_dir);
+    log_file = std::make_unique<RunLog>((std::filesystem::path(cfg_.out_dir) / "log.jsonl").string());
+    if (step_ > 0) log_file->set_checkpoint(checkpoint_path(), step_);  // resumed from it
+  } else {
+    log_file = std::make_unique<RunLog>();
   }
+  RunLog& log = *log_file;
   TrainSummary s;
   s.params = model_->num_parameters() + (side_ ? side_->num_parameters() : 0);
   for (auto& [name, p] : trained_parameters(*model_, side_.get())) s.trainable_params += p.numel();
   s.optimizer_state_bytes = optimizer_->state_bytes();
   s.optimizer_buffers_per_param = optimizer_->buffers_per_parameter();
-  log << nlohmann::json{{"kind", "header"}, {"step", step_}, {"params", s.params},
-                        {"optimizer", optimizer_->name()},
-                        {"optimizer_params", optimizer_->num_parameters()},
-                        {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
-                        {"optimizer_buffers", optimizer_->buffer_names()},
-                        {"optimizer_state_bytes", s.optimizer_state_bytes}}.dump() << "\n";
+  log.write({{"kind", "header"}, {"step", step_}, {"params", s.params},
+             {"optimizer", optimizer_->name()},
+             {"optimizer_params", optimizer_->num_parameters()},
+             {"optimizer_buffers_per_param", s.optimizer_buffers_per_param},
+             {"optimizer_buffers", optimizer_->buffer_names()},
+             {"optimizer_state_bytes", s.optimizer_state_bytes}});
   s.ranks = world_->size();
   const int64_t tokens_per_step =
       world_->size() * cfg_.batch_size * cfg_.block_size * cfg_.gradient_accumulation_steps;
@@ -575,19 +614,40 @@ TrainSummary Trainer::run(std::FILE* out) {
   double profiled_step_s = 0;
   if (profile_) prof = std::make_unique<ProfileSession>();
 
+  // Checkpoints (rank 0 only; saving reads the state and changes nothing): at every evaluation
+  // step, every ckpt_interval steps, every ckpt_minutes, on Ctrl-C and at the end; each atomic.
+  auto last_save = std::chrono::steady_clock::now();
+  int64_t saved_step = -1;
+  auto save_checkpoint_ = [&](const char* reason) {
+    if (!root || saved_step == step_) return;
+    save(checkpoint_path());
+    saved_step = step_;
+    last_save = std::chrono::steady_clock::now();
+    log.set_checkpoint(checkpoint_path(), step_);
+    log.write({{"kind", "checkpoint"}, {"step", step_}, {"reason", reason}, {"path", checkpoint_path()}});
+  };
   auto do_eval = [&]() {
     if (cfg_.eval_iters <= 0 || !root) return;  // evaluation touches no shared state
     last = evaluate(step_);
-    log << nlohmann::json{{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
-                          {"val_loss", last.val_loss}, {"peak_bytes", memory_stats().peak_bytes},
-                          {"peak_rss_bytes", peak_rss_bytes()}}.dump() << "\n";
-    log.flush();
+    last_eval_ = last;
+    last_eval_step_ = step_;
+    const bool best = std::isfinite(last.val_loss) && !(last.val_loss >= best_val_loss_);
+    if (best) best_val_loss_ = last.val_loss;
+    log.write({{"kind", "eval"}, {"step", step_}, {"train_loss", last.train_loss},
+               {"val_loss", last.val_loss}, {"peak_bytes", memory_stats().peak_bytes},
+               {"peak_rss_bytes", peak_rss_bytes()}});
     progress.message(fmt::format("step {}: train loss {:.4f}, val loss {:.4f}", step_,
                                  last.train_loss, last.val_loss));
+    if (best && cfg_.ckpt_best) {
+      const std::string path = (std::filesystem::path(cfg_.out_dir) / "ckpt_best.bin").string();
+      save(path);
+      log.write({{"kind", "checkpoint"}, {"step", step_}, {"reason", "best"}, {"path", path},
+                 {"val_loss", last.val_loss}});
+    }
   };
 
   if (!lst_init_.is_null()) {  // how a fresh LST side network was initialised
-    log << lst_init_.dump() << "\n";
+    log.write(lst_init_);
     progress.message(lst_init_message_);
   }
   if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
@@ -595,8 +655,10 @@ TrainSummary Trainer::run(std::FILE* out) {
     s.initial_val_loss = last.val_loss;
   }
   while (step_ < cfg_.max_iters) {
-    if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty())
+    if (cfg_.eval_interval > 0 && step_ > 0 && step_ % cfg_.eval_interval == 0 && !step_ms.empty()) {
       do_eval();
+      save_checkpoint_("eval");
+    }
     const double lr = schedule_->lr_at(step_);
     auto t0 = std::chrono::steady_clock::now();
     const double loss = train_step_();
@@ -622,12 +684,12 @@ TrainSummary Trainer::run(std::FILE* out) {
       nlohmann::json rec = {{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
                             {"skipped_steps", skipped_steps_}};
       rec.update(amp_stats);
-      log << rec.dump() << "\n";
+      log.write(rec);
       if (scaler_->skipped_steps() <= 10 || scaler_->skipped_steps() % 100 == 0)
         progress.message(fmt::format("step {}: skipped, {}", step_ - 1, skip_reason_));
     } else if (!skip_reason_.empty()) {
-      log << nlohmann::json{{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
-                            {"skipped_steps", skipped_steps_}}.dump() << "\n";
+      log.write({{"kind", "skip"}, {"step", step_}, {"reason", skip_reason_},
+                 {"skipped_steps", skipped_steps_}});
       progress.message(fmt::format("step {}: skipped, {} (nan_policy = skip; {} skipped so far)",
                                    step_ - 1, skip_reason_, skipped_steps_));
     } else {
@@ -635,18 +697,19 @@ TrainSummary Trainer::run(std::FILE* out) {
                          {"grad_norm", last_grad_norm_}, {"ms", ms}, {"tokens_per_s", tps}};
       rec.update(amp_stats);
       if (dist) rec["allreduce_ms"] = last_allreduce_ms_, rec["wait_ms"] = last_wait_ms_;
-      log << rec.dump() << "\n";
+      log.write(rec);
       progress.update(step_ - 1, loss, lr, tps, amp_line);
     }
-    if (root && cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters) {
-      save(checkpoint_path());
-    }
+    if (cfg_.ckpt_interval > 0 && step_ % cfg_.ckpt_interval == 0 && step_ < cfg_.max_iters)
+      save_checkpoint_("interval");
+    if (cfg_.ckpt_minutes > 0 && step_ < cfg_.max_iters &&
+        std::chrono::steady_clock::now() - last_save >= std::chrono::duration<double>(60 * cfg_.ckpt_minutes))
+      save_checkpoint_("time");
     if (dist ? stop_all_ : interrupt.requested()) {
       s.interrupted = true;
       break;
     }
   }
-  log.flush();
   progress.finish();
   if (prof) {
     // Shares of the training steps' time (evaluations and checkpoints excluded).
@@ -668,7 +731,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   }
   interrupt_ = nullptr;
   if (!s.interrupted) do_eval();
-  if (root) save(checkpoint_path());
+  save_checkpoint_(s.interrupted ? "interrupt" : "final");
   if (s.interrupted)
     progress.message(fmt::format("interrupted at step {}: checkpoint saved to {} (resume with "
                                  "--resume)", step_, checkpoint_path()));

@@ -38,10 +38,17 @@
 // masks from a rank-distinct stream seeded by the shared dropout Rng). Only rank 0 logs,
 // evaluates and writes checkpoints; the checkpoint does not depend on N.
 //
-// Files in out_dir: ckpt.bin (model, optimizer, RNG states, step, config, tokenizer; written
-// atomically every ckpt_interval steps, on Ctrl-C and at the end) and log.jsonl (a
-// {"kind": "header"} record when run() starts: parameters and the optimizer's state memory,
-// bytes and buffers per parameter; then one record per step and per evaluation).
+// Files in out_dir (train/run/run_dir.h): ckpt.bin (model, optimizer, RNG states, step, config,
+// tokenizer, the data file's absolute path, size and CRC-32, the last evaluation's losses and the
+// best validation loss; written atomically at every evaluation step (every eval_interval steps),
+// every ckpt_minutes of wall-clock time, every ckpt_interval steps, on Ctrl-C and at the end),
+// ckpt_best.bin (ckpt_best = true: written when an evaluation reaches a new lowest validation
+// loss) and log.jsonl (appended, never truncated; each record written through as it is made
+// (train/run/run_log.h): a {"kind": "header"} record when run() starts: parameters and the
+// optimizer's state memory, bytes and buffers per parameter; then one record per step, per
+// evaluation and per checkpoint ({"kind": "checkpoint", "step", "reason"})).
+// A relative `data` path is made absolute when the trainer is built; a resume checks that the
+// data file is still there and unchanged (else an error naming it).
 #pragma once
 
 #include <cstdio>
@@ -140,6 +147,7 @@ class Trainer {
   const TrainConfig& config() const { return cfg_; }
   const optim::Optimizer& optimizer() const { return *optimizer_; }
   int64_t step() const { return step_; }
+  double best_val_loss() const { return best_val_loss_; }  // lowest evaluated; NaN before any
   int threads() const { return threads_; }  // OpenMP/BLAS threads this process uses
   // loss = emo: the frozen cost embedding [V,C]; undefined for the other losses.
   const Tensor& emo_embedding() const { return loss_options_.emo_embedding; }
@@ -175,6 +183,12 @@ class Trainer {
   double last_grad_norm_ = 0;
   bool profile_ = false;
   int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
+  // Kept in checkpoints (tlm info --ckpt shows them): the last evaluation and its step, the
+  // lowest validation loss so far, and the data file's fingerprint (train/run/run_dir.h).
+  EvalResult last_eval_;
+  int64_t last_eval_step_ = -1;
+  double best_val_loss_ = NAN;
+  nlohmann::json data_fingerprint_;
   // Mixed precision (train/run/mixed_precision.h; docs/methods.md, "bf16 and fp16"): the policy
   // of every forward and backward, the fp16 loss scaler (null unless precision = fp16; kept in
   // checkpoints) and what the last step's rounding did.

@@ -1,0 +1,125 @@
+#include "train/run/memory_estimate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "nn/mlp.h"
+#include "train/data/probes.h"
+#include "train/data/tokenizer.h"
+#include "train/sys/memory_limit.h"
+
+namespace tlm::train {
+
+namespace {
+
+bool gated(const std::string& ffn) { return ffn == "geglu" || ffn == "swiglu"; }
+
+int64_t gau_e(const TrainConfig& c) {
+  return std::max<int64_t>(1, std::llround(c.gau_expansion * static_cast<double>(c.n_embd)));
+}
+
+// Parameters of one norm layer of width C (nn/norm.cpp: LayerNorm weight [+ bias], RMSNorm gain).
+int64_t norm_params(const TrainConfig& c) {
+  return c.n_embd * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
+}
+
+// Parameters of Linear(in, out, bias).
+int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
+
+}  // namespace
+
+ModelSize model_size(const TrainConfig& c, int64_t V) {
+  const int64_t C = c.n_embd, L = c.n_layer;
+  int64_t layer = 0;
+  if (c.block == "gau") {  // nn/gau.cpp: ln, i_dense [2e+s, C], o_dense [C, e], gamma/beta q,k [s]
+    const int64_t e = gau_e(c), s = c.gau_attn_size;
+    layer = norm_params(c) + linear_params(C, 2 * e + s, c.bias) + linear_params(e, C, c.bias) + 4 * s;
+  } else {  // nn/block.cpp: ln_1, c_attn [3C, C], c_proj [C, C], ln_2, mlp c_fc, c_proj
+    const int64_t F = nn::MLP::default_hidden(C, c.ffn);
+    layer = 2 * norm_params(c) + linear_params(C, 3 * C, c.bias) + linear_params(C, C, c.bias) +
+            linear_params(C, gated(c.ffn) ? 2 * F : F, c.bias) + linear_params(F, C, c.bias);
+  }
+  const int64_t wpe = c.pos == "learned" ? c.block_size * C : 0;
+  ModelSize m;
+  m.params = V * C + wpe + L * layer + (c.norm == "pre" ? norm_params(c) : 0) +
+             (c.tie_weights ? 0 : V * C);
+  m.params_non_embedding = m.params - wpe;
+  const double N = static_cast<double>(m.params_non_embedding), T = static_cast<double>(c.block_size);
+  m.flops_per_token = c.block == "gau"
+                          ? 6.0 * N + 6.0 * L * static_cast<double>(c.gau_attn_size + gau_e(c)) * T
+                          : 6.0 * N + 12.0 * L * static_cast<double>(C) * T;
+  return m;
+}
+
+int64_t MemoryEstimate::total_bytes() const {
+  int64_t t = 0;
+  for (const auto& [name, b] : parts) t += b;
+  return t;
+}
+
+std::string MemoryEstimate::str() const {
+  std::string s;
+  for (const auto& [name, b] : parts) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", name, format_bytes(b));
+  return fmt::format("{} ({})", format_bytes(total_bytes()), s);
+}
+
+MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V) {
+  const ModelSize size = model_size(c, V);
+  const int64_t P = size.params;
+  const int64_t buffers = c.optimizer == "adamw" ? 2 : c.optimizer == "lion" ? 1 : (c.momentum > 0 ? 1 : 0);
+  // Activations, in floats per token (see the header), split into what 16-bit precision stores
+  // in 2 bytes (the saved activations) and what stays fp32 (softmax outputs and statistics).
+  const double C = static_cast<double>(c.n_embd), T = static_cast<double>(c.block_size);
+  const double H = static_cast<double>(c.n_head), L = static_cast<double>(c.n_layer);
+  double half = 0, full = 0;
+  if (c.block == "gau") {
+    const double e = static_cast<double>(gau_e(c)), s = static_cast<double>(c.gau_attn_size);
+    const double total = 2 * (2 * e + s) + 2 * s + T + 2 * e + 3 * C;
+    full = T;  // the attention weights (softmax/relu2 in fp32)
+    half = total - full;
+    if (c.dropout > 0) full += C + 2 * T;
+  } else {
+    const double F = static_cast<double>(nn::MLP::default_hidden(c.n_embd, c.ffn));
+    const double per_layer = 8 * C + (gated(c.ffn) ? 4 : 2) * F + H * T + H + 4;
+    full = H * T + H + 4;  // the attention probabilities and the softmax and norm statistics
+    half = per_layer - full;
+    if (c.dropout > 0) full += 2 * C + 2 * H * T;
+  }
+  const bool sixteen = c.precision != "fp32";
+  const double tokens = static_cast<double>(c.batch_size * c.block_size);
+  const double layer_bytes = tokens * L * (half * (sixteen ? 2 : 4) + full * 4);
+  const double outside = tokens * 4 * (2 * C + static_cast<double>(V) + (c.dropout > 0 ? C : 0));
+  MemoryEstimate m;
+  m.parts = {{"weights", 4 * P},
+             {"gradients", 4 * P},
+             {"optimizer state", 4 * P * buffers},
+             {"activations", static_cast<int64_t>(layer_bytes + outside)},
+             {"logits gradient", static_cast<int64_t>(tokens * 4 * static_cast<double>(V))}};
+  std::stable_sort(m.parts.begin(), m.parts.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  return m;
+}
+
+int64_t expected_vocab(const TrainConfig& cfg, const std::string& text) {
+  if (is_synthetic_data(cfg.data)) return SyntheticTask(cfg.data, cfg.block_size).tokenizer()->vocab_size();
+  if (!cfg.tokenizer_file.empty()) return load_tokenizer_file(cfg.tokenizer_file)->vocab_size();
+  if (cfg.tokenizer == "bpe") return cfg.bpe_vocab_size;
+  return make_tokenizer("char", text, {})->vocab_size();
+}
+
+std::string memory_refusal(const MemoryEstimate& estimate, const AvailableMemory& available) {
+  if (available.bytes < 0 || estimate.total_bytes() <= available.bytes) return "";
+  std::string parts;
+  for (const auto& [name, bytes] : estimate.parts)
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, format_bytes(bytes));
+  return fmt::format(
+      "memory: this run needs about {} but {} is available ({}); the largest parts: {}. "
+      "Reduce batch_size or block_size (activations), n_layer or n_embd (weights, gradients, "
+      "optimizer state), use precision=bf16 (16-bit activations) or optimizer=lion (one state "
+      "buffer); --force tries anyway",
+      format_bytes(estimate.total_bytes()), format_bytes(available.bytes), available.source,
+      parts);
+}
+
+}  // namespace tlm::train
