@@ -28,7 +28,7 @@ struct BlockOptions {
   std::string norm = "pre";             // pre | post | deepnorm
   std::string norm_type = "layernorm";  // layernorm | rmsnorm
   double norm_eps = 1e-5;
-  std::string ffn = "gelu";             // gelu | geglu | swiglu
+  std::string ffn = "gelu";             // gelu | gelu_tanh | geglu | swiglu
   int64_t mlp_hidden = 0;               // 0: MLP::default_hidden(C, ffn)
   int64_t n_layer = 1;                  // N: blocks in the model (init scale, DeepNorm alpha/beta)
   void validate() const;

@@ -20,8 +20,8 @@ void GPTConfig::validate() const {
             "GPTConfig.norm: '{}' is not one of pre|post|deepnorm", norm);
   TLM_CHECK(pos == "learned" || pos == "rope" || pos == "none",
             "GPTConfig.pos: '{}' is not one of learned|rope|none", pos);
-  TLM_CHECK(ffn == "gelu" || ffn == "geglu" || ffn == "swiglu",
-            "GPTConfig.ffn: '{}' is not one of gelu|geglu|swiglu", ffn);
+  TLM_CHECK(ffn == "gelu" || ffn == "gelu_tanh" || ffn == "geglu" || ffn == "swiglu",
+            "GPTConfig.ffn: '{}' is not one of gelu|gelu_tanh|geglu|swiglu", ffn);
   TLM_CHECK(norm_type == "layernorm" || norm_type == "rmsnorm",
             "GPTConfig.norm_type: '{}' is not one of layernorm|rmsnorm", norm_type);
   TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "

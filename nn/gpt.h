@@ -36,7 +36,7 @@ struct GPTConfig {
   bool bias = true;                       // biases in Linear and LayerNorm
   std::string norm = "pre";               // pre | post | deepnorm
   std::string pos = "learned";            // learned | rope | none
-  std::string ffn = "gelu";               // gelu | geglu | swiglu
+  std::string ffn = "gelu";               // gelu | gelu_tanh (GPT-2's gelu_new) | geglu | swiglu
   std::string norm_type = "layernorm";    // layernorm | rmsnorm
   double rope_base = 10000;
   double norm_eps = 1e-5;

@@ -4,15 +4,15 @@ namespace tlm::nn {
 namespace {
 
 bool is_gated(const std::string& ffn) {
-  TLM_CHECK(ffn == "gelu" || ffn == "geglu" || ffn == "swiglu",
-            "ffn: '{}' is not one of gelu|geglu|swiglu", ffn);
-  return ffn != "gelu";
+  TLM_CHECK(ffn == "gelu" || ffn == "gelu_tanh" || ffn == "geglu" || ffn == "swiglu",
+            "ffn: '{}' is not one of gelu|gelu_tanh|geglu|swiglu", ffn);
+  return ffn == "geglu" || ffn == "swiglu";
 }
 
 }  // namespace
 
 int64_t MLP::default_hidden(int64_t n_embd, const std::string& ffn) {
-  if (!is_gated(ffn)) return 4 * n_embd;
+  if (!is_gated(ffn)) return 4 * n_embd;  // gelu, gelu_tanh
   const int64_t h = (8 * n_embd + 2) / 3;
   return (h + 7) / 8 * 8;
 }
@@ -23,6 +23,7 @@ MLP::MLP(int64_t n_embd, int64_t hidden, const std::string& ffn, bool bias, doub
       dropout(p),
       gated_(is_gated(ffn)),
       silu_(ffn == "swiglu"),
+      tanh_(ffn == "gelu_tanh"),
       hidden_(hidden) {
   register_module("c_fc", c_fc);
   register_module("c_proj", c_proj);
@@ -35,7 +36,7 @@ Tensor MLP::forward(const Tensor& x, Rng& rng) const {
     std::vector<Tensor> ab = chunk(h, 2, -1);  // two [B,T,H] views
     h = mul(silu_ ? silu(ab[0]) : gelu(ab[0]), ab[1]);
   } else {
-    h = gelu(h);
+    h = tanh_ ? gelu_tanh(h) : gelu(h);
   }
   return dropout.forward(c_proj.forward(h), rng);
 }

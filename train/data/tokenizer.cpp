@@ -6,6 +6,7 @@
 #include "train/io/json_util.h"
 #include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
+#include "train/data/gpt2_tokenizer.h"
 #include "train/io/file_io.h"
 
 namespace tlm::train {
@@ -34,6 +35,11 @@ const std::vector<Entry>& registry() {
          return std::make_unique<BpeTokenizer>(BpeTokenizer::train(text, o.bpe_vocab_size));
        },
        [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }},
+      {"gpt2",  // read, not trained: the corpus is ignored
+       [](std::string_view, const TokenizerOptions& o) {
+         return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(o.gpt2_dir));
+       },
+       [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }},
   };
   return entries;
 }

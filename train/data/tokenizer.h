@@ -1,5 +1,6 @@
-// Tokenizer: text bytes <-> token ids. Two kinds, selected by name: "char" (one id per
-// character, the nanoGPT Shakespeare setup) and "bpe" (byte-level byte-pair encoding).
+// Tokenizer: text bytes <-> token ids. Three kinds, selected by name: "char" (one id per
+// character, the nanoGPT Shakespeare setup), "bpe" (byte-level byte-pair encoding) and "gpt2"
+// (GPT-2's own tokenizer, read from its vocab.json + merges.txt: train/data/gpt2_tokenizer.h).
 //
 //   std::string text = read_file("input.txt", "data");
 //   auto tok = make_tokenizer("char", text);                 // vocabulary learnt from text
@@ -29,7 +30,7 @@ namespace tlm::train {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  virtual std::string name() const = 0;  // "char" | "bpe": the key of make_tokenizer
+  virtual std::string name() const = 0;  // "char" | "bpe" | "gpt2": the key of make_tokenizer
   virtual int32_t vocab_size() const = 0;
   virtual std::vector<int32_t> encode(std::string_view text) const = 0;
   virtual std::string decode(std::span<const int32_t> ids) const = 0;
@@ -45,6 +46,7 @@ class Tokenizer {
 
 struct TokenizerOptions {
   int32_t bpe_vocab_size = 512;  // "bpe": 256 byte tokens + merges
+  std::string gpt2_dir = {};     // "gpt2": the directory of vocab.json + merges.txt (not trained)
 };
 
 // The registry: builds (trains) the tokenizer `name` on `corpus`. Unknown names list the known.

@@ -42,7 +42,8 @@ const std::vector<ConfigKey>& table() {
       key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, {"layernorm", "rmsnorm"}),
       key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, {"learned", "rope", "none"}),
       key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
-      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C, or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "geglu", "swiglu"}),
+      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "gelu_tanh", "geglu", "swiglu"}),
+      key("norm_eps", "model", &C::norm_eps, "1e-5", "epsilon of LayerNorm / RMSNorm (GPT-2: layer_norm_epsilon)", above(0)),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
       key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
       key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, {"softmax", "relu2"}),
@@ -53,7 +54,8 @@ const std::vector<ConfigKey>& table() {
       key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), or a built-in task: probe:position, probe:position_bos, task:copy"),
-      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data", {}, {"char", "bpe"}),
+      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, {"char", "bpe", "gpt2"}),
+      key("tokenizer_dir", "data", &C::tokenizer_dir, "", "tokenizer = gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)"),
       key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),
       key("tokenizer_file", "data", &C::tokenizer_file, "", "a tokenizer file written by `tlm tokenize` (its kind and vocabulary replace tokenizer and bpe_vocab_size); empty: train one on the data"),
       key("allow_binary", "data", &C::allow_binary, "false", "train on a file even if it is mostly not UTF-8 text (invalid UTF-8 or control bytes)"),
@@ -386,6 +388,8 @@ void TrainConfig::validate() const {
         k.field);
   }
   // Across keys.
+  TLM_CHECK(tokenizer != "gpt2" || !tokenizer_dir.empty(),
+            "config: tokenizer = gpt2 needs tokenizer_dir = DIR (holding vocab.json and merges.txt)");
   TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
             n_head);
   TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,

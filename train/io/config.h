@@ -31,14 +31,14 @@ struct TrainConfig {
   double dropout;
   bool bias;
   std::string norm, norm_type, pos;
-  double rope_base;
+  double rope_base, norm_eps;
   std::string ffn;
   bool tie_weights;
   std::string block, attn, attn_scale, layout;
   int64_t window, gau_attn_size;
   double gau_expansion;
   // ---- data ----
-  std::string data, tokenizer;
+  std::string data, tokenizer, tokenizer_dir;
   int64_t bpe_vocab_size;
   std::string tokenizer_file;
   bool allow_binary;

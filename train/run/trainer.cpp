@@ -40,7 +40,7 @@ enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4, kFisher 
 // The config keys that decide the model and tokenizer: a checkpoint can only be resumed,
 // evaluated or sampled under the same values.
 const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
-                                  "norm_type", "pos", "rope_base", "ffn", "tie_weights",
+                                  "norm_type", "pos", "rope_base", "norm_eps", "ffn", "tie_weights",
                                   "block", "attn", "attn_scale", "window", "layout",
                                   "gau_expansion", "gau_attn_size",
                                   "tokenizer", "bpe_vocab_size", "tokenizer_file",
@@ -57,6 +57,7 @@ std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::st
   // Trained on the whole text, as nanoGPT builds its character table from the whole file.
   TokenizerOptions options;
   options.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
+  options.gpt2_dir = cfg.tokenizer_dir;
   return make_tokenizer(cfg.tokenizer, text, options);
 }
 
@@ -117,6 +118,7 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
   g.norm_type = cfg.norm_type;
   g.rope_base = cfg.rope_base;
   g.tie_weights = cfg.tie_weights;
+  g.norm_eps = cfg.norm_eps;
   g.block = cfg.block;
   g.attn = cfg.attn;
   g.attn_scale = cfg.attn_scale;
