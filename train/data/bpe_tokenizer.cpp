@@ -53,8 +53,10 @@ bool merge_pair(std::vector<int32_t>& s, int32_t a, int32_t b, int32_t merged) {
 
 }  // namespace
 
-std::vector<std::string_view> bpe_pretokenize(std::string_view text) {
-  std::vector<std::string_view> pieces;
+namespace {
+// Calls f(piece) for each pre-token of `text` in order (bpe_pretokenize without the vector).
+template <class F>
+void for_each_piece(std::string_view text, F&& f) {
   const size_t n = text.size();
   auto cls = [&](size_t i) { return byte_class(static_cast<unsigned char>(text[i])); };
   auto run_end = [&](size_t i, ByteClass c) {
@@ -73,22 +75,35 @@ std::vector<std::string_view> bpe_pretokenize(std::string_view text) {
     } else {
       end = run_end(i, cls(i));
     }
-    pieces.push_back(text.substr(i, end - i));
+    f(text.substr(i, end - i));
     i = end;
   }
+}
+}  // namespace
+
+std::vector<std::string_view> bpe_pretokenize(std::string_view text) {
+  std::vector<std::string_view> pieces;
+  for_each_piece(text, [&](std::string_view p) { pieces.push_back(p); });
   return pieces;
 }
 
 // ---- training ----
 
 BpeTokenizer BpeTokenizer::train(std::string_view corpus, int32_t vocab_size) {
+  return train(std::span<const std::string_view>(&corpus, 1), vocab_size);
+}
+
+BpeTokenizer BpeTokenizer::train(std::span<const std::string_view> documents, int32_t vocab_size) {
   TLM_CHECK(vocab_size >= 256, "bpe tokenizer: vocab_size {} is below the 256 byte tokens",
             vocab_size);
-  TLM_CHECK(!corpus.empty(), "bpe tokenizer: cannot train on empty text");
+  bool any = false;
+  for (std::string_view d : documents) any = any || !d.empty();
+  TLM_CHECK(any, "bpe tokenizer: cannot train on empty text");
 
   // Each distinct piece once, with its frequency.
   std::unordered_map<std::string_view, int64_t> piece_count;
-  for (std::string_view p : bpe_pretokenize(corpus)) ++piece_count[p];
+  for (std::string_view d : documents)
+    for_each_piece(d, [&](std::string_view p) { ++piece_count[p]; });
   std::vector<std::vector<int32_t>> words;
   std::vector<int64_t> freq;
   words.reserve(piece_count.size());
@@ -226,7 +241,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
   ids.reserve(text.size() / 2);
   // Text repeats its words: encode each distinct piece once per call.
   std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;  // piece -> ids range
-  for (std::string_view piece : bpe_pretokenize(text)) {
+  for_each_piece(text, [&](std::string_view piece) {
     auto it = seen.find(piece);
     if (it != seen.end()) {
       const auto [from, len] = it->second;
@@ -234,12 +249,12 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
         const int32_t id = ids[from + k];
         ids.push_back(id);
       }
-      continue;
+      return;
     }
     const size_t from = ids.size();
     encode_piece_(piece, ids);
     seen.emplace(piece, std::make_pair(from, ids.size() - from));
-  }
+  });
   return ids;
 }
 
