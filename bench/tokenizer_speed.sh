@@ -17,11 +17,22 @@ for i in $(seq 90); do cat data/tinyshakespeare.txt; done > "$W/shakes100.txt"
 : > "$W/fortunes.txt"
 for dat in /usr/share/games/fortunes/*.dat; do cat "${dat%.dat}" >> "$W/fortunes.txt"; done
 cat /usr/share/common-licenses/* >> "$W/fortunes.txt" 2>/dev/null || true
+cat > "$W/row.py" <<'PY'
+import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+mib = lambda b: b / 2**20
+if sys.argv[1] == "merges":
+    print(f"| {sys.argv[2]} | {r['tokenizer_seconds']:.2f} s | {mib(r['peak_rss_tokenizer_bytes']):.0f} MiB |")
+else:
+    corpus, tok, threads = sys.argv[1:4]
+    print(f"| {corpus} | {r['bytes'] / 1e6:.1f} MB | {tok} | {r['vocab_size']} | {threads} | "
+          f"{r['tokens']:,} | {r['tokenizer_seconds']:.2f} s | {mib(r['peak_rss_tokenizer_bytes']):.0f} MiB | "
+          f"{r['encode_mb_per_s']:.1f} MB/s | {mib(r['peak_rss_bytes']):.0f} MiB |")
+PY
 row() {  # corpus tokenizer vocab threads
   local out="$W/out_$1_$2_$3_$4"
   "$TLM" prepare --data "$W/$1.txt" --tokenizer "$2" --bpe_vocab_size "$3" --threads "$4" \
-         --out "$out" 2>/dev/null | tail -1 |
-    python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"| {sys.argv[1]} | {r[\"bytes\"]/1e6:.1f} MB | {sys.argv[2]} | {r[\"vocab_size\"]} | {sys.argv[3]} | {r[\"tokens\"]:,} | {r[\"tokenizer_seconds\"]:.2f} s | {r[\"peak_rss_tokenizer_bytes\"]/2**20:.0f} MiB | {r[\"encode_mb_per_s\"]:.1f} MB/s | {r[\"peak_rss_bytes\"]/2**20:.0f} MiB |")' "$1" "$2" "$4"
+         --out "$out" 2>/dev/null | python3 "$W/row.py" "$1" "$2" "$4"
 }
 echo "| corpus | size | tokenizer | vocab | threads | tokens | tokenizer training | peak RSS after training | encode | peak RSS (prepare) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -38,7 +49,6 @@ echo "| merges | BPE training (shakes100) | peak RSS after training |"
 echo "|---|---|---|"
 for merges in 1024 2048 4096 8192; do
   "$TLM" prepare --data "$W/shakes100.txt" --tokenizer bpe --bpe_vocab_size $((256 + merges)) \
-         --threads 2 --out "$W/m$merges" 2>/dev/null | tail -1 |
-    python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"| {sys.argv[1]} | {r[\"tokenizer_seconds\"]:.2f} s | {r[\"peak_rss_tokenizer_bytes\"]/2**20:.0f} MiB |")' $merges
+         --threads 2 --out "$W/m$merges" 2>/dev/null | python3 "$W/row.py" merges $merges
   rm -rf "$W/m$merges"
 done

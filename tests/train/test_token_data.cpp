@@ -354,3 +354,24 @@ TEST(TokenDir, NanoGptDirectoryTrainsWithTheGpt2Tokenizer) {
 
 }  // namespace
 }  // namespace tlm::train
+
+namespace tlm::train {
+namespace {
+
+TEST(BpeEncodeCache, CachedEncodeEqualsEncodingEachPieceAlone) {
+  // The pre-token cache (an open-addressing table, grown many times here) against the plain
+  // path: each piece encoded by a call of its own, where the cache has nothing to serve.
+  const std::string text = shakespeare().substr(0, 150000) + tricky_text(11, 50000) +
+                           std::string(300, 'a') + " " + std::string(300, 'a');
+  auto tok = make_tokenizer("bpe", text, {.bpe_vocab_size = 700});
+  std::vector<int32_t> plain;
+  for (std::string_view piece : bpe_pretokenize(text)) {
+    const std::vector<int32_t> p = tok->encode(piece);
+    plain.insert(plain.end(), p.begin(), p.end());
+  }
+  EXPECT_EQ(tok->encode(text), plain);
+  EXPECT_EQ(tok->decode(plain), text);
+}
+
+}  // namespace
+}  // namespace tlm::train

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "tensor/error.h"
 #include "train/data/bpe_tokenizer.h"
@@ -130,55 +131,71 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
   report("train tokenizer", total, total);
   const int32_t eot = files.size() > 1 ? end_of_text_id(*tok) : -1;
 
-  // Encode, document by document, in blocks so that progress moves.
-  std::vector<int32_t> ids;
-  done = 0;
-  const auto t_enc = Clock::now();
-  constexpr size_t kBlock = size_t{32} << 20;
-  for (size_t i = 0; i < docs.size(); ++i) {
-    if (i > 0) ids.push_back(eot);
-    const std::string_view d = docs[i];
-    const size_t before = ids.size();
-    for (size_t start = 0; start < d.size();) {
-      const size_t end = next_safe_cut(d, start + kBlock);
-      std::vector<int32_t> part;
-      try {
-        part = encode_parallel(*tok, d.substr(start, end - start), o.threads);
-      } catch (const Error& e) {
-        TLM_FAIL("prepare: cannot tokenize '{}' with the {} tokenizer: {}", files[i], tok->name(), e.what());
-      }
-      ids.insert(ids.end(), part.begin(), part.end());
-      done += end - start;
-      report("encode", done, total);
-      start = end;
-    }
-    sources[i]["tokens"] = ids.size() - before;
-    std::string().swap(docs[i]);  // the text is no longer needed
-  }
-  const double encode_s = since(t_enc);
-  TLM_CHECK(ids.size() >= 2, "prepare: the inputs give {} token(s); a split needs at least 2", ids.size());
-
-  // Split by tokens, as Dataset does: n_train = floor((1 - val_fraction) * n).
-  const auto n = static_cast<double>(ids.size());
-  const auto n_train = static_cast<size_t>(std::floor((1.0 - o.val_fraction) * n));
-  TLM_CHECK(n_train > 0 && n_train < ids.size(),
-            "prepare: val_fraction {} of {} tokens leaves a split empty", o.val_fraction, ids.size());
-
-  // Write: the split files, the tokenizer, and last meta.json (which marks the directory done).
+  // Encode, document by document, in blocks so that progress moves; the ids stream into one
+  // scratch file of the final dtype (memory: one block's ids, not the corpus's).
   fs::create_directories(o.out);
   const TokenDType dtype = token_dtype_for(tok->vocab_size());
+  const std::string all_path = (fs::path(o.out) / "all.bin.part").string();
+  struct RemoveScratch {
+    std::string path;
+    ~RemoveScratch() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } scratch{all_path};
+  uint64_t n_ids = 0;
+  done = 0;
+  const auto t_enc = Clock::now();
+  {
+    TokenFileWriter all(all_path, dtype, "prepare");
+    constexpr size_t kBlock = size_t{32} << 20;
+    for (size_t i = 0; i < docs.size(); ++i) {
+      if (i > 0) all.write(std::span<const int32_t>(&eot, 1));
+      const std::string_view d = docs[i];
+      const uint64_t before = all.count();
+      for (size_t start = 0; start < d.size();) {
+        const size_t end = next_safe_cut(d, start + kBlock);
+        std::vector<int32_t> part;
+        try {
+          part = encode_parallel(*tok, d.substr(start, end - start), o.threads);
+        } catch (const Error& e) {
+          TLM_FAIL("prepare: cannot tokenize '{}' with the {} tokenizer: {}", files[i], tok->name(), e.what());
+        }
+        all.write(part);
+        done += end - start;
+        report("encode", done, total);
+        start = end;
+      }
+      sources[i]["tokens"] = all.count() - before;
+      std::string().swap(docs[i]);  // the text is no longer needed
+    }
+    all.commit();
+    n_ids = all.count();
+  }
+  const double encode_s = since(t_enc);
+  TLM_CHECK(n_ids >= 2, "prepare: the inputs give {} token(s); a split needs at least 2", n_ids);
+
+  // Split by tokens, as Dataset does: n_train = floor((1 - val_fraction) * n).
+  const auto n_train = static_cast<uint64_t>(std::floor((1.0 - o.val_fraction) * static_cast<double>(n_ids)));
+  TLM_CHECK(n_train > 0 && n_train < n_ids,
+            "prepare: val_fraction {} of {} tokens leaves a split empty", o.val_fraction, n_ids);
+
+  // Write: the split files (copied out of the scratch file), the tokenizer, and last meta.json
+  // (which marks the directory done).
   nlohmann::json files_meta = nlohmann::json::object();
-  const std::pair<const char*, std::span<const int32_t>> splits[] = {
-      {"train.bin", std::span<const int32_t>(ids.data(), n_train)},
-      {"val.bin", std::span<const int32_t>(ids.data() + n_train, ids.size() - n_train)}};
-  uint64_t written = 0;
-  for (const auto& [name, part] : splits) {
+  const MappedTokens all(all_path, dtype);
+  const std::tuple<const char*, uint64_t, uint64_t> splits[] = {{"train.bin", 0, n_train},
+                                                               {"val.bin", n_train, n_ids}};
+  std::vector<int32_t> block;
+  for (const auto& [name, from, to] : splits) {
     TokenFileWriter w((fs::path(o.out) / name).string(), dtype, "prepare");
-    constexpr size_t kWriteBlock = size_t{1} << 20;
-    for (size_t k = 0; k < part.size(); k += kWriteBlock) {
-      w.write(part.subspan(k, std::min(kWriteBlock, part.size() - k)));
-      written += std::min(kWriteBlock, part.size() - k);
-      report("write", written, ids.size());
+    constexpr uint64_t kWriteBlock = uint64_t{1} << 20;
+    for (uint64_t k = from; k < to; k += kWriteBlock) {
+      const uint64_t len = std::min(kWriteBlock, to - k);
+      block.resize(static_cast<size_t>(len));
+      all.read(static_cast<int64_t>(k), static_cast<int64_t>(len), block.data());
+      w.write(block);
+      report("write", k + len, n_ids);
     }
     w.commit();
     files_meta[name] = {{"tokens", w.count()},
@@ -194,7 +211,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
                          {"dtype", token_dtype_name(dtype)},
                          {"end_of_text", eot >= 0 ? nlohmann::json(eot) : nlohmann::json(nullptr)},
                          {"val_fraction", o.val_fraction},
-                         {"tokens", ids.size()},
+                         {"tokens", n_ids},
                          {"files", files_meta},
                          {"sources", sources}};
   if (tok->name() == "bpe") meta["bpe_vocab_size"] = o.bpe_vocab_size;
@@ -208,9 +225,9 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
           {"dtype", token_dtype_name(dtype)},
           {"files", files.size()},
           {"bytes", total},
-          {"tokens", ids.size()},
+          {"tokens", n_ids},
           {"train_tokens", n_train},
-          {"val_tokens", ids.size() - n_train},
+          {"val_tokens", n_ids - n_train},
           {"threads", o.threads},
           {"seconds", round3(s)},
           {"tokenizer_seconds", round3(tokenizer_s)},

@@ -19,8 +19,9 @@
 // sorts first, is id 0 too. An input holding a NUL byte is refused when there are several
 // inputs (it would read as a document boundary). gpt2 uses <|endoftext|> = 50256.
 //
-// Memory: the documents and their ids are held while preparing (about 5 bytes per input byte
-// plus the tokenizer's training tables); training from the result holds neither.
+// Memory: the documents are held while the tokenizer trains (plus its tables); the ids stream
+// to a scratch file DIR/all.bin.part (removed at the end) that is then split into train.bin and
+// val.bin, so only one 32 MB block's ids are in memory. Training from the result holds neither.
 // Every file is written atomically, and an --out that already holds a prepared directory
 // (meta.json, train.bin or val.bin) is refused rather than overwritten.
 #pragma once
