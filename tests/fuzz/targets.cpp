@@ -1,6 +1,9 @@
 #include "tests/fuzz/targets.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -9,6 +12,7 @@
 #include "train/io/config.h"
 #include "train/data/data.h"
 #include "train/io/file_io.h"
+#include "train/data/token_dir.h"
 #include "train/data/tokenizer.h"
 
 namespace tlm::fuzz {
@@ -191,9 +195,53 @@ void data(std::string_view bytes) {
   });
 }
 
+// token_dir: the parts of a prepared directory, separated by lines "%%%%": meta.json,
+// tokenizer.json, train.bin, val.bin (missing parts: files left out). Written to a scratch
+// directory and opened as `tlm train --set data=DIR` opens it.
+void token_dir(std::string_view bytes) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t sep = bytes.find("\n%%%%\n", start);
+    parts.push_back(bytes.substr(start, sep == std::string_view::npos ? std::string_view::npos : sep - start));
+    if (sep == std::string_view::npos || parts.size() == 4) break;
+    start = sep + 6;
+  }
+  std::string tmpl = (std::filesystem::temp_directory_path() / "tlm_fuzz_XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::filesystem::path dir = tmpl;
+  const char* names[] = {"meta.json", "tokenizer.json", "train.bin", "val.bin"};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::ofstream f(dir / names[i], std::ios::binary);
+    f.write(parts[i].data(), static_cast<std::streamsize>(parts[i].size()));
+  }
+  struct Cleanup {
+    std::filesystem::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(p, ec);
+    }
+  } cleanup{dir};
+  for (const char* kind : {"char", "bpe"}) {
+    expect_ok_or_error([&] {
+      train::TokenDir d = train::open_token_dir(dir.string(), kind, [] {
+        return std::unique_ptr<train::Tokenizer>();  // never called: the tokenizer is not gpt2
+      });
+      const int32_t V = d.tokenizer->vocab_size();
+      FUZZ_REQUIRE(d.tokenizer->name() == kind, "opened a {} directory as {}", d.tokenizer->name(), kind);
+      for (train::Split s : {train::Split::Train, train::Split::Val}) {
+        const int64_t n = d.data.size(s);
+        FUZZ_REQUIRE(n > 0, "an opened split is empty");
+        for (int32_t id : d.data.read(s, 0, std::min<int64_t>(n, 64)))
+          FUZZ_REQUIRE(id >= 0 && id < V, "id {} outside [0, {})", id, V);
+      }
+    });
+  }
+}
+
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {
-      {"checkpoint", &checkpoint}, {"config", &config}, {"tokenizer", &tokenizer}, {"data", &data}};
+  static const std::vector<Target> all = {{"checkpoint", &checkpoint}, {"config", &config},
+                                          {"tokenizer", &tokenizer},   {"data", &data},
+                                          {"token_dir", &token_dir}};
   return all;
 }
 

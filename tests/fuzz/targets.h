@@ -16,6 +16,9 @@
 //   data        byte 0: tokenizer kind (bit 0), block size 1..8 (bits 1-3); byte 1: bpe
 //               vocabulary 256 + 4 * b; byte 2: train fraction (b + 1) / 257; the rest is the
 //               text: tokenizer training, Dataset, batches, encode/decode round trip.
+//   token_dir   a prepared token directory (open_token_dir, as for data = DIR): meta.json,
+//               tokenizer.json, train.bin, val.bin, separated by lines "%%%%"; opened as char
+//               and as bpe, and every id read back must be inside the vocabulary.
 #pragma once
 
 #include <string_view>
@@ -27,6 +30,7 @@ void checkpoint(std::string_view bytes);
 void config(std::string_view bytes);
 void tokenizer(std::string_view bytes);
 void data(std::string_view bytes);
+void token_dir(std::string_view bytes);
 
 struct Target {
   const char* name;  // also the corpus directory: tests/fuzz/<name>/

@@ -9,6 +9,8 @@
 //   tlm info     [--ckpt out/ckpt.bin [--json] | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (docs/methods.md, "RoPE base bound")
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
+//   tlm prepare  --data PATH [PATH...] --tokenizer char|bpe [--bpe_vocab_size N] --out DIR
+//                [--threads N] [--val_fraction F]   (then tlm train --set data=DIR)
 //   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
@@ -36,6 +38,8 @@
 #include "train/run/memory_estimate.h"
 #include "train/sys/memory_limit.h"
 #include "train/cli/diag_cli.h"
+#include "train/cli/prepare_cli.h"
+#include "train/data/token_dir.h"
 #include "train/dist/distributed.h"
 #include "train/run/rank_dump.h"
 #include "train/run/resume_config.h"
@@ -262,6 +266,13 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
     if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, data);
     tokens = m.tokenizer->encode(text);
     source = data;
+  } else if (is_token_dir(m.config.data)) {
+    // A prepared token directory: the first ids of val.bin (memory-mapped), enough windows.
+    TokenDir dir = open_token_dir(m.config.data, m.config.tokenizer,
+                                  [&] { return load_tokenizer(m.tokenizer->to_json()); });
+    const int64_t n = std::min(dir.data.size(Split::Val), std::max<int64_t>(1, max_tokens / T) * T + 1);
+    tokens = dir.data.read(Split::Val, 0, n);
+    source = m.config.data + " (val.bin)";
   } else {
     std::string text = training_text(m.config);
     if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, "its data");
@@ -490,7 +501,8 @@ int tlm::cli::run(int argc, char** argv) {
   tokenize->add_option("--vocab_size", vocab_size, "BPE vocabulary size (256 bytes + merges)");
   tokenize->add_option("--out", out, "output file")->required();
 
-  DiagCommand diag(app);  // tlm diag cost|grads|entropy|unargmax (train/cli/diag_cli.cpp)
+  DiagCommand diag(app);        // tlm diag cost|grads|entropy|unargmax (train/cli/diag_cli.cpp)
+  PrepareCommand prepare(app);  // tlm prepare (train/cli/prepare_cli.cpp)
 
   TaskOptions task_opt;
   auto* task = app.add_subcommand("task", "train a small classifier: multi-label lines, sentence "
@@ -532,6 +544,7 @@ int tlm::cli::run(int argc, char** argv) {
       if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
       if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
       if (diag.parsed()) return diag.run();
+      if (prepare.parsed()) return prepare.run();
     } catch (const tlm::Error& e) {
       fmt::print(stderr, "tlm: error: {}\n", e.what());
       return 1;

@@ -15,6 +15,7 @@
 // reproduces the training segmentation.
 #pragma once
 
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,6 +29,8 @@ class BpeTokenizer final : public Tokenizer {
  public:
   // Learns vocab_size - 256 merges (fewer if the text runs out of pairs).
   static BpeTokenizer train(std::string_view corpus, int32_t vocab_size);
+  // Several documents: pieces are counted in each on its own (none spans two documents).
+  static BpeTokenizer train(std::span<const std::string_view> documents, int32_t vocab_size);
   // merges[r] = the pair of ids merged into id 256 + r (each id must already exist).
   explicit BpeTokenizer(std::vector<std::pair<int32_t, int32_t>> merges);
   static BpeTokenizer from_json(const nlohmann::json& j);

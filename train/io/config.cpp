@@ -53,7 +53,7 @@ const std::vector<ConfigKey>& table() {
       key("gau_expansion", "model", &C::gau_expansion, "2", "GAU expansion factor: e = gau_expansion * n_embd (block = gau)", above(0)),
       key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
-      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), or a built-in task: probe:position, probe:position_bos, task:copy"),
+      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
       key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, {"char", "bpe", "gpt2"}),
       key("tokenizer_dir", "data", &C::tokenizer_dir, "", "tokenizer = gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)"),
       key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),

@@ -14,6 +14,7 @@
 #include "tensor/view.h"
 #include "train/io/checkpoint.h"
 #include "train/data/corpus.h"
+#include "train/data/token_dir.h"
 #include "train/run/faults.h"
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
@@ -133,6 +134,8 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
 
 std::string training_text(const TrainConfig& cfg) {
   if (cfg.data.empty()) return build_fortunes_corpus();
+  TLM_CHECK(!is_token_dir(cfg.data), "data: '{}' is a directory of token files (tlm prepare); "
+            "only tlm train and tlm eval read it, this command needs a text file", cfg.data);
   return read_text_file(cfg.data);
 }
 
@@ -212,6 +215,16 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     task_ = std::make_unique<SyntheticTask>(cfg_.data, cfg_.block_size);
     tokenizer_ = task_->tokenizer();
     data_ = std::make_unique<Dataset>(std::vector<int32_t>{0, 0}, 0.5, cfg_.data);
+  } else if (is_token_dir(cfg_.data)) {
+    // A directory written by `tlm prepare` (or nanoGPT's prepare.py): memory-mapped ids, its
+    // own tokenizer (a resume checks both against the checkpoint; train/data/token_dir.h).
+    TokenDir dir = open_token_dir(cfg_.data, cfg_.tokenizer, [&] { return build_tokenizer(cfg_, ""); });
+    tokenizer_ = std::move(dir.tokenizer);
+    data_ = std::make_unique<Dataset>(std::move(dir.data));
+    data_files_ = std::move(dir.files);
+    data_bytes = dir.bytes;
+    data_crc = dir.crc32;
+    data_->check_context(cfg_.block_size);
   } else {
     Checkpoint ck;
     if (resume) {  // the data file the checkpoint names must still be there, with the same bytes
@@ -377,6 +390,7 @@ void Trainer::save(const std::string& path) const {
   ck.meta["best_val_loss"] = num(best_val_loss_);
   if (!data_fingerprint_.is_null()) ck.meta["data_file"] = data_fingerprint_;
   ck.meta["rng"] = {{"data", rng_to_json(data_rng_)}, {"dropout", rng_to_json(dropout_rng_)}};
+  if (!data_files_.is_null()) ck.meta["data_files"] = data_files_;
   for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
   if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
   if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
@@ -405,6 +419,7 @@ void Trainer::restore_(const std::string& path) {
   TLM_CHECK(json_string_or(ck.meta, "optimizer") == cfg_.optimizer,
             "resume: {} holds {} state, but the config says optimizer = {}", path,
             json_string_or(ck.meta, "optimizer", "?"), cfg_.optimizer);
+  if (!data_files_.is_null()) check_token_files_unchanged(ck.meta, data_files_, *tokenizer_, path);
   std::map<std::string, Tensor> model_state;
   optim::OptimizerState opt_state;
   for (auto& [name, t] : ck.tensors) {

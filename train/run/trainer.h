@@ -169,6 +169,7 @@ class Trainer {
   TrainConfig cfg_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Dataset> data_;
+  nlohmann::json data_files_;  // data = a token directory: its files' bytes and crc32 (else null)
   std::unique_ptr<SyntheticTask> task_;  // data = probe:... | task:... (train/data/probes.h)
   std::unique_ptr<nn::GPT> model_;
   std::unique_ptr<nn::LadderSide> side_;  // tune_method = lst (model_ is the frozen backbone)
