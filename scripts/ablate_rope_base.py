@@ -4,7 +4,8 @@
 
 The claim: below the bound a model may keep a good loss but fails at long-range retrieval.
 The test: train on `task:copy` at context T with a small head size h (so the bound is large),
-with bases on both sides of the bound for (T, h); evaluate copy accuracy grouped by the copy
+with bases on both sides of the bound for (T, h) (two of them meeting the bound only up to
+T/4 and 3T/8, inside the copy distances); evaluate copy accuracy grouped by the copy
 distance k (the separator's position: each copied symbol sits k or k - 1 tokens back, k uniform
 in [T/8, T/2]) relative to L_b, the longest context whose bound base b satisfies (found by
 bisection over `tlm rope-bound`). The paper predicts accuracy falls for k beyond L_b.
@@ -58,7 +59,10 @@ def main():
     copy = data == "task:copy"
     h = C // H
     bound = bound_of(T, h)
-    bases = [math.ceil(bound / 30), math.ceil(bound / 3), math.ceil(bound), math.ceil(bound * 3)]
+    # Two bases below the bound whose context limits fall inside the copy distances [T/8, T/2]
+    # (the bases that just meet the bound for T/4 and 3T/8), the bound for T, and 3x the bound.
+    bases = [math.ceil(bound_of(T // 4, h)), math.ceil(bound_of(3 * T // 8, h)), math.ceil(bound),
+             math.ceil(bound * 3)]
     limits = {b: context_limit(b, h, 4 * T) for b in bases}
     print(f"bound(T={T}, h={h}) = {bound:.1f}; bases {bases}; context limits {limits}", file=sys.stderr)
     rows, dist_rows, curves = [], [], {}
@@ -90,6 +94,8 @@ def main():
                                               accuracy=sum(c for c, _ in sel) / sum(n for _, n in sel),
                                               beyond_limit=(lo + hi - 1) / 2 > limits[b]))
             rows.append(row)
+            os.makedirs(args.out, exist_ok=True)  # partial results survive an interrupted run
+            tlmlib.write_csv(os.path.join(args.out, "rope_base.csv"), rows, list(row))
             curves.setdefault(b, []).append([(d["k_mid"], d["accuracy"]) for d in dist_rows
                                              if d["rope_base"] == b and d["seed"] == seed])
     cols = ["rope_base", "seed", "bound", "above_bound", "context_limit", "train_loss", "val_loss",
