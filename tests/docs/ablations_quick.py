@@ -83,9 +83,9 @@ def check_outputs(name, out, check):
         check({r["bound"] for r in runs} == {"314.7"}, f"rope_base: bound {[r['bound'] for r in runs]} "
               "(METHODS: h = 32, L = 64 -> 315)")
         limits = [int(r["context_limit"]) for r in sorted(runs, key=lambda r: int(r["rope_base"]))]
-        check(limits == sorted(limits) and limits[2] >= 64 > limits[1] and abs(limits[0] - 16) <= 1
-              and abs(limits[1] - 24) <= 1, f"rope_base: context limits {limits} (expected ~16, ~24, "
-              ">= 64: the bases meeting the bound for T/4, 3T/8 and T = 64)")
+        # the bases meeting the bound for T/4, 3T/8 and T = 64 reach at least those contexts
+        check(limits == sorted(limits) and 16 <= limits[0] < 24 <= limits[1] < 64 <= limits[2],
+              f"rope_base: context limits {limits} (expected >= 16, >= 24, >= 64, in order)")
         for r in runs:
             a = num(r["accuracy"])
             check(a is not None and 0 <= a <= 1, f"rope_base/{r['rope_base']}: accuracy {r['accuracy']!r}")
