@@ -5,8 +5,8 @@ s = C), so the GAU model gets about 12/7 times the layers: the script asks `tlm 
 parameter count of each GAU depth and takes the one closest to the MHA+FFN model's.
 Softmax and relu^2 GAUs. docs/methods.md, "GAU".
 
-  /usr/bin/python3 scripts/ablate_gau.py --quick       # width 32, 2 MHA layers, 40 steps
-  /usr/bin/python3 scripts/ablate_gau.py               # width 128, 4 MHA layers (7 GAU), 1000 steps
+  /usr/bin/python3 scripts/ablate_gau.py --quick       # width 32, 2 MHA layers, 40 steps, 1 seed
+  /usr/bin/python3 scripts/ablate_gau.py               # width 128, 4 MHA layers (7 GAU), 1000 steps, 3 seeds
 """
 import os
 import sys
@@ -35,19 +35,34 @@ def main():
                                gau_attn_size=s))]
     rows, series = [], []
     for name, kw in runs:
-        o = U.base(args, n_embd=C, block_size=T, max_iters=iters, pos="rope", batch_size=B, **kw)
-        r = U.train(name, o, args.out)
-        rows.append(dict(model=name, n_layer=kw["n_layer"], n_embd=C, params=r.get("params"),
-                         iters=r.get("iters"), train_loss=r.get("train_loss"),
-                         val_loss=r.get("val_loss"), ms_per_iter=r.get("ms_per_iter"),
-                         peak_bytes=r.get("peak_bytes"), wall_s=r["wall_s"]))
-        series.append((name, U.step_curve(r)))
-    cols = ["model", "n_layer", "n_embd", "params", "iters", "train_loss", "val_loss",
+        curves = []
+        for seed in U.seed_list(args.seeds):
+            o = U.base(args, n_embd=C, block_size=T, max_iters=iters, pos="rope", batch_size=B,
+                       seed=seed, **kw)
+            r = U.final_eval(U.train(f"{name}_s{seed}", o, args.out), T, args.threads)
+            rows.append(dict(model=name, seed=seed, n_layer=kw["n_layer"], n_embd=C,
+                             params=r.get("params"), iters=r.get("iters"),
+                             train_loss=r.get("train_loss"), val_loss=r.get("val_loss"),
+                             ms_per_iter=r.get("ms_per_iter"), peak_bytes=r.get("peak_bytes"),
+                             wall_s=r["wall_s"]))
+            curves.append([(x["step"], x["val_loss"]) for x in U.eval_curve(r)])
+        series.append((name, curves))
+    cols = ["model", "seed", "n_layer", "n_embd", "params", "iters", "train_loss", "val_loss",
             "ms_per_iter", "peak_bytes", "wall_s"]
-    U.write_outputs(args.out, "gau", rows, cols, "GAU vs MHA+FFN (equal parameters, equal steps)",
-                    f"pos = rope, pre-norm, s = {s}, e = 2C, seed 1337.")
-    tlmlib.plot_curves(os.path.join(args.out, "gau.png"), series, "step", "loss",
-                       "GAU vs MHA+FFN", "step", "loss")
+    os.makedirs(args.out, exist_ok=True)
+    tlmlib.write_csv(os.path.join(args.out, "gau_runs.csv"), rows, cols)
+    names = [n for n, _ in runs]
+    by = U.arm_summary(rows, "model", "val_loss", names)
+    extra = {n: dict(n_layer=next(r["n_layer"] for r in rows if r["model"] == n),
+                     params=next(r["params"] for r in rows if r["model"] == n)) for n in names}
+    summary = U.summary_rows(by, "val_loss", ref="mha_ffn", extra=extra)
+    U.write_outputs(args.out, "gau", summary, ["arm", "n_layer", "params"] + U.SUMMARY_COLS[1:],
+                    "GAU vs MHA+FFN (equal parameters, equal steps; val loss over seeds)",
+                    f"pos = rope, pre-norm, s = {s}, e = 2C, seeds {U.seed_list(args.seeds)}; val loss: "
+                    "`tlm eval` on the whole validation split; diff_vs_ref: paired difference against "
+                    "mha_ffn; per-run rows in gau_runs.csv.")
+    U.plot_bands(os.path.join(args.out, "gau.png"), series, "step", "val loss (trainer's periodic eval)",
+                 "GAU vs MHA+FFN (band: min–max over seeds)")
 
 
 if __name__ == "__main__":

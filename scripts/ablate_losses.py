@@ -1,19 +1,29 @@
 #!/usr/bin/python3
-"""Ablation of the language-model losses (docs/methods.md, "Losses") on tiny Shakespeare.
+"""Calibration of the language-model losses (METHODS 6.2, 6.7, 6.8) on tiny Shakespeare, with
+seeds.
 
-For each loss in ce, label_smoothing, focal, tailr, emo: train a char model with
-`tlm train --set loss=...` (same seed, init, batches and schedule), then measure on the
-validation split with `tlm eval --metrics` (cross-entropy, top-1 accuracy, expected calibration
-error with 15 bins) and sample diversity with `tlm sample` (distinct-1/2/3 over the words of
-three 500-character samples at temperature 1, pooled). EMO is also run as Su recommends it
-(docs/methods.md, "EMO"), fine-tuning an MLE model: `ce -> emo` continues the ce checkpoint
-for `ft_iters` steps with loss = emo (cost embedding = the LM head at that point), against
-`ce -> ce` (the same extra steps with ce).
+For each seed: pretrain a char model with cross-entropy (`tlm train`, loss = ce), then
+fine-tune that checkpoint for `ft_iters` more steps (`--resume --set loss=...`) with each arm:
+  ce            continued cross-entropy (the reference)
+  focal_g1/g2   focal loss, gamma 1 and 2 (METHODS 6.2)
+  tailr_g0.1/0.8  TaiLr, gamma 0.1 and 0.8 (METHODS 6.8: the fine-tuning values)
+  emo           EMO with the pretrained LM head as cost (METHODS 6.7: fine-tune an MLE model)
+and measure on the whole validation split with `tlm eval --metrics`: cross-entropy, top-1
+accuracy, ECE (15 bins), mean confidence, the signed gap mean confidence - accuracy (> 0:
+over-confident) and the reliability diagram (per bin: count, mean confidence, accuracy). A
+seed sets the pretraining's init and batches; the fine-tuning arms of one seed continue the
+same checkpoint with the same batches, so arms are compared by paired differences over seeds.
 
-  /usr/bin/python3 scripts/ablate_losses.py --quick     # < 3 min: 2 x 64 model, 150 steps of batch 8
-  /usr/bin/python3 scripts/ablate_losses.py             # < 30 min: 4 x 128 model, 1500 steps
+Claims tested (verdicts in calibration.md, rule in ablation_util.verdict):
+  focal makes the model under-confident: conf - acc < 0 on every seed, and below ce's;
+  TaiLr (gamma 0.1, 0.8) lowers ECE against ce;
+  EMO fine-tuning vs ce: validation CE and ECE.
 
-Writes <out>/losses.csv, losses.md, val_curves.png, metrics.png.
+  /usr/bin/python3 scripts/ablate_losses.py --quick     # 1 seed, 2 x 32 model, 60 + 30 steps
+  /usr/bin/python3 scripts/ablate_losses.py             # 3 seeds, 2 x 96 model, 1000 + 300 steps
+
+Writes <out>/calibration.csv (per run), calibration_summary.csv (per arm and metric),
+reliability.csv, calibration.md, reliability.png, calibration.png.
 """
 import argparse
 import os
@@ -21,141 +31,189 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ablation_util as U  # noqa: E402
 import tlmlib  # noqa: E402
 
-LOSSES = ["ce", "label_smoothing", "focal", "tailr", "emo"]
-COLS = ["run", "loss", "iters", "val_ce", "accuracy", "ece", "distinct_1", "distinct_2",
-        "distinct_3", "wall_s", "failed"]
-SAMPLE_SEEDS = [1, 2, 3]
+ARMS = [("ce", dict(loss="ce")),
+        ("focal_g1", dict(loss="focal", focal_gamma=1)),
+        ("focal_g2", dict(loss="focal", focal_gamma=2)),
+        ("tailr_g0.1", dict(loss="tailr", tailr_gamma=0.1)),
+        ("tailr_g0.8", dict(loss="tailr", tailr_gamma=0.8)),
+        ("emo", dict(loss="emo"))]
+RUN_COLS = ["arm", "seed", "iters", "val_ce", "accuracy", "ece", "mean_confidence",
+            "conf_minus_acc", "eval_tokens", "wall_s", "failed"]
+METRICS = [("val_ce", "val CE (nats/char)", True), ("ece", "ECE (15 bins)", True),
+           ("conf_minus_acc", "mean confidence − accuracy", None), ("accuracy", "top-1 accuracy", False)]
 
 
-def distinct_n(words, n):
-    """Distinct-n (Li et al., arXiv:1510.03055): unique n-grams / all n-grams (0 if none)."""
-    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
+def settings(quick):
+    if quick:
+        return dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=60,
+                    lr_decay_iters=90, warmup_iters=10, learning_rate=2e-3, min_lr=2e-4,
+                    eval_interval=30, eval_iters=2, log_interval=1000), 30
+    return dict(n_layer=2, n_head=4, n_embd=96, block_size=64, batch_size=12, max_iters=1000,
+                lr_decay_iters=1300, warmup_iters=50, learning_rate=2e-3, min_lr=2e-4,
+                eval_interval=500, eval_iters=10, log_interval=1000), 300
 
 
-def _selftest():
-    w = "a b a b c".split()
-    # 1-grams: a b a b c -> 3 unique / 5; 2-grams: ab ba ab bc -> 3 / 4; 3-grams: aba bab abc -> 3/3
-    assert distinct_n(w, 1) == 3 / 5 and distinct_n(w, 2) == 3 / 4 and distinct_n(w, 3) == 1.0
-    assert distinct_n(["x"], 2) == 0.0
-
-
-def measure(ckpt, row, sample_len, eval_tokens, log_dir):
+def measure(ckpt, log, threads):
     ev, _ = tlmlib.run_tlm_cmd(["eval", "--ckpt", ckpt, "--metrics", "--json",
-                                "--max_tokens", str(eval_tokens)],
-                               os.path.join(log_dir, "eval.log"))
-    row["val_ce"] = ev.get("loss")
-    row["accuracy"] = ev.get("accuracy")
-    row["ece"] = ev.get("ece")
-    words = []
-    for s in SAMPLE_SEEDS:
-        _, text = tlmlib.run_tlm_cmd(["sample", "--ckpt", ckpt, "--length", str(sample_len),
-                                      "--temperature", "1.0", "--seed", str(s)],
-                                     os.path.join(log_dir, "sample.log"))
-        words += text.split()
-    for n in (1, 2, 3):
-        row[f"distinct_{n}"] = distinct_n(words, n)
-    return row
+                                "--max_tokens", str(U.WHOLE_SPLIT)], log)
+    if ev.get("failed"):
+        return {}, None
+    row = dict(val_ce=ev.get("loss"), accuracy=ev.get("accuracy"), ece=ev.get("ece"),
+               mean_confidence=ev.get("mean_confidence"), eval_tokens=ev.get("tokens"))
+    if row["mean_confidence"] is not None and row["accuracy"] is not None:
+        row["conf_minus_acc"] = row["mean_confidence"] - row["accuracy"]
+    return row, ev.get("reliability")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small model, few steps (< 3 min)")
-    ap.add_argument("--out", default=None, help="output directory")
-    a = ap.parse_args()
-    _selftest()
-    tlmlib.ensure_built()
-    out = a.out or os.path.join(tlmlib.ROOT, "docs", "ablations", "losses",
-                                "quick" if a.quick else "full")
-    os.makedirs(out, exist_ok=True)
-    runs = os.path.join(out, "runs")
-    os.makedirs(runs, exist_ok=True)
-    if a.quick:
-        base = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, batch_size=8, max_iters=150,
-                    lr_decay_iters=200, warmup_iters=20, learning_rate=2e-3, min_lr=2e-4,
-                    eval_interval=50, eval_iters=4, log_interval=50)
-        ft_iters, sample_len, eval_tokens = 50, 200, 8192
-    else:
-        base = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=1500,
-                    lr_decay_iters=2000, warmup_iters=100, learning_rate=1e-3, min_lr=1e-4,
-                    eval_interval=250, eval_iters=20, log_interval=100)
-        ft_iters, sample_len, eval_tokens = 500, 500, 1 << 20
-    # threads=1: the numbers do not depend on it, and two runs can share 2 cores without
-    # OpenMP threads waiting on each other.
-    base.update(data=tlmlib.SHAKESPEARE, seed=1337, threads=1)
-    rows, series = [], []
-    for loss in LOSSES:
-        d = os.path.join(runs, loss)
-        shutil.rmtree(d, ignore_errors=True)
-        r = tlmlib.run_tlm(dict(base, loss=loss), d, os.path.join(runs, f"{loss}.log"))
-        row = {"run": loss, "loss": loss, "iters": r.get("iters"), "wall_s": r["wall_s"],
-               "failed": r["failed"]}
-        if not r["failed"]:
-            measure(os.path.join(d, "ckpt.bin"), row, sample_len, eval_tokens, runs)
-        rows.append(row)
-        tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, COLS)  # partial results survive
-        series.append((loss, [x for x in r["log"] if x.get("kind") == "eval"]))
-        print(f"{loss}: {row}", file=sys.stderr)
-    # Fine-tuning: continue the ce model for ft_iters more steps with emo, and with ce.
-    total = base["max_iters"] + ft_iters
-    for ft in ["ce", "emo"]:
-        name = f"ce -> {ft}"
-        d = os.path.join(runs, f"ce_then_{ft}")
-        shutil.rmtree(d, ignore_errors=True)
-        shutil.copytree(os.path.join(runs, "ce"), d)
-        r = tlmlib.run_tlm(dict(base, loss=ft, max_iters=total), d,
-                           os.path.join(runs, f"ce_then_{ft}.log"), extra_args=["--resume"])
-        row = {"run": name, "loss": ft, "iters": r.get("iters"), "wall_s": r["wall_s"],
-               "failed": r["failed"]}
-        if not r["failed"]:
-            measure(os.path.join(d, "ckpt.bin"), row, sample_len, eval_tokens, runs)
-        rows.append(row)
-        tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, COLS)
-        print(f"{name}: {row}", file=sys.stderr)
-
-    cols = COLS
-    tlmlib.write_csv(os.path.join(out, "losses.csv"), rows, cols)
-    cmd = "/usr/bin/python3 scripts/ablate_losses.py" + (" --quick" if a.quick else "")
-    model = ", ".join(f"{k}={v}" for k, v in base.items() if k != "data")
-    tlmlib.write_markdown(
-        os.path.join(out, "losses.md"), rows, cols, "LM loss ablation on tiny Shakespeare", cmd,
-        notes=(f"Settings: {model}; fine-tuning rows continue the ce checkpoint for {ft_iters} "
-               "steps. val_ce, accuracy (top-1) and ece (15 bins) from `tlm eval --metrics` on "
-               f"the validation split (first {eval_tokens} tokens); distinct-n over the words of three samples "
-               f"(`tlm sample --length {sample_len} --temperature 1.0 --seed 1|2|3`)."))
-    tlmlib.plot_curves(os.path.join(out, "val_curves.png"), series, "step", "val_loss",
-                       "Validation cross-entropy by training loss", "step", "val CE (nats/char)")
-    plot_bars(os.path.join(out, "metrics.png"), rows)
-    print(f"wrote {out}/losses.csv, losses.md, val_curves.png, metrics.png", file=sys.stderr)
-
-
-def plot_bars(path, rows):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is missing (no bar plot written)", file=sys.stderr)
+def plot_reliability(path, rel_rows, arms):
+    plt = U._plt()
+    if plt is None:
         return
-    ok = [r for r in rows if not r["failed"]]
-    metrics = [("val_ce", "val CE"), ("accuracy", "top-1 accuracy"), ("ece", "ECE (15 bins)"),
-               ("distinct_2", "distinct-2 (samples)")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(14, 4))
-    for ax, (key, label) in zip(axes, metrics):
-        ax.bar(range(len(ok)), [r[key] for r in ok], color="tab:blue")
-        ax.set_xticks(range(len(ok)))
-        ax.set_xticklabels([r["run"] for r in ok], rotation=45, ha="right", fontsize=8)
-        ax.set_title(label)
-        lo = min(r[key] for r in ok)
-        hi = max(r[key] for r in ok)
-        if key in ("val_ce", "accuracy") and hi > lo:
-            ax.set_ylim(lo - 0.5 * (hi - lo), hi + 0.2 * (hi - lo))
-        ax.grid(alpha=0.3, axis="y")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    ax = axes[0]
+    ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls=":")
+    for i, arm in enumerate(arms):
+        rs = [r for r in rel_rows if r["arm"] == arm and r["count"]]
+        bins = sorted({r["bin"] for r in rs})
+        xs, ys, lo, hi = [], [], [], []
+        for b in bins:
+            per = [r for r in rs if r["bin"] == b]
+            n = sum(r["count"] for r in per)
+            if n < 50:
+                continue  # too few predictions for a point
+            xs.append(sum(r["confidence"] * r["count"] for r in per) / n)
+            accs = [r["accuracy"] for r in per]
+            ys.append(sum(r["accuracy"] * r["count"] for r in per) / n)
+            lo.append(ys[-1] - min(accs))
+            hi.append(max(accs) - ys[-1])
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=3, capsize=2, label=arm,
+                    color=f"C{i}", ls=U.STYLES[i % 2])
+    ax.set_xlabel("mean confidence in the bin")
+    ax.set_ylabel("accuracy in the bin (pooled; bars: min–max over seeds)")
+    ax.set_title("reliability diagram (15 bins, bins with >= 50 predictions)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    for i, arm in enumerate(arms):
+        rs = [r for r in rel_rows if r["arm"] == arm]
+        bins = sorted({r["bin"] for r in rs})
+        tot = sum(r["count"] for r in rs) or 1
+        ax.plot([(b + 0.5) / 15 for b in bins],
+                [sum(r["count"] for r in rs if r["bin"] == b) / tot for b in bins],
+                marker="o", ms=3, color=f"C{i}", ls=U.STYLES[i % 2], label=arm)
+    ax.set_xlabel("confidence bin")
+    ax.set_ylabel("share of predictions")
+    ax.set_title("confidence histogram (pooled over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def claims(by):
+    """Verdicts per claim, from {metric: {arm: {seed: value}}}."""
+    lines = []
+    cma = by["conf_minus_acc"]
+    for arm in ("focal_g1", "focal_g2"):
+        vals = U.finite_values(cma[arm])
+        sign = ("negative on every seed" if vals and all(v < 0 for v in vals) else
+                "positive on every seed" if vals and all(v > 0 for v in vals) else "mixed sign")
+        v = U.verdict("ce", cma["ce"], arm, cma[arm])
+        under = vals and all(v < 0 for v in vals) and v["decided"] and v["better"] == "ce" and v["diff"] < 0
+        lines.append(f"- **focal makes the model under-confident** ({arm}): conf − acc "
+                     f"{U.fmt_stats(U.stats(cma[arm]))}, {sign}; against ce: {v['text']} → "
+                     + ("**supported**" if under else "**not supported by this measurement**"))
+    for arm in ("tailr_g0.1", "tailr_g0.8"):
+        v = U.verdict("ce", by["ece"]["ce"], arm, by["ece"][arm])
+        lines.append(f"- **TaiLr lowers ECE** ({arm}): ECE {U.fmt_stats(U.stats(by['ece'][arm]))} vs ce "
+                     f"{U.fmt_stats(U.stats(by['ece']['ce']))}; {v['text']} → "
+                     + ("**supported**" if v["decided"] and v["better"] == arm else
+                        "**contradicted**" if v["decided"] else "**not measured**"))
+    for metric in ("val_ce", "ece"):
+        v = U.verdict("ce", by[metric]["ce"], "emo", by[metric]["emo"])
+        lines.append(f"- **EMO fine-tuning vs continued CE, {metric}**: {v['text']}")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    U.add_seed_args(ap)
+    ap.add_argument("--out", default=None, help="output directory")
+    a = U.finish_args(ap.parse_args())
+    U._selftest()
+    tlmlib.ensure_built()
+    out = a.out or os.path.join(tlmlib.ROOT, "out", "ablations", "calibration" + ("_quick" if a.quick else ""))
+    runs = os.path.join(out, "runs")
+    os.makedirs(runs, exist_ok=True)
+    base, ft_iters = settings(a.quick)
+    base.update(data=tlmlib.SHAKESPEARE, threads=a.threads, dropout=0.0, ckpt_interval=0)
+    rows, rel_rows = [], []
+    for seed in U.seed_list(a.seeds):
+        pre = os.path.join(runs, f"pretrain_s{seed}")
+        shutil.rmtree(pre, ignore_errors=True)
+        r = tlmlib.run_tlm(dict(base, seed=seed, loss="ce"), pre, os.path.join(runs, f"pretrain_s{seed}.log"))
+        if r["failed"]:
+            sys.exit(f"pretraining seed {seed} failed: {r.get('error')}")
+        print(f"seed {seed}: pretrained, val {r.get('val_loss')} ({r['wall_s']} s)", file=sys.stderr, flush=True)
+        for arm, extra in ARMS:
+            d = os.path.join(runs, f"{arm}_s{seed}")
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.copytree(pre, d)
+            r = tlmlib.run_tlm(dict(base, seed=seed, max_iters=base["max_iters"] + ft_iters, **extra), d,
+                               os.path.join(runs, f"{arm}_s{seed}.log"), extra_args=["--resume"])
+            row = dict(arm=arm, seed=seed, iters=r.get("iters"), wall_s=r["wall_s"], failed=r["failed"])
+            if not r["failed"]:
+                m, rel = measure(os.path.join(d, "ckpt.bin"), os.path.join(runs, "eval.log"), a.threads)
+                row.update(m)
+                for b, (n, c, acc) in enumerate(zip(rel["count"], rel["confidence"], rel["accuracy"]) if rel else []):
+                    rel_rows.append(dict(arm=arm, seed=seed, bin=b, count=n, confidence=c, accuracy=acc))
+            rows.append(row)
+            for f in ("ckpt.bin",):  # checkpoints are large; the metrics are what is kept
+                if not a.quick and os.path.exists(os.path.join(d, f)):
+                    os.remove(os.path.join(d, f))
+            tlmlib.write_csv(os.path.join(out, "calibration.csv"), rows, RUN_COLS)  # partial results survive
+            print(f"  {arm} s{seed}: {row}", file=sys.stderr, flush=True)
+    tlmlib.write_csv(os.path.join(out, "calibration.csv"), rows, RUN_COLS)
+    tlmlib.write_csv(os.path.join(out, "reliability.csv"), rel_rows,
+                     ["arm", "seed", "bin", "count", "confidence", "accuracy"])
+    arms = [n for n, _ in ARMS]
+    by = {m: U.arm_summary(rows, "arm", m, arms) for m, _, _ in METRICS}
+    summary = []
+    for m, label, lower in METRICS:
+        for s in U.summary_rows(by[m], m, ref="ce", lower_is_better=lower if lower is not None else True):
+            s["metric"] = m
+            if lower is None:  # a signed gap: no better direction, the verdict is about a difference
+                s["verdict"] = s.get("verdict", "").replace(" better (", " lower (")
+            summary.append(s)
+    cols = ["metric"] + U.SUMMARY_COLS
+    tlmlib.write_csv(os.path.join(out, "calibration_summary.csv"), summary, cols)
+    cmd = "/usr/bin/python3 scripts/ablate_losses.py" + (" --quick" if a.quick else "") + (
+        f" --seeds {a.seeds}" if a.seeds != (1 if a.quick else 3) else "")
+    model = ", ".join(f"{k}={v}" for k, v in base.items() if k not in ("data",))
+    with open(os.path.join(out, "calibration.md"), "w") as f:
+        f.write(f"# Calibration of LM losses: fine-tuning a CE model, {a.seeds} seed(s)\n\n"
+                f"Command: `{cmd}`\n\nPretraining (loss = ce): {model}; then {ft_iters} fine-tuning "
+                "steps per arm from that checkpoint (same schedule continued). Metrics: `tlm eval "
+                "--metrics` on the whole validation split. Per arm: mean ± std [min–max] over seeds; "
+                "diff_vs_ref: mean paired difference arm − ce (same seed), diff_std its std.\n\n")
+        for m, label, _ in METRICS:
+            f.write(f"## {label} (`{m}`)\n\n| arm | mean ± std [min–max] | arm − ce (paired) | verdict |\n|---|---|---|---|\n")
+            for s in summary:
+                if s["metric"] != m:
+                    continue
+                d = "" if s.get("diff_vs_ref") is None else f"{s['diff_vs_ref']:+.4f} ± {s['diff_std'] or 0:.4f}"
+                f.write(f"| {s['arm']} | {U.fmt_stats(by[m][s['arm']])} | {d} | {s.get('verdict', '(reference)')} |\n")
+            f.write("\n")
+        f.write("## Claims\n\n" + claims(by) + "\n")
+    print(open(os.path.join(out, "calibration.md")).read())
+    plot_reliability(os.path.join(out, "reliability.png"), rel_rows, arms)
+    U.plot_arms(os.path.join(out, "calibration.png"),
+                [(label, [(arm, by[m][arm]) for arm in arms]) for m, label, _ in METRICS],
+                "LM losses after fine-tuning a CE model", min_spans=[0.05, 0.02, 0.04, 0.02])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,11 @@ small batch size; `tlm diag embedding` on each (and on the tied grid runs), plot
 count.
 
   /usr/bin/python3 scripts/ablate_optimizers.py --quick   # < 3 min: 2 x 64 model, 1 seed
-  /usr/bin/python3 scripts/ablate_optimizers.py           # 37 min (+5 if the edge check runs), 2 x threads=1
+  /usr/bin/python3 scripts/ablate_optimizers.py           # 3 seeds (`--seeds`); 2 seeds took 37 min (+5 for the edge check), 2 x threads=1
+
+Verdicts (summary.csv, optimizers.md): each setting against tuned AdamW of the same batch size,
+paired by seed, with the rule of scripts/ablation_util.py (a ranking only when the difference
+exceeds the seed spread).
 
 Runs go two at a time, each with threads=1 (--workers). Writes <out>/optimizers.csv (one row
 per run), optimizers.md (mean +- spread per setting), val_vs_step.png, val_vs_wall.png,
@@ -42,6 +46,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ablation_util as U  # noqa: E402
 import tlmlib  # noqa: E402
 
 RUN_COLS = ["name", "batch_size", "optimizer", "lr", "lr_div", "weight_decay", "wd_mult", "seed",
@@ -49,8 +54,8 @@ RUN_COLS = ["name", "batch_size", "optimizer", "lr", "lr_div", "weight_decay", "
             "ms_per_iter", "optimizer_state_bytes", "optimizer_buffers_per_param", "params",
             "failed"]
 SUMMARY_COLS = ["batch_size", "optimizer", "lr", "weight_decay", "setting", "seeds",
-                "val_loss_mean", "seed_spread", "eval_se", "vs_adamw", "ms_per_iter",
-                "state_bytes"]
+                "val_loss_mean", "val_loss_std", "val_loss_min", "val_loss_max", "seed_spread",
+                "eval_se", "vs_adamw", "vs_adamw_std", "verdict", "ms_per_iter", "state_bytes"]
 CHUNK = 8192
 
 
@@ -175,9 +180,11 @@ def summarize(rows, adamw_lr):
         setting = {"adamw": "tuned", "sgd": "floor"}.get(opt, "")
         if opt == "lion":
             setting = f"lr/{rs[0]['lr_div']}, wd x{rs[0]['wd_mult']}"
+        st = U.stats(vals)
         out.append(dict(batch_size=bs, optimizer=opt, lr=fmt_lr(lr), weight_decay=wd,
                         setting=setting, seeds=f"{len(ok)}/{len(rs)}",
                         val_loss_mean=statistics.fmean(vals) if vals else None,
+                        val_loss_std=st["std"], val_loss_min=st["min"], val_loss_max=st["max"],
                         seed_spread=(max(vals) - min(vals)) / 2 if len(vals) > 1 else None,
                         eval_se=statistics.fmean(ses) if ses else None,
                         ms_per_iter=statistics.median([r["ms_per_iter"] for r in ok]) if ok else None,
@@ -188,6 +195,9 @@ def summarize(rows, adamw_lr):
         if base and s["_vals"]:
             diffs = [v - base["_vals"][k] for k, v in s["_vals"].items() if k in base["_vals"]]
             s["vs_adamw"] = f"{statistics.fmean(diffs):+.4f}" if diffs else None
+            if s is not base:
+                s["vs_adamw_std"] = statistics.stdev(diffs) if len(diffs) > 1 else None
+                s["verdict"] = U.verdict("adamw", base["_vals"], s["optimizer"], s["_vals"])["text"]
     return out
 
 
@@ -227,7 +237,9 @@ def write_md(path, summary, cfg, cmd, adamw_lrs, tuning, drift_note, noise_note)
                  "validation tokens; seed_spread: half of max - min over seeds; eval_se: the "
                  f"standard error of one run's loss over the {cfg['chunks']} chunks (eval noise); "
                  "ms_per_iter: median step time (threads=1, shared machine); vs_adamw: mean paired difference with "
-                 "AdamW at the same batch size and seed (negative = better than AdamW).\n\n")
+                 "AdamW at the same batch size and seed (negative = better than AdamW), vs_adamw_std the "
+                 "std of those differences; val_loss_std/min/max over seeds; verdict: the rule of "
+                 "scripts/ablation_util.py (a ranking only when the difference exceeds the seed spread).\n\n")
         fh.write("| " + " | ".join(SUMMARY_COLS) + " |\n|" + "---|" * len(SUMMARY_COLS) + "\n")
         for s in summary:
             fh.write("| " + " | ".join(f(s.get(c)) for c in SUMMARY_COLS) + " |\n")
@@ -244,7 +256,7 @@ def plot(out, rows, summary, drift_csvs):
         return
     bss = sorted({r["batch_size"] for r in rows})
     for xkey, fname, xlabel in [("step", "val_vs_step.png", "step"),
-                                ("train_s", "val_vs_wall.png", "training wall-clock (s, threads=1)")]:
+                                ("train_s", "val_vs_wall.png", "training wall-clock (s, threads=1)")] if bss else []:
         fig, axes = plt.subplots(1, len(bss), figsize=(6.5 * len(bss), 4.5), squeeze=False)
         for ax, bs in zip(axes[0], bss):
             for s in summary:
@@ -280,11 +292,25 @@ def plot(out, rows, summary, drift_csvs):
 def drift_report(out, drift_runs, workers):
     """`tlm diag embedding` on each run; returns (label, csv) pairs and rows for drift.csv."""
     pairs, table = [], []
+    os.makedirs(os.path.join(out, "drift_tokens"), exist_ok=True)
     for label, d in drift_runs:
-        p = os.path.join(out, "runs", d, "embedding.csv")
-        r, _ = tlmlib.run_tlm_cmd(["diag", "embedding", "--ckpt", os.path.join(out, "runs", d, "ckpt.bin"),
-                                   "--out", p], os.path.join(out, "runs", d, "diag.txt"))
-        if r.get("failed"):
+        # Per token (committed beside the write-up): drift_tokens/<label>.csv. Without the
+        # run's checkpoint (runs/ is not committed) the committed file is read back.
+        p = os.path.join(out, "drift_tokens", label.replace(" ", "_") + ".csv")
+        ckpt = os.path.join(out, "runs", d, "ckpt.bin")
+        meta = os.path.join(out, "drift_tokens", label.replace(" ", "_") + ".json")
+        if os.path.exists(ckpt):
+            r, _ = tlmlib.run_tlm_cmd(["diag", "embedding", "--ckpt", ckpt, "--out", p],
+                                      os.path.join(out, "runs", d, "diag.txt"))
+            if r.get("failed"):
+                continue
+            r = {k: r[k] for k in ("optimizer", "learning_rate", "weight_decay", "tied")}
+            with open(meta, "w") as f:
+                json.dump(r, f)
+        elif os.path.exists(p) and os.path.exists(meta):
+            with open(meta) as f:
+                r = json.load(f)
+        else:
             continue
         pairs.append((label, p))
         with open(p, newline="") as f:
@@ -310,10 +336,17 @@ def drift_report(out, drift_runs, workers):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small model, 1 seed (< 3 min)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="seeds per setting (default 3, --quick 1); seeds 1, 2, ...")
     ap.add_argument("--out", default=None, help="output directory")
     ap.add_argument("--workers", type=int, default=2, help="runs at once (each threads=1)")
     ap.add_argument("--edge_only", action="store_true",
                     help="only the edge check on <out>/rows.json (then the report)")
+    ap.add_argument("--drift_only", action="store_true",
+                    help="only the four embedding-drift runs (AdamW/Lion, tied/untied, seed 1) on "
+                    "<out>/rows.json's tuned lr: drift_tokens/*.csv, drift.csv, drift.png")
+    ap.add_argument("--summary_only", action="store_true",
+                    help="no training: rewrite summary.csv (with the verdicts) from <out>/rows.json")
     ap.add_argument("--report_only", action="store_true",
                     help="no training: rebuild the tables and plots from <out>/rows.json")
     a = ap.parse_args()
@@ -321,6 +354,8 @@ def main():
     tlmlib.ensure_built()
     os.environ["OMP_NUM_THREADS"] = "1"  # tlm eval / diag: one thread per worker, like the runs
     cfg = settings(a.quick)
+    if a.seeds is not None or not a.quick:
+        cfg["seeds"] = list(range(1, (a.seeds or 3) + 1))
     out = a.out or os.path.join(tlmlib.ROOT, "docs", "ablations", "optimizers",
                                 "quick" if a.quick else "full")
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
@@ -329,6 +364,18 @@ def main():
     small_bs = min(cfg["batch_sizes"])
 
     s1 = cfg["seeds"][0]
+    if a.drift_only or a.summary_only:
+        with open(os.path.join(out, "rows.json")) as f:
+            saved = json.load(f)
+        rows, tuned = saved["rows"], {int(k): v for k, v in saved["tuned"].items()}
+        if a.summary_only:
+            tlmlib.write_csv(os.path.join(out, "summary.csv"), summarize(rows, tuned), SUMMARY_COLS)
+            return
+        jobs, labels = drift_jobs(cfg, rows, tuned, s1, small_bs)
+        run_jobs(jobs, out, chunks, a.workers)
+        pairs, _ = drift_report(out, labels, a.workers)
+        plot(out, [], [], pairs)
+        return
     if a.report_only or a.edge_only:
         with open(os.path.join(out, "rows.json")) as f:
             saved = json.load(f)
@@ -385,6 +432,22 @@ def main():
     with open(os.path.join(out, "rows.json"), "w") as f:
         json.dump({"rows": rows, "tuned": tuned, "tuning": tuning}, f)
     report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs)
+
+
+def drift_jobs(cfg, rows, tuned, s1, small_bs):
+    """The runs `tlm diag embedding` reads: untied AdamW (tuned) and Lion (the grid's largest lr
+    x weight decay), and the same two settings' tied grid runs, seed s1, the small batch size.
+    Returns (jobs, [(label, run name)])."""
+    lion_lr, lion_wd = tuned[small_bs] / min(cfg["lr_divs"]), round(ADAMW_WD * max(cfg["wd_mults"]), 6)
+    tied_lion = f"b{small_bs}_lion_div{min(cfg['lr_divs'])}_wd{lion_wd}_s{s1}"
+    tied_adamw = f"b{small_bs}_adamw_lr{fmt_lr(tuned[small_bs])}_s{s1}"
+    jobs = [("drift_lion_untied", overrides(cfg, small_bs, "lion", lion_lr, lion_wd, s1, tie_weights="false"), {}),
+            ("drift_adamw_untied", overrides(cfg, small_bs, "adamw", tuned[small_bs], ADAMW_WD, s1,
+                                             tie_weights="false"), {}),
+            (tied_lion, overrides(cfg, small_bs, "lion", lion_lr, lion_wd, s1), {}),
+            (tied_adamw, overrides(cfg, small_bs, "adamw", tuned[small_bs], ADAMW_WD, s1), {})]
+    return jobs, [("lion untied", "drift_lion_untied"), ("adamw untied", "drift_adamw_untied"),
+                  ("lion tied", tied_lion), ("adamw tied", tied_adamw)]
 
 
 def edge_jobs(cfg, rows, tuned, s1):

@@ -11,8 +11,12 @@ entries that the 16-bit rounding in backward flushed to zero (grad_underflow), t
 count, the final loss scale, and the activation memory (bytes the graph holds after forward +
 loss, before backward; `activation_bytes` of the run summary) next to the allocator peak.
 
-  /usr/bin/python3 scripts/ablate_precision.py --quick   # < 3 min: 2 x 64 model, 150 steps
-  /usr/bin/python3 scripts/ablate_precision.py           # ~25 min: 4 x 128, 1000 steps, 2 runs at a time
+  /usr/bin/python3 scripts/ablate_precision.py --quick   # < 3 min: 2 x 64 model, 150 steps, 1 seed
+  /usr/bin/python3 scripts/ablate_precision.py           # 4 x 128, 1000 steps, 3 seeds, 2 runs at a time
+
+Every format runs with seeds 1337.. (`--seeds`); val_loss is `tlm eval` on the whole
+validation split; precision_summary.csv has mean/std/min-max per format and the paired
+difference against fp32 with the verdict rule of scripts/ablation_util.py.
 
 Writes <out>/precision.csv, precision.md, precision.png (training and validation loss curves).
 """
@@ -23,28 +27,28 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ablation_util as U  # noqa: E402
 import tlmlib  # noqa: E402
 
 RUNS = [("fp32", dict(precision="fp32")),
         ("bf16", dict(precision="bf16")),
         ("fp16_noscale", dict(precision="fp16", loss_scale=1)),
         ("fp16_dynamic", dict(precision="fp16", loss_scale="dynamic"))]
-COLS = ["run", "precision", "loss_scale", "iters", "val_loss", "train_loss", "skipped_steps",
+COLS = ["run", "seed", "precision", "loss_scale", "iters", "val_loss", "train_loss", "skipped_steps",
         "grad_underflow", "overflow", "final_scale", "activation_mb", "activation_vs_fp32",
         "peak_mb", "ms_per_iter", "wall_s", "failed"]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny model, under 3 minutes")
+    U.add_seed_args(p)
     p.add_argument("--out", default="out/ablations/precision")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=tlmlib.SHAKESPEARE)
     p.add_argument("--iters", type=int, default=0, help="override the number of steps")
     p.add_argument("--jobs", type=int, default=2, help="runs at once (each with --threads)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="extra config for every run (e.g. norm=deepnorm)")
-    args = p.parse_args()
+    args = U.finish_args(p.parse_args())
     tlmlib.ensure_built()
     if args.quick:
         model = dict(n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8)
@@ -53,7 +57,7 @@ def main():
         model = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12)
         iters = 1000
     iters = args.iters or iters
-    base = dict(data=args.data, seed=1337, threads=args.threads, max_iters=iters,
+    base = dict(data=args.data, seed=U.FIRST_SEED, threads=args.threads, max_iters=iters,
                 lr_decay_iters=iters, warmup_iters=min(100, iters // 10), learning_rate=1e-3,
                 min_lr=1e-4, dropout=0.0, eval_interval=max(1, iters // 10), eval_iters=20,
                 log_interval=max(1, iters // 10), ckpt_interval=0, **model)
@@ -64,21 +68,24 @@ def main():
     rows, train_series, val_series = [], [], []
 
     def launch(item):
-        name, extra = item
-        run_dir = os.path.join(args.out, "runs", name)
+        name, extra, seed = item
+        run_dir = os.path.join(args.out, "runs", f"{name}_s{seed}")
         os.makedirs(run_dir, exist_ok=True)
-        return tlmlib.run_tlm(dict(base, **extra), run_dir,
-                              log_path=os.path.join(run_dir, "stderr.txt"))
+        r = tlmlib.run_tlm(dict(base, seed=seed, **extra), run_dir,
+                           log_path=os.path.join(run_dir, "stderr.txt"))
+        r["run_dir"] = run_dir
+        return U.final_eval(r, base["block_size"], args.threads)
 
+    jobs = [(name, extra, seed) for seed in U.seed_list(args.seeds) for name, extra in RUNS]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(launch, RUNS))
-    for (name, extra), r in zip(RUNS, results):
+        results = list(pool.map(launch, jobs))
+    for (name, extra, seed), r in zip(jobs, results):
         o = dict(base, **extra)
         steps = [x for x in r["log"] if x.get("kind") == "step"]
         skips = [x for x in r["log"] if x.get("kind") == "skip"]
         under = [x["grad_underflow"] for x in steps if "grad_underflow" in x]
         over = sum(x.get("overflow", 0) for x in steps + skips)
-        rows.append(dict(run=name, precision=o["precision"], loss_scale=o.get("loss_scale", ""),
+        rows.append(dict(run=name, seed=seed, precision=o["precision"], loss_scale=o.get("loss_scale", ""),
                          iters=r.get("iters"), val_loss=r.get("val_loss"),
                          train_loss=r.get("train_loss"),
                          skipped_steps=r.get("scaler_skipped_steps", 0) + r.get("skipped_steps", 0),
@@ -94,8 +101,9 @@ def main():
         for x in steps:
             window = (window + [x["loss"]])[-20:]
             smooth.append(dict(step=x["step"], loss=sum(window) / len(window)))
-        train_series.append((name, smooth))
-        val_series.append((name, [x for x in r["log"] if x.get("kind") == "eval"]))
+        if seed == U.FIRST_SEED:  # the curves of the first seed
+            train_series.append((name, smooth))
+            val_series.append((name, [x for x in r["log"] if x.get("kind") == "eval"]))
     ref = rows[0]["activation_mb"] or 1
     for row in rows:
         row["activation_vs_fp32"] = row["activation_mb"] / ref
@@ -104,10 +112,20 @@ def main():
     tlmlib.write_markdown(
         os.path.join(args.out, "precision.md"), rows, COLS,
         "Mixed precision emulation: fp32 vs bf16 vs fp16 with and without loss scaling", cmd,
-        f"Model {model}, {iters} steps, AdamW lr 1e-3 cosine, seed 1337, threads {args.threads}; "
+        f"Model {model}, {iters} steps, AdamW lr 1e-3 cosine, seeds {U.seed_list(args.seeds)}, threads {args.threads}; "
         "grad_underflow = mean over steps of the fraction of non-zero gradient entries rounded "
         "to zero in backward; activation_mb = bytes held after forward + loss (max over steps); "
         "peak_mb = allocator peak (parameters, gradients and optimizer state included).")
+    names = [n for n, _ in RUNS]
+    by = U.arm_summary(rows, "run", "val_loss", names)
+    summary = U.summary_rows(by, "val_loss", ref="fp32")
+    tlmlib.write_csv(os.path.join(args.out, "precision_summary.csv"), summary, U.SUMMARY_COLS)
+    with open(os.path.join(args.out, "precision.md"), "a") as f:
+        f.write(f"\nval_loss over seeds {U.seed_list(args.seeds)} (`tlm eval`, whole validation split); "
+                "paired differences against fp32:\n\n| run | val_loss | minus fp32 | verdict |\n|---|---|---|---|\n")
+        for srow in summary:
+            d = "" if srow.get("diff_vs_ref") is None else f"{srow['diff_vs_ref']:+.4f}"
+            f.write(f"| {srow['arm']} | {U.fmt_stats(by[srow['arm']])} | {d} | {srow.get('verdict', '(reference)')} |\n")
     print(open(os.path.join(args.out, "precision.md")).read())
     try:
         import matplotlib

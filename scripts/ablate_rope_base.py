@@ -1,9 +1,21 @@
 #!/usr/bin/env python3
-"""Ablation 4: RoPE base at a fixed context against the lower bound of "Base of RoPE Bounds
-Context Length" (arXiv:2405.14591; `tlm rope-bound`; docs/methods.md, "RoPE base bound"). Head size 64.
+"""Ablation 4: RoPE base against the lower bound of "Base of RoPE Bounds Context Length"
+(arXiv:2405.14591; `tlm rope-bound`; METHODS.md section 3), on the copy task, with seeds.
 
-  /usr/bin/python3 scripts/ablate_rope_base.py --quick   # context 128, 40 steps
-  /usr/bin/python3 scripts/ablate_rope_base.py           # context 256, 1500 steps
+The claim: below the bound a model may keep a good loss but fails at long-range retrieval.
+The test: train on `task:copy` at context T with a small head size h (so the bound is large),
+with bases on both sides of the bound for (T, h) (two of them meeting the bound only up to
+T/4 and 3T/8, inside the copy distances); evaluate copy accuracy grouped by the copy
+distance k (the separator's position: each copied symbol sits k or k - 1 tokens back, k uniform
+in [T/8, T/2]) relative to L_b, the longest context whose bound base b satisfies (found by
+bisection over `tlm rope-bound`). The paper predicts accuracy falls for k beyond L_b.
+
+  /usr/bin/python3 scripts/ablate_rope_base.py --quick   # context 64, h 32 (bound 315), 40 steps, 1 seed
+  /usr/bin/python3 scripts/ablate_rope_base.py           # context 1024, h 32 (bound 5.8e4), 800 steps, 3 seeds
+  /usr/bin/python3 scripts/ablate_rope_base.py --data data/tinyshakespeare.txt  # text: loss only
+
+Writes <out>/rope_base.csv (per run), rope_base_summary.csv (per base), rope_distance.csv
+(accuracy per run and distance bin), rope_base.md, rope_base.png.
 """
 import json
 import math
@@ -16,34 +28,137 @@ import ablation_util as U  # noqa: E402
 import tlmlib  # noqa: E402
 
 
+def bound_of(T, h):
+    p = subprocess.run([tlmlib.TLM, "rope-bound", "--context", str(T), "--head_size", str(h)],
+                       stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(p.stdout)["rope_base_lower_bound"]
+
+
+def context_limit(base, h, hi):
+    """The largest L in [2, hi] with bound(L, h) <= base (hi if every L up to hi passes)."""
+    if bound_of(hi, h) <= base:
+        return hi
+    lo = 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if bound_of(mid, h) <= base:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def main():
-    args = U.parse_args(__doc__, "out/ablations/rope_base")
+    args = U.parse_args(__doc__, "out/ablations/rope_base", default_data="task:copy")
     tlmlib.ensure_built()
     if args.quick:
-        C, H, L, T, iters, B = 64, 1, 1, 128, 40, 4
+        C, H, L, T, iters, B = 32, 1, 2, 64, 40, 4
     else:
-        C, H, L, T, iters, B = 128, 2, 4, 256, 1500, 12
+        C, H, L, T, iters, B = 64, 2, 2, 1024, 800, 4
+    data = args.data
+    copy = data == "task:copy"
     h = C // H
-    bound = json.loads(subprocess.run([tlmlib.TLM, "rope-bound", "--context", str(T), "--head_size",
-                                       str(h)], stdout=subprocess.PIPE, text=True,
-                                      check=True).stdout)["rope_base_lower_bound"]
-    bases = [100, 300, math.ceil(bound), 10000]  # ceil: the bound itself passes
-    rows = []
+    bound = bound_of(T, h)
+    # Two bases below the bound whose context limits fall inside the copy distances [T/8, T/2]
+    # (the bases that just meet the bound for T/4 and 3T/8), the bound for T, and 3x the bound.
+    bases = [math.ceil(bound_of(T // 4, h)), math.ceil(bound_of(3 * T // 8, h)), math.ceil(bound),
+             math.ceil(bound * 3)]
+    limits = {b: context_limit(b, h, 4 * T) for b in bases}
+    print(f"bound(T={T}, h={h}) = {bound:.1f}; bases {bases}; context limits {limits}", file=sys.stderr)
+    rows, dist_rows, curves = [], [], {}
+    edges = [T // 8 + i * (T // 2 - T // 8) // 6 for i in range(7)]  # 6 distance bins over [T/8, T/2]
+    edges[-1] = T // 2 + 1
     for b in bases:
-        o = U.base(args, n_embd=C, n_head=H, n_layer=L, block_size=T, max_iters=iters, pos="rope",
-                   rope_base=b, batch_size=B)
-        r = U.train(f"base_{b}", o, args.out)
-        rows.append(dict(rope_base=b, bound=round(bound, 1), above_bound=b >= bound,
-                         val_loss=r.get("val_loss"), train_loss=r.get("train_loss"),
-                         wall_s=r["wall_s"]))
-    U.write_outputs(args.out, "rope_base", rows,
-                    ["rope_base", "bound", "above_bound", "train_loss", "val_loss", "wall_s"],
-                    f"RoPE base at context {T}, head size {h}",
-                    "bound = `tlm rope-bound` (Su's coarse-to-fine scan of sum cos(m theta_i) >= 0).")
-    tlmlib.plot_curves(os.path.join(args.out, "rope_base.png"),
-                       [("val loss", [dict(b=r["rope_base"], v=r["val_loss"]) for r in rows])],
-                       "b", "v", f"val loss vs RoPE base (bound {bound:.0f})", "base", "val loss",
-                       logx=True)
+        for seed in U.seed_list(args.seeds):
+            o = U.base(args, n_embd=C, n_head=H, n_layer=L, block_size=T, max_iters=iters, pos="rope",
+                       rope_base=b, batch_size=B, seed=seed, data=data, learning_rate=2e-3,
+                       min_lr=2e-4, warmup_iters=50)
+            r = U.train(f"base_{b}_s{seed}", o, args.out)
+            e = U.eval_at(r["run_dir"], T, 256 * T, args.threads) if not r["failed"] else None
+            row = dict(rope_base=b, seed=seed, bound=round(bound, 1), above_bound=b >= bound,
+                       context_limit=limits[b], train_loss=r.get("train_loss"),
+                       val_loss=e["loss"] if e else None, accuracy=e.get("accuracy") if e else None,
+                       eval_tokens=e.get("tokens") if e else None, wall_s=r["wall_s"])
+            if e and "by_copy_length" in e:
+                bl = e["by_copy_length"]
+                near = [(k, c, n) for k, c, n in zip(bl["k"], bl["correct"], bl["count"]) if k <= limits[b]]
+                far = [(k, c, n) for k, c, n in zip(bl["k"], bl["correct"], bl["count"]) if k > limits[b]]
+                row["acc_within_limit"] = sum(c for _, c, _ in near) / sum(n for *_, n in near) if near else None
+                row["acc_beyond_limit"] = sum(c for _, c, _ in far) / sum(n for *_, n in far) if far else None
+                for lo, hi in zip(edges[:-1], edges[1:]):
+                    sel = [(c, n) for k, c, n in zip(bl["k"], bl["correct"], bl["count"]) if lo <= k < hi]
+                    if sel:
+                        dist_rows.append(dict(rope_base=b, seed=seed, k_lo=lo, k_hi=hi - 1,
+                                              k_mid=(lo + hi - 1) / 2, correct=sum(c for c, _ in sel),
+                                              count=sum(n for _, n in sel),
+                                              accuracy=sum(c for c, _ in sel) / sum(n for _, n in sel),
+                                              beyond_limit=(lo + hi - 1) / 2 > limits[b]))
+            rows.append(row)
+            os.makedirs(args.out, exist_ok=True)  # partial results survive an interrupted run
+            tlmlib.write_csv(os.path.join(args.out, "rope_base.csv"), rows, list(row))
+            curves.setdefault(b, []).append([(d["k_mid"], d["accuracy"]) for d in dist_rows
+                                             if d["rope_base"] == b and d["seed"] == seed])
+    cols = ["rope_base", "seed", "bound", "above_bound", "context_limit", "train_loss", "val_loss",
+            "accuracy", "acc_within_limit", "acc_beyond_limit", "eval_tokens", "wall_s"]
+    os.makedirs(args.out, exist_ok=True)
+    tlmlib.write_csv(os.path.join(args.out, "rope_base.csv"), rows, cols)
+    tlmlib.write_csv(os.path.join(args.out, "rope_distance.csv"), dist_rows,
+                     ["rope_base", "seed", "k_lo", "k_hi", "k_mid", "correct", "count", "accuracy",
+                      "beyond_limit"])
+    ref = math.ceil(bound)
+    metric = "accuracy" if copy else "val_loss"
+    by = U.arm_summary(rows, "rope_base", metric, bases)
+    summary = U.summary_rows(by, metric, ref=ref, lower_is_better=not copy,
+                             extra={b: dict(context_limit=limits[b], above_bound=b >= bound) for b in bases})
+    scols = ["arm", "above_bound", "context_limit"] + U.SUMMARY_COLS[1:]
+    tlmlib.write_csv(os.path.join(args.out, "rope_base_summary.csv"), summary, scols)
+    notes = [f"Copy task at context {T}, head size {h} ({L} layers, width {C}, {H} heads), {iters} steps, "
+             f"batch {B}, lr 2e-3; `tlm rope-bound --context {T} --head_size {h}` = {bound:.1f}. "
+             f"context_limit L_b: the longest context whose bound base b meets. {metric}: `tlm eval` on "
+             f"{'256 fresh rows' if copy else 'the whole validation split'} at context {T}; per base mean ± std [min–max] over "
+             f"{args.seeds} seed(s); diff_vs_ref against base {ref} (at the bound), paired by seed."]
+    if copy:
+        notes.append("\nAccuracy within / beyond each base's context limit (copy distance k <= L_b "
+                     "or k > L_b), per seed:\n")
+        notes.append("| base | L_b | within | beyond |\n|---|---|---|---|")
+        for b in bases:
+            w = U.stats([r["acc_within_limit"] for r in rows if r["rope_base"] == b])
+            f = U.stats([r["acc_beyond_limit"] for r in rows if r["rope_base"] == b])
+            notes.append(f"| {b} | {limits[b]} | {U.fmt_stats(w)} | {U.fmt_stats(f)} |")
+    U.write_outputs(args.out, "rope_base_summary", summary, scols,
+                    f"RoPE base at context {T}, head size {h} ({'copy accuracy' if copy else 'val loss'})",
+                    "\n".join(notes))
+    if copy:
+        plt = U._plt()
+        if plt is not None:
+            fig, ax = plt.subplots(figsize=(8, 4.8))
+            for i, b in enumerate(bases):
+                cs = [c for c in curves[b] if c]
+                if not cs:
+                    continue
+                xs = sorted({x for c in cs for x, _ in c})
+                per = [dict(c) for c in cs]
+                ys = [[p[x] for p in per if x in p] for x in xs]
+                mean = [sum(y) / len(y) for y in ys]
+                ax.plot(xs, mean, marker="o", color=f"C{i}", label=f"base {b} (L_b = {limits[b]}, n={len(cs)})")
+                if len(cs) > 1:
+                    ax.fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], color=f"C{i}", alpha=0.2)
+                if limits[b] <= T // 2:
+                    ax.axvline(limits[b], color=f"C{i}", ls=":", lw=1)
+            ax.axhline(1 / 15, color="gray", ls="--", lw=0.8, label="chance (1/15)")
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("copy distance k (tokens back); dotted: each base's L_b")
+            ax.set_ylabel("copy accuracy (band: min–max over seeds)")
+            ax.set_title(f"copy accuracy by distance, context {T}, head size {h}, bound {bound:.0f}")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            fig.savefig(os.path.join(args.out, "rope_base.png"), dpi=110)
+            plt.close(fig)
+    else:
+        U.plot_arms(os.path.join(args.out, "rope_base.png"),
+                    [("val loss (nats/char)", [(str(b), by[b]) for b in bases])],
+                    f"val loss by RoPE base (bound {bound:.0f})", min_spans=[0.1])
 
 
 if __name__ == "__main__":

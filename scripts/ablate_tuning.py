@@ -9,8 +9,13 @@ trainable parameters, allocator peak and process peak RSS of the tuning run, med
 step, and the fortunes validation loss before (step 0) and after. The fortunes text has
 characters Shakespeare lacks; they are replaced by a space (unseen_chars = replace).
 
-  /usr/bin/python3 scripts/ablate_tuning.py --quick   # 2 x 64 backbone, 40 tuning steps (< 3 min)
-  /usr/bin/python3 scripts/ablate_tuning.py           # 6 x 256 backbone, 120 tuning steps
+  /usr/bin/python3 scripts/ablate_tuning.py --quick   # 2 x 64 backbone, 40 tuning steps, 1 seed (< 3 min)
+  /usr/bin/python3 scripts/ablate_tuning.py           # 6 x 256 backbone, 120 tuning steps, 3 seeds
+
+One backbone (seed 1337); each method tunes it with seeds 1337.. (`--seeds`: the batches and the
+new weights' init), so methods are paired by seed. LST's side network is initialised by the
+default pruning (lst_fisher_samples = 1024: empirical Fisher scores, as in the paper).
+tuning_summary.csv: val_after per method over seeds with the paired difference against full.
 
 Writes <out>/tuning.{csv,md,png} (loss curves and the cost bars).
 """
@@ -20,6 +25,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ablation_util as U  # noqa: E402
 import tlmlib  # noqa: E402
 
 # run name -> (tune --method, extra config keys)
@@ -31,9 +37,9 @@ METHODS = tuple(RUNS)
 def settings(quick):
     if quick:
         model = dict(n_layer=2, n_head=4, n_embd=64, block_size=64)
-        return model, dict(max_iters=150, batch_size=12), dict(max_iters=40, batch_size=12)
+        return model, dict(max_iters=150, batch_size=12), dict(max_iters=40, batch_size=12, eval_iters=10)
     model = dict(n_layer=6, n_head=8, n_embd=256, block_size=64)
-    return model, dict(max_iters=600, batch_size=12), dict(max_iters=120, batch_size=12)
+    return model, dict(max_iters=600, batch_size=12), dict(max_iters=120, batch_size=12, eval_iters=100)
 
 
 def pretrain(out, model, loop, threads):
@@ -58,14 +64,14 @@ def pretrain(out, model, loop, threads):
     return ckpt, r
 
 
-def tune(out, ckpt, name, loop, threads):
+def tune(out, ckpt, name, loop, threads, seed=U.FIRST_SEED):
     method, extra = RUNS[name]
-    run_dir = os.path.join(out, "runs", name)
+    run_dir = os.path.join(out, "runs", f"{name}_s{seed}")
     os.makedirs(run_dir, exist_ok=True)
     lr = {"full": 3e-4, "lora": 1e-3, "lst": 3e-3}[method]  # the LST paper's side lr 3e-3
     o = dict(loop, learning_rate=lr, min_lr=lr / 10, warmup_iters=20,
              lr_decay_iters=loop["max_iters"], eval_interval=max(1, loop["max_iters"] // 5),
-             eval_iters=10, log_interval=1000, threads=threads, seed=1337, dropout=0.0,
+             log_interval=1000, threads=threads, seed=seed, dropout=0.0,
              unseen_chars="replace", lst_reduction=8, lora_rank=8, lora_alpha=16,
              out_dir=run_dir, **extra)
     args = ["tune", "--ckpt", ckpt, "--method", method, "--overwrite"]
@@ -112,18 +118,19 @@ def plot(path, runs, rows):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small backbone, few steps (< 3 minutes)")
+    U.add_seed_args(p)
     p.add_argument("--out", default=None, help="output directory (default out/ablations/tuning[_quick])")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--pretrain_only", action="store_true", help="stop after the backbone")
-    args = p.parse_args()
+    args = U.finish_args(p.parse_args())
     out = args.out or os.path.join(tlmlib.ROOT, "out", "ablations", "tuning_quick" if args.quick else "tuning")
     tlmlib.ensure_built()
     model, pre_loop, tune_loop = settings(args.quick)
     ckpt, pre = pretrain(out, model, pre_loop, args.threads)
     if args.pretrain_only:
         return
-    runs = {m: tune(out, ckpt, m, tune_loop, args.threads) for m in METHODS}
+    seeds = U.seed_list(args.seeds)
+    by_seed = {s: {m: tune(out, ckpt, m, tune_loop, args.threads, s) for m in METHODS} for s in seeds}
+    runs = by_seed[seeds[0]]  # the first seed's runs give the cost columns and the curves
     full = runs["full"]
     rows = []
     for m in METHODS:
@@ -144,7 +151,7 @@ def main():
              f"{pre_loop['max_iters']} steps on tiny Shakespeare (val loss {pre.get('val_loss')}). "
              f"Tuning: {tune_loop['max_iters']} steps, batch {tune_loop['batch_size']}, AdamW, "
              "lr full 3e-4 / lora 1e-3 / lst 3e-3 (cosine to lr/10), lora r=8 alpha=16 on every "
-             "attention and MLP Linear, lst r=8 (lst: logits from the side network, as in the paper; "
+             "attention and MLP Linear, lst r=8, side init pruned by Fisher scores over 1024 windows (the default) (lst: logits from the side network, as in the paper; "
              "lst_residual: backbone output + side correction, lst_output = residual), threads=1. val_before is the step-0 evaluation: "
              "the untuned backbone for full, lora and lst_residual (identical), the pruned side network for lst. "
              "Peaks are over the whole tuning process (allocator: tensors only; RSS: everything, "
@@ -154,6 +161,17 @@ def main():
     tlmlib.write_csv(os.path.join(out, "tuning.csv"), rows, cols)
     tlmlib.write_markdown(os.path.join(out, "tuning.md"), rows, cols,
                           "Fine-tuning: full vs LoRA vs Ladder Side-Tuning", cmd, notes)
+    vals = {m: {s: by_seed[s][m]["val_loss"] for s in seeds} for m in METHODS}
+    summary = U.summary_rows(vals, "val_after", ref="full")
+    tlmlib.write_csv(os.path.join(out, "tuning_summary.csv"), summary, U.SUMMARY_COLS)
+    with open(os.path.join(out, "tuning.md"), "a") as f:
+        f.write(f"\nval_after over tuning seeds {seeds} (the cost columns above are seed {seeds[0]}'s); "
+                "paired differences against full:\n\n| method | val_after | minus full | verdict |\n"
+                "|---|---|---|---|\n")
+        for srow in summary:
+            d = "" if srow.get("diff_vs_ref") is None else f"{srow['diff_vs_ref']:+.4f}"
+            f.write(f"| {srow['arm']} | {U.fmt_stats(vals[srow['arm']])} | {d} | "
+                    f"{srow.get('verdict', '(reference)')} |\n")
     plot(os.path.join(out, "tuning.png"), runs, rows)
     print(open(os.path.join(out, "tuning.md")).read())
 

@@ -23,12 +23,21 @@ TEST(Metrics, EceAccuracyAndNllByHand) {
   EXPECT_DOUBLE_EQ(m.accuracy(), 0.75);
   EXPECT_NEAR(m.nll(), (0.1 + 2.0 + 0.9 + 1.2) / 4, 1e-12);
   EXPECT_EQ(m.bin_counts(), (std::vector<int64_t>{2, 2}));
+  // Reliability: bin 0 conf .35 acc 1, bin 1 conf .85 acc .5; mean confidence (.9+.8+.4+.3)/4.
+  EXPECT_NEAR(m.bin_confidence()[0], 0.35, 1e-12);
+  EXPECT_NEAR(m.bin_confidence()[1], 0.85, 1e-12);
+  EXPECT_DOUBLE_EQ(m.bin_accuracy()[0], 1.0);
+  EXPECT_DOUBLE_EQ(m.bin_accuracy()[1], 0.5);
+  EXPECT_NEAR(m.mean_confidence(), 0.6, 1e-12);  // - accuracy .75: under-confident by .15
   // A bin's upper edge belongs to it: 0.5 goes to bin 0, 1.0 to the last bin, 0 to bin 0.
   TokenMetrics e(2);
   e.add_one(0.5, true, 0);
   e.add_one(1.0, true, 0);
   e.add_one(0.0, false, 0);
   EXPECT_EQ(e.bin_counts(), (std::vector<int64_t>{2, 1}));
+  TokenMetrics empty(3);
+  EXPECT_TRUE(std::isnan(empty.mean_confidence()));
+  EXPECT_TRUE(std::isnan(empty.bin_accuracy()[1]) && std::isnan(empty.bin_confidence()[2]));
 }
 
 TEST(Metrics, TokenMetricsFromLogProbs) {

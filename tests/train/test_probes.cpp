@@ -61,6 +61,39 @@ TEST(Probes, TokenAccuracyIgnoresMaskedTargets) {
   EXPECT_EQ(a.correct, 1);
 }
 
+TEST(Probes, CopyAccuracyByLength) {
+  // Row 0: separator at 2 (k = 2), targets {-100, -100, 1, 2}; row 1: k = 1, targets
+  // {-100, 3, 3, 3}. Logits put the argmax on id 1 everywhere except row 1, t = 1 (id 3).
+  std::vector<float> l(2 * 4 * 4, 0.0f);
+  for (int r = 0; r < 2; ++r)
+    for (int t = 0; t < 4; ++t) l[(r * 4 + t) * 4 + 1] = 1.0f;
+  l[(1 * 4 + 1) * 4 + 3] = 2.0f;
+  Tensor logits = Tensor::from_vector(l, {2, 4, 4});
+  Tensor x = Tensor::from_vector(std::vector<int32_t>{1, 2, 0, 1, 3, 0, 3, 3}, {2, 4});
+  Tensor y = Tensor::from_vector(std::vector<int32_t>{-100, -100, 1, 2, -100, 3, 3, 3}, {2, 4});
+  auto by = copy_accuracy_by_length(logits, x, y);
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_EQ(by[2].count, 2);
+  EXPECT_EQ(by[2].correct, 1);  // t = 2 right (1), t = 3 wrong (argmax 1, target 2)
+  EXPECT_EQ(by[1].count, 3);
+  EXPECT_EQ(by[1].correct, 1);  // only t = 1 predicts 3
+  // Rows of a sampled batch: the counts add up to token_accuracy's.
+  SyntheticTask task("task:copy", 32);
+  Rng rng(5);
+  Batch b = task.sample_batch(6, 32, rng);
+  Tensor z = Tensor::zeros({6, 32, 16});
+  int64_t total = 0;
+  for (const auto& [k, a] : copy_accuracy_by_length(z, b.x, b.y)) {
+    EXPECT_GE(k, 4);
+    EXPECT_LE(k, 16);
+    EXPECT_EQ(a.count % (32 - k), 0);  // every row of length k scores T - k targets
+    total += a.count;
+  }
+  EXPECT_EQ(total, token_accuracy(z, b.y).count);
+  EXPECT_THROW(copy_accuracy_by_length(logits, Tensor::from_vector(std::vector<int32_t>(8, 1), {2, 4}), y),
+               Error);
+}
+
 TEST(VariantKeys, ListedWithTheirChoicesAndBadValuesRefused) {
   for (const char* k : {"block", "attn", "attn_scale", "window", "layout", "gau_expansion",
                         "gau_attn_size", "rope_base", "norm", "pos"})

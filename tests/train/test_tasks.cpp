@@ -107,6 +107,19 @@ TEST(Tasks, EncodeLinesPadsAndMasks) {
   EXPECT_FALSE(is_vowel_token(""));
 }
 
+TEST(Tasks, RareWordsAndLineEndTargetsByHand) {
+  // 10 lines: "a" in 6, "b" in 1, "c" in 1, "d" in 2 (twice in one line counts once).
+  std::vector<std::string> lines = {"a b", "a c", "a d d", "a", "a", "a", "d", "x y", "x", "x"};
+  // at most 20 % of 10 lines = 2: d (2), then b, c, y (1 each, by word); a (6) and x (3) excluded
+  EXPECT_EQ(rare_label_words(lines, 3, 0.2), (std::vector<std::string>{"d", "b", "c"}));
+  EXPECT_EQ(rare_label_words(lines, 64, 0.2).size(), 4u);
+  EXPECT_THROW(rare_label_words(lines, 0, 0.2), Error);
+  // newline id 9; rows of T = 4: [5 9 5 5] -> [1 0 2 1]; [9 5 5 9] -> [0 2 1 0]
+  EXPECT_EQ(line_end_targets({5, 9, 5, 5, 9, 5, 5, 9}, 4, 9),
+            (std::vector<float>{1, 0, 2, 1, 0, 2, 1, 0}));
+  EXPECT_THROW(line_end_targets({1, 2, 3}, 2, 9), Error);
+}
+
 TrainConfig tiny(const testing::TempDir& dir, int64_t iters) {
   TrainConfig cfg;
   cfg.apply_overrides({"n_layer=1", "n_head=2", "n_embd=16", "block_size=32", "batch_size=16",
@@ -141,6 +154,49 @@ TEST(Tasks, MultiLabelLossesTrain) {
     double last = 0, first = first_last(dir, "val_zlpr", &last);
     EXPECT_LT(last, 0.7 * first);
     EXPECT_GT(r.at("micro_f1").get<double>(), 0.5);
+  }
+}
+
+TEST(Tasks, RareWordLabelsWithWeightedBce) {
+  // small_play's words in at most 1 % of its lines: none of the repeated speeches qualify, so
+  // the option is refused with the reason; a play with a long tail of words trains.
+  testing::TempDir dir;
+  testing::write_bytes(dir / "play.txt", small_play());
+  TaskOptions o;
+  o.task = "multilabel";
+  o.labels = "rare_words";
+  o.loss = "bce_weighted";
+  EXPECT_THROW(run_task(tiny(dir, 2), o, nullptr), Error);
+  std::string text;
+  auto word = [](int i) { return std::string{'q', char('a' + i / 26), char('a' + i % 26)}; };
+  for (int i = 0; i < 600; ++i) text += "the word " + word(i % 300) + " and " + word((i * 7) % 300) + "\n";
+  testing::write_bytes(dir / "play.txt", text);
+  nlohmann::json r = run_task(tiny(dir, 5), o, nullptr);
+  ASSERT_EQ(r.at("label_words").size(), 64u);
+  for (double p : r.at("train_prevalence").get<std::vector<double>>()) {
+    EXPECT_GT(p, 0.0);
+    EXPECT_LE(p, 0.01);
+  }
+  EXPECT_TRUE(std::isfinite(r.at("val_zlpr").get<double>()));
+}
+
+TEST(Tasks, LmAuxLineEndRegressionTrains) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "play.txt", small_play());
+  TaskOptions o;
+  o.task = "lm_aux";
+  o.aux = "line_end";
+  for (const std::string w : {"fixed", "uncertainty", "gradnorm"}) {
+    SCOPED_TRACE(w);
+    o.weighting = w;
+    TrainConfig cfg = tiny(dir, 30);
+    cfg.apply_overrides({"eval_interval=30"});
+    nlohmann::json r = run_task(cfg, o, nullptr);
+    double last = 0, first = first_last(dir, "val_aux_loss", &last);
+    EXPECT_GT(first, 20.0);  // squared characters: far from the LM's scale
+    EXPECT_LT(last, first);
+    EXPECT_GT(r.at("val_aux_r2").get<double>(), -1.0);
+    EXPECT_FALSE(r.contains("val_aux_accuracy"));
   }
 }
 
@@ -200,10 +256,24 @@ TEST(Tasks, BadOptionsNameTheAllowedValues) {
   EXPECT_NE(message(o).find("allowed: multilabel, pairs, lm_aux"), std::string::npos) << message(o);
   o = {};
   o.loss = "cosent";
-  EXPECT_NE(message(o).find("allowed: zlpr, soft_zlpr, rdrop, bce"), std::string::npos) << message(o);
+  EXPECT_NE(message(o).find("allowed: zlpr, soft_zlpr, rdrop, bce, bce_weighted"), std::string::npos) << message(o);
   o = {};
   o.loss = "rdrop";
   EXPECT_NE(message(o).find("dropout > 0"), std::string::npos) << message(o);
+  o = {};
+  o.labels = "rare";
+  EXPECT_NE(message(o).find("allowed: groups, rare_words"), std::string::npos) << message(o);
+  o = {};
+  o.task = "lm_aux";
+  o.labels = "rare_words";
+  EXPECT_NE(message(o).find("multilabel only"), std::string::npos) << message(o);
+  o = {};
+  o.aux = "line_end";
+  EXPECT_NE(message(o).find("lm_aux only"), std::string::npos) << message(o);
+  o = {};
+  o.task = "lm_aux";
+  o.aux = "parity";
+  EXPECT_NE(message(o).find("allowed: vowel, line_end"), std::string::npos) << message(o);
   o = {};
   o.task = "lm_aux";
   o.weighting = "pcgrad";

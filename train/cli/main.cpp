@@ -11,7 +11,7 @@
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
 //   tlm prepare  --data PATH [PATH...] --tokenizer char|bpe [--bpe_vocab_size N] --out DIR
 //                [--threads N] [--val_fraction F]   (then tlm train --set data=DIR)
-//   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
+//   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--labels S] [--aux A] [--set key=value ...]
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
 // `eval --json`, `info`; the text for `sample`), so scripts can read it.
@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "nn/loss/cross_entropy.h"
 #include "nn/rope_bound.h"
@@ -218,6 +219,7 @@ int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens,
   const int64_t rows = std::clamp<int64_t>(max_tokens / T, 1, 256);
   double nll = 0;
   TokenAccuracy acc;
+  std::map<int64_t, TokenAccuracy> by_length;  // task:copy: accuracy per copy length k
   for (int64_t r0 = 0; r0 < rows; r0 += batch_size) {
     const int64_t B = std::min(batch_size, rows - r0);
     Batch b = task.sample_batch(B, T, rng);
@@ -226,12 +228,22 @@ int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens,
     TokenAccuracy a = token_accuracy(logits, b.y);
     acc.correct += a.correct;
     acc.count += a.count;
+    if (task.spec() == "task:copy")
+      for (const auto& [k, ak] : copy_accuracy_by_length(logits, b.x, b.y)) {
+        by_length[k].correct += ak.correct;
+        by_length[k].count += ak.count;
+      }
   }
   const double loss = acc.count > 0 ? nll / static_cast<double>(acc.count) : NAN;
   const double accuracy = acc.count > 0 ? static_cast<double>(acc.correct) / static_cast<double>(acc.count) : NAN;
   nlohmann::json r = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"accuracy", accuracy},
                       {"tokens", acc.count}, {"block_size", T}, {"source", m.config.data},
                       {"step", m.step}};
+  if (!by_length.empty()) {
+    std::vector<int64_t> ks, correct, count;
+    for (const auto& [k, a] : by_length) ks.push_back(k), correct.push_back(a.correct), count.push_back(a.count);
+    r["by_copy_length"] = {{"k", ks}, {"correct", correct}, {"count", count}};
+  }
   if (json) fmt::print("{}\n", r.dump());
   else fmt::print("{}: loss {:.4f}, token accuracy {:.4f} over {} scored tokens (context {})\n",
                   m.config.data, loss, accuracy, acc.count, T);
@@ -308,7 +320,12 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   const double loss = nll / static_cast<double>(count);
   nlohmann::json r = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", count},
                       {"block_size", T}, {"source", source}, {"step", m.step}};
-  if (metrics) r["accuracy"] = tm.accuracy(), r["ece"] = tm.ece(), r["ece_bins"] = 15;
+  if (metrics) {
+    r["accuracy"] = tm.accuracy(), r["ece"] = tm.ece(), r["ece_bins"] = 15;
+    r["mean_confidence"] = tm.mean_confidence();  // minus accuracy: > 0 over-confident
+    r["reliability"] = {{"count", tm.bin_counts()}, {"confidence", tm.bin_confidence()},
+                        {"accuracy", tm.bin_accuracy()}};  // empty bins: null
+  }
   if (json) fmt::print("{}\n", r.dump());
   else fmt::print("{}: loss {:.4f}, perplexity {:.3f} over {} tokens (context {}){}\n", source, loss,
                   std::exp(loss), count, T,
@@ -508,11 +525,13 @@ int tlm::cli::run(int argc, char** argv) {
   auto* task = app.add_subcommand("task", "train a small classifier: multi-label lines, sentence "
                                           "pairs, or LM + auxiliary task (train/tasks/tasks.h)");
   task->add_option("--task", task_opt.task, "multilabel | pairs | lm_aux");
-  task->add_option("--loss", task_opt.loss, "multilabel: zlpr | soft_zlpr | rdrop | bce; pairs: cosent");
+  task->add_option("--loss", task_opt.loss, "multilabel: zlpr | soft_zlpr | rdrop | bce | bce_weighted; pairs: cosent");
   task->add_option("--weighting", task_opt.weighting,
                    "lm_aux: fixed | realtime | uncertainty | gradnorm | mgda | main_aux");
   task->add_option("--rdrop_alpha", task_opt.rdrop_alpha, "rdrop: weight of the sigmoid KL");
   task->add_option("--aux_weight", task_opt.aux_weight, "lm_aux, fixed: weight of the aux loss");
+  task->add_option("--labels", task_opt.labels, "multilabel: groups (8 word groups) | rare_words (64 words in <= 1 % of lines)");
+  task->add_option("--aux", task_opt.aux, "lm_aux: vowel (next char a vowel) | line_end (regression: chars to the newline)");
   task->add_option("--eval_examples", task_opt.eval_examples, "held-out examples evaluated (multilabel, pairs)");
   task->add_option("--config", config_file, "JSON config (model, optimizer and loop keys)");
   task->add_option("--set", sets, "override a config key (repeatable)");

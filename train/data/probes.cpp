@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tensor/view.h"
 #include "train/data/char_tokenizer.h"
 
 namespace tlm::train {
@@ -101,6 +102,26 @@ TokenAccuracy token_accuracy(const Tensor& logits, const Tensor& targets) {
     ++a.count;
   }
   return a;
+}
+
+std::map<int64_t, TokenAccuracy> copy_accuracy_by_length(const Tensor& logits, const Tensor& x,
+                                                         const Tensor& targets) {
+  TLM_CHECK(logits.dim() == 3 && x.dim() == 2 && targets.shape() == x.shape() &&
+                logits.size(0) == x.size(0) && logits.size(1) == x.size(1),
+            "copy_accuracy_by_length: logits {}, x {}, targets {}: expected [B,T,V], [B,T], [B,T]",
+            shape_str(logits.shape()), shape_str(x.shape()), shape_str(targets.shape()));
+  const int64_t B = x.size(0), T = x.size(1);
+  const std::vector<int32_t> xs = x.contiguous().to_vector<int32_t>();
+  std::map<int64_t, TokenAccuracy> out;
+  for (int64_t b = 0; b < B; ++b) {
+    const int32_t* row = xs.data() + b * T;
+    const int64_t k = std::find(row, row + T, 0) - row;  // id 0 = the separator
+    TLM_CHECK(k < T, "copy_accuracy_by_length: row {} of x has no separator (id 0)", b);
+    TokenAccuracy a = token_accuracy(views::narrow(logits, 0, b, 1), views::narrow(targets, 0, b, 1));
+    out[k].correct += a.correct;
+    out[k].count += a.count;
+  }
+  return out;
 }
 
 }  // namespace tlm::train

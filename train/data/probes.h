@@ -15,6 +15,7 @@
 //   auto tok = task.tokenizer();                  // a char tokenizer of task.vocab_size() symbols
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -47,5 +48,10 @@ struct TokenAccuracy {
 };
 // argmax of logits [B,T,V] against targets [B,T].
 TokenAccuracy token_accuracy(const Tensor& logits, const Tensor& targets);
+// task:copy: the same accuracy per row's copy length k (the separator's position in x [B,T];
+// each scored target repeats the symbol k or k - 1 positions back), for accuracy by copy
+// distance. A row without a separator is refused.
+std::map<int64_t, TokenAccuracy> copy_accuracy_by_length(const Tensor& logits, const Tensor& x,
+                                                         const Tensor& targets);
 
 }  // namespace tlm::train

@@ -24,6 +24,7 @@ void TokenMetrics::add_one(double confidence, bool correct, double nll) {
   bin_conf_[b] += confidence;
   ++count_;
   correct_ += correct;
+  conf_sum_ += confidence;
   nll_sum_ += nll;
 }
 
@@ -48,6 +49,22 @@ void TokenMetrics::add(const Tensor& log_probs, const Tensor& targets) {
 
 double TokenMetrics::nll() const { return count_ ? nll_sum_ / double(count_) : NAN; }
 double TokenMetrics::accuracy() const { return count_ ? double(correct_) / double(count_) : NAN; }
+
+double TokenMetrics::mean_confidence() const { return count_ ? conf_sum_ / double(count_) : NAN; }
+
+std::vector<double> TokenMetrics::bin_confidence() const {
+  std::vector<double> c(bins_, NAN);
+  for (int b = 0; b < bins_; ++b)
+    if (bin_count_[b] > 0) c[b] = bin_conf_[b] / double(bin_count_[b]);
+  return c;
+}
+
+std::vector<double> TokenMetrics::bin_accuracy() const {
+  std::vector<double> a(bins_, NAN);
+  for (int b = 0; b < bins_; ++b)
+    if (bin_count_[b] > 0) a[b] = double(bin_correct_[b]) / double(bin_count_[b]);
+  return a;
+}
 
 double TokenMetrics::ece() const {
   if (count_ == 0) return NAN;

@@ -36,13 +36,19 @@ class TokenMetrics {
   double nll() const;       // mean -log p_target
   double accuracy() const;  // top-1
   double ece() const;
-  // Predictions per confidence bin (a reliability diagram's histogram).
+  // Mean confidence over all predictions: mean_confidence() - accuracy() > 0 is over-confident
+  // (the sign that the ECE, a sum of absolute gaps, drops).
+  double mean_confidence() const;
+  // The reliability diagram: per confidence bin, its predictions, their mean confidence and
+  // their accuracy (NAN for an empty bin).
   std::vector<int64_t> bin_counts() const { return bin_count_; }
+  std::vector<double> bin_confidence() const;
+  std::vector<double> bin_accuracy() const;
 
  private:
   int bins_;
   int64_t count_ = 0, correct_ = 0;
-  double nll_sum_ = 0;
+  double nll_sum_ = 0, conf_sum_ = 0;
   std::vector<int64_t> bin_count_, bin_correct_;
   std::vector<double> bin_conf_;
 };

@@ -8,12 +8,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "nn/loss/cosent.h"
 #include "nn/loss/cross_entropy.h"
 #include "nn/loss/globalpointer_kl.h"
 #include "nn/loss/multitask.h"
+#include "nn/loss/pointwise.h"
 #include "nn/loss/zlpr.h"
 #include "optim/clip.h"
 #include "optim/registry.h"
@@ -116,6 +118,40 @@ std::vector<double> line_soft_labels(const std::string& line) {
   return t;
 }
 
+std::vector<std::string> rare_label_words(const std::vector<std::string>& lines, int k,
+                                          double max_prevalence) {
+  TLM_CHECK(k >= 1 && max_prevalence > 0 && max_prevalence <= 1,
+            "rare_label_words: k = {}, max_prevalence = {} (allowed: k >= 1, (0, 1])", k,
+            max_prevalence);
+  std::map<std::string, int64_t> df;  // lines containing the word
+  for (const auto& l : lines) {
+    const std::vector<std::string> w = line_words(l);
+    for (const auto& u : std::set<std::string>(w.begin(), w.end())) ++df[u];
+  }
+  const double cap = max_prevalence * double(lines.size());
+  std::vector<std::pair<int64_t, std::string>> c;
+  for (const auto& [w, n] : df)
+    if (double(n) <= cap) c.emplace_back(-n, w);
+  std::sort(c.begin(), c.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < c.size() && int(out.size()) < k; ++i) out.push_back(c[i].second);
+  return out;
+}
+
+std::vector<float> line_end_targets(const std::vector<int32_t>& y, int64_t T, int32_t newline_id) {
+  TLM_CHECK(T >= 1 && static_cast<int64_t>(y.size()) % T == 0,
+            "line_end_targets: {} targets are not rows of T = {}", y.size(), T);
+  std::vector<float> d(y.size());
+  for (size_t r = 0; r < y.size(); r += static_cast<size_t>(T)) {
+    int64_t next = T;  // position of the next newline in this row (T: none)
+    for (int64_t t = T - 1; t >= 0; --t) {
+      if (y[r + t] == newline_id) next = t;
+      d[r + t] = static_cast<float>(next - t);
+    }
+  }
+  return d;
+}
+
 double word_jaccard(const std::string& a, const std::string& b) {
   const std::vector<std::string> wa = line_words(a), wb = line_words(b);
   const std::set<std::string> A(wa.begin(), wa.end()), B(wb.begin(), wb.end());
@@ -207,7 +243,7 @@ Tensor TaskModel::pooled(const Tensor& ids, const Tensor& mask, Rng& rng) {
 std::vector<std::string> task_names() { return {"multilabel", "pairs", "lm_aux"}; }
 
 std::vector<std::string> task_losses(const std::string& task) {
-  if (task == "multilabel") return {"zlpr", "soft_zlpr", "rdrop", "bce"};
+  if (task == "multilabel") return {"zlpr", "soft_zlpr", "rdrop", "bce", "bce_weighted"};
   if (task == "pairs") return {"cosent"};
   if (task == "lm_aux") return {"ce"};
   return {};
@@ -235,6 +271,13 @@ void validate_task_options(const TaskOptions& o, const TrainConfig& cfg) {
   TLM_CHECK(o.rdrop_alpha >= 0 && std::isfinite(o.rdrop_alpha),
             "task: rdrop_alpha = {} (allowed: >= 0)", o.rdrop_alpha);
   TLM_CHECK(o.eval_examples >= 2, "task: eval_examples = {} (allowed: >= 2)", o.eval_examples);
+  TLM_CHECK(o.labels == "groups" || o.labels == "rare_words",
+            "task: unknown labels '{}' (allowed: groups, rare_words)", o.labels);
+  TLM_CHECK(o.task == "multilabel" || o.labels == "groups",
+            "task {}: --labels applies to multilabel only", o.task);
+  TLM_CHECK(o.aux == "vowel" || o.aux == "line_end",
+            "task: unknown aux '{}' (allowed: vowel, line_end)", o.aux);
+  TLM_CHECK(o.task == "lm_aux" || o.aux == "vowel", "task {}: --aux applies to lm_aux only", o.task);
   TLM_CHECK(o.aux_weight >= 0 && std::isfinite(o.aux_weight),
             "task: aux_weight = {} (allowed: >= 0)", o.aux_weight);
 }
@@ -271,9 +314,13 @@ struct Runner {
   std::vector<std::vector<int32_t>> train_y, val_y;
   std::vector<std::vector<double>> train_soft;
   std::vector<double> train_label, val_label;
+  int64_t num_labels = kNumLineLabels;  // multilabel K
+  std::vector<std::string> rare_words;  // labels = rare_words
+  Tensor pos_weight;                    // bce_weighted: [K] n_neg / n_pos over the training lines
   // lm_aux
   std::unique_ptr<Dataset> lm;
   std::vector<int32_t> vowel_of_id;
+  int32_t newline_id = -1;              // aux = line_end
 
   Runner(const TrainConfig& c, const TaskOptions& o)
       : cfg(c), opt(o), data_rng(static_cast<uint64_t>(c.seed) * 2 + 1),
@@ -282,7 +329,26 @@ struct Runner {
   Tensor labels_tensor(const std::vector<std::vector<int32_t>>& y) const {
     std::vector<int32_t> flat;
     for (const auto& r : y) flat.insert(flat.end(), r.begin(), r.end());
-    return Tensor::from_vector(flat, {static_cast<int64_t>(y.size()), kNumLineLabels});
+    return Tensor::from_vector(flat, {static_cast<int64_t>(y.size()), num_labels});
+  }
+
+  // Occurrences of each label in a line: the word groups, or each rare word.
+  std::vector<int32_t> label_counts(const std::string& line) const {
+    if (opt.labels == "groups") return line_label_counts(line);
+    std::vector<int32_t> c(rare_words.size(), 0);
+    for (const std::string& w : line_words(line))
+      for (size_t k = 0; k < rare_words.size(); ++k) c[k] += w == rare_words[k] ? 1 : 0;
+    return c;
+  }
+  void add_labelled(const std::string& line, std::vector<std::vector<int32_t>>& y,
+                    std::vector<std::vector<double>>* soft) const {
+    std::vector<int32_t> c = label_counts(line);
+    if (soft) {
+      soft->emplace_back();
+      for (int32_t n : c) soft->back().push_back(1.0 - std::pow(0.25, n));
+    }
+    for (int32_t& v : c) v = v > 0 ? 1 : 0;
+    y.push_back(std::move(c));
   }
 
   std::vector<size_t> batch_indices(size_t n) {
@@ -301,10 +367,11 @@ struct Runner {
       const std::string& l = opt.loss;
       if (l == "zlpr") return nn::zlpr_loss(s, y);
       if (l == "bce") return bce_loss(s, y);
+      if (l == "bce_weighted") return nn::weighted_bce_loss(s, y, pos_weight);
       if (l == "soft_zlpr") {
         std::vector<double> flat;
         for (size_t i : idx) flat.insert(flat.end(), train_soft[i].begin(), train_soft[i].end());
-        Tensor t = cast(Tensor::from_vector(flat, {cfg.batch_size, kNumLineLabels}), s.dtype());
+        Tensor t = cast(Tensor::from_vector(flat, {cfg.batch_size, num_labels}), s.dtype());
         return nn::soft_zlpr_loss(s, t);
       }
       // rdrop: a second pass with other dropout masks.
@@ -321,23 +388,28 @@ struct Runner {
   }
 
   struct LmBatch {
-    Tensor x, y, aux;  // [B,T] int32 each
+    Tensor x, y, aux;  // [B,T] int32 each; aux float32 for line_end
   };
   LmBatch lm_batch(Split split, Rng& rng) {
     Batch b = lm->sample_batch(split, cfg.batch_size, cfg.block_size, rng);
     std::vector<int32_t> y = b.y.to_vector<int32_t>(), a(y.size());
+    if (opt.aux == "line_end")
+      return {b.x, b.y, Tensor::from_vector(line_end_targets(y, cfg.block_size, newline_id), b.y.shape())};
     for (size_t i = 0; i < y.size(); ++i) a[i] = vowel_of_id[static_cast<size_t>(y[i])];
     return {b.x, b.y, Tensor::from_vector(a, b.y.shape())};
   }
-  // [L_lm, L_aux] from one forward pass.
-  std::vector<Tensor> lm_aux_losses(const LmBatch& b, Rng& rng) {
+  // [L_lm, L_aux] from one forward pass; `aux_out` (optional) gets the head's output [BT,n_out].
+  std::vector<Tensor> lm_aux_losses(const LmBatch& b, Rng& rng, Tensor* aux_out = nullptr) {
     Tensor h = model->hidden(b.x, rng);                                         // [B,T,C]
     const int64_t C = h.size(-1);
     Tensor h2 = reshape(h, {-1, C});
     Tensor logits = matmul(h2, transpose(model->trunk.lm_head_weight(), 0, 1));  // [BT,V]
-    Tensor aux = model->head->forward(h2);                                       // [BT,2]
-    return {nn::cross_entropy(logits, reshape(b.y, {-1})),
-            nn::cross_entropy(aux, reshape(b.aux, {-1}))};
+    Tensor aux = model->head->forward(h2);                                       // [BT,n_out]
+    if (aux_out) *aux_out = aux;
+    Tensor aux_loss = opt.aux == "line_end"
+                          ? nn::mse_loss(reshape(aux, {-1}), cast(reshape(b.aux, {-1}), aux.dtype()))
+                          : nn::cross_entropy(aux, reshape(b.aux, {-1}));
+    return {nn::cross_entropy(logits, reshape(b.y, {-1})), aux_loss};
   }
 
   // One optimizer step; returns the logged training values.
@@ -441,20 +513,34 @@ struct Runner {
                             .item();
     } else {
       Rng eval_rng(static_cast<uint64_t>(cfg.seed) * 2 + 3);  // the same batches every time
-      double lm_sum = 0, aux_correct = 0, aux_total = 0;
-      for (int64_t i = 0; i < std::max<int64_t>(1, cfg.eval_iters); ++i) {
+      double lm_sum = 0, aux_sum = 0, aux_correct = 0, aux_total = 0, t_sum = 0, t_sq = 0;
+      const int64_t n = std::max<int64_t>(1, cfg.eval_iters);
+      for (int64_t i = 0; i < n; ++i) {
         LmBatch b = lm_batch(Split::Val, eval_rng);
-        std::vector<Tensor> l = lm_aux_losses(b, rng);
+        Tensor out;
+        std::vector<Tensor> l = lm_aux_losses(b, rng, &out);
         lm_sum += l[0].item();
-        Tensor h = reshape(model->hidden(b.x, rng), {-1, model->trunk.config().n_embd});
-        std::vector<float> a = model->head->forward(h).to_vector<float>();
+        aux_sum += l[1].item();
+        std::vector<float> a = out.to(DType::F32).to_vector<float>();
+        if (opt.aux == "line_end") {
+          for (float t : b.aux.to_vector<float>()) t_sum += t, t_sq += double(t) * t, aux_total += 1;
+          continue;
+        }
         std::vector<int32_t> y = b.aux.to_vector<int32_t>();
         for (size_t k = 0; k < y.size(); ++k) aux_correct += (a[2 * k + 1] > a[2 * k]) == (y[k] == 1);
         aux_total += double(y.size());
       }
       r["weighting"] = opt.weighting;
-      r["val_lm_loss"] = lm_sum / double(std::max<int64_t>(1, cfg.eval_iters));
-      r["val_aux_accuracy"] = aux_correct / aux_total;
+      r["aux"] = opt.aux;
+      r["val_lm_loss"] = lm_sum / double(n);
+      r["val_aux_loss"] = aux_sum / double(n);
+      if (opt.aux == "line_end") {
+        const double mu = t_sum / aux_total, var = t_sq / aux_total - mu * mu;
+        r["val_aux_target_var"] = var;  // the squared error of the best constant
+        r["val_aux_r2"] = 1.0 - r["val_aux_loss"].get<double>() / var;
+      } else {
+        r["val_aux_accuracy"] = aux_correct / aux_total;
+      }
     }
     model->train();
     return r;
@@ -484,10 +570,23 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
               lines.train.size() + lines.val.size());
     run.train_text = lines.train;
     run.val_text = lines.val;
-    for (const auto& l : lines.train) run.train_y.push_back(line_labels(l)), run.train_soft.push_back(line_soft_labels(l));
+    if (o.labels == "rare_words") {
+      run.rare_words = rare_label_words(lines.train);
+      TLM_CHECK(!run.rare_words.empty(), "task multilabel, labels rare_words: no word of {} is "
+                "in at most 1 % of its lines", cfg.data);
+      run.num_labels = static_cast<int64_t>(run.rare_words.size());
+    }
+    for (const auto& l : lines.train) run.add_labelled(l, run.train_y, &run.train_soft);
     cap(run.val_text);
-    for (const auto& l : run.val_text) run.val_y.push_back(line_labels(l));
-    n_out = kNumLineLabels;
+    for (const auto& l : run.val_text) run.add_labelled(l, run.val_y, nullptr);
+    std::vector<double> w(static_cast<size_t>(run.num_labels));
+    for (size_t k = 0; k < w.size(); ++k) {
+      int64_t pos = 0;
+      for (const auto& y : run.train_y) pos += y[k];
+      w[k] = double(int64_t(run.train_y.size()) - pos) / double(std::max<int64_t>(1, pos));
+    }
+    run.pos_weight = Tensor::from_vector(w, {run.num_labels});
+    n_out = run.num_labels;
   } else if (o.task == "pairs") {
     TaskLines lines = task_lines(text);
     for (const auto& p : pair_examples(lines.train, static_cast<uint64_t>(cfg.seed)))
@@ -501,12 +600,20 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
     for (int32_t id = 0; id < run.tok->vocab_size(); ++id)
       run.vowel_of_id.push_back(is_vowel_token(run.tok->decode(std::vector<int32_t>{id})) ? 1 : 0);
     n_out = 2;
+    if (o.aux == "line_end") {
+      const std::vector<int32_t> nl = run.tok->encode("\n");
+      TLM_CHECK(nl.size() == 1, "task lm_aux, aux line_end: {} has no newline character", cfg.data);
+      run.newline_id = nl[0];
+      n_out = 1;
+    }
   }
   run.model = std::make_unique<TaskModel>(gpt_config(cfg, run.tok->vocab_size()), n_out, init);
   auto named = run.model->named_parameters();
   if (o.task == "lm_aux" && o.weighting == "uncertainty") {
     run.uw = std::make_unique<nn::UncertaintyWeighting>(
-        std::vector<nn::TaskKind>{nn::TaskKind::kClassification, nn::TaskKind::kClassification});
+        std::vector<nn::TaskKind>{nn::TaskKind::kClassification,
+                                  o.aux == "line_end" ? nn::TaskKind::kRegression
+                                                      : nn::TaskKind::kClassification});
     named.emplace_back("uncertainty.log_var", run.uw->log_var);  // 1-D: no weight decay
   }
   run.optimizer = optim::make_optimizer(
@@ -544,6 +651,17 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
   if (run.uw) {
     std::vector<double> s = run.uw->log_var.to_vector<double>();
     last["log_var"] = s;
+  }
+  if (o.task == "multilabel") {
+    std::vector<double> prevalence;
+    for (size_t k = 0; k < static_cast<size_t>(run.num_labels); ++k) {
+      int64_t pos = 0;
+      for (const auto& y : run.train_y) pos += y[k];
+      prevalence.push_back(double(pos) / double(run.train_y.size()));
+    }
+    last["labels"] = o.labels;
+    last["train_prevalence"] = prevalence;
+    if (!run.rare_words.empty()) last["label_words"] = run.rare_words;
   }
   return last;
 }

@@ -18,6 +18,10 @@
 //              has '?', 7 the line has '!'. Hard label y_k = [count_k > 0]; soft label (soft
 //              ZLPR) t_k = 1 - 0.25^count_k (0, 0.75, 0.9375, ...): more evidence, surer label,
 //              and t_k > 1/2 exactly when y_k = 1, so F1 at s > 0 is the same metric.
+//   multilabel, labels = rare_words: K = 64 labels, "word w occurs in the line", for the 64
+//              words with the most training lines among those in at most 1 % of them (ties by
+//              word): extreme imbalance (tiny Shakespeare: prevalence 0.8-1 %). Counts, soft
+//              labels and F1 as above.
 //   pairs      for anchor line i with n >= 2 words (within a split), grade g = i mod 5; b = the
 //              first round(n g / 4) words of the anchor followed by the first words of a partner
 //              line of the same split (Rng(seed) draws it), up to n words in all. The label is
@@ -25,22 +29,29 @@
 //              (g = 4 gives b = a and label 1). Only the order of labels matters (CoSENT,
 //              Spearman).
 //   lm_aux     the language-model stream of the text (char tokens) plus an auxiliary per-token
-//              label: is the next character a vowel (a e i o u, either case).
+//              label: is the next character a vowel (a e i o u, either case); with aux =
+//              line_end instead a regression target: the characters from the target to the
+//              next newline within the window (0 for a newline; the distance to the window's
+//              end when none follows), squared error: a loss of order 10^2 against the LM's
+//              few nats, and not solvable from the prefix (the line's length is unknown).
 // Model: the GPT trunk of the config (wte, wpe, blocks, ln_f; its LM head unused except in
 // lm_aux) as an encoder. Attention stays causal: a line's embedding is the masked mean of the
 // hidden states over its own characters (pads come after and are never attended to), so each
 // position summarises its prefix and the mean covers the whole line. Heads: Linear(C, 8) for
-// multilabel; none for pairs (cosine of the two pooled vectors); Linear(C, 2) for lm_aux.
-// Losses and schemes (docs/methods.md, "ZLPR" to "CoSENT" and "Multi-task weighting"):
+// multilabel; none for pairs (cosine of the two pooled vectors); Linear(C, 2) for lm_aux
+// (Linear(C, 1) for aux = line_end).
+// Losses and schemes (METHODS 6.3-6.5, 6.9, 7):
 //   multilabel  zlpr | soft_zlpr | rdrop (ZLPR(s) + ZLPR(t) + alpha D(s,t), two dropout
 //               passes; needs dropout > 0) | bce (per-entry sigmoid cross-entropy, the baseline)
+//               | bce_weighted (bce with positive weight n_neg/n_pos per label, nn/loss/pointwise.h)
 //   pairs       cosent (lambda = 20)
 //   lm_aux      weighting fixed (L_lm + w L_aux) | realtime (sum L_i / sg(L_i)) | uncertainty
 //               (learned log sigma^2) | gradnorm (sum g_i/|g_i|) | mgda (min-norm) | main_aux
 //               (g_lm + lambda g_aux, lambda = relu(-<g_lm,g_aux>)/|g_aux|^2)
 // Metrics on the held-out split (its first eval_examples examples, in file order): multilabel micro/macro F1 at score 0 (sigma(2s) > 1/2 for
 // soft ZLPR: the same threshold) and exact match; pairs Spearman's rho of cosine vs label;
-// lm_aux the LM cross-entropy and the auxiliary accuracy.
+// lm_aux the LM cross-entropy, the auxiliary loss (val_aux_loss: CE or squared error) and the
+// auxiliary accuracy (vowel) or R^2 = 1 - MSE / variance of the targets (line_end).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -70,6 +81,13 @@ const std::vector<std::string>& line_label_names();
 std::vector<int32_t> line_label_counts(const std::string& line);  // [8] occurrences
 std::vector<int32_t> line_labels(const std::string& line);        // [8] 0/1
 std::vector<double> line_soft_labels(const std::string& line);    // [8] 1 - 0.25^count
+// labels = rare_words: the k words with the most lines among those in at most max_prevalence
+// of `lines` (ties by word), most frequent first; fewer when fewer words qualify.
+std::vector<std::string> rare_label_words(const std::vector<std::string>& lines, int k = 64,
+                                          double max_prevalence = 0.01);
+// aux = line_end: for targets y [B*T] (row-major [B,T]), per entry the distance to the first
+// newline at or after it in its row, or to the row's end (T - t) when there is none.
+std::vector<float> line_end_targets(const std::vector<int32_t>& y, int64_t T, int32_t newline_id);
 
 struct PairExample {
   std::string a, b;
@@ -106,6 +124,8 @@ struct TaskOptions {
   std::string task = "multilabel";  // multilabel | pairs | lm_aux
   std::string loss;                 // "" = the task's default (zlpr, cosent)
   std::string weighting = "fixed";  // lm_aux
+  std::string labels = "groups";    // multilabel: groups (K = 8) | rare_words (K = 64)
+  std::string aux = "vowel";        // lm_aux: vowel (classification) | line_end (regression)
   double rdrop_alpha = 1.0;         // rdrop: weight of D(s, t)
   double aux_weight = 1.0;          // lm_aux, weighting = fixed: L_lm + aux_weight L_aux
   int64_t eval_examples = 512;      // multilabel / pairs: evaluate on the first N held-out ones
