@@ -28,7 +28,9 @@ def run_tlm(overrides, out_dir, log_path=None, extra_args=()):
     args = [TLM, "train"]
     for k, v in overrides.items():
         args += ["--set", f"{k}={v}"]
-    args += ["--set", f"out_dir={out_dir}", "--overwrite"]  # a re-run replaces its own run dir
+    args += ["--set", f"out_dir={out_dir}"]
+    if "--resume" not in extra_args:
+        args += ["--overwrite"]  # a fresh run replaces its own run dir; a resume continues it
     args += list(extra_args)
     result, _ = run_tlm_cmd(args[1:], log_path)
     result["log"] = read_log(os.path.join(out_dir, "log.jsonl"))

@@ -112,6 +112,17 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
     Checkpoint ck = load_checkpoint((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
     TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
     vocab = load_tokenizer(ck.meta.at("tokenizer"))->vocab_size();
+  } else if (is_token_dir(cfg.data)) {
+    // A prepared directory names its vocabulary in meta.json (opening it checks the rest); a
+    // nanoGPT directory without one holds GPT-2 ids.
+    const std::string meta = (std::filesystem::path(cfg.data) / "meta.json").string();
+    vocab = 50257;
+    if (std::filesystem::exists(meta)) {
+      const nlohmann::json j = nlohmann::json::parse(read_file(meta, "data"), nullptr, false);
+      TLM_CHECK(j.is_object() && j.contains("vocab_size") && j.at("vocab_size").is_number_integer(),
+                "data: {} is not a meta.json of tlm prepare (no integer vocab_size)", meta);
+      vocab = j.at("vocab_size").get<int64_t>();
+    }
   } else {
     vocab = expected_vocab(cfg, is_synthetic_data(cfg.data) ? std::string() : training_text(cfg));
   }
