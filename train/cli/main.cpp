@@ -101,15 +101,22 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
 // (Tuning runs load a backbone first and are not estimated.)
 std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
   if (cfg.tune_method != "none") return "";
-  int64_t vocab = 0;
+  int64_t vocab = 0, data_bytes = 0;
   if (resume) {
     Checkpoint ck = load_checkpoint((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
     TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
     vocab = load_tokenizer(ck.meta.at("tokenizer"))->vocab_size();
+    std::error_code ec;
+    if (!cfg.data.empty() && !is_synthetic_data(cfg.data)) {
+      const auto size = std::filesystem::file_size(cfg.data, ec);
+      data_bytes = ec ? 0 : static_cast<int64_t>(size);
+    }
   } else {
-    vocab = expected_vocab(cfg, is_synthetic_data(cfg.data) ? std::string() : training_text(cfg));
+    const std::string text = is_synthetic_data(cfg.data) ? std::string() : training_text(cfg);
+    vocab = expected_vocab(cfg, text);
+    data_bytes = static_cast<int64_t>(text.size());
   }
-  const MemoryEstimate estimate = estimate_memory(cfg, vocab);
+  const MemoryEstimate estimate = estimate_memory(cfg, vocab, data_bytes);
   const AvailableMemory available = available_memory();
   const std::string refusal = memory_refusal(estimate, available);
   TLM_CHECK(refusal.empty() || force, "{}", refusal);
