@@ -152,7 +152,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
   fmt::print(stderr, "tlm {}: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
              cfg.tune_method != "none" ? "tune" : "train", cfg.optimizer, run_cfg.data.empty() ? "the built-in fortunes corpus" : run_cfg.data,
              trainer.dataset().size(Split::Train), trainer.dataset().size(Split::Val),
-             cfg.tokenizer, trainer.tokenizer().vocab_size());
+             run_cfg.tokenizer, trainer.tokenizer().vocab_size());
   fmt::print(stderr, "config: {}\n", non_default_keys(run_cfg));
   fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
              model.num_parameters(), model.num_non_embedding_parameters(),
