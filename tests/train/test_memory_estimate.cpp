@@ -114,6 +114,10 @@ TEST(MemoryEstimate, PartsAndRefusal) {
   bf.apply_overrides({"precision=bf16"});
   EXPECT_LT(estimate_memory(bf, V).total_bytes(), m.total_bytes());
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+  // The training text and its ids, when the size is known.
+  const MemoryEstimate with_data = estimate_memory(cfg, V, 1000);
+  EXPECT_EQ(with_data.total_bytes(), m.total_bytes() + 5000);
+  EXPECT_EQ((std::map<std::string, int64_t>(with_data.parts.begin(), with_data.parts.end()).at("data")), 5000);
 }
 
 struct CliRun {

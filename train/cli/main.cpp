@@ -107,11 +107,16 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
 // (Tuning runs load a backbone first and are not estimated.)
 std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
   if (cfg.tune_method != "none") return "";
-  int64_t vocab = 0;
+  int64_t vocab = 0, data_bytes = 0;  // data_bytes: a text held in memory (not a mapped directory)
   if (resume) {
     Checkpoint ck = load_checkpoint((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
     TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
     vocab = load_tokenizer(ck.meta.at("tokenizer"))->vocab_size();
+    std::error_code ec;
+    if (!cfg.data.empty() && !is_synthetic_data(cfg.data) && !is_token_dir(cfg.data)) {
+      const auto size = std::filesystem::file_size(cfg.data, ec);
+      data_bytes = ec ? 0 : static_cast<int64_t>(size);
+    }
   } else if (is_token_dir(cfg.data)) {
     // A prepared directory names its vocabulary in meta.json (opening it checks the rest); a
     // nanoGPT directory without one holds GPT-2 ids.
@@ -124,9 +129,11 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
       vocab = j.at("vocab_size").get<int64_t>();
     }
   } else {
-    vocab = expected_vocab(cfg, is_synthetic_data(cfg.data) ? std::string() : training_text(cfg));
+    const std::string text = is_synthetic_data(cfg.data) ? std::string() : training_text(cfg);
+    vocab = expected_vocab(cfg, text);
+    data_bytes = static_cast<int64_t>(text.size());
   }
-  const MemoryEstimate estimate = estimate_memory(cfg, vocab);
+  const MemoryEstimate estimate = estimate_memory(cfg, vocab, data_bytes);
   const AvailableMemory available = available_memory();
   const std::string refusal = memory_refusal(estimate, available);
   TLM_CHECK(refusal.empty() || force, "{}", refusal);
@@ -162,7 +169,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
   fmt::print(stderr, "tlm {}: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
              cfg.tune_method != "none" ? "tune" : "train", cfg.optimizer, run_cfg.data.empty() ? "the built-in fortunes corpus" : run_cfg.data,
              trainer.dataset().size(Split::Train), trainer.dataset().size(Split::Val),
-             cfg.tokenizer, trainer.tokenizer().vocab_size());
+             run_cfg.tokenizer, trainer.tokenizer().vocab_size());
   fmt::print(stderr, "config: {}\n", non_default_keys(run_cfg));
   fmt::print(stderr, "model: {} parameters ({} without position embeddings), {:.3f} MFLOP/token\n",
              model.num_parameters(), model.num_non_embedding_parameters(),

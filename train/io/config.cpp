@@ -64,7 +64,7 @@ const std::vector<ConfigKey>& table() {
       key("batch_size", "training", &C::batch_size, "12", "sequences per micro-batch B", at_least(1)),
       key("max_iters", "training", &C::max_iters, "2000", "optimizer steps", at_least(1)),
       key("gradient_accumulation_steps", "training", &C::gradient_accumulation_steps, "1", "micro-batches per optimizer step", at_least(1)),
-      key("eval_interval", "training", &C::eval_interval, "250", "steps between evaluations (0: only at the end)", at_least(0)),
+      key("eval_interval", "training", &C::eval_interval, "250", "steps between evaluations, each followed by a checkpoint (0: only at the end)", at_least(0)),
       key("eval_iters", "training", &C::eval_iters, "20", "batches per split per evaluation (0: no evaluation)", at_least(0)),
       key("log_interval", "training", &C::log_interval, "10", "steps between log lines", at_least(1)),
       key("ckpt_interval", "training", &C::ckpt_interval, "0", "steps between extra checkpoints (0: none; a checkpoint is also written at every evaluation step, every ckpt_minutes, on Ctrl-C and at the end)", at_least(0)),

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
 
 #include "tensor/error.h"
 #include "train/io/checkpoint.h"
@@ -18,8 +17,9 @@ nlohmann::json checkpoint_info(const std::string& path) {
   Checkpoint ck = decode_checkpoint(bytes, path);  // refuses a damaged file, with the reason
   TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("step"),
             "checkpoint {}: not a tlm training checkpoint (no config or step)", path);
-  uint32_t file_crc = 0;
-  std::memcpy(&file_crc, bytes.data() + bytes.size() - 4, 4);  // little-endian hosts only (x86)
+  uint32_t file_crc = 0;  // the last 4 bytes, little-endian (train/io/checkpoint.h)
+  for (size_t i = 0; i < 4; ++i)
+    file_crc |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[bytes.size() - 4 + i])) << (8 * i);
   int64_t params = 0, optim_values = 0;
   for (const auto& [name, t] : ck.tensors) {
     if (name.rfind("model.", 0) == 0) params += t.numel();

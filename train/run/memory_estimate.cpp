@@ -65,7 +65,7 @@ std::string MemoryEstimate::str() const {
   return fmt::format("{} ({})", format_bytes(total_bytes()), s);
 }
 
-MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V) {
+MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_bytes) {
   const ModelSize size = model_size(c, V);
   const int64_t P = size.params;
   const int64_t buffers = c.optimizer == "adamw" ? 2 : c.optimizer == "lion" ? 1 : (c.momentum > 0 ? 1 : 0);
@@ -97,6 +97,7 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V) {
              {"optimizer state", 4 * P * buffers},
              {"activations", static_cast<int64_t>(layer_bytes + outside)},
              {"logits gradient", static_cast<int64_t>(tokens * 4 * static_cast<double>(V))}};
+  if (data_bytes > 0) m.parts.emplace_back("data", 5 * data_bytes);
   std::stable_sort(m.parts.begin(), m.parts.end(), [](auto& a, auto& b) { return a.second > b.second; });
   return m;
 }

@@ -25,6 +25,9 @@
 //               instead of 4, all but the attention probabilities and statistics (H T + H + 4;
 //               GAU: T), which stay fp32; the logits and what is outside the layers stay fp32.
 //   logits grad 4 B T V        (the loss gradient, alive while backward starts)
+//   data        5 x the text's bytes, when given: the text and its token ids (at most one
+//               4-byte id per byte) while the dataset is built; not tensor memory, so not in
+//               the measured peak_bytes
 // Tuning runs (tune_method != none) are not estimated (they load a backbone first).
 #pragma once
 
@@ -55,7 +58,7 @@ struct MemoryEstimate {
   std::string str() const;
 };
 
-MemoryEstimate estimate_memory(const TrainConfig& cfg, int64_t vocab);
+MemoryEstimate estimate_memory(const TrainConfig& cfg, int64_t vocab, int64_t data_bytes = 0);
 
 // The vocabulary a fresh run of `cfg` will have, without training a tokenizer: bpe_vocab_size
 // for BPE; for characters, the distinct UTF-8 characters of `text`.
