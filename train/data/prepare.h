@@ -60,7 +60,8 @@ int32_t end_of_text_id(const Tokenizer& tok);
 
 // Writes out/{train.bin, val.bin, meta.json, tokenizer.json}; returns a summary: out,
 // tokenizer, vocab_size, dtype, files, bytes, tokens, train_tokens, val_tokens, threads,
-// seconds (all), tokenizer_seconds (training it), encode_seconds and encode_mb_per_s.
+// seconds (all), tokenizer_seconds (training it), encode_seconds and encode_mb_per_s (wall
+// clock), tokenizer_cpu_seconds and encode_cpu_seconds (CPU time of all threads).
 nlohmann::json prepare_tokens(const PrepareOptions& options, const PrepareProgress& progress = {});
 
 }  // namespace tlm::train
