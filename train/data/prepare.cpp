@@ -96,7 +96,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
             "prepare: --val_fraction {} must be in (0, 1)", o.val_fraction);
   TLM_CHECK(o.threads >= 1, "prepare: --threads {} must be at least 1", o.threads);
   TLM_CHECK(!o.out.empty(), "prepare: --out DIR is required");
-  for (const char* name : {"meta.json", "train.bin", "val.bin"})
+  for (const char* name : {"meta.json", "train.bin", "val.bin", "tokenizer.json"})
     TLM_CHECK(!fs::exists(fs::path(o.out) / name),
               "prepare: '{}' already holds {}; choose another --out or remove the old files "
               "(tlm never overwrites a prepared directory)", o.out, name);
