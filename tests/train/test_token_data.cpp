@@ -375,3 +375,39 @@ TEST(BpeEncodeCache, CachedEncodeEqualsEncodingEachPieceAlone) {
 
 }  // namespace
 }  // namespace tlm::train
+
+namespace tlm::train {
+namespace {
+
+TEST(Prepare, AVocabularyBeyond65536IdsIsWrittenAsUint32) {
+  // 70,000 distinct characters (code points from U+4E00 on, 3 or 4 UTF-8 bytes each), twice.
+  TempDir dir;
+  std::string text;
+  for (int rep = 0; rep < 2; ++rep)
+    for (uint32_t cp = 0x4E00; cp < 0x4E00 + 70000; ++cp) {
+      if (cp >= 0xD800 && cp < 0xE000) continue;  // surrogates are not characters
+      if (cp < 0x10000) {
+        text += static_cast<char>(0xE0 | (cp >> 12));
+      } else {
+        text += static_cast<char>(0xF0 | (cp >> 18));
+        text += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      }
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      text += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  testing::write_bytes(dir / "wide.txt", text);
+  nlohmann::json s = prepare_tokens(options({dir / "wide.txt"}, "char", dir / "out"));
+  EXPECT_EQ(s.at("dtype"), "uint32");
+  auto tok = make_tokenizer("char", text);
+  ASSERT_GT(tok->vocab_size(), 65536);
+  auto ids = read_ids(dir / "out/train.bin", TokenDType::U32);
+  const auto val = read_ids(dir / "out/val.bin", TokenDType::U32);
+  ids.insert(ids.end(), val.begin(), val.end());
+  EXPECT_EQ(ids, tok->encode(text));
+  TokenDir d = open_token_dir(dir / "out", "char", [] { return std::unique_ptr<Tokenizer>(); });
+  EXPECT_EQ(d.files.at("dtype"), "uint32");
+  EXPECT_EQ(d.data.read(Split::Val, 0, d.data.size(Split::Val)), val);
+}
+
+}  // namespace
+}  // namespace tlm::train

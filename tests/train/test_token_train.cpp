@@ -2,6 +2,7 @@
 // resume with the files checked, and a resident set that does not grow with the corpus.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <algorithm>
 #include <filesystem>
@@ -121,6 +122,31 @@ std::string run_tlm(const std::string& args, const TempDir& dir) {
   while (std::getline(lines, line))
     if (!line.empty()) last = line;
   return last;
+}
+
+TEST(TokenTrain, TheCliPreparesTrainsAndEvaluatesADirectory) {
+  TempDir dir;
+  testing::write_bytes(dir / "text.txt", corpus());
+  const std::string d = dir.path().string();
+  const nlohmann::json p = nlohmann::json::parse(
+      run_tlm(fmt::format("prepare --data {0}/text.txt --tokenizer bpe --bpe_vocab_size 300 --out {0}/tok", d), dir));
+  EXPECT_EQ(p.at("tokenizer"), "bpe");
+  EXPECT_EQ(p.at("bytes"), corpus().size());
+  EXPECT_GT(p.at("encode_cpu_seconds").get<double>(), 0.0);
+  run_tlm(fmt::format("train --set data={0}/tok --set tokenizer=bpe --set bpe_vocab_size=300 "
+                      "--set out_dir={0}/run --set max_iters=2 --set n_layer=1 --set n_embd=16 "
+                      "--set n_head=2 --set block_size=16 --set batch_size=2 --set eval_iters=1", d), dir);
+  const nlohmann::json e = nlohmann::json::parse(run_tlm(fmt::format("eval --ckpt {}/run/ckpt.bin --json --max_tokens 200", d), dir));
+  EXPECT_EQ(e.at("source"), d + "/tok (val.bin)");
+  EXPECT_GT(e.at("tokens").get<int64_t>(), 100);
+  EXPECT_TRUE(std::isfinite(e.at("loss").get<double>()));
+  // A second prepare into the same directory is refused, and nothing there changes.
+  const std::string before = testing::read_bytes(d + "/tok/train.bin");
+  const std::string cmd = fmt::format("{}/tlm prepare --data {}/text.txt --out {}/tok > /dev/null 2> {}/err.txt",
+                                      TLM_BINARY_DIR, d, d, d);
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(testing::read_bytes(d + "/err.txt").find("already holds"), std::string::npos);
+  EXPECT_EQ(testing::read_bytes(d + "/tok/train.bin"), before);
 }
 
 TEST(TokenTrain, PeakRssDoesNotGrowWithTheCorpus) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <tuple>
 
@@ -95,7 +96,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
             "prepare: --val_fraction {} must be in (0, 1)", o.val_fraction);
   TLM_CHECK(o.threads >= 1, "prepare: --threads {} must be at least 1", o.threads);
   TLM_CHECK(!o.out.empty(), "prepare: --out DIR is required");
-  for (const char* name : {"meta.json", "train.bin", "val.bin"})
+  for (const char* name : {"meta.json", "train.bin", "val.bin", "tokenizer.json"})
     TLM_CHECK(!fs::exists(fs::path(o.out) / name),
               "prepare: '{}' already holds {}; choose another --out or remove the old files "
               "(tlm never overwrites a prepared directory)", o.out, name);
@@ -124,10 +125,13 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
   // Train the tokenizer.
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  // CPU time of the process (all threads): on a shared machine, wall time measures the load.
+  auto cpu_since = [](std::clock_t c) { return static_cast<double>(std::clock() - c) / CLOCKS_PER_SEC; };
   report("train tokenizer", 0, total);
   const auto t_tok = Clock::now();
+  const std::clock_t c_tok = std::clock();
   std::unique_ptr<Tokenizer> tok = train_tokenizer(o, docs);
-  const double tokenizer_s = since(t_tok);
+  const double tokenizer_s = since(t_tok), tokenizer_cpu_s = cpu_since(c_tok);
   report("train tokenizer", total, total);
   const int32_t eot = files.size() > 1 ? end_of_text_id(*tok) : -1;
 
@@ -146,6 +150,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
   uint64_t n_ids = 0;
   done = 0;
   const auto t_enc = Clock::now();
+  const std::clock_t c_enc = std::clock();
   {
     TokenFileWriter all(all_path, dtype, "prepare");
     constexpr size_t kBlock = size_t{32} << 20;
@@ -172,7 +177,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
     all.commit();
     n_ids = all.count();
   }
-  const double encode_s = since(t_enc);
+  const double encode_s = since(t_enc), encode_cpu_s = cpu_since(c_enc);
   TLM_CHECK(n_ids >= 2, "prepare: the inputs give {} token(s); a split needs at least 2", n_ids);
 
   // Split by tokens, as Dataset does: n_train = floor((1 - val_fraction) * n).
@@ -231,7 +236,9 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
           {"threads", o.threads},
           {"seconds", round3(s)},
           {"tokenizer_seconds", round3(tokenizer_s)},
+          {"tokenizer_cpu_seconds", round3(tokenizer_cpu_s)},
           {"encode_seconds", round3(encode_s)},
+          {"encode_cpu_seconds", round3(encode_cpu_s)},
           {"encode_mb_per_s", std::round(static_cast<double>(total) / 1e6 / std::max(encode_s, 1e-9) * 10) / 10}};
 }
 

@@ -22,8 +22,8 @@
 // Memory: the documents are held while the tokenizer trains (plus its tables); the ids stream
 // to a scratch file DIR/all.bin.part (removed at the end) that is then split into train.bin and
 // val.bin, so only one 32 MB block's ids are in memory. Training from the result holds neither.
-// Every file is written atomically, and an --out that already holds a prepared directory
-// (meta.json, train.bin or val.bin) is refused rather than overwritten.
+// Every file is written atomically, and an --out that already holds any of meta.json,
+// train.bin, val.bin or tokenizer.json is refused rather than overwritten.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -60,7 +60,8 @@ int32_t end_of_text_id(const Tokenizer& tok);
 
 // Writes out/{train.bin, val.bin, meta.json, tokenizer.json}; returns a summary: out,
 // tokenizer, vocab_size, dtype, files, bytes, tokens, train_tokens, val_tokens, threads,
-// seconds (all), tokenizer_seconds (training it), encode_seconds and encode_mb_per_s.
+// seconds (all), tokenizer_seconds (training it), encode_seconds and encode_mb_per_s (wall
+// clock), tokenizer_cpu_seconds and encode_cpu_seconds (CPU time of all threads).
 nlohmann::json prepare_tokens(const PrepareOptions& options, const PrepareProgress& progress = {});
 
 }  // namespace tlm::train

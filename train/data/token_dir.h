@@ -41,8 +41,9 @@ bool is_token_dir(const std::string& data);
 struct TokenDir {
   std::unique_ptr<Tokenizer> tokenizer;
   Dataset data;
-  // {"dir": DIR, "train.bin": {"bytes": n, "crc32": "89abcdef"}, "val.bin": {...}}: what a
-  // checkpoint records, so that a resume can tell whether the files changed.
+  // {"dir": DIR, "dtype": "uint16", "train.bin": {"bytes": n, "crc32": "89abcdef"},
+  // "val.bin": {...}}: what a checkpoint records, so that a resume can tell whether the files
+  // changed (only the two files' entries are compared: the directory may move).
   nlohmann::json files;
   uint64_t bytes = 0;   // both files
   uint32_t crc32 = 0;   // of train.bin's crc32 then val.bin's (ranks compare it)
