@@ -4,7 +4,7 @@
 // base weights, and bad options.
 #include <gtest/gtest.h>
 
-#include "../expect_error.h"
+#include "tests/common/expect_error.h"
 #include "nn/gpt.h"
 #include "nn/lora.h"
 #include "nn_test_util.h"
@@ -110,15 +110,15 @@ TEST(LoRA, WholeGPTAdapterGradientsAndMergedEquivalence) {
 TEST(LoRA, BadOptionsAreRefused) {
   Rng rng(1);
   nn::GPT model(tiny(), rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 0, .alpha = 1.0}, rng), "lora_rank");
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 0.0}, rng), "lora_alpha");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 0, .alpha = 1.0}, rng), "lora_rank");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 2, .alpha = 0.0}, rng), "lora_alpha");
   nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng), "already attached");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng), "already attached");
   nn::GPTConfig g = tiny();
   g.block = "gau";
   g.gau_attn_size = 4;
   nn::GPT gau(g, rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(gau, {.rank = 2, .alpha = 2.0}, rng), "block = gau");
+  EXPECT_TLM_ERROR(nn::apply_lora(gau, {.rank = 2, .alpha = 2.0}, rng), "block = gau");
 }
 
 }  // namespace
