@@ -30,7 +30,9 @@
 #include "train/io/config.h"
 #include "train/cli/diag_cli.h"
 #include "train/dist/distributed.h"
+#include "train/run/optimizer_setup.h"
 #include "train/run/rank_dump.h"
+#include "train/run/seeds.h"
 #include "train/diag/metrics.h"
 #include "train/sys/sysinfo.h"
 #include "train/tasks/tasks.h"
@@ -126,14 +128,10 @@ int run_training(const TrainConfig& cfg, bool resume, int64_t sample_chars, bool
 
 // A built-in task (train/data/probes.h) at context T: fresh batches, loss and token accuracy over
 // the scored targets.
-uint64_t stream_seed_for_eval(int64_t seed) {
-  return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + 7;
-}
-
 int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens, bool json) {
   SyntheticTask task(m.config.data, m.config.block_size);
   NoGradGuard no_grad;
-  Rng rng(stream_seed_for_eval(m.config.seed));
+  Rng rng(derive_seed(m.config.seed, Stream::ProbeEval));  // train/run/seeds.h
   const int64_t rows = std::clamp<int64_t>(max_tokens / T, 1, 256);
   double nll = 0;
   TokenAccuracy acc;
@@ -260,10 +258,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
     Rng rng(0);
     model = std::make_unique<nn::GPT>(gpt_config(cfg, vocab), rng);
   }
-  auto groups = optim::default_param_groups(model->named_parameters(), cfg.weight_decay);
-  auto opt = optim::make_optimizer(cfg.optimizer, groups,
-                                   {.lr = cfg.learning_rate, .beta1 = cfg.beta1, .beta2 = cfg.beta2,
-                                    .eps = cfg.eps, .momentum = cfg.momentum, .nesterov = false});
+  auto opt = make_optimizer(cfg, model->named_parameters());  // train/run/optimizer_setup.h
   nlohmann::json r = {{"params", model->num_parameters()},
                       {"params_non_embedding", model->num_non_embedding_parameters()},
                       {"vocab_size", vocab},
