@@ -8,7 +8,9 @@
 // derive_seed(seed, stream) = the first output of Rng(seed * 0x9E3779B97F4A7C15 + stream) (the
 // golden-ratio increment of SplitMix64, tensor/random.h): one SplitMix step decorrelates
 // neighbouring seeds and streams. The stream numbers are fixed: a checkpoint stores the data and
-// dropout Rngs, but a fresh run at the same seed must reproduce the same losses.
+// dropout Rngs, but a fresh run at the same seed must reproduce the same losses. (Seeds a user
+// chooses stay raw: `tlm sample --seed N` samples from Rng(N), and the sample `tlm train
+// --sample` prints after training from Rng(seed), as before.)
 #pragma once
 
 #include <cstdint>
