@@ -9,22 +9,13 @@
 #include "autograd/ops/attention.h"
 #include "autograd/ops/norm.h"
 #include "autograd/ops/rope.h"
+#include "tests/common/gradcheck.h"
 
 namespace tlm {
 namespace {
 
-Tensor randn64(const Shape& s, uint64_t seed, double std = 1.0) {
-  Rng rng(seed);
-  return Tensor::randn(s, rng, std, DType::F64);
-}
-
-#define EXPECT_GRADCHECK(fn, ...)         \
-  do {                                    \
-    auto r_ = gradcheck(fn, __VA_ARGS__); \
-    EXPECT_TRUE(r_.ok) << r_.message;     \
-  } while (0)
-
-using In = const std::vector<Tensor>&;
+using testing::In;
+using testing::randn64;
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());

@@ -5,27 +5,14 @@
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tests/common/gradcheck.h"
 
 namespace tlm {
 namespace {
 
-Tensor randn64(const Shape& s, uint64_t seed, double std = 1.0) {
-  Rng rng(seed);
-  return Tensor::randn(s, rng, std, DType::F64);
-}
-// Values in [lo, hi), for ops defined on a range (log, sqrt).
-Tensor uniform64(const Shape& s, uint64_t seed, double lo, double hi) {
-  Rng rng(seed);
-  return Tensor::uniform(s, rng, lo, hi, DType::F64);
-}
-
-#define EXPECT_GRADCHECK(fn, ...)                          \
-  do {                                                     \
-    auto r_ = gradcheck(fn, __VA_ARGS__);                  \
-    EXPECT_TRUE(r_.ok) << r_.message;                      \
-  } while (0)
-
-using In = const std::vector<Tensor>&;
+using testing::In;
+using testing::randn64;
+using testing::uniform64;
 
 TEST(GradcheckOps, BinaryWithBroadcasting) {
   EXPECT_GRADCHECK([](In x) { return add(x[0], x[1]); }, {randn64({3, 4}, 1), randn64({4}, 2)});

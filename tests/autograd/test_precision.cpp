@@ -7,13 +7,15 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "autograd/ops/loss_cross_entropy.h"
 #include "autograd/ops/norm.h"
 #include "autograd/precision.h"
 #include "tensor/half.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/gemm_bf16.h"
+#include "tensor/kernels/norm.h"
 #include "tensor/view.h"
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm {
 namespace {
@@ -43,8 +45,8 @@ TEST(Precision, ParseNamesTheKeyAndTheAllowedValues) {
   EXPECT_EQ(parse_precision("fp32"), Precision::F32);
   EXPECT_EQ(parse_precision("bf16"), Precision::BF16);
   EXPECT_EQ(parse_precision("fp16"), Precision::F16);
-  EXPECT_ERROR_CONTAINS(parse_precision("fp8"), "precision = fp8");
-  EXPECT_ERROR_CONTAINS(parse_precision("half"), "allowed: fp32, bf16, fp16");
+  EXPECT_TLM_ERROR(parse_precision("fp8"), "precision = fp8");
+  EXPECT_TLM_ERROR(parse_precision("half"), "allowed: fp32, bf16, fp16");
 }
 
 TEST(Precision, GuardsNestAndRestore) {
@@ -223,22 +225,81 @@ TEST(Precision, InPlaceWriteToAnOriginalSavedAs16BitIsRefused) {
   Tensor h = mul(x, 1.0);
   Tensor y = mul(h, h);  // saves h (as a 16-bit copy)
   h.fill_(5.0);          // the original changes: the copy would silently be stale
-  EXPECT_ERROR_CONTAINS(sum(y).backward(), "modified in place");
+  EXPECT_TLM_ERROR(sum(y).backward(), "modified in place");
 }
 
 TEST(Precision, NormStatisticsAndLossesStayFp32) {
-  // layer_norm under bf16 computes in fp32 from the fp32 input; only its saved input is
-  // rounded, so the forward output is bit-identical to fp32 and the gradient is close.
+  // Norms and losses compute in fp32 under a 16-bit policy, so their outputs are bit-identical
+  // to fp32. A norm saves its input rounded (Format::Policy) but its statistics (mean, rstd)
+  // and gamma in fp32; a loss saves its logits in fp32. So each backward equals the fp32 kernel
+  // run on exactly those saved values, bit for bit: a statistic or a loss input stored in 16
+  // bits would change the gradient.
   Rng rng(6);
-  Tensor x = Tensor::randn({4, 32}, rng).set_requires_grad(true);
-  Tensor gamma = Tensor::randn({32}, rng).set_requires_grad(true);
-  Tensor y32 = layer_norm(x, gamma, Tensor(), 1e-5);
-  Tensor y16;
-  {
-    PrecisionGuard amp(Precision::BF16);
-    y16 = layer_norm(x, gamma, Tensor(), 1e-5);
+  const int64_t R = 4, C = 32;
+  Tensor x = Tensor::randn({R, C}, rng).set_requires_grad(true);
+  Tensor gamma = Tensor::randn({C}, rng).set_requires_grad(true);
+  Tensor beta = Tensor::randn({C}, rng).set_requires_grad(true);
+  Tensor g = Tensor::randn({R, C}, rng);  // the gradient arriving from above
+  auto reset = [&] { x.zero_grad(), gamma.zero_grad(), beta.zero_grad(); };
+  for (Precision p : {Precision::BF16, Precision::F16}) {
+    SCOPED_TRACE(std::string(precision_name(p)));
+    Tensor x_saved = round_ref(x.detach(), p);  // what the guard stores for backward
+    {  // layer_norm: y = (x - mu) rstd gamma + beta
+      Tensor mean, rstd, dx, dgamma, dbeta;
+      Tensor y32 = kernels::layer_norm(x.detach(), gamma.detach(), beta.detach(), 1e-5, &mean, &rstd);
+      kernels::layer_norm_backward(g, x_saved, gamma.detach(), mean, rstd, &dx, &dgamma, &dbeta);
+      reset();
+      {
+        PrecisionGuard amp(p);
+        Tensor y = layer_norm(x, gamma, beta, 1e-5);
+        expect_bits_equal(y.detach(), y32);
+        y.backward(g);
+      }
+      expect_bits_equal(x.grad(), dx);
+      expect_bits_equal(gamma.grad(), dgamma);
+      expect_bits_equal(beta.grad(), dbeta);
+    }
+    {  // rms_norm: y = x rstd gamma
+      Tensor rstd, dx, dgamma;
+      Tensor y32 = kernels::rms_norm(x.detach(), gamma.detach(), 1e-5, &rstd);
+      kernels::rms_norm_backward(g, x_saved, gamma.detach(), rstd, &dx, &dgamma);
+      reset();
+      {
+        PrecisionGuard amp(p);
+        Tensor y = rms_norm(x, gamma, 1e-5);
+        expect_bits_equal(y.detach(), y32);
+        y.backward(g);
+      }
+      expect_bits_equal(x.grad(), dx);
+      expect_bits_equal(gamma.grad(), dgamma);
+    }
+    {  // the fused cross-entropy (label smoothing 0.1) and log-sum-exp: fp32 in, fp32 saved
+      Tensor targets = Tensor::from_vector(std::vector<int32_t>{3, 0, 31, 7}, {R});
+      auto losses = [&] {
+        return add(fused_cross_entropy(x, targets, 0.1, -100, kernels::LossReduction::Mean),
+                   mean(logsumexp(x, -1)));
+      };
+      reset();
+      Tensor l32 = losses();
+      l32.backward();
+      Tensor dx32 = x.grad().clone();
+      reset();
+      {
+        PrecisionGuard amp(p);
+        Tensor l = losses();
+        expect_bits_equal(l.detach(), l32.detach());
+        l.backward();
+      }
+      expect_bits_equal(x.grad(), dx32);
+    }
   }
-  expect_bits_equal(y32.detach(), y16.detach());
+  // The reference above is not trivially equal: the rounded input changes a norm's gradient.
+  Tensor mean, rstd, dx_exact, dx_rounded;
+  kernels::layer_norm(x.detach(), gamma.detach(), Tensor(), 1e-5, &mean, &rstd);
+  kernels::layer_norm_backward(g, x.detach(), gamma.detach(), mean, rstd, &dx_exact, nullptr, nullptr);
+  kernels::layer_norm_backward(g, round_ref(x.detach(), Precision::BF16), gamma.detach(), mean, rstd,
+                               &dx_rounded, nullptr, nullptr);
+  EXPECT_GT(max_abs_diff(dx_exact, dx_rounded), 0.0);
 }
 
 // fp16 without loss scaling flushes gradients below 2^-25 to zero; a loss scale of 2^16

@@ -1,4 +1,5 @@
-// Helpers shared by the nn tests: float64 inputs, gradcheck macros, a finite-difference check
+// Helpers shared by the nn tests (float64 inputs and EXPECT_GRADCHECK come from
+// tests/common/gradcheck.h, EXPECT_TLM_ERROR from tests/common/expect_error.h): a finite-difference check
 // of every parameter gradient of a module, and a reference cross-entropy (log_softmax +
 // gather; the fused loss belongs to nn/loss/).
 #pragma once
@@ -9,16 +10,12 @@
 #include <functional>
 #include <string>
 
-#include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "nn/module.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/gradcheck.h"  // randn64, uniform64, In, EXPECT_GRADCHECK
 
 namespace tlm::testing {
-
-inline Tensor randn64(const Shape& s, uint64_t seed, double std = 1.0) {
-  Rng rng(seed);
-  return Tensor::randn(s, rng, std, DType::F64);
-}
 
 inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
@@ -27,12 +24,6 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   for (size_t i = 0; i < va.size() && i < vb.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
   return m;
 }
-
-#define EXPECT_GRADCHECK(fn, ...)         \
-  do {                                    \
-    auto r_ = gradcheck(fn, __VA_ARGS__); \
-    EXPECT_TRUE(r_.ok) << r_.message;     \
-  } while (0)
 
 // mean over [B,T] of -log softmax(logits)[target]; logits [B,T,V], targets [B,T] int32.
 inline Tensor reference_cross_entropy(const Tensor& logits, const Tensor& targets) {

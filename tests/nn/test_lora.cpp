@@ -5,7 +5,7 @@
 // base weights, and bad options.
 #include <gtest/gtest.h>
 
-#include "../expect_error.h"
+#include "tests/common/expect_error.h"
 #include "nn/gpt.h"
 #include "nn/lora.h"
 #include "nn_test_util.h"
@@ -143,10 +143,10 @@ TEST(LoRA, GauAtInitEqualsBaseModelBitForBit) {
 TEST(LoRA, BadOptionsAreRefused) {
   Rng rng(1);
   nn::GPT model(tiny(), rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 0, .alpha = 1.0}, rng), "lora_rank");
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 0.0}, rng), "lora_alpha");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 0, .alpha = 1.0}, rng), "lora_rank");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 2, .alpha = 0.0}, rng), "lora_alpha");
   nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng);
-  EXPECT_ERROR_CONTAINS(nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng), "already attached");
+  EXPECT_TLM_ERROR(nn::apply_lora(model, {.rank = 2, .alpha = 2.0}, rng), "already attached");
 }
 
 }  // namespace

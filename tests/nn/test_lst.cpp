@@ -9,7 +9,7 @@
 #include <functional>
 #include <map>
 
-#include "../expect_error.h"
+#include "tests/common/expect_error.h"
 #include "nn/gpt.h"
 #include "nn/lst.h"
 #include "nn_test_util.h"
@@ -166,7 +166,7 @@ TEST(LST, ResidualOutputStartsAsTheBackbone) {
     want = backbone.forward(ids, d).to_vector<float>();
   }
   EXPECT_EQ(side.forward(ids, d).to_vector<float>(), want);
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "sum"}, rng),
+  EXPECT_TLM_ERROR(nn::LadderSide(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "sum"}, rng),
                         "lst_output: 'sum' is not one of side, residual");
 }
 
@@ -310,25 +310,25 @@ TEST(LST, PruningByImportanceKeepsThePlantedRowsColumnsAndUnits) {
   nn::LadderSide side(backbone, o, rng);
   expect_side_is_the_gather(backbone, side, S, Q, V, U);
   o.importance = {{"nope.weight", Tensor::zeros({2})}};
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(backbone, o, rng), "not a backbone parameter");
+  EXPECT_TLM_ERROR(nn::LadderSide(backbone, o, rng), "not a backbone parameter");
 }
 
 TEST(LST, BadReductionFactorsAreRefusedNamingTheKey) {
   Rng rng(1);
   nn::GPT g(tiny(), rng);  // n_embd 8, n_head 2: head size 4, MLP 32
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(g, {.reduction = 3, .gate_temperature = 0.1}, rng),
+  EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 3, .gate_temperature = 0.1}, rng),
                         "lst_reduction: 3 does not divide the backbone width n_embd = 8");
   nn::GPTConfig c = tiny();
   c.n_head = 4;  // head size 2
   nn::GPT g4(c, rng);
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(g4, {.reduction = 4, .gate_temperature = 0.1}, rng),
+  EXPECT_TLM_ERROR(nn::LadderSide(g4, {.reduction = 4, .gate_temperature = 0.1}, rng),
                         "lst_reduction: 4 does not divide the backbone head size");
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(g, {.reduction = 0, .gate_temperature = 0.1}, rng), "lst_reduction");
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0}, rng), "lst_gate_temperature");
+  EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 0, .gate_temperature = 0.1}, rng), "lst_reduction");
+  EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0}, rng), "lst_gate_temperature");
   c = tiny();
   c.pos = "rope";
   nn::GPT gr(c, rng);  // head size 4, r = 4: side head size 1 (odd)
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(gr, {.reduction = 4, .gate_temperature = 0.1}, rng), "even head size");
+  EXPECT_TLM_ERROR(nn::LadderSide(gr, {.reduction = 4, .gate_temperature = 0.1}, rng), "even head size");
 }
 
 // The pruning rules read attention heads and MLP units: a GAU backbone is refused, with why.

@@ -3,12 +3,11 @@
 #include <cmath>
 
 #include "optim/clip.h"
-#include "tests/optim/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
 
-using test_util::expect_error;
 
 Tensor param_with_grad(const std::vector<float>& grad, const Shape& shape) {
   Tensor p = Tensor::zeros(shape).set_requires_grad(true);
@@ -66,17 +65,13 @@ TEST(Clip, NonFiniteGradientsAreReportedNotScaled) {
   EXPECT_TRUE(std::isinf(grad_norm({c})));
   EXPECT_FALSE(grads_finite({c}));
   check_grads_finite({{"a", a}});
-  expect_error(
-      [&] {
-        check_grads_finite({{"a", a}, {"blocks.0.mlp.fc.weight", b}});
-      },
-      {"blocks.0.mlp.fc.weight", "NaN or inf"});
+  EXPECT_TLM_ERROR(check_grads_finite({{"a", a}, {"blocks.0.mlp.fc.weight", b}}), "blocks.0.mlp.fc.weight", "NaN or inf");
 }
 
 TEST(Clip, MaxNormMustBePositive) {
   Tensor a = param_with_grad({1}, {1});
-  expect_error([&] { clip_grad_norm({a}, 0.0); }, {"max_norm"});
-  expect_error([&] { clip_grad_norm({a}, NAN); }, {"max_norm"});
+  EXPECT_TLM_ERROR(clip_grad_norm({a}, 0.0), "max_norm");
+  EXPECT_TLM_ERROR(clip_grad_norm({a}, NAN), "max_norm");
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 #include "optim/registry.h"
 #include "tensor/kernels/optim_step.h"
 #include "tensor/kernels/reduce.h"
-#include "tests/optim/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
@@ -159,7 +159,7 @@ TEST(FusedStep, GradScaleMustBePositiveAndFinite) {
   set_grads(a, 8);
   auto opt = make_optimizer("adamw", {{a, 0.0, 1.0}}, {.lr = 1e-3});
   for (double bad : {0.0, -1.0, std::nan(""), HUGE_VAL})
-    test_util::expect_error([&] { opt->step(bad); }, {"grad_scale"});
+    EXPECT_TLM_ERROR(opt->step(bad), "grad_scale");
 }
 
 // One region over every gradient, chunk sums added in a fixed order: the same bits on 1 and

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "optim/loss_scaler.h"
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
@@ -49,11 +49,11 @@ TEST(LossScaler, OverflowAtTheMinimumStopsNamingTheStep) {
   EXPECT_FALSE(s.update(true, 10));  // 8 -> 4
   EXPECT_FALSE(s.update(true, 11));  // 4 -> 2 (the floor)
   EXPECT_EQ(s.scale(), 2);
-  EXPECT_ERROR_CONTAINS(s.update(true, 12), "step 12");
+  EXPECT_TLM_ERROR(s.update(true, 12), "step 12");
   LossScaler t({.dynamic = true, .init_scale = 3, .backoff_factor = 0.5, .min_scale = 2});
   EXPECT_FALSE(t.update(true, 0));  // 3 -> max(1.5, 2) = 2: clamped, not below
   EXPECT_EQ(t.scale(), 2);
-  EXPECT_ERROR_CONTAINS(t.update(true, 1), "loss_scale_min = 2");
+  EXPECT_TLM_ERROR(t.update(true, 1), "loss_scale_min = 2");
 }
 
 TEST(LossScaler, UnscaleDividesEveryGradientInFp32) {
@@ -80,22 +80,22 @@ TEST(LossScaler, StateRoundTrips) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(a.update(false, 4 + i), b.update(false, 4 + i));
   EXPECT_EQ(a.scale(), b.scale());
   EXPECT_EQ(b.scale(), 64);
-  EXPECT_ERROR_CONTAINS(b.load_state_dict({{"scale", 1.0}}), "good_steps");
-  EXPECT_ERROR_CONTAINS(b.load_state_dict({{"scale", -1.0}, {"good_steps", 0}, {"skipped_steps", 0}}),
+  EXPECT_TLM_ERROR(b.load_state_dict({{"scale", 1.0}}), "good_steps");
+  EXPECT_TLM_ERROR(b.load_state_dict({{"scale", -1.0}, {"good_steps", 0}, {"skipped_steps", 0}}),
                         "positive finite");
 }
 
 TEST(LossScaler, BadOptionsAreRefusedNamingTheKey) {
-  EXPECT_ERROR_CONTAINS(LossScaler({.dynamic = true, .init_scale = 0}), "loss_scale_init");
-  EXPECT_ERROR_CONTAINS(LossScaler({.dynamic = false, .init_scale = -4}), "loss_scale = -4");
-  EXPECT_ERROR_CONTAINS(LossScaler({.dynamic = true, .init_scale = INFINITY}), "loss_scale_init");
-  EXPECT_ERROR_CONTAINS(LossScaler({.dynamic = true, .init_scale = NAN}), "positive finite");
-  EXPECT_ERROR_CONTAINS(LossScaler({.growth_factor = 1.0}), "loss_scale_growth");
-  EXPECT_ERROR_CONTAINS(LossScaler({.growth_interval = 0}), "loss_scale_interval");
-  EXPECT_ERROR_CONTAINS(LossScaler({.backoff_factor = 1.0}), "loss_scale_backoff");
-  EXPECT_ERROR_CONTAINS(LossScaler({.backoff_factor = 0.0}), "loss_scale_backoff");
-  EXPECT_ERROR_CONTAINS(LossScaler({.min_scale = 0.0}), "loss_scale_min");
-  EXPECT_ERROR_CONTAINS(LossScaler({.init_scale = 4, .min_scale = 8}), "loss_scale_min = 8");
+  EXPECT_TLM_ERROR(LossScaler({.dynamic = true, .init_scale = 0}), "loss_scale_init");
+  EXPECT_TLM_ERROR(LossScaler({.dynamic = false, .init_scale = -4}), "loss_scale = -4");
+  EXPECT_TLM_ERROR(LossScaler({.dynamic = true, .init_scale = INFINITY}), "loss_scale_init");
+  EXPECT_TLM_ERROR(LossScaler({.dynamic = true, .init_scale = NAN}), "positive finite");
+  EXPECT_TLM_ERROR(LossScaler({.growth_factor = 1.0}), "loss_scale_growth");
+  EXPECT_TLM_ERROR(LossScaler({.growth_interval = 0}), "loss_scale_interval");
+  EXPECT_TLM_ERROR(LossScaler({.backoff_factor = 1.0}), "loss_scale_backoff");
+  EXPECT_TLM_ERROR(LossScaler({.backoff_factor = 0.0}), "loss_scale_backoff");
+  EXPECT_TLM_ERROR(LossScaler({.min_scale = 0.0}), "loss_scale_min");
+  EXPECT_TLM_ERROR(LossScaler({.init_scale = 4, .min_scale = 8}), "loss_scale_min = 8");
 }
 
 }  // namespace

@@ -9,12 +9,11 @@
 #include "optim/lion.h"
 #include "optim/registry.h"
 #include "optim/sgd.h"
-#include "tests/optim/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
 
-using test_util::expect_error;
 
 class Tiny : public nn::Module {
  public:
@@ -52,7 +51,7 @@ TEST(Optimizer, DefaultParamGroupsDecayOnlyMatrices) {
   m.gain.set_requires_grad(false);
   EXPECT_EQ(names(default_param_groups(m.named_parameters(), 0.1)[1]),
             (std::vector<std::string>{"bias"}));
-  expect_error([&] { default_param_groups(m.named_parameters(), -1); }, {"weight_decay"});
+  EXPECT_TLM_ERROR(default_param_groups(m.named_parameters(), -1), "weight_decay");
 }
 
 TEST(Optimizer, StepUpdatesParametersWithGradientsAndSkipsTheRest) {
@@ -115,7 +114,7 @@ TEST(Optimizer, LrScalePerGroup) {
   EXPECT_EQ(opt.lr(), 0.0);
   opt.step();
   EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{0.5f, 0.5f}));
-  expect_error([&] { opt.set_lr(-1e-3); }, {"lr", ">= 0"});
+  EXPECT_TLM_ERROR(opt.set_lr(-1e-3), "lr", ">= 0");
 }
 
 TEST(Optimizer, StateBytes) {
@@ -235,25 +234,25 @@ TEST(Optimizer, LoadStateDictRefusesMismatches) {
   train(adamw, 0, 2);
   const OptimizerState st = adamw.opt->state_dict();
   OptRun lion = make_run("lion", nullptr);
-  expect_error([&] { lion.opt->load_state_dict(st); }, {"unexpected state tensor", "exp_avg_sq"});
+  EXPECT_TLM_ERROR(lion.opt->load_state_dict(st), "unexpected state tensor", "exp_avg_sq");
 
   OptRun other = make_run("adamw", nullptr);
   const OptimizerState before = other.opt->state_dict();
   OptimizerState bad = st;
   bad.tensors["w.exp_avg"] = Tensor::zeros({3, 4});
-  expect_error([&] { other.opt->load_state_dict(bad); }, {"w.exp_avg", "[3,4]", "[4,3]"});
+  EXPECT_TLM_ERROR(other.opt->load_state_dict(bad), "w.exp_avg", "[3,4]", "[4,3]");
   bad = st;
   bad.tensors.erase("emb.exp_avg_sq");
-  expect_error([&] { other.opt->load_state_dict(bad); }, {"emb.exp_avg_sq", "missing"});
+  EXPECT_TLM_ERROR(other.opt->load_state_dict(bad), "emb.exp_avg_sq", "missing");
   bad = st;
   bad.scalars.erase("b.step");
-  expect_error([&] { other.opt->load_state_dict(bad); }, {"b.step", "missing"});
+  EXPECT_TLM_ERROR(other.opt->load_state_dict(bad), "b.step", "missing");
   bad = st;
   bad.scalars["w.step"] = 1.5;
-  expect_error([&] { other.opt->load_state_dict(bad); }, {"w.step", "step count"});
+  EXPECT_TLM_ERROR(other.opt->load_state_dict(bad), "w.step", "step count");
   bad = st;
   bad.scalars["lr"] = -1;
-  expect_error([&] { other.opt->load_state_dict(bad); }, {"lr"});
+  EXPECT_TLM_ERROR(other.opt->load_state_dict(bad), "lr");
   // A refused state leaves the optimizer as it was.
   EXPECT_EQ(other.opt->step_count(), 0);
   EXPECT_EQ(other.opt->state_dict().scalars, before.scalars);
@@ -262,24 +261,12 @@ TEST(Optimizer, LoadStateDictRefusesMismatches) {
 TEST(Optimizer, ConstructionChecks) {
   Tensor w = Tensor::zeros({2, 3}).set_requires_grad(true);
   Tensor b = Tensor::zeros({3}).set_requires_grad(true);
-  expect_error([&] { AdamW({{{{"w", w}, {"w", b}}, 0.0, 1.0}}, 1e-3); }, {"'w'", "twice"});
-  expect_error(
-      [&] {
-        AdamW({{{{"w", w}}, 0.0, 1.0}, {{{"tied", w}}, 0.0, 1.0}}, 1e-3);
-      },
-      {"tied", "same tensor"});
-  expect_error([&] { AdamW({{{{"wt", transpose(w)}}, 0.0, 1.0}}, 1e-3); }, {"wt", "contiguous"});
-  expect_error(
-      [&] {
-        AdamW({{{{"ids", Tensor::zeros({2}, DType::I32)}}, 0.0, 1.0}}, 1e-3);
-      },
-      {"ids", "int32"});
-  expect_error(
-      [&] {
-        AdamW({{{{"w", w}}, -0.1, 1.0}}, 1e-3);
-      },
-      {"param group 0", "weight_decay", "-0.1"});
-  expect_error([&] { Lion({{{{"w", w}}, 0.0, NAN}}, 1e-3); }, {"lr_scale", "nan"});
+  EXPECT_TLM_ERROR(AdamW({{{{"w", w}, {"w", b}}, 0.0, 1.0}}, 1e-3), "'w'", "twice");
+  EXPECT_TLM_ERROR(AdamW({{{{"w", w}}, 0.0, 1.0}, {{{"tied", w}}, 0.0, 1.0}}, 1e-3), "tied", "same tensor");
+  EXPECT_TLM_ERROR(AdamW({{{{"wt", transpose(w)}}, 0.0, 1.0}}, 1e-3), "wt", "contiguous");
+  EXPECT_TLM_ERROR(AdamW({{{{"ids", Tensor::zeros({2}, DType::I32)}}, 0.0, 1.0}}, 1e-3), "ids", "int32");
+  EXPECT_TLM_ERROR(AdamW({{{{"w", w}}, -0.1, 1.0}}, 1e-3), "param group 0", "weight_decay", "-0.1");
+  EXPECT_TLM_ERROR(Lion({{{{"w", w}}, 0.0, NAN}}, 1e-3), "lr_scale", "nan");
   AdamW empty({}, 1e-3);  // no parameters is allowed (a fully frozen model)
   empty.step();
   EXPECT_EQ(empty.state_bytes(), 0);

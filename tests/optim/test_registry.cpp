@@ -4,12 +4,11 @@
 #include <limits>
 
 #include "optim/registry.h"
-#include "tests/optim/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
 
-using test_util::expect_error;
 
 std::vector<ParamGroup> groups() {
   Tensor w = Tensor::zeros({2, 2}).set_requires_grad(true);
@@ -29,30 +28,28 @@ TEST(Registry, NamesAndFactories) {
 }
 
 TEST(Registry, UnknownNameListsTheAllowedOnes) {
-  expect_error([] { make_optimizer("adam", groups(), {}); }, {"'adam'", "sgd, adamw, lion"});
+  EXPECT_TLM_ERROR(make_optimizer("adam", groups(), {}), "'adam'", "sgd, adamw, lion");
 }
 
 TEST(Registry, BadHyperparametersNameTheKeyAndRange) {
   const double inf = std::numeric_limits<double>::infinity();
   for (const auto& name : optimizer_names()) {
     SCOPED_TRACE(name);
-    auto bad = [&](OptimizerConfig c, std::vector<std::string> parts) {
-      parts.push_back(name);
-      expect_error([&] { make_optimizer(name, groups(), c); }, parts);
+    auto bad = [&](OptimizerConfig c, const std::string& value, const std::string& range) {
+      EXPECT_TLM_ERROR(make_optimizer(name, groups(), c), value, range, name);
     };
-    bad({.lr = -1e-3}, {"lr = -0.001", ">= 0"});
-    bad({.lr = NAN}, {"lr = nan", "finite"});
-    bad({.lr = inf}, {"lr = inf", "finite"});
-    bad({.beta1 = 1.0}, {"beta1 = 1", "[0, 1)"});
-    bad({.beta1 = -0.1}, {"beta1 = -0.1", "[0, 1)"});
-    bad({.beta2 = 1.5}, {"beta2 = 1.5", "[0, 1)"});
-    bad({.beta2 = NAN}, {"beta2 = nan", "[0, 1)"});
-    bad({.eps = 0.0}, {"eps = 0", "> 0"});
-    bad({.eps = -1e-8}, {"eps = -1e-08", "> 0"});
-    bad({.momentum = 1.0}, {"momentum = 1", "[0, 1)"});
+    bad({.lr = -1e-3}, "lr = -0.001", ">= 0");
+    bad({.lr = NAN}, "lr = nan", "finite");
+    bad({.lr = inf}, "lr = inf", "finite");
+    bad({.beta1 = 1.0}, "beta1 = 1", "[0, 1)");
+    bad({.beta1 = -0.1}, "beta1 = -0.1", "[0, 1)");
+    bad({.beta2 = 1.5}, "beta2 = 1.5", "[0, 1)");
+    bad({.beta2 = NAN}, "beta2 = nan", "[0, 1)");
+    bad({.eps = 0.0}, "eps = 0", "> 0");
+    bad({.eps = -1e-8}, "eps = -1e-08", "> 0");
+    bad({.momentum = 1.0}, "momentum = 1", "[0, 1)");
   }
-  expect_error([] { make_optimizer("sgd", groups(), {.momentum = 0.0, .nesterov = true}); },
-               {"nesterov", "momentum > 0"});
+  EXPECT_TLM_ERROR(make_optimizer("sgd", groups(), {.momentum = 0.0, .nesterov = true}), "nesterov", "momentum > 0");
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <numbers>
 
 #include "optim/schedule.h"
-#include "tests/optim/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace tlm::optim {
 namespace {
@@ -51,16 +51,14 @@ TEST(Schedule, SelectableByName) {
   EXPECT_EQ(schedule_names(), (std::vector<std::string>{"constant", "warmup_cosine"}));
 }
 
-using test_util::expect_error;
 
 TEST(Schedule, BadValuesAreRefused) {
-  expect_error([] { make_schedule("cosine_annealing", {}); },
-               {"cosine_annealing", "constant", "warmup_cosine"});
-  expect_error([] { WarmupCosineSchedule(1e-3, 2e-3, 10, 100); }, {"min_lr", "[0, lr"});
-  expect_error([] { WarmupCosineSchedule(1e-3, 1e-4, -1, 100); }, {"warmup_iters"});
-  expect_error([] { WarmupCosineSchedule(1e-3, 1e-4, 10, 5); }, {"lr_decay_iters"});
-  expect_error([] { ConstantSchedule(-1.0); }, {"lr"});
-  expect_error([] { ConstantSchedule(NAN); }, {"lr"});
+  EXPECT_TLM_ERROR(make_schedule("cosine_annealing", {}), "cosine_annealing", "constant", "warmup_cosine");
+  EXPECT_TLM_ERROR(WarmupCosineSchedule(1e-3, 2e-3, 10, 100), "min_lr", "[0, lr");
+  EXPECT_TLM_ERROR(WarmupCosineSchedule(1e-3, 1e-4, -1, 100), "warmup_iters");
+  EXPECT_TLM_ERROR(WarmupCosineSchedule(1e-3, 1e-4, 10, 5), "lr_decay_iters");
+  EXPECT_TLM_ERROR(ConstantSchedule(-1.0), "lr");
+  EXPECT_TLM_ERROR(ConstantSchedule(NAN), "lr");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/index.h"
@@ -168,7 +168,7 @@ TEST(Gemm, LinearGradsSplitByRowsMatchThePlainProducts) {
       expect_close(db.to_vector<double>(), want_db, tol);
     }
   }
-  EXPECT_ERROR_CONTAINS(kernels::linear_grads(Tensor::zeros({4, 3}), Tensor::zeros({2, 5}), Tensor::zeros({4, 5})),
+  EXPECT_TLM_ERROR(kernels::linear_grads(Tensor::zeros({4, 3}), Tensor::zeros({2, 5}), Tensor::zeros({4, 5})),
                         "linear_grads: g float32[4,3], w float32[2,5], x float32[4,5]");
 }
 
@@ -209,11 +209,11 @@ TEST(Gemm, StridedRowsAndBatchesOfViews) {
 }
 
 TEST(Gemm, ShapeErrorsNameBothShapes) {
-  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({4, 3}), Tensor::zeros({5, 2})),
+  EXPECT_TLM_ERROR(kernels::matmul(Tensor::zeros({4, 3}), Tensor::zeros({5, 2})),
                         "matmul: [4,3] x [5,2]: inner dimensions 3 and 5 differ");
-  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({2, 4, 3}), Tensor::zeros({3, 3, 2})),
+  EXPECT_TLM_ERROR(kernels::matmul(Tensor::zeros({2, 4, 3}), Tensor::zeros({3, 3, 2})),
                         "matmul: [2,4,3] x [3,3,2]: batch dimensions differ");
-  EXPECT_ERROR_CONTAINS(kernels::matmul(Tensor::zeros({3}), Tensor::zeros({3, 2})),
+  EXPECT_TLM_ERROR(kernels::matmul(Tensor::zeros({3}), Tensor::zeros({3, 2})),
                         "expected at least 2-D inputs");
 }
 
@@ -283,12 +283,12 @@ TEST(Softmax, StableForHugeLogitsAndFullyMaskedRows) {
 TEST(Index, OutOfRangeIdsAreRefused) {
   Tensor table = Tensor::zeros({5, 3});
   Tensor ids = Tensor::from_vector(std::vector<int32_t>{0, 5}, {2});
-  EXPECT_ERROR_CONTAINS(kernels::index_select_rows(table, ids),
+  EXPECT_TLM_ERROR(kernels::index_select_rows(table, ids),
                         "index_select: index 5 is out of range [0, 5)");
   Tensor neg = Tensor::from_vector(std::vector<int32_t>{-1}, {1, 1});
-  EXPECT_ERROR_CONTAINS(kernels::gather(Tensor::zeros({1, 3}), 1, neg),
+  EXPECT_TLM_ERROR(kernels::gather(Tensor::zeros({1, 3}), 1, neg),
                         "gather: index -1 is out of range [0, 3)");
-  EXPECT_ERROR_CONTAINS(kernels::index_select_rows(table, Tensor::zeros({2})),
+  EXPECT_TLM_ERROR(kernels::index_select_rows(table, Tensor::zeros({2})),
                         "indices must be int32");
 }
 

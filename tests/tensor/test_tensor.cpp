@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 #include "tensor/kernels/copy.h"
 #include "tensor/tensor.h"
 #include "tensor/view.h"
@@ -86,20 +86,20 @@ TEST(Tensor, FmtPrintsDtypeShapeAndSummary) {
 }
 
 TEST(TensorErrors, BadShapesAndAxesNameTheProblem) {
-  EXPECT_ERROR_CONTAINS(Tensor::from_vector(std::vector<float>{1, 2, 3}, {2, 2}),
+  EXPECT_TLM_ERROR(Tensor::from_vector(std::vector<float>{1, 2, 3}, {2, 2}),
                         "3 values do not fill shape [2,2]");
-  EXPECT_ERROR_CONTAINS(Tensor::zeros({2, -1}), "negative dimension");
-  EXPECT_ERROR_CONTAINS(views::transpose(Tensor::zeros({2, 3}), 0, 2),
+  EXPECT_TLM_ERROR(Tensor::zeros({2, -1}), "negative dimension");
+  EXPECT_TLM_ERROR(views::transpose(Tensor::zeros({2, 3}), 0, 2),
                         "transpose: axis 2 is out of range for a 2-D tensor");
-  EXPECT_ERROR_CONTAINS(views::narrow(Tensor::zeros({2, 3}), 1, 2, 2),
+  EXPECT_TLM_ERROR(views::narrow(Tensor::zeros({2, 3}), 1, 2, 2),
                         "narrow: [2, 4) is out of range for axis 1 of size 3");
-  EXPECT_ERROR_CONTAINS(broadcast_shapes({4, 3}, {2, 3}, "add"),
+  EXPECT_TLM_ERROR(broadcast_shapes({4, 3}, {2, 3}, "add"),
                         "add: shapes [4,3] and [2,3] cannot be broadcast");
-  EXPECT_ERROR_CONTAINS(Tensor::zeros({2, 2}).item(), "item: expected a tensor with one element");
-  EXPECT_ERROR_CONTAINS(Tensor::zeros({2}).data<double>(), "data<float64>() on a float32");
-  EXPECT_ERROR_CONTAINS(views::permute(Tensor::zeros({2, 3}), {0, 0}), "permute: axis 0 appears twice");
+  EXPECT_TLM_ERROR(Tensor::zeros({2, 2}).item(), "item: expected a tensor with one element");
+  EXPECT_TLM_ERROR(Tensor::zeros({2}).data<double>(), "data<float64>() on a float32");
+  EXPECT_TLM_ERROR(views::permute(Tensor::zeros({2, 3}), {0, 0}), "permute: axis 0 appears twice");
   // The message carries the source location of the check.
-  EXPECT_ERROR_CONTAINS(Tensor::zeros({-3}), "tensor/tensor.cpp:");
+  EXPECT_TLM_ERROR(Tensor::zeros({-3}), "tensor/tensor.cpp:");
 }
 
 }  // namespace

@@ -51,13 +51,13 @@ TEST(FileIo, SimulatedDiskFullKeepsOldFile) {
   TempDir dir;
   write_file_atomic(dir / "a.txt", "old contents", "test");
   for (uint64_t limit : {0u, 3u, 100u}) {
-    detail::SimulateDiskFull full(limit);
-    EXPECT_TLM_ERROR(write_file_atomic(dir / "a.txt", std::string(200, 'x'), "test"),
+    const DiskFull full{limit};
+    EXPECT_TLM_ERROR(write_file_atomic(dir / "a.txt", std::string(200, 'x'), "test", &full),
                      "test: cannot write", "No space left on device", "unchanged");
   }
   EXPECT_EQ(read_file(dir / "a.txt", "test"), "old contents");
   EXPECT_EQ(dir.files(), std::vector<std::string>{"a.txt"});
-  // The guard is gone: writing works again.
+  // Without the hook, writing works again.
   write_file_atomic(dir / "a.txt", std::string(200, 'x'), "test");
   EXPECT_EQ(read_file(dir / "a.txt", "test").size(), 200u);
 }
@@ -263,8 +263,8 @@ TEST(Checkpoint, FailedSaveKeepsThePreviousFile) {
   const size_t size = encode_checkpoint(big).size();
   for (uint64_t limit : {uint64_t{0}, uint64_t{10}, uint64_t{1} << 20, uint64_t(size - 1)}) {
     SCOPED_TRACE(limit);
-    detail::SimulateDiskFull full(limit);
-    EXPECT_TLM_ERROR(save_checkpoint(dir / "c.ckpt", big), "checkpoint: cannot write", "c.ckpt",
+    const DiskFull full{limit};
+    EXPECT_TLM_ERROR(save_checkpoint(dir / "c.ckpt", big, &full), "checkpoint: cannot write", "c.ckpt",
                      "No space left on device");
   }
   EXPECT_EQ(testing::read_bytes(dir / "c.ckpt"), old_bytes);

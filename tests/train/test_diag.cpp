@@ -45,15 +45,17 @@ TEST(DiagCost, ComponentsSumToTheModelTotals) {
 TEST(DiagCost, AttentionHoldsTheScoreFlops) {
   Rng rng(1);
   nn::GPT model(small(true, "learned"), rng);
-  for (const auto& r : diag::cost_by_component(model)) {
-    if (r.component ==
-        "attention") {  // 2 layers x (3C^2 + 3C + C^2 + C) weights, 6 each, + 12 L C T
-      EXPECT_DOUBLE_EQ(r.flops_per_token, 6.0 * 2 * (4 * 64 + 4 * 8) + 12.0 * 2 * 8 * 16);
-    }
-    if (r.component == "embeddings") {
-      EXPECT_EQ(r.flops_per_token, 0);  // wpe only: a lookup, no FLOPs
-    }
-  }
+  std::map<std::string, diag::ComponentCost> by_name;
+  for (const auto& r : diag::cost_by_component(model)) by_name[r.component] = r;
+  // Both components must be there: a cost table that lost one fails here, not silently.
+  ASSERT_TRUE(by_name.count("attention")) << "no attention row";
+  ASSERT_TRUE(by_name.count("embeddings")) << "no embeddings row";
+  // 2 layers x (3C^2 + 3C + C^2 + C) weights, 6 FLOPs each, + the scores 12 L C T.
+  EXPECT_EQ(by_name.at("attention").params, 2 * (4 * 64 + 4 * 8));
+  EXPECT_DOUBLE_EQ(by_name.at("attention").flops_per_token,
+                   6.0 * 2 * (4 * 64 + 4 * 8) + 12.0 * 2 * 8 * 16);
+  EXPECT_EQ(by_name.at("embeddings").params, 16 * 8);  // wpe [T,C] only: wte is the tied head
+  EXPECT_EQ(by_name.at("embeddings").flops_per_token, 0);  // a lookup, no FLOPs
 }
 
 // Zero q, k projections make every score 0: row i is uniform over its i + 1 visible keys, so

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <numeric>
 #include <set>
+#include <string>
 
 #include "tests/train/test_util.h"
 #include "train/dist/distributed.h"
@@ -110,11 +111,32 @@ TEST(GradientBuckets, RefusesNonFloat32Parameters) {
   EXPECT_THROW(GradientBuckets(ps, 64), Error);
 }
 
+// The same calls print their lines to a file, and nothing at all (stdout and stderr included)
+// without one: the silent ranks of a data-parallel run.
 TEST(Progress, ANullFileShowsNothing) {
-  Progress p(10, 0, nullptr, 1);
-  p.update(0, 1.0, 1e-3, 100);
-  p.message("silent");
-  p.finish();
+  auto drive = [](std::FILE* out) {
+    Progress p(10, 0, out, 1);
+    p.update(0, 1.0, 1e-3, 100);
+    p.message("a message that must stay");
+    p.finish();
+  };
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  drive(file);
+  std::rewind(file);
+  std::string shown;
+  for (int c; (c = std::fgetc(file)) != EOF;) shown += static_cast<char>(c);
+  std::fclose(file);
+  EXPECT_NE(shown.find("step 1/10 loss 1.0000"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("a message that must stay"), std::string::npos) << shown;
+
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  drive(nullptr);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "");
 }
 
 TEST(Distributed, TrainerInAWorldOfOneEqualsTheTrainerWithout) {

@@ -72,7 +72,9 @@ TEST(Faults, NanLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
   cfg.apply_overrides({"ckpt_interval=2"});  // nan_policy = stop is the default
   EXPECT_EQ(cfg.nan_policy, "stop");
   Trainer trainer(cfg, /*resume=*/false);
-  detail::InjectNanLoss nan({5});
+  Faults nan;
+  nan.nan_loss_steps = {5};
+  trainer.set_faults(&nan);
   EXPECT_TLM_ERROR(trainer.run(quiet()), "the loss is nan", "at step 5", "stopping");
   EXPECT_EQ(trainer.step(), 5);
   // The checkpoint of step 4 is intact and resumable.
@@ -89,11 +91,10 @@ TEST(Faults, NanLossSkipMakesNoUpdateAndIsCountedAndLogged) {
 
   cfg.apply_overrides({"max_iters=6", "out_dir=" + (dir / "skip")});
   Trainer skipping(cfg, false);
-  TrainSummary s;
-  {
-    detail::InjectNanLoss nan({4, 5});  // the two steps after the reference run's last
-    s = skipping.run(quiet());
-  }
+  Faults nan;
+  nan.nan_loss_steps = {4, 5};  // the two steps after the reference run's last
+  skipping.set_faults(&nan);
+  TrainSummary s = skipping.run(quiet());
   EXPECT_EQ(s.iters, 6);
   EXPECT_EQ(s.skipped_steps, 2);
   EXPECT_EQ(s.to_json().at("skipped_steps"), 2);
@@ -131,7 +132,9 @@ TEST(Faults, DiskFullDuringSaveKeepsThePreviousCheckpointAndReports) {
   Trainer second(cfg, /*resume=*/true);
   for (uint64_t room : {uint64_t{0}, uint64_t{100}, uint64_t{good.size() - 1}}) {
     SCOPED_TRACE(room);
-    detail::SimulateDiskFull full(room);
+    Faults full;
+    full.disk_full = DiskFull{room};
+    second.set_faults(&full);
     EXPECT_TLM_ERROR(second.run(quiet()), "checkpoint: cannot write", "No space left on device",
                      "unchanged");
     EXPECT_EQ(testing::read_bytes(first.checkpoint_path()), good);
@@ -139,6 +142,7 @@ TEST(Faults, DiskFullDuringSaveKeepsThePreviousCheckpointAndReports) {
       EXPECT_EQ(f.path().filename().string().find(".tmp."), std::string::npos) << f.path();
   }
   // Space again: the same trainer saves and the file loads.
+  second.set_faults(nullptr);
   second.save(second.checkpoint_path());
   EXPECT_EQ(load_checkpoint(second.checkpoint_path()).meta.at("step"), second.step());
 }

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 #include "tests/train/test_util.h"
 #include "train/io/checkpoint.h"
 #include "train/io/file_io.h"
@@ -122,20 +122,20 @@ TEST(Tune, ResumeIsBitExact) {
 
 TEST(Tune, MissingCorruptMovedAndChangedBackbonesAreRefused) {
   Fixture f;
-  EXPECT_ERROR_CONTAINS(tune_config(f.dir / "nope.bin", "lst", "", {}), "does not exist");
+  EXPECT_TLM_ERROR(tune_config(f.dir / "nope.bin", "lst", "", {}), "does not exist");
   testing::write_bytes(f.dir / "junk.bin", "this is not a checkpoint at all, just some bytes....");
-  EXPECT_ERROR_CONTAINS(tune_config(f.dir / "junk.bin", "lst", "", {}), "cannot use");
-  EXPECT_ERROR_CONTAINS(tune_config(f.backbone, "adapter", "", {}), "not one of lst, lora, full");
+  EXPECT_TLM_ERROR(tune_config(f.dir / "junk.bin", "lst", "", {}), "cannot use");
+  EXPECT_TLM_ERROR(tune_config(f.backbone, "adapter", "", {}), "not one of lst, lora, full");
 
   Trainer t(f.tune("lst", {"max_iters=2"}), false);
   t.run(stderr);
   const std::string tuned = t.checkpoint_path();
   // A tuned checkpoint is not a backbone.
-  EXPECT_ERROR_CONTAINS(Trainer(tune_config(tuned, "lora", f.tune_text, {"out_dir=" + (f.dir / "x")}), false),
+  EXPECT_TLM_ERROR(Trainer(tune_config(tuned, "lora", f.tune_text, {"out_dir=" + (f.dir / "x")}), false),
                         "is itself a fine-tuned checkpoint");
   // Moved: the reference no longer resolves.
   std::filesystem::rename(f.backbone, f.dir / "moved.bin");
-  EXPECT_ERROR_CONTAINS(load_model(tuned), "is missing (moved or deleted?)");
+  EXPECT_TLM_ERROR(load_model(tuned), "is missing (moved or deleted?)");
   // Changed: a different file at the same path (one byte of a tensor flipped, checksum redone).
   Checkpoint ck = load_checkpoint(f.dir / "moved.bin");
   {
@@ -144,48 +144,48 @@ TEST(Tune, MissingCorruptMovedAndChangedBackbonesAreRefused) {
     w.copy_from(add(w, 1.0));
   }
   save_checkpoint(f.backbone, ck);
-  EXPECT_ERROR_CONTAINS(load_model(tuned), "has changed since tuning");
+  EXPECT_TLM_ERROR(load_model(tuned), "has changed since tuning");
   // Corrupt in place: refused with the checkpoint reader's reason.
   std::filesystem::copy_file(f.dir / "moved.bin", f.backbone, std::filesystem::copy_options::overwrite_existing);
   EXPECT_NO_THROW(load_model(tuned));
   std::string bytes = read_file(f.backbone, "test");
   bytes[bytes.size() / 2] ^= 0x5a;
   testing::write_bytes(f.backbone, bytes);
-  EXPECT_ERROR_CONTAINS(load_model(tuned), "has changed since tuning");
-  EXPECT_ERROR_CONTAINS(load_backbone(f.backbone), "checksum");
+  EXPECT_TLM_ERROR(load_model(tuned), "has changed since tuning");
+  EXPECT_TLM_ERROR(load_backbone(f.backbone), "checksum");
 }
 
 TEST(Tune, BackboneConfigMismatchesAreRefusedNamingTheKey) {
   Fixture f;
   // The tuning config asks for another network than the backbone's.
-  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lst", {"n_head=4"}), false), "n_head = 4, but the backbone");
+  EXPECT_TLM_ERROR(Trainer(f.tune("lst", {"n_head=4"}), false), "n_head = 4, but the backbone");
   // A tuned checkpoint whose recorded config no longer matches its backbone.
   Trainer t(f.tune("lst", {"max_iters=2"}), false);
   t.run(stderr);
   Checkpoint ck = load_checkpoint(t.checkpoint_path());
   ck.meta["config"]["n_head"] = 4;
   save_checkpoint(f.dir / "edited.bin", ck);
-  EXPECT_ERROR_CONTAINS(load_model(f.dir / "edited.bin"), "n_head = 4, but the backbone");
+  EXPECT_TLM_ERROR(load_model(f.dir / "edited.bin"), "n_head = 4, but the backbone");
   // Trained tensors that do not fit the side network built from the config.
   ck = load_checkpoint(t.checkpoint_path());
   ck.meta["config"]["lst_reduction"] = 4;
   save_checkpoint(f.dir / "edited.bin", ck);
-  EXPECT_ERROR_CONTAINS(load_model(f.dir / "edited.bin"), "in the checkpoint but");
+  EXPECT_TLM_ERROR(load_model(f.dir / "edited.bin"), "in the checkpoint but");
 }
 
 TEST(Tune, ReductionThatDoesNotDivideTheWidthIsRefused) {
   Fixture f;
-  EXPECT_ERROR_CONTAINS(f.tune("lst", {"lst_reduction=3"}),
+  EXPECT_TLM_ERROR(f.tune("lst", {"lst_reduction=3"}),
                         "lst_reduction = 3 does not divide n_embd = 16");
   // Divides the width but not the head size (16 / 2 heads = 8).
-  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lst", {"lst_reduction=16"}), false),
+  EXPECT_TLM_ERROR(Trainer(f.tune("lst", {"lst_reduction=16"}), false),
                         "lst_reduction: 16 does not divide the backbone head size");
 }
 
 TEST(Tune, CharactersTheBackboneLacksAreRefusedOrReplaced) {
   Fixture f;
   testing::write_bytes(f.dir / "c.txt", corpus(3, true) + "Zebra (42)\n");
-  EXPECT_ERROR_CONTAINS(Trainer(f.tune("lora", {"data=" + (f.dir / "c.txt")}), false),
+  EXPECT_TLM_ERROR(Trainer(f.tune("lora", {"data=" + (f.dir / "c.txt")}), false),
                         "does not have; set unseen_chars = replace");
   LoadedModel bb = load_backbone(f.backbone);
   TrainConfig cfg = f.tune("lora", {"unseen_chars=replace"});
@@ -194,7 +194,7 @@ TEST(Tune, CharactersTheBackboneLacksAreRefusedOrReplaced) {
   EXPECT_EQ(text, "the  e ra     ");
   EXPECT_EQ(replaced, 6);
   cfg.apply_overrides({"unseen_replacement=the"});
-  EXPECT_ERROR_CONTAINS(encodable_text("Zebra", *bb.tokenizer, cfg, "x"), "it must be one");
+  EXPECT_TLM_ERROR(encodable_text("Zebra", *bb.tokenizer, cfg, "x"), "it must be one");
   Trainer ok(f.tune("lora", {"data=" + (f.dir / "c.txt"), "unseen_chars=replace", "max_iters=1"}), false);
   EXPECT_EQ(ok.step(), 0);
 }

@@ -1,4 +1,5 @@
-// Helpers shared by the train/ tests: a scratch directory removed at scope exit.
+// Helpers shared by the train/ tests: a scratch directory removed at scope exit (and, from
+// tests/common/expect_error.h, EXPECT_TLM_ERROR).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "tensor/error.h"
+#include "tests/common/expect_error.h"  // EXPECT_TLM_ERROR
 
 namespace tlm::train::testing {
 
@@ -54,16 +56,3 @@ inline std::string read_bytes(const std::string& path) {
 }
 
 }  // namespace tlm::train::testing
-
-// Expects `stmt` to throw tlm::Error whose message contains every listed substring.
-#define EXPECT_TLM_ERROR(stmt, ...)                                                  \
-  do {                                                                               \
-    try {                                                                            \
-      stmt;                                                                          \
-      ADD_FAILURE() << "expected tlm::Error from: " #stmt;                           \
-    } catch (const ::tlm::Error& e_) {                                               \
-      for (const std::string& s_ : std::initializer_list<std::string>{__VA_ARGS__}) \
-        EXPECT_NE(std::string(e_.what()).find(s_), std::string::npos)                \
-            << "message lacks \"" << s_ << "\": " << e_.what();                      \
-    }                                                                                \
-  } while (0)

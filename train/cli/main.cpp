@@ -42,9 +42,11 @@
 #include "train/cli/prepare_cli.h"
 #include "train/data/token_dir.h"
 #include "train/dist/distributed.h"
+#include "train/run/optimizer_setup.h"
 #include "train/run/rank_dump.h"
 #include "train/run/resume_config.h"
 #include "train/run/run_dir.h"
+#include "train/run/seeds.h"
 #include "train/diag/metrics.h"
 #include "train/sys/sysinfo.h"
 #include "train/tasks/tasks.h"
@@ -226,14 +228,10 @@ int run_training(const TrainConfig& cfg, RunStart start, bool force, int64_t sam
 
 // A built-in task (train/data/probes.h) at context T: fresh batches, loss and token accuracy over
 // the scored targets.
-uint64_t stream_seed_for_eval(int64_t seed) {
-  return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + 7;
-}
-
 int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens, bool json) {
   SyntheticTask task(m.config.data, m.config.block_size);
   NoGradGuard no_grad;
-  Rng rng(stream_seed_for_eval(m.config.seed));
+  Rng rng(derive_seed(m.config.seed, Stream::ProbeEval));  // train/run/seeds.h
   const int64_t rows = std::clamp<int64_t>(max_tokens / T, 1, 256);
   double nll = 0;
   TokenAccuracy acc;

@@ -16,6 +16,10 @@
 #include "tensor/kernels/parallel.h"
 #include "train/data/data.h"
 #include "train/data/tokenizer.h"
+#include "train/run/mixed_precision.h"
+#include "train/run/optimizer_setup.h"
+#include "train/run/seeds.h"
+#include "train/run/train_step.h"
 #include "train/run/trainer.h"
 
 namespace tlm::train::diag {
@@ -147,28 +151,24 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   cfg.validate();
   TLM_CHECK(steps > 0, "diag grads: --steps must be > 0, got {}", steps);
   kernels::set_num_threads(static_cast<int>(cfg.threads));
+  // What `tlm train` builds for this config: the same text, tokenizer, initial weights and
+  // random streams (train/run/seeds.h), so the steps below see the batches training sees.
   const std::string text = training_text(cfg);
   TokenizerOptions topt;
   topt.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
   auto tok = make_tokenizer(cfg.tokenizer, text, topt);
   Dataset data(text, *tok, 1.0 - cfg.val_fraction, cfg.data.empty() ? "fortunes" : cfg.data);
   data.check_context(cfg.block_size);
-  Rng init(static_cast<uint64_t>(cfg.seed)), data_rng(static_cast<uint64_t>(cfg.seed) + 1),
-      drop_rng(static_cast<uint64_t>(cfg.seed) + 2);
+  Rng init(derive_seed(cfg.seed, Stream::Init)), data_rng(derive_seed(cfg.seed, Stream::Data)),
+      drop_rng(derive_seed(cfg.seed, Stream::Dropout));
   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init);
-  auto opt = optim::make_optimizer(
-      cfg.optimizer, optim::default_param_groups(model.named_parameters(), cfg.weight_decay),
-      {.lr = cfg.learning_rate,
-       .beta1 = cfg.beta1,
-       .beta2 = cfg.beta2,
-       .eps = cfg.eps,
-       .momentum = cfg.momentum,
-       .nesterov = false});
-  auto sched = optim::make_schedule(cfg.schedule == "cosine" ? "warmup_cosine" : cfg.schedule,
-                                    {.lr = cfg.learning_rate,
-                                     .min_lr = cfg.min_lr,
-                                     .warmup_iters = cfg.warmup_iters,
-                                     .lr_decay_iters = cfg.lr_decay_iters});
+  nn::LossOptions loss_options = lm_loss_options(cfg);
+  if (cfg.loss == "emo") loss_options.emo_embedding = model.lm_head_weight().detach().clone();
+  auto opt = make_optimizer(cfg, model.named_parameters());  // train/run/optimizer_setup.h
+  auto sched = make_schedule(cfg);
+  std::unique_ptr<optim::LossScaler> scaler = make_loss_scaler(cfg);
+  const GradientPipeline pipeline({.grad_clip = cfg.grad_clip, .nan_policy = "stop"},
+                                  model.named_parameters(), nullptr, nullptr, scaler.get());
   // Groups in model order: embed, h.0, .., h.L-1, head.
   std::vector<std::string> groups;
   std::map<std::string, std::vector<Tensor>> members;
@@ -181,27 +181,16 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
                         [](const std::string& g) { return g != "head"; });
 
   std::vector<GradRecord> out;
-  model.train();
-  for (int64_t step = 0; step < steps; ++step) {
-    opt->set_lr(sched->lr_at(step));
-    opt->zero_grad();
-    double loss_sum = 0;
-    const int64_t accum = cfg.gradient_accumulation_steps;
-    for (int64_t micro = 0; micro < accum; ++micro) {
-      Batch b = data.sample_batch(Split::Train, cfg.batch_size, cfg.block_size, data_rng);
-      Tensor logits = model.forward(b.x, drop_rng);  // [B,T,V]
-      const int64_t V = logits.size(-1);
-      Tensor loss = nn::cross_entropy(reshape(logits, {-1, V}), reshape(b.y, {-1}));
-      loss_sum += loss.item();
-      if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
-      loss.backward();
-    }
-    const double loss = loss_sum / static_cast<double>(accum);
-    TLM_CHECK(std::isfinite(loss), "diag grads: the loss is {} at step {}", loss, step);
-    std::vector<GradRecord> rec;
-    std::map<std::string, std::vector<std::vector<double>>> before;  // copies
+  std::vector<GradRecord> rec;
+  std::map<std::string, std::vector<std::vector<double>>> before;  // copies
+  int64_t step = 0;
+  // The gradients as the update will read them (averaged, unscaled, before clipping) and the
+  // weights before it.
+  auto record = [&](const GradDecision& d) {
+    rec.clear();
+    before.clear();
     for (const auto& g : groups) {
-      GradRecord r{step, g, 0, 0, 0, loss};
+      GradRecord r{step, g, 0, 0, 0, d.loss};
       double gs = 0, ps = 0;
       for (const Tensor& p : members[g]) {
         if (p.grad().defined()) gs += sq_norm(p.grad());
@@ -212,8 +201,22 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
       r.param_norm = std::sqrt(ps);
       rec.push_back(r);
     }
-    if (cfg.grad_clip > 0) optim::clip_grad_norm(opt->parameters(), cfg.grad_clip);
-    opt->step();
+  };
+  // The step of `tlm train` (train/run/train_step.h).
+  TrainStep train_step({.accumulation = cfg.gradient_accumulation_steps,
+                        .precision = run_precision(cfg), .before_update = record},
+                       *opt, pipeline);
+  model.train();
+  for (; step < steps; ++step) {
+    const StepResult s = train_step.run(step, sched->lr_at(step), [&](int64_t) -> TrainStep::LossFn {
+      Batch b = data.sample_batch(Split::Train, cfg.batch_size, cfg.block_size, data_rng);
+      return [&, b, logits = Tensor()]() mutable {
+        logits = model.forward(b.x, drop_rng);  // [B,T,V]
+        PrecisionGuard fp32_loss(Precision::F32);
+        return nn::lm_loss(cfg.loss, logits, b.y, loss_options);
+      };
+    });
+    if (!s.applied) continue;  // fp16: the loss scaler skipped the step (no update to measure)
     for (auto& r : rec) {
       double ds = 0;
       const auto& ps = members[r.group];

@@ -49,8 +49,9 @@ std::string component_of(const nn::GPT& model, const std::string& param_name);
 Table cost_table(const std::vector<ComponentCost>& rows);
 
 // ---- per-block gradient and update norms (docs/methods.md, "Gradient increments") ----
-// Trains `steps` optimizer steps from cfg (as the trainer does: schedule, clipping, the
-// optimizer of the config, the fused cross-entropy) and records, per step and per group (embed,
+// Trains `steps` optimizer steps from cfg with the step of `tlm train` (train/run/train_step.h:
+// the same initial weights, batches, dropout masks, loss, precision, clipping and optimizer as
+// `tlm train` for this config) and records, per step and per group (embed,
 // h.0 .. h.L-1, head: ln_f and an untied lm_head), the gradient norm before clipping and the
 // relative update |θ_new - θ_old| / |θ_old|. Pre-Norm, Post-Norm and DeepNorm differ in how
 // these grow with depth and over the first steps.

@@ -170,12 +170,12 @@ std::string encode_checkpoint(const Checkpoint& ckpt) {
   return std::move(sink.out);
 }
 
-void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
+void save_checkpoint(const std::string& path, const Checkpoint& ckpt, const DiskFull* disk_full) {
   for (size_t i = 0; i < ckpt.tensors.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       TLM_CHECK(ckpt.tensors[i].first != ckpt.tensors[j].first,
                 "checkpoint: duplicate tensor name '{}'", ckpt.tensors[i].first);
-  AtomicFileWriter file(path, "checkpoint");
+  AtomicFileWriter file(path, "checkpoint", disk_full);
   write_checkpoint(file, ckpt);
   file.commit();
 }

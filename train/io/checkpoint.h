@@ -39,6 +39,7 @@
 
 #include "tensor/random.h"
 #include "tensor/tensor.h"
+#include "train/io/file_io.h"
 
 namespace tlm::train {
 
@@ -55,7 +56,9 @@ struct Checkpoint {
   const Tensor& get(std::string_view name) const;  // error lists the names present
 };
 
-void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
+// `disk_full` (tests only): fail as a full disk would (train/io/file_io.h).
+void save_checkpoint(const std::string& path, const Checkpoint& ckpt,
+                     const DiskFull* disk_full = nullptr);
 Checkpoint load_checkpoint(const std::string& path);
 
 // The same encoding in memory (save/load are these plus the atomic file write/read).

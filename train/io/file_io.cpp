@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -18,9 +17,6 @@ namespace tlm::train {
 namespace {
 
 constexpr size_t kBufferBytes = size_t{1} << 20;
-
-// -1: no simulated failure. Only the test guard writes it.
-std::atomic<int64_t> g_disk_full_after{-1};
 
 std::string errno_str(int err) { return std::strerror(err); }
 
@@ -80,8 +76,8 @@ std::string read_file(const std::string& path, std::string_view what) {
 
 // ---- AtomicFileWriter ----
 
-AtomicFileWriter::AtomicFileWriter(std::string path, std::string what)
-    : path_(std::move(path)), what_(std::move(what)) {
+AtomicFileWriter::AtomicFileWriter(std::string path, std::string what, const DiskFull* disk_full)
+    : path_(std::move(path)), what_(std::move(what)), disk_full_(disk_full) {
   temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
   remove_stale_temp_files(path_);
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -121,9 +117,9 @@ void AtomicFileWriter::flush_() {
   size_t left = buffer_.size();
   while (left > 0) {
     size_t n = left;
-    int64_t limit = g_disk_full_after.load();
-    if (limit >= 0) {
-      uint64_t room = written_ < static_cast<uint64_t>(limit) ? limit - written_ : 0;
+    if (disk_full_) {
+      const uint64_t limit = disk_full_->bytes;
+      uint64_t room = written_ < limit ? limit - written_ : 0;
       if (room == 0) fail_("write (simulated disk full)", ENOSPC);
       n = std::min<uint64_t>(n, room);
     }
@@ -157,18 +153,12 @@ void AtomicFileWriter::commit() {
   }
 }
 
-void write_file_atomic(const std::string& path, std::string_view bytes, std::string what) {
-  AtomicFileWriter w(path, std::move(what));
+void write_file_atomic(const std::string& path, std::string_view bytes, std::string what,
+                       const DiskFull* disk_full) {
+  AtomicFileWriter w(path, std::move(what), disk_full);
   w.write(bytes);
   w.commit();
 }
-
-namespace detail {
-SimulateDiskFull::SimulateDiskFull(uint64_t bytes) {
-  g_disk_full_after.store(static_cast<int64_t>(bytes));
-}
-SimulateDiskFull::~SimulateDiskFull() { g_disk_full_after.store(-1); }
-}  // namespace detail
 
 // ---- CRC-32 ----
 

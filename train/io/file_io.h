@@ -22,12 +22,19 @@
 
 namespace tlm::train {
 
+// Test hook (train/run/faults.h): a simulated full disk. A writer given one fails with ENOSPC
+// once its file would grow past `bytes` bytes (0: the first write fails).
+struct DiskFull {
+  uint64_t bytes = 0;
+};
+
 // The whole file as bytes. `what` prefixes errors ("data", "checkpoint", ...).
 std::string read_file(const std::string& path, std::string_view what);
 
 class AtomicFileWriter {
  public:
-  AtomicFileWriter(std::string path, std::string what);
+  // `disk_full` (tests only; outlives the writer): fail as a full disk would.
+  AtomicFileWriter(std::string path, std::string what, const DiskFull* disk_full = nullptr);
   ~AtomicFileWriter();  // not committed: closes and unlinks the temp file (never throws)
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
@@ -41,29 +48,19 @@ class AtomicFileWriter {
   void flush_();
   [[noreturn]] void fail_(const std::string& action, int err);
   std::string path_, temp_path_, what_;
+  const DiskFull* disk_full_ = nullptr;
   int fd_ = -1;
   bool committed_ = false;
   std::string buffer_;    // writes are batched into ~1 MiB write(2) calls
   uint64_t written_ = 0;  // bytes handed to write(2) so far
 };
 
-void write_file_atomic(const std::string& path, std::string_view bytes, std::string what);
+void write_file_atomic(const std::string& path, std::string_view bytes, std::string what,
+                       const DiskFull* disk_full = nullptr);
 
 // CRC-32 (IEEE 802.3, the zlib/PNG polynomial): crc32("123456789") == 0xCBF43926.
 // Streaming: crc = crc32_update(crc32_update(0, a, n), b, m) equals crc32 of a||b.
 uint32_t crc32_update(uint32_t crc, const void* data, size_t n);
 inline uint32_t crc32(std::string_view s) { return crc32_update(0, s.data(), s.size()); }
-
-namespace detail {
-// Test hook: simulate a full disk. While a guard is alive, AtomicFileWriter fails with ENOSPC
-// once a file would grow past `bytes` bytes (0: the first write fails).
-class SimulateDiskFull {
- public:
-  explicit SimulateDiskFull(uint64_t bytes);
-  ~SimulateDiskFull();
-  SimulateDiskFull(const SimulateDiskFull&) = delete;
-  SimulateDiskFull& operator=(const SimulateDiskFull&) = delete;
-};
-}  // namespace detail
 
 }  // namespace tlm::train

@@ -1,30 +1,31 @@
-// Fault-injection hooks for tests (tests/train/test_faults.cpp). The library consults them at
-// the points where real faults happen; nothing but a live guard object turns one on.
+// Fault-injection hooks for tests (tests/train/test_faults.cpp): an object the test builds and
+// hands to the code under test, which consults it where real faults happen. Nothing global:
+// code given no Faults (the CLI, every other caller) never injects anything.
 //
-//   {
-//     detail::InjectNanLoss nan({3, 4});      // the loss of steps 3 and 4 becomes NaN
-//     trainer.run(stderr);                   // nan_policy decides: stop at step 3, or skip both
-//   }
-//   detail::SimulateDiskFull full(0);         // (train/io/file_io.h) every checkpoint write fails
+//   Faults faults;
+//   faults.nan_loss_steps = {3, 4};         // the loss of steps 3 and 4 becomes NaN
+//   faults.disk_full = DiskFull{0};         // (train/io/file_io.h) every checkpoint write fails
+//   trainer.set_faults(&faults);            // (train/run/trainer.h)
+//   trainer.run(stderr);                    // nan_policy decides: stop at step 3, or skip both
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
-namespace tlm::train::detail {
+#include "train/io/file_io.h"
 
-// While alive, the training loss of each listed step (0-based, as Trainer::step() counts) is
-// multiplied by NaN before backward, so the loss and every gradient are NaN, as after a
-// numerical blow-up.
-class InjectNanLoss {
- public:
-  explicit InjectNanLoss(std::vector<int64_t> steps);
-  ~InjectNanLoss();
-  InjectNanLoss(const InjectNanLoss&) = delete;
-  InjectNanLoss& operator=(const InjectNanLoss&) = delete;
+namespace tlm::train {
+
+struct Faults {
+  // The training loss of each listed step (0-based, as Trainer::step() counts) is multiplied by
+  // NaN before backward, so the loss and every gradient are NaN, as after a numerical blow-up.
+  std::vector<int64_t> nan_loss_steps;
+  // Checkpoint writes fail with ENOSPC once a file would grow past disk_full->bytes.
+  std::optional<DiskFull> disk_full;
+
+  bool nan_loss_at(int64_t step) const;
+  const DiskFull* disk() const { return disk_full ? &*disk_full : nullptr; }
 };
 
-// True when an InjectNanLoss guard lists `step`.
-bool nan_loss_injected(int64_t step);
-
-}  // namespace tlm::train::detail
+}  // namespace tlm::train

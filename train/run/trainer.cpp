@@ -18,7 +18,11 @@
 #include "train/run/faults.h"
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
+#include "train/io/model_keys.h"
 #include "train/run/mixed_precision.h"
+#include "train/run/optimizer_setup.h"
+#include "train/run/seeds.h"
+#include "train/run/train_step.h"
 #include "train/sys/interrupt.h"
 #include "train/run/progress.h"
 #include "train/run/run_dir.h"
@@ -29,23 +33,6 @@
 
 namespace tlm::train {
 namespace {
-
-// Independent random streams (init, data, dropout, evaluation) derived from one seed, so
-// that e.g. changing eval_iters never changes the training batches.
-uint64_t stream_seed(int64_t seed, uint64_t stream) {
-  Rng r(static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + stream);
-  return r.next_u64();
-}
-enum Stream : uint64_t { kInit = 1, kData = 2, kDropout = 3, kEval = 4, kFisher = 5 };
-
-// The config keys that decide the model and tokenizer: a checkpoint can only be resumed,
-// evaluated or sampled under the same values.
-const char* const kModelKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
-                                  "norm_type", "pos", "rope_base", "norm_eps", "ffn", "tie_weights",
-                                  "block", "attn", "attn_scale", "window", "layout",
-                                  "gau_expansion", "gau_attn_size",
-                                  "tokenizer", "bpe_vocab_size", "tokenizer_file",
-                                  "tune_method", "backbone", "lst_reduction", "lora_rank", "lst_output"};
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -192,8 +179,8 @@ Tensor LoadedModel::generate(const Tensor& prompt, int64_t max_new_tokens, doubl
 Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     : cfg_(cfg),
       loss_options_(lm_loss_options(cfg)),
-      data_rng_(stream_seed(cfg.seed, kData)),
-      dropout_rng_(stream_seed(cfg.seed, kDropout)) {
+      data_rng_(derive_seed(cfg.seed, Stream::Data)),  // train/run/seeds.h
+      dropout_rng_(derive_seed(cfg.seed, Stream::Dropout)) {
   cfg_.validate();
   cfg_.data = absolute_data_path(cfg_.data);  // so eval, resume and diag work from any directory
   cfg_.tokenizer_file = absolute_data_path(cfg_.tokenizer_file);
@@ -255,19 +242,13 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     data_->check_context(cfg_.block_size);
   }
 
-  Rng init(stream_seed(cfg_.seed, kInit));
+  Rng init(derive_seed(cfg_.seed, Stream::Init));
   if (cfg_.tune_method == "none")
     model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
   else
     side_ = prepare_tuning(*model_, cfg_, init, resume ? std::map<std::string, Tensor>{} : lst_importance_());
-  optimizer_ = optim::make_optimizer(
-      cfg_.optimizer, optim::default_param_groups(trained_parameters(*model_, side_.get()), cfg_.weight_decay),
-      {.lr = cfg_.learning_rate, .beta1 = cfg_.beta1, .beta2 = cfg_.beta2, .eps = cfg_.eps,
-       .momentum = cfg_.momentum, .nesterov = false});
-  schedule_ = optim::make_schedule(
-      cfg_.schedule == "cosine" ? "warmup_cosine" : cfg_.schedule,
-      {.lr = cfg_.learning_rate, .min_lr = cfg_.min_lr, .warmup_iters = cfg_.warmup_iters,
-       .lr_decay_iters = cfg_.lr_decay_iters});
+  optimizer_ = make_optimizer(cfg_, trained_parameters(*model_, side_.get()));  // optimizer_setup.h
+  schedule_ = make_schedule(cfg_);
   if (resume) with_metadata_errors(checkpoint_path(), [&] { restore_(checkpoint_path()); });
   // EMO's cost embedding (docs/methods.md, "EMO"): the LM head as the emo run starts, frozen.
   if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
@@ -277,6 +258,9 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     buckets_ = std::make_unique<GradientBuckets>(
         optimizer_->parameters(), static_cast<size_t>(cfg_.dist_bucket_mb * (1 << 20)));
   }
+  pipeline_ = std::make_unique<GradientPipeline>(
+      GradPipelineOptions{.grad_clip = cfg_.grad_clip, .nan_policy = cfg_.nan_policy},
+      trained_parameters(*model_, side_.get()), world_, buckets_.get(), scaler_.get());
 }
 
 void Trainer::check_ranks_agree_(uint64_t data_bytes, uint32_t data_crc) {
@@ -343,7 +327,7 @@ std::map<std::string, Tensor> Trainer::lst_importance_() {
   std::map<std::string, Tensor> importance;
   if (cfg_.lst_fisher_samples > 0) {
     // N windows of block_size tokens from the train split, batch 1, with an Rng of their own.
-    Rng rng(stream_seed(cfg_.seed, kFisher));
+    Rng rng(derive_seed(cfg_.seed, Stream::Fisher));
     importance = nn::empirical_fisher(
         *model_,
         [&](int64_t) {
@@ -402,7 +386,7 @@ void Trainer::save(const std::string& path) const {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
                                           ? std::filesystem::path(".")
                                           : std::filesystem::path(path).parent_path());
-  save_checkpoint(path, ck);
+  save_checkpoint(path, ck, faults_ ? faults_->disk() : nullptr);
 }
 
 void Trainer::restore_(const std::string& path) {
@@ -411,7 +395,7 @@ void Trainer::restore_(const std::string& path) {
             "resume: {} is not a tlm training checkpoint", path);
   TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
   nlohmann::json a = saved.to_json(), b = cfg_.to_json();
-  for (const char* key : kModelKeys)
+  for (const std::string& key : model_keys())  // train/io/model_keys.h
     TLM_CHECK(a.at(key) == b.at(key),
               "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
               "only be resumed with the model settings it was trained with",
@@ -468,105 +452,43 @@ Batch Trainer::batch_(Split split, Rng& rng) const {
 
 double Trainer::train_step_() {
   model_->train();
-  optimizer_->set_lr(schedule_->lr_at(step_));
-  optimizer_->zero_grad();
-  const int64_t accum = cfg_.gradient_accumulation_steps;
-  double loss_sum = 0;
-  skip_reason_.clear();
-  scaler_skip_ = false;
-  PrecisionGuard amp(precision_);  // matmuls, saved activations and their gradients
-  precision_stats_ = {};
-  struct StatsOnExit {  // what the rounding did, however the step ends
-    const PrecisionGuard& g;
-    PrecisionStats& out;
-    ~StatsOnExit() { out = g.stats(); }
-  } stats_on_exit{amp, precision_stats_};
-  // A non-finite step: stop naming it (nan_policy = stop), or drop its update (skip).
-  auto non_finite = [&](const std::string& what) {
-    if (cfg_.nan_policy != "skip") world_->mark_collective_error();  // decided on reduced values
-    TLM_CHECK(cfg_.nan_policy == "skip",
-              "train: {} at step {}; stopping without saving (the last checkpoint is intact; "
-              "nan_policy = skip would skip such steps)", what, step_);
-    optimizer_->zero_grad();
-    skip_reason_ = what;
-    ++skipped_steps_;
-    ++step_;
-    return NAN;
-  };
   // N ranks: this step's dropout masks come from a stream of this rank's own, seeded by the
   // shared dropout Rng (which thus advances identically on every rank and in the checkpoint).
   const bool dist = world_->active();
   Rng rank_dropout(dist ? dropout_rng_.next_u64() + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(world_->rank() + 1) : 0);
   Rng& dropout = dist ? rank_dropout : dropout_rng_;
-  for (int64_t micro = 0; micro < accum; ++micro) {
+  // The step (train/run/train_step.h): micro-batches of this rank's rows, forward under the
+  // precision policy, the loss in fp32, backward; then the gradient pipeline and the update.
+  TrainStep step({.accumulation = cfg_.gradient_accumulation_steps, .precision = precision_,
+                  .faults = faults_},
+                 *optimizer_, *pipeline_);
+  auto micro_batch = [&](int64_t) -> TrainStep::LossFn {
     Batch b = train_batch_();
-    const int64_t bytes_before = memory_stats().current_bytes;
-    Tensor logits = forward_(b.x, dropout);  // [B,T,V]
-    Tensor loss;
-    {
+    // The logits stay alive until the micro-batch's backward is done (the LossFn's lifetime).
+    return [this, b, &dropout, logits = Tensor()]() mutable {
+      logits = forward_(b.x, dropout);  // [B,T,V]
       PrecisionGuard fp32_loss(Precision::F32);  // losses compute (and save) in fp32
-      loss = nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
-    }
-    // what the graph holds for backward (saved activations, logits): 16-bit halves it
-    activation_bytes_ = std::max(activation_bytes_, memory_stats().current_bytes - bytes_before);
-    if (detail::nan_loss_injected(step_)) loss = mul(loss, NAN);  // fault-injection tests only
-    const double value = loss.item();
-    // N ranks: every rank goes on to the all-reduce; the mean loss decides below, on all ranks.
-    if (!dist && !std::isfinite(value)) return non_finite(fmt::format("the loss is {} (micro-batch {})", value, micro));
-    loss_sum += value;
-    if (accum > 1) loss = mul(loss, 1.0 / static_cast<double>(accum));
-    if (scaler_) loss.backward(Tensor::full(loss.shape(), scaler_->scale(), loss.dtype()));
-    else loss.backward();
-  }
+      return nn::lm_loss(cfg_.loss, logits, b.y, loss_options_);
+    };
+  };
+  const StepResult r = step.run(step_, schedule_->lr_at(step_), micro_batch,
+                                [&] { return interrupt_ && interrupt_->requested(); });
+  precision_stats_ = r.precision;
+  activation_bytes_ = std::max(activation_bytes_, r.activation_bytes);
   if (dist) {
-    // The mean loss and the Ctrl-C flag over ranks, then g = (1/N) sum_r g_r: from here on every
-    // rank sees the same numbers, so they all take the same branch. The small all-reduce comes
-    // first: it is where a rank waits for the slowest one (wait_ms), so allreduce_ms is the
-    // gradient all-reduce itself.
-    auto t0 = std::chrono::steady_clock::now();
-    double shared[2] = {loss_sum, interrupt_ && interrupt_->requested() ? 1.0 : 0.0};
-    world_->allreduce_sum(shared, 2);
-    auto t1 = std::chrono::steady_clock::now();
-    buckets_->average(*world_);
-    last_wait_ms_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    last_allreduce_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
-    loss_sum = shared[0] / static_cast<double>(world_->size());
-    stop_all_ = stop_all_ || shared[1] > 0;
-    if (!std::isfinite(loss_sum))
-      return non_finite(fmt::format("the loss is {} (mean over {} ranks)", loss_sum, world_->size()));
+    last_wait_ms_ = r.wait_ms;
+    last_allreduce_ms_ = r.allreduce_ms;
+    stop_all_ = stop_all_ || r.stop_requested;
   }
-  std::vector<Tensor> params = optimizer_->parameters();
-  if (scaler_) {
-    // fp16: a step whose scaled gradients overflowed is skipped and the scale lowered; else
-    // the gradients are unscaled in fp32 before clipping and the update.
-    const double scale = scaler_->scale();
-    if (!scaler_->update(!optim::grads_finite(params), step_)) {
-      optimizer_->zero_grad();
-      scaler_skip_ = true;
-      skip_reason_ = fmt::format("fp16 gradients overflowed at loss scale {} (now {}; {} "
-                                 "skipped by loss scaling so far)", scale, scaler_->scale(),
-                                 scaler_->skipped_steps());
-      ++step_;
-      return NAN;
-    }
-    scaler_->unscale(params);
-  }
-  last_grad_norm_ = optim::grad_norm(params);
-  if (!std::isfinite(last_grad_norm_)) {
-    std::string what = fmt::format("the gradient norm is {}", last_grad_norm_);
-    try {
-      optim::check_grads_finite(trained_parameters(*model_, side_.get()));  // names the first bad tensor
-    } catch (const Error& e) {
-      what += fmt::format(" ({})", e.what());
-    }
-    return non_finite(what);
-  }
-  // Clipping by the global norm (torch's clip_grad_norm_) as a factor the update applies to
-  // each gradient it reads, rather than a pass of its own that rewrites the gradients.
-  optimizer_->step(cfg_.grad_clip > 0 ? optim::clip_coefficient(last_grad_norm_, cfg_.grad_clip)
-                                      : 1.0);
+  skip_reason_ = r.skip_reason;
+  scaler_skip_ = r.skipped_by_scaler;
   ++step_;
-  return loss_sum / static_cast<double>(accum);
+  if (!r.applied) {
+    if (!r.skipped_by_scaler) ++skipped_steps_;  // nan_policy = skip
+    return NAN;
+  }
+  last_grad_norm_ = r.grad_norm;
+  return r.loss;
 }
 
 EvalResult Trainer::evaluate(int64_t step) {
@@ -574,7 +496,7 @@ EvalResult Trainer::evaluate(int64_t step) {
   PrecisionGuard amp(precision_);  // the model as it runs in this precision; the loss in fp32
   model_->eval();
   EvalResult r;
-  Rng rng(stream_seed(cfg_.seed, kEval + 16 * static_cast<uint64_t>(step)));
+  Rng rng(derive_seed(cfg_.seed, eval_stream(step)));
   for (Split split : {Split::Train, Split::Val}) {
     double sum = 0;
     for (int64_t i = 0; i < cfg_.eval_iters; ++i) {

@@ -6,8 +6,10 @@
 //   TrainSummary s = trainer.run(stderr);    // loop, evaluations, checkpoints, JSONL log
 //   fmt::print("{}\n", s.to_json().dump());
 //
-// Each step: lr from the schedule; for each micro-batch, forward, loss / accumulation
-// steps, backward (gradients accumulate); clip the global gradient norm; optimizer step.
+// Each step (TrainStep, train/run/train_step.h, shared with `tlm diag grads` and `tlm task`):
+// lr from the schedule; for each micro-batch, forward, loss / accumulation steps, backward
+// (gradients accumulate); the gradient pipeline (train/run/grad_pipeline.h: all-reduce, fp16
+// unscale or skip, finite check, clip); optimizer step. Random streams: train/run/seeds.h.
 // Every `eval_interval` steps (and at the end) the mean loss over `eval_iters` batches of
 // each split is measured with an RNG of its own (seeded by seed and step), so evaluating
 // never changes which batches training sees: 20 straight steps and 10 + resume + 10 give
@@ -68,6 +70,8 @@
 #include "train/dist/grad_buckets.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
+#include "train/run/faults.h"
+#include "train/run/grad_pipeline.h"
 
 namespace tlm::train {
 
@@ -136,6 +140,8 @@ class Trainer {
   // With profiling on, run() times every kernel by kind (tensor/profile.h) over the training
   // steps and prints the share of step time per kind at the end; the JSON summary gets it too.
   void set_profile(bool on) { profile_ = on; }
+  // Tests only: fault injection (train/run/faults.h); `faults` outlives the runs it affects.
+  void set_faults(const Faults* faults) { faults_ = faults; }
   EvalResult evaluate(int64_t step);
   void save(const std::string& path) const;
 
@@ -202,6 +208,8 @@ class Trainer {
   std::unique_ptr<Distributed> solo_;  // the world of one when none is given
   Distributed* world_ = nullptr;
   std::unique_ptr<GradientBuckets> buckets_;  // ranks > 1
+  std::unique_ptr<GradientPipeline> pipeline_;  // all-reduce, unscale or skip, finite check, clip
+  const Faults* faults_ = nullptr;             // tests only
   int threads_ = 0;
   double last_allreduce_ms_ = 0, last_wait_ms_ = 0;
   const class InterruptGuard* interrupt_ = nullptr;  // run()'s, read by each step (ranks > 1)

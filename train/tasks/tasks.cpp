@@ -23,6 +23,9 @@
 #include "train/data/char_tokenizer.h"
 #include "train/data/data.h"
 #include "train/diag/metrics.h"
+#include "train/run/optimizer_setup.h"
+#include "train/run/seeds.h"
+#include "train/run/train_step.h"
 #include "train/run/trainer.h"
 
 namespace tlm::train {
@@ -308,6 +311,7 @@ struct Runner {
   std::unique_ptr<nn::UncertaintyWeighting> uw;
   std::unique_ptr<optim::Optimizer> optimizer;
   std::unique_ptr<optim::LrSchedule> schedule;
+  std::unique_ptr<GradientPipeline> pipeline;  // finite check and clip (train/run/grad_pipeline.h)
   Rng data_rng, dropout_rng;
   // multilabel / pairs
   std::vector<std::string> train_text, val_text, train_b, val_b;
@@ -323,8 +327,8 @@ struct Runner {
   int32_t newline_id = -1;              // aux = line_end
 
   Runner(const TrainConfig& c, const TaskOptions& o)
-      : cfg(c), opt(o), data_rng(static_cast<uint64_t>(c.seed) * 2 + 1),
-        dropout_rng(static_cast<uint64_t>(c.seed) * 2 + 2) {}
+      : cfg(c), opt(o), data_rng(derive_seed(c.seed, Stream::Data)),  // train/run/seeds.h
+        dropout_rng(derive_seed(c.seed, Stream::Dropout)) {}
 
   Tensor labels_tensor(const std::vector<std::vector<int32_t>>& y) const {
     std::vector<int32_t> flat;
@@ -412,28 +416,27 @@ struct Runner {
     return {nn::cross_entropy(logits, reshape(b.y, {-1})), aux_loss};
   }
 
-  // One optimizer step; returns the logged training values.
+  // One optimizer step (train/run/train_step.h: one micro-batch in fp32, the pipeline's finite
+  // check and clipping, the update); returns the logged training values.
   nlohmann::json step(int64_t it) {
     model->train();
-    optimizer->set_lr(schedule->lr_at(it));
-    optimizer->zero_grad();
     nlohmann::json rec = {{"kind", "step"}, {"step", it}};
-    if (opt.task != "lm_aux") {
-      Tensor loss = supervised_loss();
-      rec["loss"] = loss.item();
-      TLM_CHECK(std::isfinite(loss.item()), "task: the loss is {} at step {}", loss.item(), it);
-      loss.backward();
-    } else {
+    auto loss_fn = [&]() -> Tensor {
+      if (opt.task != "lm_aux") {
+        Tensor loss = supervised_loss();
+        rec["loss"] = loss.item();
+        return loss;
+      }
       LmBatch b = lm_batch(Split::Train, data_rng);
       const std::string& w = opt.weighting;
+      Tensor total;
       if (w == "fixed" || w == "realtime" || w == "uncertainty") {
         std::vector<Tensor> l = lm_aux_losses(b, dropout_rng);
-        Tensor total = w == "fixed"      ? nn::weighted_sum(l, {1.0, opt.aux_weight})
-                       : w == "realtime" ? nn::realtime_normalized(l)
-                                         : uw->forward(l);
+        total = w == "fixed"      ? nn::weighted_sum(l, {1.0, opt.aux_weight})
+                : w == "realtime" ? nn::realtime_normalized(l)
+                                  : uw->forward(l);
         rec["lm_loss"] = l[0].item();
         rec["aux_loss"] = l[1].item();
-        total.backward();
       } else {
         // Gradient space: one forward/backward per task (the engine frees saved tensors), the
         // same batch and dropout masks for both (the dropout Rng is replayed).
@@ -462,15 +465,17 @@ struct Runner {
         for (size_t p = 0; p < params.size(); ++p) params[p].set_grad(u[p]);
         rec["lm_loss"] = values[0];
         rec["aux_loss"] = values[1];
+        // The gradients are set: the step reports this value and backpropagates nothing.
+        total = Tensor::full({}, values[0], DType::F64);
       }
       TLM_CHECK(std::isfinite(rec["lm_loss"].get<double>()) &&
                     std::isfinite(rec["aux_loss"].get<double>()),
                 "task lm_aux: a loss is not finite at step {}", it);
       rec["loss"] = rec["lm_loss"];
-    }
-    std::vector<Tensor> params = optimizer->parameters();
-    if (cfg.grad_clip > 0) optim::clip_grad_norm(params, cfg.grad_clip);
-    optimizer->step();
+      return total;
+    };
+    TrainStep train_step({.accumulation = 1, .precision = Precision::F32}, *optimizer, *pipeline);
+    train_step.run(it, schedule->lr_at(it), [&](int64_t) -> TrainStep::LossFn { return loss_fn; });
     return rec;
   }
 
@@ -512,7 +517,7 @@ struct Runner {
                                         Tensor::from_vector(val_label, {int64_t(cos.size())}))
                             .item();
     } else {
-      Rng eval_rng(static_cast<uint64_t>(cfg.seed) * 2 + 3);  // the same batches every time
+      Rng eval_rng(derive_seed(cfg.seed, Stream::Eval));  // the same batches every time
       double lm_sum = 0, aux_sum = 0, aux_correct = 0, aux_total = 0, t_sum = 0, t_sq = 0;
       const int64_t n = std::max<int64_t>(1, cfg.eval_iters);
       for (int64_t i = 0; i < n; ++i) {
@@ -558,7 +563,7 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
   const std::string text = training_text(cfg);
   Runner run(cfg, o);
   run.tok = std::make_unique<CharTokenizer>(CharTokenizer::build(text));
-  Rng init(static_cast<uint64_t>(cfg.seed));
+  Rng init(derive_seed(cfg.seed, Stream::Init));
   int64_t n_out = 0;
   auto cap = [&](auto& v) {
     if (static_cast<int64_t>(v.size()) > o.eval_examples) v.resize(static_cast<size_t>(o.eval_examples));
@@ -589,9 +594,9 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
     n_out = run.num_labels;
   } else if (o.task == "pairs") {
     TaskLines lines = task_lines(text);
-    for (const auto& p : pair_examples(lines.train, static_cast<uint64_t>(cfg.seed)))
+    for (const auto& p : pair_examples(lines.train, derive_seed(cfg.seed, Stream::TaskPairs)))
       run.train_text.push_back(p.a), run.train_b.push_back(p.b), run.train_label.push_back(p.label);
-    for (const auto& p : pair_examples(lines.val, static_cast<uint64_t>(cfg.seed) + 1))
+    for (const auto& p : pair_examples(lines.val, derive_seed(cfg.seed, Stream::TaskPairsVal)))
       run.val_text.push_back(p.a), run.val_b.push_back(p.b), run.val_label.push_back(p.label);
     cap(run.val_text), cap(run.val_b), cap(run.val_label);
   } else {
@@ -616,14 +621,10 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
                                                       : nn::TaskKind::kClassification});
     named.emplace_back("uncertainty.log_var", run.uw->log_var);  // 1-D: no weight decay
   }
-  run.optimizer = optim::make_optimizer(
-      cfg.optimizer, optim::default_param_groups(named, cfg.weight_decay),
-      {.lr = cfg.learning_rate, .beta1 = cfg.beta1, .beta2 = cfg.beta2, .eps = cfg.eps,
-       .momentum = cfg.momentum, .nesterov = false});
-  run.schedule = optim::make_schedule(
-      cfg.schedule == "cosine" ? "warmup_cosine" : cfg.schedule,
-      {.lr = cfg.learning_rate, .min_lr = cfg.min_lr, .warmup_iters = cfg.warmup_iters,
-       .lr_decay_iters = cfg.lr_decay_iters});
+  run.optimizer = make_optimizer(cfg, named);  // train/run/optimizer_setup.h
+  run.schedule = make_schedule(cfg);
+  run.pipeline = std::make_unique<GradientPipeline>(
+      GradPipelineOptions{.grad_clip = cfg.grad_clip, .nan_policy = cfg.nan_policy}, named);
 
   std::filesystem::create_directories(cfg.out_dir);
   std::ofstream log(std::filesystem::path(cfg.out_dir) / "task_log.jsonl");

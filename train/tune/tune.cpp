@@ -8,17 +8,11 @@
 #include "train/data/char_tokenizer.h"
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
+#include "train/io/model_keys.h"
 
 namespace tlm::train {
 
 namespace {
-
-// The keys that decide the network and its ids (as the trainer's resume check).
-const char* const kNetworkKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
-                                    "norm_type", "pos", "rope_base", "ffn", "tie_weights",
-                                    "block", "attn", "attn_scale", "window", "layout",
-                                    "gau_expansion", "gau_attn_size", "tokenizer",
-                                    "bpe_vocab_size"};
 
 std::string fnv1a64_hex(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -130,7 +124,7 @@ TrainConfig tune_config(const std::string& backbone_path, const std::string& met
 void check_matches_backbone(const TrainConfig& backbone, const TrainConfig& tuned,
                             const std::string& backbone_path, const std::string& what) {
   const nlohmann::json a = backbone.to_json(), b = tuned.to_json();
-  for (const char* key : kNetworkKeys)
+  for (const std::string& key : network_keys())  // train/io/model_keys.h
     TLM_CHECK(a.at(key) == b.at(key), "{}: {} = {}, but the backbone {} has {} = {}; the side "
               "network / adapters / weights must match the backbone's configuration",
               what, key, b.at(key).dump(), backbone_path, key, a.at(key).dump());

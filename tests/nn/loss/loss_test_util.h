@@ -1,4 +1,5 @@
-// Helpers shared by the loss tests: float64 random inputs, EXPECT_GRADCHECK, golden files
+// Helpers shared by the loss tests (with tests/common/: float64 random inputs, EXPECT_GRADCHECK,
+// EXPECT_TLM_ERROR): golden files
 // written by tests/reference/losses_reference.py, and "every value/gradient is finite".
 #pragma once
 
@@ -11,19 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "tests/common/expect_error.h"  // EXPECT_TLM_ERROR
+#include "tests/common/gradcheck.h"     // randn64, uniform64, In, EXPECT_GRADCHECK
 
 namespace tlm::testing {
 
-inline Tensor randn64(const Shape& s, uint64_t seed, double std = 1.0) {
-  Rng rng(seed);
-  return Tensor::randn(s, rng, std, DType::F64);
-}
-inline Tensor uniform64(const Shape& s, uint64_t seed, double lo, double hi) {
-  Rng rng(seed);
-  return Tensor::uniform(s, rng, lo, hi, DType::F64);
-}
 inline Tensor ids(const std::vector<int32_t>& v, const Shape& s) {
   return Tensor::from_vector(v, s);
 }
@@ -49,26 +43,6 @@ inline bool all_finite(const Tensor& t) {
   return true;
 }
 
-#define EXPECT_GRADCHECK(fn, ...)                \
-  do {                                           \
-    auto r_ = ::tlm::gradcheck(fn, __VA_ARGS__); \
-    EXPECT_TRUE(r_.ok) << r_.message;            \
-  } while (0)
-
-// Expects `stmt` to throw tlm::Error whose message contains every string in `parts`.
-#define EXPECT_TLM_ERROR(stmt, ...)                                       \
-  do {                                                                    \
-    try {                                                                 \
-      stmt;                                                               \
-      ADD_FAILURE() << "expected tlm::Error from " #stmt;                 \
-    } catch (const ::tlm::Error& e_) {                                    \
-      for (const std::string& p_ : std::vector<std::string>{__VA_ARGS__}) \
-        EXPECT_NE(std::string(e_.what()).find(p_), std::string::npos)     \
-            << "message \"" << e_.what() << "\" lacks \"" << p_ << "\"";  \
-    }                                                                     \
-  } while (0)
-
-using In = const std::vector<Tensor>&;
 
 // One golden file: case name -> key -> values.
 using GoldenCase = std::map<std::string, std::vector<double>>;

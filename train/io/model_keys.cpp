@@ -1,0 +1,43 @@
+#include "train/io/model_keys.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "train/io/config.h"
+
+namespace tlm::train {
+namespace {
+
+bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+const std::vector<std::string>& network_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const ConfigKey& k : config_keys()) {
+      const std::string_view group = k.group;
+      if ((group == "model" && !one_of(k.name, {"dropout"})) ||
+          (group == "data" && one_of(k.name, {"tokenizer", "bpe_vocab_size", "tokenizer_file"})))
+        out.emplace_back(k.name);
+    }
+    return out;
+  }();
+  return keys;
+}
+
+const std::vector<std::string>& model_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out = network_keys();
+    for (const ConfigKey& k : config_keys())
+      if (std::string_view(k.group) == "tuning" &&
+          one_of(k.name, {"tune_method", "backbone", "lst_reduction", "lst_output", "lora_rank"}))
+        out.emplace_back(k.name);
+    return out;
+  }();
+  return keys;
+}
+
+}  // namespace tlm::train

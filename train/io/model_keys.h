@@ -1,0 +1,22 @@
+// The config keys that define a model, derived from the key table (config_keys()) rather than
+// listed by hand, so a new architecture key is covered as soon as it joins the "model" group.
+//
+//   for (const std::string& key : model_keys()) ...  // resume / load: must equal the checkpoint's
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tlm::train {
+
+// The keys that decide the network's weights and its token ids: every key of the "model" group
+// except dropout (a regulariser: no weight depends on it), and the tokenizer keys (tokenizer,
+// bpe_vocab_size, tokenizer_file). A tuned model must have its backbone's values (train/tune/tune.h).
+const std::vector<std::string>& network_keys();
+
+// network_keys() and the tuning keys that decide what was trained on top of a backbone
+// (tune_method, backbone, lst_reduction, lst_output, lora_rank): a checkpoint can only be
+// resumed, evaluated or sampled under the values it was trained with.
+const std::vector<std::string>& model_keys();
+
+}  // namespace tlm::train
