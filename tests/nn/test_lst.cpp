@@ -338,7 +338,7 @@ TEST(LST, NonTransformerBackboneIsRefusedWithTheReason) {
   c.block = "gau";
   c.gau_attn_size = 4;
   nn::GPT g(c, rng);
-  EXPECT_ERROR_CONTAINS(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0.1}, rng),
+  EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0.1}, rng),
                         "lst: block = gau is not supported: the side network is pruned from "
                         "attention heads");
 }

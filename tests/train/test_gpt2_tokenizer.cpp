@@ -6,7 +6,7 @@
 #include <set>
 
 #include "tensor/random.h"
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 #include "tests/train/gpt2_files.h"
 #include "tests/train/test_util.h"
 #include "train/data/gpt2_tokenizer.h"
@@ -232,21 +232,21 @@ TEST(Gpt2Tokenizer, CachedEncodeMatchesPieceByPiece) {
 
 TEST(Gpt2Tokenizer, RefusesMalformedFiles) {
   const TinyVocab v = tiny_vocab({{"a", "b"}});
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text("{not json", v.merges_txt(), "x"), "not valid JSON");
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text("[1,2]", v.merges_txt(), "x"), "not an object");
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text(v.vocab_json(), "#version: 0.2\na b\nab\n", "x"),
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text("{not json", v.merges_txt(), "x"), "not valid JSON");
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text("[1,2]", v.merges_txt(), "x"), "not an object");
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text(v.vocab_json(), "#version: 0.2\na b\nab\n", "x"),
                         "merge 2 'ab' is not two tokens");
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text(v.vocab_json(), "a b\nb a\n", "x"),
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text(v.vocab_json(), "a b\nb a\n", "x"),
                         "merge 2 'b a': 'ba' is not in the vocabulary");
   nlohmann::json j = nlohmann::json::parse(v.vocab_json());
   j["z"] = 9999;
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text(j.dump(), v.merges_txt(), "x"), "token 'z' has id 9999");
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text(j.dump(), v.merges_txt(), "x"), "token 'z' has id 9999");
   j = nlohmann::json::parse(v.vocab_json());
   j.erase("a");
   j["x y"] = 97;  // a space is not in GPT-2's byte alphabet
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_text(j.dump(), v.merges_txt(), "x"), "not spelt in GPT-2's byte alphabet");
-  EXPECT_ERROR_CONTAINS(Gpt2Tokenizer::from_dir(""), "tokenizer_dir");
-  EXPECT_ERROR_CONTAINS(v.build().decode(std::vector<int32_t>{258}), "cannot decode id 258");
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_text(j.dump(), v.merges_txt(), "x"), "not spelt in GPT-2's byte alphabet");
+  EXPECT_TLM_ERROR(Gpt2Tokenizer::from_dir(""), "tokenizer_dir");
+  EXPECT_TLM_ERROR(v.build().decode(std::vector<int32_t>{258}), "cannot decode id 258");
 }
 
 // ---- GPT-2's own files, against OpenAI's encoder ----
