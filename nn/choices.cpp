@@ -80,4 +80,12 @@ const Registry<Choice<Layout>>& choices<Layout>() {
   return r;
 }
 
+template <>
+const Registry<Choice<LstOutput>>& choices<LstOutput>() {
+  static const auto r = family<LstOutput>(
+      "lst_output", {{"side", LstOutput::Side, "logits from the side network (the paper)"},
+                     {"residual", LstOutput::Residual, "backbone output + the side's correction"}});
+  return r;
+}
+
 }  // namespace tlm::nn

@@ -16,6 +16,7 @@
 //   AttnScale       attn_scale   sqrt | logn                   (nn/attention_weights.h)
 //   AttnKernel      attn_kernel  fused | composed              (nn/attention_weights.h)
 //   Layout          layout       uniform | hwfa                (nn/gpt.h)
+//   LstOutput       lst_output   side | residual               (nn/lst.h)
 #pragma once
 
 #include <string>
@@ -32,6 +33,7 @@ enum class AttnKind { Softmax, Relu2 };
 enum class AttnScale { Sqrt, LogN };
 enum class AttnKernel { Fused, Composed };
 enum class Layout { Uniform, Hwfa };
+enum class LstOutput { Side, Residual };
 
 template <class E>
 struct Choice {
@@ -66,5 +68,6 @@ template <> const Registry<Choice<AttnKind>>& choices<AttnKind>();
 template <> const Registry<Choice<AttnScale>>& choices<AttnScale>();
 template <> const Registry<Choice<AttnKernel>>& choices<AttnKernel>();
 template <> const Registry<Choice<Layout>>& choices<Layout>();
+template <> const Registry<Choice<LstOutput>>& choices<LstOutput>();
 
 }  // namespace tlm::nn

@@ -92,7 +92,7 @@ const std::vector<ConfigKey>& table() {
       key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),
       key("lst_gate_temperature", "tuning", &C::lst_gate_temperature, "0.1", "LST: T of the ladder gates mu = sigmoid(alpha / T)", above(0)),
       key("lst_fisher_samples", "tuning", &C::lst_fisher_samples, "1024", "LST: train windows (batch 1) whose summed squared gradients (empirical Fisher) score the backbone for the pruned side init, as in the paper (0: weight magnitude)", closed(0, 1 << 24)),
-      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, {"side", "residual"}),
+      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, nn::choices<nn::LstOutput>().names()),
       key("lora_rank", "tuning", &C::lora_rank, "8", "LoRA: rank r of the update B A on every attention and MLP Linear", closed(1, 65536)),
       key("lora_alpha", "tuning", &C::lora_alpha, "16", "LoRA: the update is scaled by lora_alpha / lora_rank", above(0)),
       key("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement", {}, {"refuse", "replace"}),
