@@ -95,7 +95,7 @@ std::unique_ptr<nn::Block> make_parallel(const nn::GPTConfig& c, int64_t layer, 
 
 // Run by GPTConfig::validate: the block is pre-norm by construction.
 void check_parallel(const nn::GPTConfig& c) {
-  TLM_CHECK(c.norm == "pre", "GPTConfig.norm: block = parallel is pre-norm only "
+  TLM_CHECK(nn::parse<nn::NormPlacement>(c.norm) == nn::NormPlacement::Pre, "GPTConfig.norm: block = parallel is pre-norm only "
             "(x + Attn(LN(x)) + MLP(LN(x))), got norm = {}", c.norm);
 }
 
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   {
     Rng rng(3);
     nn::BlockOptions o;
-    o.attn.n_embd = 8, o.attn.n_head = 2, o.attn.block_size = 8, o.attn.pos = "rope";
+    o.attn.n_embd = 8, o.attn.n_head = 2, o.attn.block_size = 8, o.attn.pos = nn::Pos::Rope;
     o.n_layer = 2;
     ParallelBlock block(o, rng);
     block.to(DType::F64);

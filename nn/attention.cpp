@@ -13,21 +13,15 @@ void AttentionOptions::validate() const {
             n_embd);
   TLM_CHECK(block_size > 0, "attention: block_size must be > 0, got {}", block_size);
   TLM_CHECK(dropout >= 0 && dropout < 1, "attention: dropout must be in [0, 1), got {}", dropout);
-  TLM_CHECK(pos == "rope" || pos == "learned" || pos == "none",
-            "attention: pos = '{}' is not one of learned|rope|none", pos);
-  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
+  TLM_CHECK(pos != Pos::Rope || (n_embd / n_head) % 2 == 0,
             "attention: pos = 'rope' needs an even head size, got n_embd / n_head = {}",
             n_embd / n_head);
-  TLM_CHECK(pos != "rope" || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
+  TLM_CHECK(pos != Pos::Rope || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
   TLM_CHECK(scale >= 0, "attention: scale must be >= 0 (0 = 1/sqrt(D)), got {}", scale);
   TLM_CHECK(window >= 0, "attention: window must be >= 0 (0 = full causal), got {}", window);
   TLM_CHECK(window <= block_size, "attention: window = {} is larger than the context block_size "
             "= {}", window, block_size);
-  TLM_CHECK(attn == "softmax" || attn == "relu2", "attention: attn = '{}' is not one of "
-            "softmax|relu2", attn);
-  TLM_CHECK(attn_scale == "sqrt" || attn_scale == "logn", "attention: attn_scale = '{}' is not "
-            "one of sqrt|logn", attn_scale);
-  TLM_CHECK(attn_scale != "logn" || block_size >= 2, "attention: attn_scale = logn needs "
+  TLM_CHECK(attn_scale != AttnScale::LogN || block_size >= 2, "attention: attn_scale = logn needs "
             "block_size >= 2 (log_N n with N = block_size), got {}", block_size);
 }
 
@@ -73,7 +67,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   Tensor k = project(1);  // [B,H,T,D]
   Tensor v = project(2);  // [B,H,T,D]
 
-  if (opt_.pos == "rope") {
+  if (opt_.pos == Pos::Rope) {
     ensure_rope_tables(rope_, offset + T, opt_.block_size, D, opt_.rope_base, x.dtype());
     q = rope(q, rope_, offset);
     k = rope(k, rope_, offset);

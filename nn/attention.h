@@ -1,12 +1,12 @@
 // Multi-head causal self-attention (Vaswani et al., arXiv:1706.03762), with RoPE and a KV
 // cache for generation.
 //
-//   nn::AttentionOptions o;  o.n_embd = 128; o.n_head = 4; o.pos = "rope"; o.block_size = 64;
+//   nn::AttentionOptions o;  o.n_embd = 128; o.n_head = 4; o.pos = nn::Pos::Rope; o.block_size = 64;
 //   nn::CausalSelfAttention attn(o, rng);
 //   Tensor y = attn.forward(x, rng);                 // x [B,T,C] -> [B,T,C]
 //
 //   q, k, v = x W_{q,k,v}^T + b (row blocks of c_attn) viewed as [B,H,T,D]  (D = C/H)
-//   q, k   <- RoPE(q), RoPE(k)                        (pos = "rope")
+//   q, k   <- RoPE(q), RoPE(k)                        (pos = rope)
 //   y      = A(q k^T) v     A = causal_softmax(scale S) (fused), or the relu^2 / log-n variants
 //                           of nn/attention_weights.h (attn, attn_scale)
 //   out    = dropout(c_proj(y viewed as [B,T,C]))
@@ -15,11 +15,11 @@
 // one (relu^2 attention, log-n scaling) is an option and a branch, not a new class.
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "autograd/ops/rope.h"
 #include "nn/attention_probe.h"
+#include "nn/choices.h"
 #include "nn/dropout.h"
 #include "nn/linear.h"
 
@@ -31,12 +31,12 @@ struct AttentionOptions {
   int64_t block_size = 64;   // the longest context (RoPE tables, KV cache capacity)
   bool bias = true;          // biases of c_attn and c_proj
   double dropout = 0.0;      // on the attention probabilities and on the output
-  std::string pos = "none";  // "rope" | "learned" | "none" ("learned" is added by the model)
+  Pos pos = Pos::None;       // rope | learned | none (learned positions are added by the model)
   double rope_base = 10000;  // theta_i = base^(-2i/D)
   double scale = 0.0;        // score scale; 0 means 1/sqrt(D)
   int64_t window = 0;        // > 0: each query sees only the last `window` keys (sliding window)
-  std::string attn = "softmax";     // softmax | relu2 (relu(c S)^2 / n; nn/attention_weights.h)
-  std::string attn_scale = "sqrt";  // sqrt: c = scale | logn: c = scale * log_{block_size}(n)
+  AttnKind attn = AttnKind::Softmax;       // softmax | relu2 (relu(c S)^2 / n; nn/attention_weights.h)
+  AttnScale attn_scale = AttnScale::Sqrt;  // sqrt: c = scale | logn: c = scale * log_{block_size}(n)
   bool fused = true;  // softmax attention through the tiled kernel (fused_attention_applies)
   void validate() const;     // throws tlm::Error naming the option
 };
@@ -50,7 +50,7 @@ struct AttentionOptions {
 // Inference only (run under NoGradGuard): the cache is written in place.
 struct KVCache {
   struct Layer {
-    Tensor k;  // [B,H,capacity,D] keys (already rotated when pos = "rope")
+    Tensor k;  // [B,H,capacity,D] keys (already rotated when pos = rope)
     Tensor v;  // [B,H,capacity,D] values
   };
   std::vector<Layer> layers;

@@ -22,14 +22,12 @@ std::vector<double> visible_keys(int64_t rows, int64_t offset, int64_t window) {
 
 std::vector<double> row_scales(int64_t rows, int64_t offset, const AttentionWeightOptions& o) {
   std::vector<double> c(static_cast<size_t>(rows), o.base_scale);
-  if (o.attn_scale == "logn") {
+  if (o.attn_scale == AttnScale::LogN) {
     TLM_CHECK(o.train_len >= 2, "attn_scale = logn: the training length must be >= 2, got {}",
               o.train_len);
     const std::vector<double> n = visible_keys(rows, offset, o.window);
     const double logN = std::log(static_cast<double>(o.train_len));
     for (size_t i = 0; i < c.size(); ++i) c[i] = o.base_scale * std::log(n[i]) / logN;
-  } else {
-    TLM_CHECK(o.attn_scale == "sqrt", "attn_scale: '{}' is not one of sqrt|logn", o.attn_scale);
   }
   return c;
 }
@@ -41,12 +39,11 @@ Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, 
   TLM_CHECK(Tk == offset + Tq, "attention_weights: scores {} need Tk = offset + Tq = {} + {}",
             shape_str(scores.shape()), offset, Tq);
   const std::vector<double> c = row_scales(Tq, offset, o);
-  if (o.attn == "softmax") {
-    if (o.attn_scale == "sqrt") return causal_softmax(scores, o.base_scale, offset, o.window);
+  if (o.attn == AttnKind::Softmax) {
+    if (o.attn_scale == AttnScale::Sqrt) return causal_softmax(scores, o.base_scale, offset, o.window);
     Tensor col = Tensor::from_vector(c, {Tq, 1}).to(scores.dtype());  // [Tq,1] c_i
     return causal_softmax(mul(scores, col), 1.0, offset, o.window);
   }
-  TLM_CHECK(o.attn == "relu2", "attn: '{}' is not one of softmax|relu2", o.attn);
   // M_ij = c_i on visible entries, 0 elsewhere; R_i = 1 / n_i.
   const std::vector<double> n = visible_keys(Tq, offset, o.window);
   std::vector<double> m(static_cast<size_t>(Tq * Tk), 0.0), r(static_cast<size_t>(Tq));
@@ -63,13 +60,14 @@ Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, 
 
 bool fused_attention_applies(const AttentionWeightOptions& o, bool requested, bool needs_weights,
                              DType dtype) {
-  return requested && o.attn == "softmax" && !needs_weights &&
+  return requested && o.attn == AttnKind::Softmax && !needs_weights &&
          (dtype != DType::F32 || current_precision() == Precision::F32);
 }
 
 Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                        const AttentionWeightOptions& o, int64_t offset) {
-  TLM_CHECK(o.attn == "softmax", "fused_attention: attn = '{}', only softmax runs fused", o.attn);
+  TLM_CHECK(o.attn == AttnKind::Softmax, "fused_attention: attn = {}, only softmax runs fused",
+            name_of(o.attn));
   return flash_attention(q, k, v, row_scales(q.size(-2), offset, o), offset, o.window);
 }
 

@@ -4,8 +4,8 @@
 //   softmax: A_ij = softmax_j(c_i S_ij)                 (masked j excluded)
 //   relu2:   A_ij = relu(c_i S_ij)^2 / n_i              (FLASH, arXiv:2202.10447; with c = 1/sqrt(s)
 //                                                        this is Su's relu(S)^2 / (n s))
-//   c_i = base                                          attn_scale = "sqrt" (base = 1/sqrt(d))
-//   c_i = base * log(n_i) / log(N)                      attn_scale = "logn" (entropy-invariant,
+//   c_i = base                                          attn_scale = sqrt (base = 1/sqrt(d))
+//   c_i = base * log(n_i) / log(N)                      attn_scale = logn (entropy-invariant,
 //                                                        Su post 8823; exactly base at n_i = N)
 //   n_i = keys visible to query row i: min(offset + i + 1, window)  (window 0 = no limit)
 //   N   = the training context (block_size)
@@ -16,16 +16,16 @@
 // relu2: dA/dS = 2 c_i^2 relu(c_i S)/n_i; softmax: dS_ij = c_i a_ij (dA_ij - sum_k a_ik dA_ik).
 #pragma once
 
-#include <string>
 #include <vector>
 
+#include "nn/choices.h"
 #include "tensor/tensor.h"
 
 namespace tlm::nn {
 
 struct AttentionWeightOptions {
-  std::string attn = "softmax";      // softmax | relu2
-  std::string attn_scale = "sqrt";   // sqrt | logn
+  AttnKind attn = AttnKind::Softmax;    // softmax | relu2
+  AttnScale attn_scale = AttnScale::Sqrt;  // sqrt | logn
   double base_scale = 1.0;           // 1/sqrt(d) (d = head size, or GAU's s)
   int64_t train_len = 64;            // N of log_N(n)
   int64_t window = 0;                // > 0: sliding window of that many keys

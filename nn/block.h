@@ -17,6 +17,7 @@
 
 #include "nn/attention.h"
 #include "nn/attention_probe.h"
+#include "nn/choices.h"
 #include "nn/linear.h"
 
 namespace tlm::nn {
@@ -25,10 +26,10 @@ namespace tlm::nn {
 // and the residual/norm layout. GPT fills them per layer with block_options() (nn/gpt.h).
 struct BlockOptions {
   AttentionOptions attn;                // width, heads, positions, dropout, bias
-  std::string norm = "pre";             // pre | post | deepnorm
-  std::string norm_type = "layernorm";  // layernorm | rmsnorm
+  NormPlacement norm = NormPlacement::Pre;    // pre | post | deepnorm
+  NormType norm_type = NormType::LayerNorm;  // layernorm | rmsnorm
   double norm_eps = 1e-5;
-  std::string ffn = "gelu";             // gelu | gelu_tanh | geglu | swiglu
+  Ffn ffn = Ffn::Gelu;                       // gelu | gelu_tanh | geglu | swiglu
   int64_t mlp_hidden = 0;               // 0: MLP::default_hidden(C, ffn)
   int64_t n_layer = 1;                  // N: blocks in the model (init scale, DeepNorm alpha/beta)
   void validate() const;

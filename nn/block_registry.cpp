@@ -24,7 +24,7 @@ std::unique_ptr<Block> make_gau(const GPTConfig& c, int64_t layer, Rng& rng) {
 }
 
 void check_gau(const GPTConfig& c) {
-  TLM_CHECK(c.pos != "rope" || c.gau_attn_size % 2 == 0,
+  TLM_CHECK(parse<Pos>(c.pos) != Pos::Rope || c.gau_attn_size % 2 == 0,
             "GPTConfig.gau_attn_size: pos = rope needs an even attention size, got {}",
             c.gau_attn_size);
 }

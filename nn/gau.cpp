@@ -13,7 +13,7 @@ void GAUBlockOptions::validate() const {
   TLM_CHECK(expansion_dim >= 0, "gau_expansion: the expansion size e must be > 0, got {}",
             expansion_dim);
   TLM_CHECK(attn_dim > 0, "gau_attn_dim: the attention size s must be > 0, got {}", attn_dim);
-  TLM_CHECK(a.pos != "rope" || attn_dim % 2 == 0, "gau_attn_dim: pos = rope needs an even "
+  TLM_CHECK(a.pos != Pos::Rope || attn_dim % 2 == 0, "gau_attn_dim: pos = rope needs an even "
             "attention size s, got {}", attn_dim);
 }
 
@@ -52,7 +52,7 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   Tensor u = uvz[0], v = uvz[1], z = uvz[2];  // [B,T,e], [B,T,e], [B,T,s]
   Tensor q = add(mul(z, gamma_q), beta_q);  // [B,T,s]
   Tensor k = add(mul(z, gamma_k), beta_k);  // [B,T,s]
-  if (a.pos == "rope") {
+  if (a.pos == Pos::Rope) {
     ensure_rope_tables(rope_, offset + T, a.block_size, S, a.rope_base, x.dtype());
     q = rope(q, rope_, offset);
     k = rope(k, rope_, offset);
@@ -110,7 +110,7 @@ GAUBlock::GAUBlock(const GAUBlockOptions& options, Rng& rng)
   register_module("gau", gau);
   const int64_t C = opt_.block.attn.n_embd, E = opt_.e(), S = opt_.attn_dim;
   const double N = static_cast<double>(opt_.block.n_layer);
-  if (opt_.block.norm != "deepnorm") {
+  if (opt_.block.norm != NormPlacement::DeepNorm) {
     init::normal_(gau.o_dense.weight, rng, 0.02 / std::sqrt(2.0 * N));
     return;
   }
@@ -127,7 +127,7 @@ GAUBlock::GAUBlock(const GAUBlockOptions& options, Rng& rng)
 }
 
 Tensor GAUBlock::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t offset) {
-  if (opt_.block.norm == "pre") return add(x, gau.forward(ln->forward(x), rng, cache, offset));
+  if (opt_.block.norm == NormPlacement::Pre) return add(x, gau.forward(ln->forward(x), rng, cache, offset));
   Tensor skip = alpha_ == 1.0 ? x : mul(x, alpha_);
   return ln->forward(add(skip, gau.forward(x, rng, cache, offset)));
 }

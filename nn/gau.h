@@ -4,7 +4,7 @@
 //
 //   U = silu(X W_u),  V = silu(X W_v),  Z = silu(X W_z)      one fused i_dense [2e+s, C]
 //   Q = Z * gamma_q + beta_q,  K = Z * gamma_k + beta_k       per-dimension scale and offset [s]
-//   Q, K <- RoPE(Q), RoPE(K)                                  (pos = "rope")
+//   Q, K <- RoPE(Q), RoPE(K)                                  (pos = rope)
 //   A = attention_weights(Q K^T)                              softmax | relu2, sqrt | logn, c = 1/sqrt(s)
 //   O = (U * (A V)) W_o                                       o_dense [C, e]
 //

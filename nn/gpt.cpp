@@ -7,6 +7,19 @@
 
 namespace tlm::nn {
 
+namespace {
+
+// The value of GPTConfig.<key>: its name parsed in E's family (nn/choices.h), or an error
+// "GPTConfig.<key>: 'x' is not one of a|b|c".
+template <class E>
+E parsed(const char* key, const std::string& name) {
+  TLM_CHECK(choices<E>().find(name) != nullptr, "GPTConfig.{}: '{}' is not one of {}", key, name,
+            fmt::join(choices<E>().names(), "|"));
+  return parse<E>(name);
+}
+
+}  // namespace
+
 void GPTConfig::validate() const {
   TLM_CHECK(vocab_size > 0, "GPTConfig.vocab_size: must be > 0, got {}", vocab_size);
   TLM_CHECK(block_size > 0, "GPTConfig.block_size: must be > 0, got {}", block_size);
@@ -16,31 +29,23 @@ void GPTConfig::validate() const {
   TLM_CHECK(n_embd % n_head == 0, "GPTConfig.n_head: {} does not divide n_embd = {}", n_head,
             n_embd);
   TLM_CHECK(dropout >= 0 && dropout < 1, "GPTConfig.dropout: must be in [0, 1), got {}", dropout);
-  TLM_CHECK(norm == "pre" || norm == "post" || norm == "deepnorm",
-            "GPTConfig.norm: '{}' is not one of pre|post|deepnorm", norm);
-  TLM_CHECK(pos == "learned" || pos == "rope" || pos == "none",
-            "GPTConfig.pos: '{}' is not one of learned|rope|none", pos);
-  TLM_CHECK(ffn == "gelu" || ffn == "gelu_tanh" || ffn == "geglu" || ffn == "swiglu",
-            "GPTConfig.ffn: '{}' is not one of gelu|gelu_tanh|geglu|swiglu", ffn);
-  TLM_CHECK(norm_type == "layernorm" || norm_type == "rmsnorm",
-            "GPTConfig.norm_type: '{}' is not one of layernorm|rmsnorm", norm_type);
-  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "
+  parsed<NormPlacement>("norm", norm);
+  const Pos p = parsed<Pos>("pos", pos);
+  parsed<Ffn>("ffn", ffn);
+  parsed<NormType>("norm_type", norm_type);
+  TLM_CHECK(p != Pos::Rope || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "
             "head size, got n_embd / n_head = {}", n_embd / n_head);
   TLM_CHECK(rope_base > 1, "GPTConfig.rope_base: must be > 1, got {}", rope_base);
   TLM_CHECK(norm_eps >= 0, "GPTConfig.norm_eps: must be >= 0, got {}", norm_eps);
   TLM_CHECK(block_registry().find(block) != nullptr, "GPTConfig.block: '{}' is not one of {}",
             block, fmt::join(block_registry().names(), "|"));
-  TLM_CHECK(attn == "softmax" || attn == "relu2", "GPTConfig.attn: '{}' is not one of "
-            "softmax|relu2", attn);
-  TLM_CHECK(attn_scale == "sqrt" || attn_scale == "logn", "GPTConfig.attn_scale: '{}' is not one "
-            "of sqrt|logn", attn_scale);
+  parsed<AttnKind>("attn", attn);
+  parsed<AttnScale>("attn_scale", attn_scale);
   TLM_CHECK(window >= 0 && window <= block_size, "GPTConfig.window: {} must be in [0, "
             "block_size = {}] (0 = full attention)", window, block_size);
-  TLM_CHECK(attn_kernel == "fused" || attn_kernel == "composed", "GPTConfig.attn_kernel: '{}' is "
-            "not one of fused|composed", attn_kernel);
-  TLM_CHECK(layout == "uniform" || layout == "hwfa", "GPTConfig.layout: '{}' is not one of "
-            "uniform|hwfa", layout);
-  TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
+  parsed<AttnKernel>("attn_kernel", attn_kernel);
+  const Layout l = parsed<Layout>("layout", layout);
+  TLM_CHECK(l != Layout::Hwfa || (p == Pos::Rope && window > 0 && n_layer >= 2),
             "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
             "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
   TLM_CHECK(gau_expansion > 0, "GPTConfig.gau_expansion: must be > 0, got {}", gau_expansion);
@@ -68,21 +73,21 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   o.attn.block_size = c.block_size;
   o.attn.bias = c.bias;
   o.attn.dropout = c.dropout;
-  o.attn.pos = c.pos;
+  o.attn.pos = parse<Pos>(c.pos);
   o.attn.rope_base = c.rope_base;
-  o.attn.attn = c.attn;
-  o.attn.attn_scale = c.attn_scale;
+  o.attn.attn = parse<AttnKind>(c.attn);
+  o.attn.attn_scale = parse<AttnScale>(c.attn_scale);
   o.attn.window = c.window;
-  o.attn.fused = c.attn_kernel == "fused";
-  if (c.layout == "hwfa" && layer == c.n_layer - 1) {
-    o.attn.pos = "none";
+  o.attn.fused = parse<AttnKernel>(c.attn_kernel) == AttnKernel::Fused;
+  if (parse<Layout>(c.layout) == Layout::Hwfa && layer == c.n_layer - 1) {
+    o.attn.pos = Pos::None;
     o.attn.window = 0;
-    o.attn.attn_scale = "logn";
+    o.attn.attn_scale = AttnScale::LogN;
   }
-  o.norm = c.norm;
-  o.norm_type = c.norm_type;
+  o.norm = parse<NormPlacement>(c.norm);
+  o.norm_type = parse<NormType>(c.norm_type);
   o.norm_eps = c.norm_eps;
-  o.ffn = c.ffn;
+  o.ffn = parse<Ffn>(c.ffn);
   o.n_layer = c.n_layer;
   return o;
 }
@@ -90,7 +95,7 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
 GPT::GPT(const GPTConfig& config, Rng& rng)
     : wte(validated(config).vocab_size, config.n_embd, rng), drop(config.dropout), config_(config) {
   register_module("wte", wte);
-  if (config_.pos == "learned") {
+  if (parse<Pos>(config_.pos) == Pos::Learned) {
     wpe = std::make_unique<Embedding>(config_.block_size, config_.n_embd, rng);
     register_module("wpe", *wpe);
   }
@@ -100,8 +105,9 @@ GPT::GPT(const GPTConfig& config, Rng& rng)
     h.push_back(type.make(config_, i, rng));
     register_module("h." + std::to_string(i), *h.back());
   }
-  if (config_.norm == "pre") {
-    ln_f = make_norm(config_.norm_type, config_.n_embd, config_.bias, config_.norm_eps);
+  if (parse<NormPlacement>(config_.norm) == NormPlacement::Pre) {
+    ln_f = make_norm(parse<NormType>(config_.norm_type), config_.n_embd, config_.bias,
+                     config_.norm_eps);
     register_module("ln_f", *ln_f);
   }
   if (!config_.tie_weights) {

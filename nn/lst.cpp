@@ -33,8 +33,6 @@ const GPT& checked(const GPT& g, const LSTOptions& o) {
     TLM_CHECK(dynamic_cast<const TransformerBlock*>(b.get()) != nullptr, "lst: block = {} is "
               "not supported: the side network is pruned from attention heads (q/k and v dims) "
               "and MLP units, which only block = transformer has", c.block);
-  TLM_CHECK(o.output == "side" || o.output == "residual", "lst_output: '{}' is not one of side, "
-            "residual", o.output);
   TLM_CHECK(o.reduction >= 1, "lst_reduction: must be >= 1, got {}", o.reduction);
   TLM_CHECK(std::isfinite(o.gate_temperature) && o.gate_temperature > 0,
             "lst_gate_temperature: must be > 0, got {}", o.gate_temperature);
@@ -47,7 +45,7 @@ const GPT& checked(const GPT& g, const LSTOptions& o) {
   const int64_t hidden = transformer_at(g, 0).mlp.hidden();
   TLM_CHECK(hidden % r == 0, "lst_reduction: {} does not divide the backbone MLP hidden size {}",
             r, hidden);
-  TLM_CHECK(c.pos != "rope" || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
+  TLM_CHECK(parse<Pos>(c.pos) != Pos::Rope || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
             "size {} / {} = {}, but pos = rope needs an even head size", r, D, r, D / r);
   return g;
 }
@@ -110,7 +108,7 @@ LadderSide::LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng)
     blocks.push_back(std::make_unique<TransformerBlock>(side_block_options(c, i, width_, hidden), rng));
     register_module("blocks." + std::to_string(i), *blocks.back());
   }
-  ln_f = make_norm(c.norm_type, width_, c.bias, c.norm_eps);
+  ln_f = make_norm(parse<NormType>(c.norm_type), width_, c.bias, c.norm_eps);
   register_module("ln_f", *ln_f);
   up = std::make_unique<Linear>(width_, C, /*bias=*/false, rng);
   register_module("up", *up);
@@ -209,7 +207,7 @@ void LadderSide::prune_from_backbone_() {
     for (int64_t k = 0; k < width_; ++k) w[static_cast<size_t>(S[k] * width_ + k)] = 1.0;
     up->weight.copy_from(Tensor::from_vector(w, {C, width_}).to(up->weight.dtype()));
   }
-  if (opt_.output == "residual") up->weight.copy_from(Tensor::zeros({C, width_}, up->weight.dtype()));
+  if (opt_.output == LstOutput::Residual) up->weight.copy_from(Tensor::zeros({C, width_}, up->weight.dtype()));
   if (g.ln_f) {
     const auto src = g.ln_f->state_dict();
     for (auto& [name, p] : ln_f->named_parameters()) Tensor(p).copy_from(take(src.at(name), S, nullptr));
@@ -232,7 +230,7 @@ std::vector<Tensor> LadderSide::backbone_states(const Tensor& ids, Rng& rng) {
     x = b->forward(x, rng);
     states.push_back(x);
   }
-  if (opt_.output == "residual") states.push_back(g.ln_f ? g.ln_f->forward(x) : x);
+  if (opt_.output == LstOutput::Residual) states.push_back(g.ln_f ? g.ln_f->forward(x) : x);
   return states;
 }
 
@@ -251,7 +249,7 @@ Tensor LadderSide::forward(const Tensor& ids, Rng& rng) {
     s = blocks[i]->forward(s, rng);
   }
   s = up->forward(ln_f->forward(s));                                        // [B,T,C]
-  if (opt_.output == "residual") s = add(hb.back(), s);
+  if (opt_.output == LstOutput::Residual) s = add(hb.back(), s);
   return matmul(s, transpose(backbone_->lm_head_weight(), 0, 1));           // [B,T,V]
 }
 

@@ -13,7 +13,7 @@
 // backbone: its hidden states are constants, so training memory and time scale with the side
 // network (the backbone's forward activations are freed as it goes).
 //
-// output = "residual" (a tlm option, not in the paper): logits = (h^B_out + up(LN^S(h^S_L)))
+// output = residual (a tlm option, not in the paper): logits = (h^B_out + up(LN^S(h^S_L)))
 // W_head^T, h^B_out the backbone's final normed hidden state (a constant), up initialised to
 // 0 -- the tuned model starts as the backbone (as LoRA does) and the side learns a correction.
 //
@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "nn/choices.h"
 #include "nn/gpt.h"
 #include "nn/transformer_block.h"
 
@@ -52,7 +53,7 @@ namespace tlm::nn {
 struct LSTOptions {
   int64_t reduction = 8;          // r: side width C / r
   double gate_temperature = 0.1;  // T of mu_i = sigmoid(alpha_i / T)
-  std::string output = "side";    // side (the paper) | residual (backbone output + side correction)
+  LstOutput output = LstOutput::Side;  // side (the paper) | residual (backbone output + side correction)
   // Pruning importance per backbone parameter (named_parameters() names, same shapes, >= 0),
   // e.g. empirical_fisher(); a parameter without an entry (all of them when empty) is scored
   // by |W|.

@@ -3,27 +3,23 @@
 namespace tlm::nn {
 namespace {
 
-bool is_gated(const std::string& ffn) {
-  TLM_CHECK(ffn == "gelu" || ffn == "gelu_tanh" || ffn == "geglu" || ffn == "swiglu",
-            "ffn: '{}' is not one of gelu|gelu_tanh|geglu|swiglu", ffn);
-  return ffn == "geglu" || ffn == "swiglu";
-}
+bool is_gated(Ffn ffn) { return ffn == Ffn::GeGLU || ffn == Ffn::SwiGLU; }
 
 }  // namespace
 
-int64_t MLP::default_hidden(int64_t n_embd, const std::string& ffn) {
+int64_t MLP::default_hidden(int64_t n_embd, Ffn ffn) {
   if (!is_gated(ffn)) return 4 * n_embd;  // gelu, gelu_tanh
   const int64_t h = (8 * n_embd + 2) / 3;
   return (h + 7) / 8 * 8;
 }
 
-MLP::MLP(int64_t n_embd, int64_t hidden, const std::string& ffn, bool bias, double p, Rng& rng)
+MLP::MLP(int64_t n_embd, int64_t hidden, Ffn ffn, bool bias, double p, Rng& rng)
     : c_fc(n_embd, is_gated(ffn) ? 2 * hidden : hidden, bias, rng),
       c_proj(hidden, n_embd, bias, rng),
       dropout(p),
       gated_(is_gated(ffn)),
-      silu_(ffn == "swiglu"),
-      tanh_(ffn == "gelu_tanh"),
+      silu_(ffn == Ffn::SwiGLU),
+      tanh_(ffn == Ffn::GeluTanh),
       hidden_(hidden) {
   register_module("c_fc", c_fc);
   register_module("c_proj", c_proj);

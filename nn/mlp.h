@@ -6,14 +6,14 @@
 //   "geglu":  y = c_proj(GELU(x W_a) * (x W_b))           c_fc [2H, C] = [W_a; W_b] fused
 //   "swiglu": y = c_proj(SiLU(x W_a) * (x W_b))           (Shazeer, arXiv:2002.05202)
 //
-//   nn::MLP mlp(C, nn::MLP::default_hidden(C, "swiglu"), "swiglu", /*bias=*/false, 0.0, rng);
+//   nn::MLP mlp(C, nn::MLP::default_hidden(C, nn::Ffn::SwiGLU), nn::Ffn::SwiGLU, /*bias=*/false,
+//               0.0, rng);
 //   Tensor y = mlp.forward(x, rng);    // [B,T,C] -> [B,T,C]
 //
 // The names c_fc / c_proj follow GPT-2 so nanoGPT checkpoints map one to one.
 #pragma once
 
-#include <string>
-
+#include "nn/choices.h"
 #include "nn/dropout.h"
 #include "nn/linear.h"
 
@@ -21,12 +21,12 @@ namespace tlm::nn {
 
 class MLP : public Module {
  public:
-  MLP(int64_t n_embd, int64_t hidden, const std::string& ffn, bool bias, double dropout, Rng& rng);
+  MLP(int64_t n_embd, int64_t hidden, Ffn ffn, bool bias, double dropout, Rng& rng);
   Tensor forward(const Tensor& x, Rng& rng) const;
 
   // 4C for "gelu"; for the GLU variants 8C/3 rounded up to a multiple of 8, so the three
   // matrices hold about as many parameters as the two of the 4C GELU MLP.
-  static int64_t default_hidden(int64_t n_embd, const std::string& ffn);
+  static int64_t default_hidden(int64_t n_embd, Ffn ffn);
   bool gated() const { return gated_; }
   int64_t hidden() const { return hidden_; }
 

@@ -19,10 +19,12 @@ RMSNorm::RMSNorm(int64_t dim, bool gain, double eps_) : eps(eps_) {
 
 Tensor RMSNorm::forward(const Tensor& x) const { return rms_norm(x, weight, eps); }
 
-std::unique_ptr<Norm> make_norm(const std::string& type, int64_t dim, bool bias, double eps) {
-  if (type == "layernorm") return std::make_unique<LayerNorm>(dim, bias, eps);
-  if (type == "rmsnorm") return std::make_unique<RMSNorm>(dim, true, eps);
-  TLM_FAIL("norm_type: '{}' is not one of layernorm|rmsnorm", type);
+std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double eps) {
+  switch (type) {
+    case NormType::LayerNorm: return std::make_unique<LayerNorm>(dim, bias, eps);
+    case NormType::RMSNorm: return std::make_unique<RMSNorm>(dim, true, eps);
+  }
+  TLM_FAIL("make_norm: unknown norm type {}", static_cast<int>(type));
 }
 
 }  // namespace tlm::nn

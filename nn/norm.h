@@ -4,12 +4,12 @@
 //   nn::LayerNorm ln(C);                              // gamma = 1, beta = 0, eps 1e-5
 //   nn::LayerNorm ln(C, /*bias=*/false);              // nanoGPT's bias-free LayerNorm
 //   nn::RMSNorm rms(C, /*gain=*/false, 1e-6);          // RoFormerV2: no parameters at all
-//   auto norm = nn::make_norm("rmsnorm", C, true, 1e-5);
+//   auto norm = nn::make_norm(nn::NormType::RMSNorm, C, true, 1e-5);
 #pragma once
 
 #include <memory>
-#include <string>
 
+#include "nn/choices.h"
 #include "nn/module.h"
 
 namespace tlm::nn {
@@ -38,8 +38,7 @@ class RMSNorm : public Norm {
   double eps;
 };
 
-// type: "layernorm" | "rmsnorm". `bias` is the LayerNorm bias (RMSNorm has none; it keeps
-// its gain).
-std::unique_ptr<Norm> make_norm(const std::string& type, int64_t dim, bool bias, double eps);
+// `bias` is the LayerNorm bias (RMSNorm has none; it keeps its gain).
+std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double eps);
 
 }  // namespace tlm::nn

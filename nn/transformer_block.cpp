@@ -27,14 +27,14 @@ TransformerBlock::TransformerBlock(const BlockOptions& options, Rng& rng)
   register_module("attn", attn);
   register_module("ln_2", *ln_2);
   register_module("mlp", mlp);
-  if (opt_.norm == "deepnorm") alpha_ = std::pow(2.0 * static_cast<double>(opt_.n_layer), 0.25);
+  if (opt_.norm == NormPlacement::DeepNorm) alpha_ = std::pow(2.0 * static_cast<double>(opt_.n_layer), 0.25);
   init_weights_(rng);
 }
 
 void TransformerBlock::init_weights_(Rng& rng) {
   const int64_t C = opt_.attn.n_embd, Hd = mlp.hidden();
   const double N = static_cast<double>(opt_.n_layer);
-  if (opt_.norm != "deepnorm") {
+  if (opt_.norm != NormPlacement::DeepNorm) {
     // Linear weights are N(0, 0.02) already; the residual outputs are scaled down.
     const double std = 0.02 / std::sqrt(2.0 * N);
     init::normal_(attn.c_proj.weight, rng, std);
@@ -54,7 +54,7 @@ void TransformerBlock::init_weights_(Rng& rng) {
 }
 
 Tensor TransformerBlock::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t offset) {
-  if (opt_.norm == "pre") {
+  if (opt_.norm == NormPlacement::Pre) {
     Tensor h = add(x, attn.forward(ln_1->forward(x), rng, cache, offset));
     return add(h, mlp.forward(ln_2->forward(h), rng));
   }

@@ -1,9 +1,9 @@
 // TransformerBlock (block = transformer, nn/block.h): attention and MLP sub-layers, each with a residual connection, the
 // normalisation placed by `norm` (docs/methods.md, "Norms and their placement" and "DeepNorm"):
 //
-//   "pre":      x = x + Attn(LN1(x));        x = x + MLP(LN2(x))        (GPT-2)
-//   "post":     x = LN1(x + Attn(x));        x = LN2(x + MLP(x))        (original Transformer)
-//   "deepnorm": x = LN1(alpha x + Attn(x));  x = LN2(alpha x + MLP(x))  (DeepNet, arXiv:2203.00555)
+//   pre:       x = x + Attn(LN1(x));        x = x + MLP(LN2(x))        (GPT-2)
+//   post:      x = LN1(x + Attn(x));        x = LN2(x + MLP(x))        (original Transformer)
+//   deepnorm:  x = LN1(alpha x + Attn(x));  x = LN2(alpha x + MLP(x))  (DeepNet, arXiv:2203.00555)
 //
 // DeepNorm (decoder-only, N blocks): alpha = (2N)^(1/4), and Xavier-normal init with gain
 // beta = (8N)^(-1/4) for the value projection (rows 2C..3C of the fused c_attn), the output
@@ -11,7 +11,7 @@
 // Otherwise (GPT-2 / nanoGPT): every weight N(0, 0.02), biases 0, and the residual outputs
 // (attn.c_proj, mlp.c_proj) N(0, 0.02 / sqrt(2N)).
 //
-//   nn::BlockOptions o;  o.attn.n_embd = 128;  o.norm = "deepnorm";  o.n_layer = 48;
+//   nn::BlockOptions o;  o.attn.n_embd = 128;  o.norm = nn::NormPlacement::DeepNorm;  o.n_layer = 48;
 //   nn::TransformerBlock block(o, rng);
 //   Tensor y = block.forward(x, rng);     // [B,T,C] -> [B,T,C]
 #pragma once

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../expect_error.h"
 #include "autograd/ops/rope.h"
 #include "nn/attention.h"
 #include "nn_test_util.h"
@@ -19,7 +20,7 @@ nn::AttentionOptions small_options(const std::string& pos) {
   o.n_embd = 8;
   o.n_head = 2;
   o.block_size = 8;
-  o.pos = pos;
+  o.pos = nn::parse<nn::Pos>(pos);
   return o;
 }
 
@@ -37,7 +38,7 @@ Tensor reference_attention(nn::CausalSelfAttention& a, const Tensor& x, int64_t 
   for (int64_t h = 0; h < H; ++h) {
     Tensor q = narrow(qkv, 2, h * D, D), k = narrow(qkv, 2, C + h * D, D);
     Tensor v = narrow(qkv, 2, 2 * C + h * D, D);
-    if (o.pos == "rope") {
+    if (o.pos == nn::Pos::Rope) {
       q = rope(q, tab);
       k = rope(k, tab);
     }
@@ -121,8 +122,7 @@ TEST(Attention, OptionsAreValidatedByName) {
   nn::AttentionOptions o = small_options("none");
   o.n_head = 3;
   expect_error(o, "n_head = 3 does not divide n_embd = 8");
-  o = small_options("alibi");
-  expect_error(o, "learned|rope|none");
+  EXPECT_TLM_ERROR(nn::parse<nn::Pos>("alibi"), "pos: 'alibi' is not one of learned|rope|none");
   o = small_options("rope");
   o.n_head = 8;  // D = 1: odd
   expect_error(o, "even head size");

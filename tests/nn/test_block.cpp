@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../expect_error.h"
 #include "nn/transformer_block.h"
 #include "nn_test_util.h"
 
@@ -18,8 +19,8 @@ nn::BlockOptions small_block(const std::string& norm, const std::string& pos = "
   o.attn.n_embd = 8;
   o.attn.n_head = 2;
   o.attn.block_size = 8;
-  o.attn.pos = pos;
-  o.norm = norm;
+  o.attn.pos = nn::parse<nn::Pos>(pos);
+  o.norm = nn::parse<nn::NormPlacement>(norm);
   o.n_layer = 3;
   return o;
 }
@@ -50,8 +51,8 @@ TEST(Block, GradcheckInputAndParametersForEachPlacement) {
                         Case{"deepnorm", "rope", "geglu", "layernorm"}}) {
     Rng rng(3);
     nn::BlockOptions o = small_block(c.norm, c.pos);
-    o.ffn = c.ffn;
-    o.norm_type = c.norm_type;
+    o.ffn = nn::parse<nn::Ffn>(c.ffn);
+    o.norm_type = nn::parse<nn::NormType>(c.norm_type);
     nn::TransformerBlock b(o, rng);
     b.to(DType::F64);
     for (auto& [name, p] : b.named_parameters()) {  // non-trivial gains, biases, weights
@@ -69,7 +70,7 @@ TEST(Block, DeepNormInitUsesXavierWithBetaOnValueOutputAndMLP) {
   nn::BlockOptions o;
   o.attn.n_embd = 256;
   o.attn.n_head = 4;
-  o.norm = "deepnorm";
+  o.norm = nn::NormPlacement::DeepNorm;
   o.n_layer = 6;
   nn::TransformerBlock b(o, rng);
   const double C = 256, H = 4 * C, beta = std::pow(8.0 * 6, -0.25);  // 0.3799
@@ -100,14 +101,18 @@ TEST(Block, OptionsAreValidatedByName) {
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
     }
   };
-  nn::BlockOptions o = small_block("sandwich");
-  expect_error(o, "pre|post|deepnorm");
+  // Names are parsed once, into the typed options (nn/choices.h); an unknown one names the key.
+  EXPECT_TLM_ERROR(nn::parse<nn::NormPlacement>("sandwich"),
+                        "norm: 'sandwich' is not one of pre|post|deepnorm");
+  EXPECT_TLM_ERROR(nn::parse<nn::NormType>("batchnorm"),
+                        "norm_type: 'batchnorm' is not one of layernorm|rmsnorm");
+  EXPECT_TLM_ERROR(nn::parse<nn::Ffn>("relu"), "ffn: 'relu' is not one of gelu|geglu|swiglu");
+  nn::BlockOptions o = small_block("pre");
+  o.n_layer = 0;
+  expect_error(o, "n_layer");
   o = small_block("pre");
-  o.norm_type = "batchnorm";
-  expect_error(o, "layernorm|rmsnorm");
-  o = small_block("pre");
-  o.ffn = "relu";
-  expect_error(o, "gelu|gelu_tanh|geglu|swiglu");
+  o.norm_eps = -1;
+  expect_error(o, "norm_eps");
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ nn::GPTConfig tiny() {
 
 Tensor ids_of(const std::vector<int32_t>& v, int64_t B, int64_t T) { return Tensor::from_vector(v, {B, T}); }
 
-void check_side_grads(const nn::GPTConfig& cfg, int64_t r, const std::string& output = "side") {
+void check_side_grads(const nn::GPTConfig& cfg, int64_t r,
+                      nn::LstOutput output = nn::LstOutput::Side) {
   Rng rng(1);
   nn::GPT backbone(cfg, rng);
   nn::LadderSide side(backbone, {.reduction = r, .gate_temperature = 0.1, .output = output}, rng);
@@ -59,7 +60,7 @@ void check_side_grads(const nn::GPTConfig& cfg, int64_t r, const std::string& ou
 }
 
 TEST(LSTGradcheck, SideNetworkLearnedPositions) { check_side_grads(tiny(), 2); }
-TEST(LSTGradcheck, SideNetworkResidualOutput) { check_side_grads(tiny(), 2, "residual"); }
+TEST(LSTGradcheck, SideNetworkResidualOutput) { check_side_grads(tiny(), 2, nn::LstOutput::Residual); }
 TEST(LSTGradcheck, SideNetworkRopeSwiGLURMSNorm) {
   nn::GPTConfig c = tiny();
   c.n_embd = 16;
@@ -157,7 +158,7 @@ TEST(LST, ReductionOneWithClosedGatesReproducesTheBackbone) {
 TEST(LST, ResidualOutputStartsAsTheBackbone) {
   Rng rng(4);
   nn::GPT backbone(tiny(), rng);
-  nn::LadderSide side(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "residual"}, rng);
+  nn::LadderSide side(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = nn::LstOutput::Residual}, rng);
   Tensor ids = ids_of({1, 6, 0, 3, 3, 2, 5, 4, 0, 1}, 2, 5);
   Rng d(3);
   std::vector<float> want;
@@ -166,8 +167,7 @@ TEST(LST, ResidualOutputStartsAsTheBackbone) {
     want = backbone.forward(ids, d).to_vector<float>();
   }
   EXPECT_EQ(side.forward(ids, d).to_vector<float>(), want);
-  EXPECT_TLM_ERROR(nn::LadderSide(backbone, {.reduction = 2, .gate_temperature = 0.1, .output = "sum"}, rng),
-                        "lst_output: 'sum' is not one of side, residual");
+  EXPECT_TLM_ERROR(nn::parse<nn::LstOutput>("sum"), "lst_output: 'sum' is not one of side|residual");
 }
 
 // Planted structure: only the residual dims S*, head dims Q*/V* and MLP units U* carry

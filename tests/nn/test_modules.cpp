@@ -113,9 +113,11 @@ TEST(NormModules, GradcheckEveryVariant) {
 }
 
 TEST(NormModules, FactoryRefusesUnknownTypes) {
-  EXPECT_NE(dynamic_cast<nn::RMSNorm*>(nn::make_norm("rmsnorm", 4, true, 1e-5).get()), nullptr);
+  EXPECT_NE(dynamic_cast<nn::RMSNorm*>(
+                nn::make_norm(nn::parse<nn::NormType>("rmsnorm"), 4, true, 1e-5).get()),
+            nullptr);
   try {
-    nn::make_norm("batchnorm", 4, true, 1e-5);
+    nn::make_norm(nn::parse<nn::NormType>("batchnorm"), 4, true, 1e-5);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layernorm|rmsnorm"), std::string::npos) << e.what();
@@ -144,22 +146,22 @@ TEST(MLP, GradcheckEachVariant) {
   for (const char* ffn : {"gelu", "geglu", "swiglu"}) {
     Rng rng(6);
     const int64_t C = 4;
-    nn::MLP mlp(C, nn::MLP::default_hidden(C, ffn), ffn, true, 0.0, rng);
+    const nn::Ffn f = nn::parse<nn::Ffn>(ffn);
+    nn::MLP mlp(C, nn::MLP::default_hidden(C, f), f, true, 0.0, rng);
     mlp.to(DType::F64);
     EXPECT_EQ(mlp.c_fc.weight.shape()[0], std::string(ffn) == "gelu" ? 16 : 2 * 16) << ffn;
     EXPECT_GRADCHECK([&](In v) { return mlp.forward(v[0], rng); }, {randn64({2, 3, C}, 7)});
     Tensor x = randn64({2, 2, C}, 8);
     expect_parameter_grads(mlp, [&] { return weighted_sum(mlp.forward(x, rng)); });
   }
-  EXPECT_EQ(nn::MLP::default_hidden(128, "gelu"), 512);
-  EXPECT_EQ(nn::MLP::default_hidden(128, "swiglu"), 344);  // 8*128/3 = 341.3 -> 344
-  Rng rng(9);
-  EXPECT_THROW(nn::MLP(4, 8, "relu", true, 0.0, rng), Error);
+  EXPECT_EQ(nn::MLP::default_hidden(128, nn::Ffn::Gelu), 512);
+  EXPECT_EQ(nn::MLP::default_hidden(128, nn::Ffn::SwiGLU), 344);  // 8*128/3 = 341.3 -> 344
+  EXPECT_THROW(nn::parse<nn::Ffn>("relu"), Error);
 }
 
 TEST(MLP, SwiGLUMatchesItsFormula) {
   Rng rng(10);
-  nn::MLP mlp(3, 5, "swiglu", false, 0.0, rng);
+  nn::MLP mlp(3, 5, nn::Ffn::SwiGLU, false, 0.0, rng);
   mlp.to(DType::F64);
   Tensor x = randn64({2, 3}, 11);
   Tensor wa = narrow(mlp.c_fc.weight, 0, 0, 5), wb = narrow(mlp.c_fc.weight, 0, 5, 5);

@@ -20,8 +20,8 @@ using In = const std::vector<Tensor>&;
 
 nn::AttentionWeightOptions weights(const char* attn, const char* scale, int64_t window = 0) {
   nn::AttentionWeightOptions o;
-  o.attn = attn;
-  o.attn_scale = scale;
+  o.attn = nn::parse<nn::AttnKind>(attn);
+  o.attn_scale = nn::parse<nn::AttnScale>(scale);
   o.base_scale = 0.7;
   o.train_len = 4;
   o.window = window;
@@ -50,7 +50,7 @@ TEST(AttentionWeights, Relu2MatchesTheFormulaAndSoftmaxLogNMatchesAReference) {
         std::vector<double> c = nn::row_scales(Tq, offset, o);
         std::vector<double> n = nn::visible_keys(Tq, offset, window);
         auto a = nn::attention_weights(s, o, offset).to_vector<double>();
-        o.attn = "softmax";
+        o.attn = nn::AttnKind::Softmax;
         auto p = nn::attention_weights(s, o, offset).to_vector<double>();
         for (int64_t b = 0; b < 2; ++b)
           for (int64_t i = 0; i < Tq; ++i) {
@@ -88,9 +88,9 @@ TEST(Attention, Relu2LogNWindowParameterGrads) {
     o.n_embd = 8;
     o.n_head = 2;
     o.block_size = 6;
-    o.pos = "rope";
-    o.attn = attn;
-    o.attn_scale = "logn";
+    o.pos = nn::Pos::Rope;
+    o.attn = nn::parse<nn::AttnKind>(attn);
+    o.attn_scale = nn::AttnScale::LogN;
     o.window = 3;
     Rng rng(2);
     nn::CausalSelfAttention a(o, rng);
@@ -106,10 +106,10 @@ nn::GAUBlockOptions small_gau(const char* norm, const char* attn, const char* sc
   o.block.attn.n_embd = 6;
   o.block.attn.n_head = 1;  // GAU is single-head; n_head is unused
   o.block.attn.block_size = 6;
-  o.block.attn.pos = pos;
-  o.block.attn.attn = attn;
-  o.block.attn.attn_scale = scale;
-  o.block.norm = norm;
+  o.block.attn.pos = nn::parse<nn::Pos>(pos);
+  o.block.attn.attn = nn::parse<nn::AttnKind>(attn);
+  o.block.attn.attn_scale = nn::parse<nn::AttnScale>(scale);
+  o.block.norm = nn::parse<nn::NormPlacement>(norm);
   o.block.n_layer = 3;
   o.expansion_dim = 8;
   o.attn_dim = 4;
@@ -270,12 +270,12 @@ TEST(GPTVariants, HwfaTopLayerIsFullNoPELogN) {
   Rng rng(1);
   nn::GPT m(cfg, rng);
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[i]).attn.options().pos, "rope");
+    EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[i]).attn.options().pos, nn::Pos::Rope);
     EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[i]).attn.options().window, 3);
   }
-  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().pos, "none");
+  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().pos, nn::Pos::None);
   EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().window, 0);
-  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().attn_scale, "logn");
+  EXPECT_EQ(static_cast<nn::TransformerBlock&>(*m.h[2]).attn.options().attn_scale, nn::AttnScale::LogN);
 }
 
 TEST(GPTVariants, LongerContextThanTrainingForRopeAndNone) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "nn/block_registry.h"
+#include "nn/choices.h"
 #include "tensor/error.h"
 #include "train/io/file_io.h"
 
@@ -38,18 +39,18 @@ const std::vector<ConfigKey>& table() {
       key("block_size", "model", &C::block_size, "64", "context length T in tokens", closed(1, 1 << 20)),
       key("dropout", "model", &C::dropout, "0.0", "dropout probability (embeddings, attention, residuals)", half_open(0, 1)),
       key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
-      key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, {"pre", "post", "deepnorm"}),
-      key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, {"layernorm", "rmsnorm"}),
-      key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, {"learned", "rope", "none"}),
+      key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, nn::choices<nn::NormPlacement>().names()),
+      key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, nn::choices<nn::NormType>().names()),
+      key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, nn::choices<nn::Pos>().names()),
       key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
-      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, {"gelu", "gelu_tanh", "geglu", "swiglu"}),
+      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, nn::choices<nn::Ffn>().names()),
       key("norm_eps", "model", &C::norm_eps, "1e-5", "epsilon of LayerNorm / RMSNorm (GPT-2: layer_norm_epsilon)", above(0)),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
       key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
-      key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, {"softmax", "relu2"}),
-      key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, {"sqrt", "logn"}),
+      key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, nn::choices<nn::AttnKind>().names()),
+      key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, nn::choices<nn::AttnScale>().names()),
       key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
-      key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, {"uniform", "hwfa"}),
+      key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, nn::choices<nn::Layout>().names()),
       key("gau_expansion", "model", &C::gau_expansion, "2", "GAU expansion factor: e = gau_expansion * n_embd (block = gau)", above(0)),
       key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
@@ -98,14 +99,14 @@ const std::vector<ConfigKey>& table() {
       key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),
       key("lst_gate_temperature", "tuning", &C::lst_gate_temperature, "0.1", "LST: T of the ladder gates mu = sigmoid(alpha / T)", above(0)),
       key("lst_fisher_samples", "tuning", &C::lst_fisher_samples, "1024", "LST: train windows (batch 1) whose summed squared gradients (empirical Fisher) score the backbone for the pruned side init, as in the paper (0: weight magnitude)", closed(0, 1 << 24)),
-      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, {"side", "residual"}),
+      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, nn::choices<nn::LstOutput>().names()),
       key("lora_rank", "tuning", &C::lora_rank, "8", "LoRA: rank r of the update B A on every attention and MLP Linear", closed(1, 65536)),
       key("lora_alpha", "tuning", &C::lora_alpha, "16", "LoRA: the update is scaled by lora_alpha / lora_rank", above(0)),
       key("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement", {}, {"refuse", "replace"}),
       key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
-      key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, {"fused", "composed"}),
+      key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, nn::choices<nn::AttnKernel>().names()),
       key("precision", "system", &C::precision, "fp32", "mixed precision emulation (METHODS 9): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
       // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
       key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),

@@ -196,8 +196,11 @@ std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig
   TLM_CHECK(cfg.tune_method == "lst", "tune: tune_method = '{}' is not one of full, lora, lst",
             cfg.tune_method);
   return std::make_unique<nn::LadderSide>(
-      model, nn::LSTOptions{.reduction = cfg.lst_reduction, .gate_temperature = cfg.lst_gate_temperature,
-                     .output = cfg.lst_output, .importance = std::move(importance)},
+      model,
+      nn::LSTOptions{.reduction = cfg.lst_reduction,
+                     .gate_temperature = cfg.lst_gate_temperature,
+                     .output = nn::parse<nn::LstOutput>(cfg.lst_output),
+                     .importance = std::move(importance)},
       rng);
 }
 

@@ -1,0 +1,92 @@
+#include "nn/choices.h"
+
+#include <initializer_list>
+
+namespace tlm::nn {
+
+namespace {
+
+template <class E>
+Registry<Choice<E>> family(const char* key, std::initializer_list<Choice<E>> entries) {
+  Registry<Choice<E>> r(key);
+  for (const auto& e : entries) r.add(e);
+  return r;
+}
+
+}  // namespace
+
+template <>
+const Registry<Choice<NormPlacement>>& choices<NormPlacement>() {
+  static const auto r = family<NormPlacement>(
+      "norm", {{"pre", NormPlacement::Pre, "x + F(LN(x)) (GPT-2)"},
+               {"post", NormPlacement::Post, "LN(x + F(x)) (the original Transformer)"},
+               {"deepnorm", NormPlacement::DeepNorm, "LN(alpha x + F(x)) (DeepNet)"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<NormType>>& choices<NormType>() {
+  static const auto r = family<NormType>(
+      "norm_type", {{"layernorm", NormType::LayerNorm, "LayerNorm"},
+                    {"rmsnorm", NormType::RMSNorm, "RMSNorm (no mean, no bias)"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<Ffn>>& choices<Ffn>() {
+  static const auto r = family<Ffn>("ffn", {{"gelu", Ffn::Gelu, "c_proj(GELU(c_fc(x)))"},
+                                            {"gelu_tanh", Ffn::GeluTanh, "GELU's tanh form (GPT-2's gelu_new)"},
+                                            {"geglu", Ffn::GeGLU, "GELU-gated linear unit"},
+                                            {"swiglu", Ffn::SwiGLU, "SiLU-gated linear unit"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<Pos>>& choices<Pos>() {
+  static const auto r = family<Pos>("pos", {{"learned", Pos::Learned, "learned absolute (wpe)"},
+                                            {"rope", Pos::Rope, "rotary (RoFormer)"},
+                                            {"none", Pos::None, "no positions (NoPE)"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<AttnKind>>& choices<AttnKind>() {
+  static const auto r = family<AttnKind>(
+      "attn", {{"softmax", AttnKind::Softmax, "softmax(c S)"},
+               {"relu2", AttnKind::Relu2, "relu(c S)^2 / n (FLASH)"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<AttnScale>>& choices<AttnScale>() {
+  static const auto r = family<AttnScale>(
+      "attn_scale", {{"sqrt", AttnScale::Sqrt, "c = 1/sqrt(d)"},
+                     {"logn", AttnScale::LogN, "c = log_N(n)/sqrt(d) (entropy-invariant)"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<AttnKernel>>& choices<AttnKernel>() {
+  static const auto r = family<AttnKernel>(
+      "attn_kernel", {{"fused", AttnKernel::Fused, "tiled kernel, memory linear in T"},
+                      {"composed", AttnKernel::Composed, "matmul + softmax + matmul"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<Layout>>& choices<Layout>() {
+  static const auto r = family<Layout>(
+      "layout", {{"uniform", Layout::Uniform, "every layer the same"},
+                 {"hwfa", Layout::Hwfa, "window + RoPE layers, a full NoPE log-n layer on top"}});
+  return r;
+}
+
+template <>
+const Registry<Choice<LstOutput>>& choices<LstOutput>() {
+  static const auto r = family<LstOutput>(
+      "lst_output", {{"side", LstOutput::Side, "logits from the side network (the paper)"},
+                     {"residual", LstOutput::Residual, "backbone output + the side's correction"}});
+  return r;
+}
+
+}  // namespace tlm::nn
