@@ -9,6 +9,9 @@
 //   tlm info     [--ckpt out/ckpt.bin | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (the lower bound on the RoPE base, METHODS §3)
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
+//   tlm import   --hf DIR --out FILE     (a Hugging Face GPT-2 -> a tlm checkpoint; hf_cli.h)
+//   tlm export   --ckpt FILE --hf DIR    (the inverse)
+//   tlm encode   --ckpt FILE --data FILE (token ids, one JSON array line)
 //   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--set key=value ...]
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
@@ -29,6 +32,7 @@
 #include "train/io/checkpoint.h"
 #include "train/io/config.h"
 #include "train/cli/diag_cli.h"
+#include "train/cli/hf_cli.h"
 #include "train/dist/distributed.h"
 #include "train/run/rank_dump.h"
 #include "train/diag/metrics.h"
@@ -391,6 +395,7 @@ int main(int argc, char** argv) {
   tokenize->add_option("--out", out, "output file")->required();
 
   DiagCommand diag(app);  // tlm diag cost|grads|entropy|unargmax (train/cli/diag_cli.cpp)
+  HfCommands hf(app);     // tlm import|export|encode (train/cli/hf_cli.cpp)
 
   TaskOptions task_opt;
   auto* task = app.add_subcommand("task", "train a small classifier: multi-label lines, sentence "
@@ -426,6 +431,7 @@ int main(int argc, char** argv) {
     if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
     if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
     if (diag.parsed()) return diag.run();
+    if (hf.parsed()) return hf.run();
   } catch (const tlm::Error& e) {
     fmt::print(stderr, "tlm: error: {}\n", e.what());
     return 1;

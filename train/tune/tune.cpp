@@ -15,7 +15,7 @@ namespace {
 
 // The keys that decide the network and its ids (as the trainer's resume check).
 const char* const kNetworkKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "bias", "norm",
-                                    "norm_type", "pos", "rope_base", "ffn", "tie_weights",
+                                    "norm_type", "norm_eps", "pos", "rope_base", "ffn", "tie_weights",
                                     "block", "attn", "attn_scale", "window", "layout",
                                     "gau_expansion", "gau_attn_size", "tokenizer",
                                     "bpe_vocab_size"};
