@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-COMMANDS = [["train"], ["eval"], ["sample"], ["info"], ["tokenize"],
+COMMANDS = [["train"], ["eval"], ["sample"], ["info"], ["tokenize"], ["import"], ["export"], ["encode"],
             ["diag", "cost"], ["diag", "grads"], ["diag", "entropy"], ["diag", "unargmax"]]
 
 

@@ -14,9 +14,10 @@
 #include "train/data/char_tokenizer.h"
 #include "train/io/checkpoint.h"
 #include "train/io/file_io.h"
-#include "train/io/hf_gpt2.h"
+#include "train/hf/hf_gpt2.h"
 #include "train/io/safetensors.h"
 #include "train/run/trainer.h"
+#include "train/tune/tune.h"
 
 namespace tlm::train {
 namespace {
@@ -227,6 +228,35 @@ TEST(HfGpt2, ExportImportRoundTripIsBitExactAndTorchReadsTheExport) {
   const std::string out = testing::run_command("/usr/bin/python3 " + kReference + " --logits '" + (tmp / "export") + "'", ok);
   ASSERT_TRUE(ok) << out;
   expect_logits_match(tmp / "a.bin", nlohmann::json::parse(out), 1e-5);
+}
+
+// tlm tune full | lora | lst on an imported GPT-2, with its tokenizer; the tuned checkpoint
+// samples (KV cache) like any other.
+TEST(HfGpt2, ImportedModelTunesWithEachMethodAndSamples) {
+  TempDir tmp;
+  const std::string dir = hf_dir(tmp, "gpt2");
+  if (dir.empty()) GTEST_SKIP() << testing::kGpt2Missing;
+  save_checkpoint(tmp / "gpt2.bin", import_hf_gpt2(dir));
+  write_file_atomic(tmp / "text.txt", read_file(TLM_SOURCE_DIR "/data/tinyshakespeare.txt", "test").substr(0, 20000), "test");
+  for (const std::string method : {"full", "lora", "lst"}) {
+    SCOPED_TRACE(method);
+    TrainConfig cfg = tune_config(tmp / "gpt2.bin", method, tmp / "text.txt",
+                                  {"max_iters=6", "eval_interval=6", "eval_iters=2", "batch_size=4",
+                                   "learning_rate=3e-3", "lst_reduction=2", "lst_fisher_samples=2",
+                                   "log_interval=100", "out_dir=" + (tmp / ("tune-" + method))});
+    Trainer t(cfg, false);
+    EXPECT_EQ(t.tokenizer().name(), "gpt2");
+    const EvalResult before = t.evaluate(0);
+    const TrainSummary s = t.run(nullptr);
+    EXPECT_LT(s.val_loss, before.val_loss);
+    LoadedModel m = load_model(t.checkpoint_path());
+    Rng rng(5);
+    const std::vector<int32_t> prompt = m.tokenizer->encode("ROMEO:");
+    const Tensor out = m.generate(Tensor::from_vector(prompt, {1, static_cast<int64_t>(prompt.size())}),
+                                  5, 0.8, 0, 1.0, rng);
+    EXPECT_EQ(out.shape()[1], static_cast<int64_t>(prompt.size()) + 5);
+    EXPECT_EQ(m.tokenizer->decode(out.to_vector<int32_t>()).substr(0, 6), "ROMEO:");
+  }
 }
 
 // A small checkpoint of a tlm model with a char tokenizer and `sets` applied.

@@ -8,7 +8,7 @@
 #include "train/data/gpt2_tokenizer.h"
 #include "train/io/checkpoint.h"
 #include "train/io/file_io.h"
-#include "train/io/hf_gpt2.h"
+#include "train/hf/hf_gpt2.h"
 
 namespace tlm::train {
 

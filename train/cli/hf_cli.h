@@ -1,4 +1,4 @@
-// `tlm import`, `tlm export` and `tlm encode`: the command-line side of train/io/hf_gpt2.h and
+// `tlm import`, `tlm export` and `tlm encode`: the command-line side of train/hf/hf_gpt2.h and
 // of a checkpoint's tokenizer (kept out of train/cli/main.cpp, which adds and dispatches them).
 //
 //   tlm import --hf gpt2/ --out gpt2.bin            Hugging Face GPT-2 dir -> tlm checkpoint

@@ -1,4 +1,4 @@
-#include "train/io/hf_gpt2.h"
+#include "train/hf/hf_gpt2.h"
 
 #include <cstring>
 #include <filesystem>
