@@ -121,12 +121,15 @@ std::string hf_dir(const TempDir& tmp, const std::string& name) {
 }
 
 // tlm's logits on the golden ids against a golden JSON (columns + logsumexp), to `tol`.
-void expect_logits_match(const std::string& ckpt, const nlohmann::json& golden, double tol) {
+// T > 0: only the first T positions (causal: their logits do not depend on later ids).
+void expect_logits_match(const std::string& ckpt, const nlohmann::json& golden, double tol,
+                         int64_t T = 0) {
   LoadedModel m = load_model(ckpt);
   const auto ids2 = golden.at("ids").get<std::vector<std::vector<int32_t>>>();
-  const int64_t B = static_cast<int64_t>(ids2.size()), T = static_cast<int64_t>(ids2[0].size());
+  const int64_t B = static_cast<int64_t>(ids2.size());
+  if (T == 0) T = static_cast<int64_t>(ids2[0].size());
   std::vector<int32_t> flat;
-  for (const auto& r : ids2) flat.insert(flat.end(), r.begin(), r.end());
+  for (const auto& r : ids2) flat.insert(flat.end(), r.begin(), r.begin() + T);
   Rng rng(0);
   NoGradGuard no_grad;
   const Tensor logits = m.forward(Tensor::from_vector(flat, {B, T}), rng);  // [B,T,V]
@@ -172,6 +175,12 @@ TEST(HfGpt2, ImportMatchesTorchLogitsPublishedLayout) {
                         transpose(st.get_f32("h.1.mlp.c_fc.weight"), 0, 1).contiguous()));
   save_checkpoint(tmp / "gpt2.bin", ck);
   expect_logits_match(tmp / "gpt2.bin", fixture_golden(), 1e-5);
+  // Fewer positions: the same logits on the contexts that fit.
+  Checkpoint short_ck = import_hf_gpt2(dir, 8);
+  EXPECT_EQ(short_ck.get("model.wpe.weight").shape(), (Shape{8, 8}));
+  save_checkpoint(tmp / "short.bin", short_ck);
+  expect_logits_match(tmp / "short.bin", fixture_golden(), 1e-5, 8);
+  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir, 17), "block_size = 17 is not in [1, n_positions = 16]");
 }
 
 TEST(HfGpt2, ImportMatchesTorchLogitsSavePretrainedLayout) {
@@ -256,6 +265,17 @@ TEST(HfGpt2, ImportedModelTunesWithEachMethodAndSamples) {
                                   5, 0.8, 0, 1.0, rng);
     EXPECT_EQ(out.shape()[1], static_cast<int64_t>(prompt.size()) + 5);
     EXPECT_EQ(m.tokenizer->decode(out.to_vector<int32_t>()).substr(0, 6), "ROMEO:");
+    // A full fine-tune exports as GPT-2 (the tuned weights, bit for bit); adapters do not.
+    const std::string hf = tmp / ("hf-" + method);
+    if (method == "full") {
+      export_hf_gpt2(t.checkpoint_path(), hf);
+      const Checkpoint back = import_hf_gpt2(hf);
+      const auto state = m.model->state_dict();
+      for (const auto& [name, tensor] : back.tensors)
+        EXPECT_TRUE(same_bits(tensor, state.at(name.substr(6)))) << name;
+    } else {
+      EXPECT_ERROR_CONTAINS(export_hf_gpt2(t.checkpoint_path(), hf), "tune_method = " + method);
+    }
   }
 }
 

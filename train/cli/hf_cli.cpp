@@ -18,6 +18,8 @@ HfCommands::HfCommands(CLI::App& app) {
   import_->add_option("--hf", hf_, "the Hugging Face directory")->required();
   import_->add_option("--out", out_, "the tlm checkpoint to write")->required();
   import_->add_flag("--force", force_, "overwrite --out if it exists");
+  import_->add_option("--block_size", block_size_, "keep only the first N learned positions "
+                      "(the context of eval/tune/sample; 0: all of n_positions)");
 
   export_ = app.add_subcommand("export", "write a tlm checkpoint as a Hugging Face GPT-2 directory");
   export_->add_option("--ckpt", ckpt_, "checkpoint")->required();
@@ -35,7 +37,7 @@ int HfCommands::run() {
   namespace fs = std::filesystem;
   if (import_->parsed()) {
     TLM_CHECK(force_ || !fs::exists(out_), "import: {} exists; pass --force to overwrite it", out_);
-    Checkpoint ck = import_hf_gpt2(hf_);
+    Checkpoint ck = import_hf_gpt2(hf_, block_size_);
     if (fs::path(out_).has_parent_path()) fs::create_directories(fs::path(out_).parent_path());
     save_checkpoint(out_, ck);
     int64_t params = 0;

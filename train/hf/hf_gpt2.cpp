@@ -73,7 +73,7 @@ std::string activation_to_ffn(const std::string& act, const std::string& path) {
 
 }  // namespace
 
-Checkpoint import_hf_gpt2(const std::string& dir) {
+Checkpoint import_hf_gpt2(const std::string& dir, int64_t block_size) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   nlohmann::json c;
   try {
@@ -103,6 +103,10 @@ Checkpoint import_hf_gpt2(const std::string& dir) {
   cfg.n_head = config_int(c, config_path, {"n_head"});
   cfg.n_embd = config_int(c, config_path, {"n_embd"});
   cfg.block_size = config_int(c, config_path, {"n_positions", "n_ctx"});
+  const int64_t n_positions = cfg.block_size;
+  TLM_CHECK(block_size >= 0 && block_size <= n_positions, "import: block_size = {} is not in "
+            "[1, n_positions = {}] (0: all)", block_size, n_positions);
+  if (block_size > 0) cfg.block_size = block_size;
   const int64_t vocab = config_int(c, config_path, {"vocab_size"});
   if (c.contains("n_inner") && !c.at("n_inner").is_null())
     TLM_CHECK(config_int(c, config_path, {"n_inner"}) == 4 * cfg.n_embd, "import: {}: n_inner = {} "
@@ -142,6 +146,8 @@ Checkpoint import_hf_gpt2(const std::string& dir) {
     const std::string hf = prefix + n.hf;
     Tensor t = st.get_f32(hf);
     used.insert(hf);
+    if (n.tlm == "wpe.weight" && t.dim() == 2 && t.shape()[0] == n_positions && block_size > 0)
+      t = narrow(t, 0, 0, block_size).contiguous();  // positions 0 .. block_size-1
     if (n.conv1d) {
       TLM_CHECK(t.dim() == 2, "import: {}: '{}' {} is not a 2-D Conv1D weight [in, out]",
                 st.source(), hf, shape_str(t.shape()));
@@ -214,8 +220,8 @@ std::string export_hf_gpt2(const std::string& checkpoint_path, const std::string
     TLM_CHECK(ok, "export: {} has {} = {}; GPT-2 needs {} = {}", checkpoint_path, key, value, key,
               wanted);
   };
-  need("tune_method", c.tune_method == "none", c.tune_method, "none (export the backbone, or "
-       "train with tune_method = full into a plain checkpoint)");
+  need("tune_method", c.tune_method == "none" || c.tune_method == "full", c.tune_method,
+       "none or full (LoRA adapters and LST side networks are not GPT-2 weights)");
   need("block", c.block == "transformer", c.block, "transformer");
   need("norm", c.norm == "pre", c.norm, "pre");
   need("norm_type", c.norm_type == "layernorm", c.norm_type, "layernorm");
