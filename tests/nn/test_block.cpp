@@ -107,7 +107,7 @@ TEST(Block, OptionsAreValidatedByName) {
   expect_error(o, "layernorm|rmsnorm");
   o = small_block("pre");
   o.ffn = "relu";
-  expect_error(o, "gelu|geglu|swiglu");
+  expect_error(o, "gelu|gelu_tanh|geglu|swiglu");
 }
 
 }  // namespace

@@ -311,7 +311,7 @@ TEST(GPTConfig, BadValuesAreRefusedWithTheKeyNamed) {
   c = ok, c.pos = "alibi";
   expect_error(c, {"GPTConfig.pos", "learned|rope|none"});
   c = ok, c.ffn = "relu";
-  expect_error(c, {"GPTConfig.ffn", "gelu|geglu|swiglu"});
+  expect_error(c, {"GPTConfig.ffn", "gelu|gelu_tanh|geglu|swiglu"});
   c = ok, c.norm_type = "batchnorm";
   expect_error(c, {"GPTConfig.norm_type", "layernorm|rmsnorm"});
   c = ok, c.dropout = 1.0;
