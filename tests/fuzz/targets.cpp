@@ -14,6 +14,7 @@
 #include "train/io/file_io.h"
 #include "train/data/token_dir.h"
 #include "train/data/tokenizer.h"
+#include "train/io/safetensors.h"
 
 namespace tlm::fuzz {
 namespace {
@@ -89,14 +90,46 @@ void check_tokenizer(const train::Tokenizer& tok, std::string_view sample) {
       FUZZ_REQUIRE(again->encode(s) == ids, "the reloaded tokenizer encodes differently");
     });
   }
-  if (tok.name() == "bpe") {
+  if (tok.name() == "bpe" || tok.name() == "gpt2") {
     // Byte-level BPE encodes every byte string.
     const std::vector<int32_t> ids = tok.encode(sample);
     FUZZ_REQUIRE(tok.decode(ids) == sample, "bpe does not round-trip its input");
   }
 }
 
+void parse_safetensors_once(std::string_view bytes) {
+  expect_ok_or_error([&] {
+    const train::SafetensorsFile f = train::SafetensorsFile::parse(bytes, "fuzz");
+    std::vector<std::pair<std::string, Tensor>> floats;
+    for (const auto& e : f.entries()) {
+      if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16") continue;
+      Tensor t = f.get_f32(e.name);
+      FUZZ_REQUIRE(t.shape() == e.shape, "tensor '{}' read with another shape", e.name);
+      floats.emplace_back(e.name, e.dtype == "F32" ? t : t.to(e.dtype == "F16" ? DType::F16 : DType::BF16));
+    }
+    // What was read writes and reads back to the same bits.
+    const train::SafetensorsFile again = train::SafetensorsFile::parse(
+        train::encode_safetensors(floats, f.metadata()), "again");
+    FUZZ_REQUIRE(again.entries().size() == floats.size(), "tensor count changed on re-encoding");
+    FUZZ_REQUIRE(again.metadata() == f.metadata(), "metadata changed on re-encoding");
+    for (const auto& [name, t] : floats)
+      FUZZ_REQUIRE(same_tensor_bytes(again.get_f32(name), f.get_f32(name)), "tensor '{}' changed", name);
+  });
+}
+
 }  // namespace
+
+void safetensors(std::string_view bytes) {
+  parse_safetensors_once(bytes);
+  if (const size_t nul = bytes.find('\0'); nul != std::string_view::npos) {
+    std::string file(8, '\0');
+    const uint64_t n = nul;
+    std::memcpy(file.data(), &n, 8);
+    file.append(bytes.substr(0, nul));
+    file.append(bytes.substr(nul + 1));
+    parse_safetensors_once(file);
+  }
+}
 
 void checkpoint(std::string_view bytes) {
   decode_checkpoint_once(bytes);
@@ -239,9 +272,9 @@ void token_dir(std::string_view bytes) {
 }
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"checkpoint", &checkpoint}, {"config", &config},
-                                          {"tokenizer", &tokenizer},   {"data", &data},
-                                          {"token_dir", &token_dir}};
+  static const std::vector<Target> all = {
+      {"checkpoint", &checkpoint}, {"config", &config}, {"tokenizer", &tokenizer}, {"data", &data},
+      {"token_dir", &token_dir},   {"safetensors", &safetensors}};
   return all;
 }
 

@@ -12,13 +12,17 @@
 //   config      a JSON config file (TrainConfig::from_text); after a line "%%", one --set
 //               override per line (TrainConfig::set, then apply_overrides).
 //   tokenizer   a tokenizer file (load_tokenizer_text) or bare tokenizer JSON (load_tokenizer),
-//               char or bpe.
+//               char, bpe or gpt2.
 //   data        byte 0: tokenizer kind (bit 0), block size 1..8 (bits 1-3); byte 1: bpe
 //               vocabulary 256 + 4 * b; byte 2: train fraction (b + 1) / 257; the rest is the
 //               text: tokenizer training, Dataset, batches, encode/decode round trip.
 //   token_dir   a prepared token directory (open_token_dir, as for data = DIR): meta.json,
 //               tokenizer.json, train.bin, val.bin, separated by lines "%%%%"; opened as char
 //               and as bpe, and every id read back must be inside the vocabulary.
+//   safetensors a .safetensors file (train::SafetensorsFile::parse); also, when the input holds a
+//               NUL byte, the text before it as the JSON header and the rest as the data (the
+//               length prefix written for it), so mutations reach the header checks. What
+//               parses must read back (get_f32) and re-encode to the same tensors.
 #pragma once
 
 #include <string_view>
@@ -31,6 +35,7 @@ void config(std::string_view bytes);
 void tokenizer(std::string_view bytes);
 void data(std::string_view bytes);
 void token_dir(std::string_view bytes);
+void safetensors(std::string_view bytes);
 
 struct Target {
   const char* name;  // also the corpus directory: tests/fuzz/<name>/

@@ -11,6 +11,9 @@
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
 //   tlm prepare  --data PATH [PATH...] --tokenizer char|bpe [--bpe_vocab_size N] --out DIR
 //                [--threads N] [--val_fraction F]   (then tlm train --set data=DIR)
+//   tlm import   --hf DIR --out FILE     (a Hugging Face GPT-2 -> a tlm checkpoint; hf_cli.h)
+//   tlm export   --ckpt FILE --hf DIR    (the inverse)
+//   tlm encode   --ckpt FILE --data FILE (token ids, one JSON array line)
 //   tlm task     --task multilabel|pairs|lm_aux [--loss L] [--weighting W] [--labels S] [--aux A] [--set key=value ...]
 //
 // Progress and banners go to stderr; stdout carries results (one JSON line for `train`,
@@ -41,6 +44,7 @@
 #include "train/cli/diag_cli.h"
 #include "train/cli/prepare_cli.h"
 #include "train/data/token_dir.h"
+#include "train/cli/hf_cli.h"
 #include "train/dist/distributed.h"
 #include "train/run/optimizer_setup.h"
 #include "train/run/rank_dump.h"
@@ -536,6 +540,7 @@ int tlm::cli::run(int argc, char** argv) {
 
   DiagCommand diag(app);        // tlm diag cost|grads|entropy|unargmax (train/cli/diag_cli.cpp)
   PrepareCommand prepare(app);  // tlm prepare (train/cli/prepare_cli.cpp)
+  HfCommands hf(app);           // tlm import|export|encode (train/cli/hf_cli.cpp)
 
   TaskOptions task_opt;
   auto* task = app.add_subcommand("task", "train a small classifier: multi-label lines, sentence "
@@ -580,6 +585,7 @@ int tlm::cli::run(int argc, char** argv) {
       if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);
       if (diag.parsed()) return diag.run();
       if (prepare.parsed()) return prepare.run();
+      if (hf.parsed()) return hf.run();
     } catch (const tlm::Error& e) {
       fmt::print(stderr, "tlm: error: {}\n", e.what());
       return 1;
