@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "../expect_error.h"
+#include "tests/common/expect_error.h"
 #include "autograd/ops/rope.h"
 #include "nn/attention.h"
 #include "nn_test_util.h"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "../expect_error.h"
+#include "tests/common/expect_error.h"
 #include "nn/transformer_block.h"
 #include "nn_test_util.h"
 
@@ -106,7 +106,7 @@ TEST(Block, OptionsAreValidatedByName) {
                         "norm: 'sandwich' is not one of pre|post|deepnorm");
   EXPECT_TLM_ERROR(nn::parse<nn::NormType>("batchnorm"),
                         "norm_type: 'batchnorm' is not one of layernorm|rmsnorm");
-  EXPECT_TLM_ERROR(nn::parse<nn::Ffn>("relu"), "ffn: 'relu' is not one of gelu|geglu|swiglu");
+  EXPECT_TLM_ERROR(nn::parse<nn::Ffn>("relu"), "ffn: 'relu' is not one of gelu|gelu_tanh|geglu|swiglu");
   nn::BlockOptions o = small_block("pre");
   o.n_layer = 0;
   expect_error(o, "n_layer");

@@ -8,7 +8,7 @@
 
 #include "autograd/ops.h"
 #include "tensor/half.h"
-#include "tests/expect_error.h"
+#include "tests/common/expect_error.h"
 #include "tests/train/gpt2_files.h"
 #include "tests/train/test_util.h"
 #include "train/data/char_tokenizer.h"
@@ -69,14 +69,14 @@ TEST(Safetensors, WriteReadRoundTripAllFloatTypes) {
   std::memcpy(&n, bytes.data(), 8);
   EXPECT_EQ(n % 8, 0u);
   EXPECT_EQ(encode_safetensors({{"a", a}}), encode_safetensors({{"a", a}}));
-  EXPECT_ERROR_CONTAINS(f.get_f32("nope"), "has no tensor 'nope'");
+  EXPECT_TLM_ERROR(f.get_f32("nope"), "has no tensor 'nope'");
 }
 
 TEST(Safetensors, RefusesEveryMalformedCaseNamingTheTensor) {
   const std::string ok_entry = R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
   const std::string eight(8, '\1');
   auto refuse = [](const std::string& bytes, const char* needle) {
-    EXPECT_ERROR_CONTAINS(SafetensorsFile::parse(bytes, "t.safetensors"), needle);
+    EXPECT_TLM_ERROR(SafetensorsFile::parse(bytes, "t.safetensors"), needle);
   };
   EXPECT_NO_THROW(SafetensorsFile::parse(st_file("{" + ok_entry + "}", eight), "ok"));
   refuse("1234", "truncated: 4 bytes");
@@ -100,8 +100,8 @@ TEST(Safetensors, RefusesEveryMalformedCaseNamingTheTensor) {
   refuse(st_file("{" + ok_entry + "}", eight + "xx"), "2 bytes after the last tensor ('w')");
   refuse(st_file(R"({"__metadata__":{"k":1}})", ""), "__metadata__ 'k' is not a string");
   const SafetensorsFile f = SafetensorsFile::parse(st_file(R"({"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", eight), "t");
-  EXPECT_ERROR_CONTAINS(f.get_f32("i"), "tensor 'i' is I64");
-  EXPECT_ERROR_CONTAINS(SafetensorsFile::open("/nonexistent/x.safetensors"), "cannot open '/nonexistent/x.safetensors'");
+  EXPECT_TLM_ERROR(f.get_f32("i"), "tensor 'i' is I64");
+  EXPECT_TLM_ERROR(SafetensorsFile::open("/nonexistent/x.safetensors"), "cannot open '/nonexistent/x.safetensors'");
 }
 
 // ---- import / export against the PyTorch reference ----
@@ -180,7 +180,7 @@ TEST(HfGpt2, ImportMatchesTorchLogitsPublishedLayout) {
   EXPECT_EQ(short_ck.get("model.wpe.weight").shape(), (Shape{8, 8}));
   save_checkpoint(tmp / "short.bin", short_ck);
   expect_logits_match(tmp / "short.bin", fixture_golden(), 1e-5, 8);
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir, 17), "block_size = 17 is not in [1, n_positions = 16]");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir, 17), "block_size = 17 is not in [1, n_positions = 16]");
 }
 
 TEST(HfGpt2, ImportMatchesTorchLogitsSavePretrainedLayout) {
@@ -274,7 +274,7 @@ TEST(HfGpt2, ImportedModelTunesWithEachMethodAndSamples) {
       for (const auto& [name, tensor] : back.tensors)
         EXPECT_TRUE(same_bits(tensor, state.at(name.substr(6)))) << name;
     } else {
-      EXPECT_ERROR_CONTAINS(export_hf_gpt2(t.checkpoint_path(), hf), "tune_method = " + method);
+      EXPECT_TLM_ERROR(export_hf_gpt2(t.checkpoint_path(), hf), "tune_method = " + method);
     }
   }
 }
@@ -306,7 +306,7 @@ TEST(HfGpt2, ExportRefusesWhatGpt2CannotExpressNamingTheKey) {
       {"window=4", "window = 4"}};
   for (const auto& [set, needle] : cases) {
     SCOPED_TRACE(set);
-    EXPECT_ERROR_CONTAINS(export_hf_gpt2(tlm_checkpoint(tmp, {set}), tmp / "out"), needle);
+    EXPECT_TLM_ERROR(export_hf_gpt2(tlm_checkpoint(tmp, {set}), tmp / "out"), needle);
   }
 }
 
@@ -336,21 +336,21 @@ TEST(HfGpt2, ImportRefusesMalformedDirectories) {
     write_file_atomic(dir + "/config.json", c.dump(), "test");
   };
   with_config([](nlohmann::json& c) { c["activation_function"] = "relu"; });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "activation_function = 'relu' is not supported");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "activation_function = 'relu' is not supported");
   with_config([](nlohmann::json& c) { c["vocab_size"] = 50000; });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "vocab_size = 50000");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "vocab_size = 50000");
   with_config([](nlohmann::json& c) { c["n_layer"] = 1; });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "tensor 'h.1.");
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "is not part of GPT-2 with n_layer = 1");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "tensor 'h.1.");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "is not part of GPT-2 with n_layer = 1");
   with_config([](nlohmann::json& c) { c["n_layer"] = 3; });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "has no tensor 'h.2.ln_1.weight'");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "has no tensor 'h.2.ln_1.weight'");
   with_config([](nlohmann::json& c) { c["n_embd"] = 16; });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "'wte.weight' has shape [50257,8] (in tlm's [out, in] layout), but config.json implies [50257,16]");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "'wte.weight' has shape [50257,8] (in tlm's [out, in] layout), but config.json implies [50257,16]");
   with_config([](nlohmann::json& c) { c.erase("n_head"); });
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "lacks 'n_head'");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "lacks 'n_head'");
   with_config([](nlohmann::json&) {});
   fs::remove(dir + "/merges.txt");
-  EXPECT_ERROR_CONTAINS(import_hf_gpt2(dir), "merges.txt");
+  EXPECT_TLM_ERROR(import_hf_gpt2(dir), "merges.txt");
 }
 
 }  // namespace

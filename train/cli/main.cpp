@@ -528,7 +528,7 @@ int tlm::cli::run(int argc, char** argv) {
 
   int64_t rb_context = 1024, rb_head = 64;
   auto* rope_bound = app.add_subcommand("rope-bound", "lower bound on the RoPE base for a context "
-                                        "length and head size (METHODS.md section 3)");
+                                        "length and head size (docs/methods.md, \"RoPE base bound\")");
   rope_bound->add_option("--context", rb_context, "context length L");
   rope_bound->add_option("--head_size", rb_head, "head size h (even)");
 

@@ -87,12 +87,12 @@ const std::vector<ConfigKey>& table() {
       key("momentum", "optimizer", &C::momentum, "0.9", "momentum (sgd)", half_open(0, 1)),
       key("eps", "optimizer", &C::eps, "1e-8", "AdamW denominator epsilon", open(0, 1)),
       key("grad_clip", "optimizer", &C::grad_clip, "1.0", "clip the global gradient norm to this (0: off)", at_least(0)),
-      key("loss", "loss", &C::loss, "ce", "training loss (METHODS 6; evaluation always reports plain cross-entropy)", {}, {"ce", "label_smoothing", "focal", "tailr", "emo"}),
-      key("label_smoothing", "loss", &C::label_smoothing, "0.1", "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V (METHODS 6.1)", half_open(0, 1)),
+      key("loss", "loss", &C::loss, "ce", "training loss (docs/methods.md, \"Losses\"; evaluation always reports plain cross-entropy)", {}, {"ce", "label_smoothing", "focal", "tailr", "emo"}),
+      key("label_smoothing", "loss", &C::label_smoothing, "0.1", "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V (docs/methods.md, \"Cross-entropy and label smoothing\")", half_open(0, 1)),
       key("focal_gamma", "loss", &C::focal_gamma, "2.0", "loss = focal: gamma of -alpha (1-p_t)^gamma log p_t (arXiv:1708.02002)", at_least(0)),
       key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
-      key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (METHODS 6.8; 1e-7 from scratch)", half_open(0, 1)),
-      key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, METHODS 6.7; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
+      key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (docs/methods.md, \"TaiLr\"; 1e-7 from scratch)", half_open(0, 1)),
+      key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, docs/methods.md, \"EMO\"; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
       // fine-tuning (tlm tune; train/tune/tune.h; docs/methods.md, "LoRA", "Ladder Side-Tuning")
       key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
       key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
@@ -107,7 +107,7 @@ const std::vector<ConfigKey>& table() {
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
       key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, nn::choices<nn::AttnKernel>().names()),
-      key("precision", "system", &C::precision, "fp32", "mixed precision emulation (METHODS 9): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
+      key("precision", "system", &C::precision, "fp32", "mixed precision emulation (docs/methods.md, \"bf16 and fp16\"): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
       // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
       key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),
       key("loss_scale_init", "system", &C::loss_scale_init, "65536", "loss_scale = dynamic: initial scale S0", {0, 18446744073709551616.0, true, false}),

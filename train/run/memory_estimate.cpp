@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/choices.h"
 #include "nn/mlp.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
@@ -37,7 +38,7 @@ ModelSize model_size(const TrainConfig& c, int64_t V) {
     const int64_t e = gau_e(c), s = c.gau_attn_size;
     layer = norm_params(c) + linear_params(C, 2 * e + s, c.bias) + linear_params(e, C, c.bias) + 4 * s;
   } else {  // nn/block.cpp: ln_1, c_attn [3C, C], c_proj [C, C], ln_2, mlp c_fc, c_proj
-    const int64_t F = nn::MLP::default_hidden(C, c.ffn);
+    const int64_t F = nn::MLP::default_hidden(C, nn::parse<nn::Ffn>(c.ffn));
     layer = 2 * norm_params(c) + linear_params(C, 3 * C, c.bias) + linear_params(C, C, c.bias) +
             linear_params(C, gated(c.ffn) ? 2 * F : F, c.bias) + linear_params(F, C, c.bias);
   }
@@ -81,7 +82,7 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
     half = total - full;
     if (c.dropout > 0) full += C + 2 * T;
   } else {
-    const double F = static_cast<double>(nn::MLP::default_hidden(c.n_embd, c.ffn));
+    const double F = static_cast<double>(nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn)));
     const double per_layer = 8 * C + (gated(c.ffn) ? 4 : 2) * F + H * T + H + 4;
     full = H * T + H + 4;  // the attention probabilities and the softmax and norm statistics
     half = per_layer - full;
