@@ -11,8 +11,9 @@
 // arXiv:1604.06174; PyTorch's torch.utils.checkpoint). docs/methods.md, "Activation
 // checkpointing".
 //
-// The recomputation sees what the first run saw, so the gradients are bit-identical to those
-// of an un-checkpointed f (tests/autograd/test_checkpoint.cpp):
+// The recomputation sees what the first run saw, so the gradients equal those of an
+// un-checkpointed f (bit for bit in tests/autograd/test_checkpoint.cpp and for Pre-Norm and GAU
+// GPTs; Post-Norm and DeepNorm GPTs differ in the last bits, tests/nn/test_activation_checkpointing.cpp):
 //   * the Rng is replayed from its state at the first call (dropout draws the same masks);
 //   * it runs under the precision the first call ran under (a scope of its own, so the
 //     rounding statistics count the forward once);

@@ -1,5 +1,7 @@
 #include "nn/gpt.h"
 
+#include "autograd/checkpoint.h"
+
 #include <cmath>
 
 #include "nn/block_registry.h"
@@ -132,8 +134,16 @@ Tensor GPT::forward(const Tensor& ids, Rng& dropout_rng, KVCache* cache) {
               "block_size is {} (use make_cache())", cache->capacity, config_.block_size);
   }
   Tensor x = embed(ids, offset, dropout_rng);  // [B,T,C]
-  for (size_t i = 0; i < h.size(); ++i)
-    x = h[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (config_.activation_checkpointing && !cache) {
+      // Only the block's input is kept; backward recomputes the block (autograd/checkpoint.h).
+      Block& block = *h[i];
+      auto f = [&block, offset](const Tensor& in, Rng& r) { return block.forward(in, r, nullptr, offset); };
+      x = autograd::checkpoint(f, x, dropout_rng, block.parameters());
+    } else {
+      x = h[i]->forward(x, dropout_rng, cache ? &cache->layers[i] : nullptr, offset);
+    }
+  }
   if (ln_f) x = ln_f->forward(x);
   Tensor logits = matmul(x, transpose(lm_head_weight(), 0, 1));  // [B,T,V]
   if (cache) cache->length += T;

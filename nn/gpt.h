@@ -47,6 +47,7 @@ struct GPTConfig {
   std::string attn = "softmax";           // softmax | relu2
   std::string attn_scale = "sqrt";        // sqrt | logn (log_{block_size} n times 1/sqrt(d))
   int64_t window = 0;                     // sliding-window attention (0 = full causal)
+  bool activation_checkpointing = false;  // recompute each block in backward (autograd/checkpoint.h)
   std::string attn_kernel = "fused";      // fused (tiled, linear memory) | composed (plain ops)
   std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
                                           // log-n layer on top (Su's HWFA, post 9603)

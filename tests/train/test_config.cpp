@@ -62,7 +62,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "lora_alpha", "unseen_chars", "unseen_replacement", "lst_output",
       "loss_scale", "loss_scale_init", "loss_scale_growth", "loss_scale_interval",
       "loss_scale_backoff", "loss_scale_min",
-      "dist_bucket_mb", "attn_kernel",
+      "dist_bucket_mb", "attn_kernel", "activation_checkpointing",
       "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "norm_eps", "tokenizer_dir"};
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;

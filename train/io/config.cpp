@@ -107,6 +107,7 @@ const std::vector<ConfigKey>& table() {
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
       key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, nn::choices<nn::AttnKernel>().names()),
+      key("activation_checkpointing", "system", &C::activation_checkpointing, "none", "blocks: keep only each block's input during forward and recompute the block in backward (autograd/checkpoint.h): less activation memory for a second forward of each block; the same gradients (to the bit for pre-norm and GAU, to float32 rounding for post and deepnorm)", {}, {"none", "blocks"}),
       key("precision", "system", &C::precision, "fp32", "mixed precision emulation (docs/methods.md, \"bf16 and fp16\"): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
       // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
       key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),

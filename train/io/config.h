@@ -66,6 +66,7 @@ struct TrainConfig {
   // ---- system ----
   int64_t threads;
   std::string attn_kernel;
+  std::string activation_checkpointing;  // none | blocks (autograd/checkpoint.h)
   std::string precision;
   std::string loss_scale;  // "dynamic" or a positive number (static scale)
   double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;

@@ -25,7 +25,7 @@ const char* const kResumable[] = {
     // the training loss (evaluation is always plain cross-entropy)
     "loss", "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma", "emo_max_weight",
     // the system
-    "threads", "attn_kernel", "precision", "loss_scale", "loss_scale_init", "loss_scale_growth",
+    "threads", "attn_kernel", "activation_checkpointing", "precision", "loss_scale", "loss_scale_init", "loss_scale_growth",
     "loss_scale_interval", "loss_scale_backoff", "loss_scale_min", "dist_bucket_mb"};
 
 std::string as_text(const nlohmann::json& v) {

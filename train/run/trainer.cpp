@@ -113,6 +113,7 @@ nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
   g.window = cfg.window;
   g.layout = cfg.layout;
   g.attn_kernel = cfg.attn_kernel;
+  g.activation_checkpointing = cfg.activation_checkpointing == "blocks";
   g.gau_expansion = cfg.gau_expansion;
   g.gau_attn_size = cfg.gau_attn_size;
   g.validate();
