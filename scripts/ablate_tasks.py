@@ -61,6 +61,8 @@ def main():
     U.add_seed_args(ap)
     ap.add_argument("--part", default="all", choices=["all", "multilabel", "imbalance", "pairs", "multitask"])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--continue_runs", action="store_true",
+                    help="keep the runs already in <out>/tasks.csv; run only the missing ones")
     ap.add_argument("--report_only", action="store_true",
                     help="no training: the tables and plots from <out>/tasks.csv and the runs' logs")
     a = U.finish_args(ap.parse_args())
@@ -79,10 +81,11 @@ def main():
     seeds = U.seed_list(a.seeds)
     parts = ["multilabel", "imbalance", "pairs", "multitask"] if a.part == "all" else [a.part]
     rows, curves = [], []
-    if a.report_only:
+    if a.report_only or (a.continue_runs and os.path.exists(os.path.join(out, "tasks.csv"))):
         rows, curves = saved(out, runs)
+    if a.report_only:
         parts = [p for p in parts if any(r["part"] == p for r in rows)]
-        seeds = []
+    done = {(r["part"], r["variant"], r["seed"]) for r in rows}
 
     def cls_sets(seed, extra=None):
         s = dict(size, **loop, seed=seed, max_iters=cls_iters, lr_decay_iters=cls_iters,
@@ -97,6 +100,8 @@ def main():
         for seed in seeds:
             if part in ("multilabel", "imbalance"):
                 for loss in (ML_LOSSES if part == "multilabel" else IMB_LOSSES):
+                    if (part, loss, seed) in done:
+                        continue
                     extra = {"dropout": 0.1} if loss == "rdrop" else {}
                     d = os.path.join(runs, f"{part}_{loss}_s{seed}")
                     argv = ["--task", "multilabel", "--loss", loss]
@@ -118,6 +123,8 @@ def main():
                     print(rows[-1], file=sys.stderr, flush=True)
                     save()
             elif part == "pairs":
+                if ("pairs", "cosent", seed) in done:
+                    continue
                 d = os.path.join(runs, f"pairs_cosent_s{seed}")
                 r = run_task(["--task", "pairs", "--loss", "cosent"], cls_sets(seed), d, d + ".log", ev)
                 e = evals(r)
@@ -128,6 +135,8 @@ def main():
                 save()
             else:
                 for w in WEIGHTINGS:
+                    if ("multitask", w, seed) in done:
+                        continue
                     d = os.path.join(runs, f"multitask_{w}_s{seed}")
                     s = dict(size, **loop, seed=seed, max_iters=mt_iters, lr_decay_iters=mt_iters,
                              eval_iters=4 if a.quick else 100, eval_interval=max(10, mt_iters // 4),
