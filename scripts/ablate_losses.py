@@ -154,9 +154,9 @@ def claims(by):
         sign = ("negative on every seed" if vals and all(v < 0 for v in vals) else
                 "positive on every seed" if vals and all(v > 0 for v in vals) else "mixed sign")
         v = U.verdict("ce", cma["ce"], arm, cma[arm])
-        under = vals and all(v < 0 for v in vals) and v["decided"] and v["better"] == "ce" and v["diff"] < 0
+        under = bool(vals) and all(x < 0 for x in vals) and v["decided"] and v["diff"] < 0  # below ce's gap
         lines.append(f"- **focal makes the model under-confident** ({arm}): conf − acc "
-                     f"{U.fmt_stats(U.stats(cma[arm]))}, {sign}; against ce: {v['text']} → "
+                     f"{U.fmt_stats(U.stats(cma[arm]))}, {sign}; against ce: {v['text'].replace(' better (', ' lower (')} → "
                      + ("**supported**" if under else "**not supported by this measurement**"))
     for arm in ("tailr_g0.1", "tailr_g0.8"):
         v = U.verdict("ce", by["ece"]["ce"], arm, by["ece"][arm])
