@@ -45,6 +45,8 @@ def main():
                              train_loss=r.get("train_loss"), val_loss=r.get("val_loss"),
                              ms_per_iter=r.get("ms_per_iter"), peak_bytes=r.get("peak_bytes"),
                              wall_s=r["wall_s"]))
+            os.makedirs(args.out, exist_ok=True)  # partial results survive an interrupted run
+            tlmlib.write_csv(os.path.join(args.out, "gau_runs.csv"), rows, list(rows[-1]))
             curves.append([(x["step"], x["val_loss"]) for x in U.eval_curve(r)])
         series.append((name, curves))
     cols = ["model", "seed", "n_layer", "n_embd", "params", "iters", "train_loss", "val_loss",

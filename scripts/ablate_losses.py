@@ -26,6 +26,7 @@ Writes <out>/calibration.csv (per run), calibration_summary.csv (per arm and met
 reliability.csv, calibration.md, reliability.png, calibration.png.
 """
 import argparse
+import csv
 import os
 import shutil
 import sys
@@ -54,6 +55,36 @@ def settings(quick):
     return dict(n_layer=2, n_head=4, n_embd=96, block_size=64, batch_size=12, max_iters=1000,
                 lr_decay_iters=1300, warmup_iters=50, learning_rate=2e-3, min_lr=2e-4,
                 eval_interval=500, eval_iters=10, log_interval=1000), 300
+
+
+REL_COLS = ["arm", "seed", "bin", "count", "confidence", "accuracy"]
+
+
+def read_rows(path):
+    """calibration.csv / reliability.csv rows with numbers parsed (none if the file is missing)."""
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            for k, v in r.items():
+                if k in ("arm",):
+                    continue
+                if v in ("True", "False"):
+                    r[k] = v == "True"
+                elif v == "":
+                    r[k] = None
+                else:
+                    r[k] = float(v) if any(c in v for c in ".en") else int(v)
+            out.append(r)
+    return out
+
+
+def pretrained(run_dir, iters):
+    """True when run_dir holds a checkpoint whose log reached `iters` steps."""
+    log = tlmlib.read_log(os.path.join(run_dir, "log.jsonl"))
+    steps = [x["step"] for x in log if x.get("kind") == "step"]
+    return os.path.exists(os.path.join(run_dir, "ckpt.bin")) and bool(steps) and max(steps) + 1 >= iters
 
 
 def measure(ckpt, log, threads):
@@ -123,9 +154,9 @@ def claims(by):
         sign = ("negative on every seed" if vals and all(v < 0 for v in vals) else
                 "positive on every seed" if vals and all(v > 0 for v in vals) else "mixed sign")
         v = U.verdict("ce", cma["ce"], arm, cma[arm])
-        under = vals and all(v < 0 for v in vals) and v["decided"] and v["better"] == "ce" and v["diff"] < 0
+        under = bool(vals) and all(x < 0 for x in vals) and v["decided"] and v["diff"] < 0  # below ce's gap
         lines.append(f"- **focal makes the model under-confident** ({arm}): conf − acc "
-                     f"{U.fmt_stats(U.stats(cma[arm]))}, {sign}; against ce: {v['text']} → "
+                     f"{U.fmt_stats(U.stats(cma[arm]))}, {sign}; against ce: {v['text'].replace(' better (', ' lower (')} → "
                      + ("**supported**" if under else "**not supported by this measurement**"))
     for arm in ("tailr_g0.1", "tailr_g0.8"):
         v = U.verdict("ce", by["ece"]["ce"], arm, by["ece"][arm])
@@ -143,6 +174,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     U.add_seed_args(ap)
     ap.add_argument("--out", default=None, help="output directory")
+    ap.add_argument("--continue_runs", action="store_true",
+                    help="keep the runs already in <out>/calibration.csv and the pretrained "
+                    "checkpoints in <out>/runs; run only what is missing")
+    ap.add_argument("--report_only", action="store_true",
+                    help="no training: the tables and plots from <out>/calibration.csv and reliability.csv")
     a = U.finish_args(ap.parse_args())
     U._selftest()
     tlmlib.ensure_built()
@@ -152,14 +188,23 @@ def main():
     base, ft_iters = settings(a.quick)
     base.update(data=tlmlib.SHAKESPEARE, threads=a.threads, dropout=0.0, ckpt_interval=0)
     rows, rel_rows = [], []
-    for seed in U.seed_list(a.seeds):
+    if a.continue_runs or a.report_only:
+        rows = read_rows(os.path.join(out, "calibration.csv"))
+        rel_rows = read_rows(os.path.join(out, "reliability.csv"))
+    done = {(r["arm"], r["seed"]) for r in rows}
+    for seed in [] if a.report_only else U.seed_list(a.seeds):
+        if all((arm, seed) in done for arm, _ in ARMS):
+            continue
         pre = os.path.join(runs, f"pretrain_s{seed}")
-        shutil.rmtree(pre, ignore_errors=True)
-        r = tlmlib.run_tlm(dict(base, seed=seed, loss="ce"), pre, os.path.join(runs, f"pretrain_s{seed}.log"))
-        if r["failed"]:
-            sys.exit(f"pretraining seed {seed} failed: {r.get('error')}")
-        print(f"seed {seed}: pretrained, val {r.get('val_loss')} ({r['wall_s']} s)", file=sys.stderr, flush=True)
+        if not (a.continue_runs and pretrained(pre, base["max_iters"])):
+            shutil.rmtree(pre, ignore_errors=True)
+            r = tlmlib.run_tlm(dict(base, seed=seed, loss="ce"), pre, os.path.join(runs, f"pretrain_s{seed}.log"))
+            if r["failed"]:
+                sys.exit(f"pretraining seed {seed} failed: {r.get('error')}")
+            print(f"seed {seed}: pretrained, val {r.get('val_loss')} ({r['wall_s']} s)", file=sys.stderr, flush=True)
         for arm, extra in ARMS:
+            if (arm, seed) in done:
+                continue
             d = os.path.join(runs, f"{arm}_s{seed}")
             shutil.rmtree(d, ignore_errors=True)
             shutil.copytree(pre, d)
@@ -176,10 +221,10 @@ def main():
                 if not a.quick and os.path.exists(os.path.join(d, f)):
                     os.remove(os.path.join(d, f))
             tlmlib.write_csv(os.path.join(out, "calibration.csv"), rows, RUN_COLS)  # partial results survive
+            tlmlib.write_csv(os.path.join(out, "reliability.csv"), rel_rows, REL_COLS)
             print(f"  {arm} s{seed}: {row}", file=sys.stderr, flush=True)
     tlmlib.write_csv(os.path.join(out, "calibration.csv"), rows, RUN_COLS)
-    tlmlib.write_csv(os.path.join(out, "reliability.csv"), rel_rows,
-                     ["arm", "seed", "bin", "count", "confidence", "accuracy"])
+    tlmlib.write_csv(os.path.join(out, "reliability.csv"), rel_rows, REL_COLS)
     arms = [n for n, _ in ARMS]
     by = {m: U.arm_summary(rows, "arm", m, arms) for m, _, _ in METRICS}
     summary = []
@@ -193,9 +238,11 @@ def main():
     tlmlib.write_csv(os.path.join(out, "calibration_summary.csv"), summary, cols)
     cmd = "/usr/bin/python3 scripts/ablate_losses.py" + (" --quick" if a.quick else "") + (
         f" --seeds {a.seeds}" if a.seeds != (1 if a.quick else 3) else "")
+    seeds_done = sorted({r["seed"] for r in rows})
+    rel_seeds = sorted({r["seed"] for r in rel_rows})
     model = ", ".join(f"{k}={v}" for k, v in base.items() if k not in ("data",))
     with open(os.path.join(out, "calibration.md"), "w") as f:
-        f.write(f"# Calibration of LM losses: fine-tuning a CE model, {a.seeds} seed(s)\n\n"
+        f.write(f"# Calibration of LM losses: fine-tuning a CE model, seeds {seeds_done}\n\n"
                 f"Command: `{cmd}`\n\nPretraining (loss = ce): {model}; then {ft_iters} fine-tuning "
                 "steps per arm from that checkpoint (same schedule continued). Metrics: `tlm eval "
                 "--metrics` on the whole validation split. Per arm: mean ± std [min–max] over seeds; "
@@ -209,6 +256,7 @@ def main():
                 f.write(f"| {s['arm']} | {U.fmt_stats(by[m][s['arm']])} | {d} | {s.get('verdict', '(reference)')} |\n")
             f.write("\n")
         f.write("## Claims\n\n" + claims(by) + "\n")
+        f.write(f"\nReliability data (reliability.csv, reliability.png): seeds {rel_seeds}.\n")
     print(open(os.path.join(out, "calibration.md")).read())
     plot_reliability(os.path.join(out, "reliability.png"), rel_rows, arms)
     U.plot_arms(os.path.join(out, "calibration.png"),

@@ -24,6 +24,7 @@ Writes <out>/tasks.csv (per run), tasks_summary.csv, tasks.md, multitask_curves.
 the plots multilabel.png, imbalance.png, multitask.png.
 """
 import argparse
+import csv
 import math
 import os
 import sys
@@ -60,6 +61,10 @@ def main():
     U.add_seed_args(ap)
     ap.add_argument("--part", default="all", choices=["all", "multilabel", "imbalance", "pairs", "multitask"])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--continue_runs", action="store_true",
+                    help="keep the runs already in <out>/tasks.csv; run only the missing ones")
+    ap.add_argument("--report_only", action="store_true",
+                    help="no training: the tables and plots from <out>/tasks.csv and the runs' logs")
     a = U.finish_args(ap.parse_args())
     U._selftest()
     tlmlib.ensure_built()
@@ -76,6 +81,11 @@ def main():
     seeds = U.seed_list(a.seeds)
     parts = ["multilabel", "imbalance", "pairs", "multitask"] if a.part == "all" else [a.part]
     rows, curves = [], []
+    if a.report_only or (a.continue_runs and os.path.exists(os.path.join(out, "tasks.csv"))):
+        rows, curves = saved(out, runs)
+    if a.report_only:
+        parts = [p for p in parts if any(r["part"] == p for r in rows)]
+    done = {(r["part"], r["variant"], r["seed"]) for r in rows}
 
     def cls_sets(seed, extra=None):
         s = dict(size, **loop, seed=seed, max_iters=cls_iters, lr_decay_iters=cls_iters,
@@ -86,10 +96,12 @@ def main():
     def save():
         tlmlib.write_csv(os.path.join(out, "tasks.csv"), rows, COLS)
 
-    for part in parts:
+    for part in [] if a.report_only else parts:
         for seed in seeds:
             if part in ("multilabel", "imbalance"):
                 for loss in (ML_LOSSES if part == "multilabel" else IMB_LOSSES):
+                    if (part, loss, seed) in done:
+                        continue
                     extra = {"dropout": 0.1} if loss == "rdrop" else {}
                     d = os.path.join(runs, f"{part}_{loss}_s{seed}")
                     argv = ["--task", "multilabel", "--loss", loss]
@@ -111,6 +123,8 @@ def main():
                     print(rows[-1], file=sys.stderr, flush=True)
                     save()
             elif part == "pairs":
+                if ("pairs", "cosent", seed) in done:
+                    continue
                 d = os.path.join(runs, f"pairs_cosent_s{seed}")
                 r = run_task(["--task", "pairs", "--loss", "cosent"], cls_sets(seed), d, d + ".log", ev)
                 e = evals(r)
@@ -121,6 +135,8 @@ def main():
                 save()
             else:
                 for w in WEIGHTINGS:
+                    if ("multitask", w, seed) in done:
+                        continue
                     d = os.path.join(runs, f"multitask_{w}_s{seed}")
                     s = dict(size, **loop, seed=seed, max_iters=mt_iters, lr_decay_iters=mt_iters,
                              eval_iters=4 if a.quick else 100, eval_interval=max(10, mt_iters // 4),
@@ -150,13 +166,39 @@ def main():
                     rows.append(row)
                     print(rows[-1], file=sys.stderr, flush=True)
                     save()
-    save()
+    if not a.report_only:
+        save()
     mt_curves = [c for c in curves if c[0] == "multitask"]
     tlmlib.write_csv(os.path.join(out, "multitask_curves.csv"),
                      [dict(weighting=c[1], seed=c[2], step=c[3], lm_rel=c[4], aux_rel=c[5],
                            val_lm_loss=c[6], val_aux_loss=c[7]) for c in mt_curves],
                      ["weighting", "seed", "step", "lm_rel", "aux_rel", "val_lm_loss", "val_aux_loss"])
     report(a, out, rows, curves, size, cls_iters, mt_iters, parts)
+
+
+def saved(out, runs):
+    """Rows of <out>/tasks.csv (numbers parsed) and the multitask curves from the runs' logs."""
+    rows = []
+    with open(os.path.join(out, "tasks.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            for k, v in r.items():
+                if k in ("part", "variant", "log_var"):
+                    continue
+                r[k] = None if v == "" else (v == "True" if v in ("True", "False") else float(v))
+            r["seed"] = int(r["seed"])
+            if r.get("log_var") == "":
+                r["log_var"] = None
+            rows.append(r)
+    curves = []
+    for r in rows:
+        if r["part"] != "multitask":
+            continue
+        log = tlmlib.read_log(os.path.join(runs, f"multitask_{r['variant']}_s{r['seed']}", "task_log.jsonl"))
+        e = [x for x in log if x.get("kind") == "eval"]
+        for x in e:
+            curves.append(("multitask", r["variant"], r["seed"], x["step"], x["val_lm_loss"] / e[0]["val_lm_loss"],
+                           x["val_aux_loss"] / e[0]["val_aux_loss"], x["val_lm_loss"], x["val_aux_loss"]))
+    return rows, curves
 
 
 SECTIONS = {  # part -> [(metric, label, lower_is_better, reference arm)]
