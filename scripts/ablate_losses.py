@@ -1,13 +1,13 @@
 #!/usr/bin/python3
-"""Calibration of the language-model losses (METHODS 6.2, 6.7, 6.8) on tiny Shakespeare, with
+"""Calibration of the language-model losses (docs/methods.md) on tiny Shakespeare, with
 seeds.
 
 For each seed: pretrain a char model with cross-entropy (`tlm train`, loss = ce), then
 fine-tune that checkpoint for `ft_iters` more steps (`--resume --set loss=...`) with each arm:
   ce            continued cross-entropy (the reference)
-  focal_g1/g2   focal loss, gamma 1 and 2 (METHODS 6.2)
-  tailr_g0.1/0.8  TaiLr, gamma 0.1 and 0.8 (METHODS 6.8: the fine-tuning values)
-  emo           EMO with the pretrained LM head as cost (METHODS 6.7: fine-tune an MLE model)
+  focal_g1/g2   focal loss, gamma 1 and 2 (docs/methods.md)
+  tailr_g0.1/0.8  TaiLr, gamma 0.1 and 0.8 (docs/methods.md: the fine-tuning values)
+  emo           EMO with the pretrained LM head as cost (docs/methods.md: fine-tune an MLE model)
 and measure on the whole validation split with `tlm eval --metrics`: cross-entropy, top-1
 accuracy, ECE (15 bins), mean confidence, the signed gap mean confidence - accuracy (> 0:
 over-confident) and the reliability diagram (per bin: count, mean confidence, accuracy). A

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Ablation 1: norm placement (Pre-LN, Post-LN, DeepNorm arXiv:2203.00555) at a shallow and a
 deep setting, with seeds; final val loss on the whole validation split, divergence, stalls,
-time. METHODS.md sections 1-2.
+time. docs/methods.md, "Norms and their placement" and "DeepNorm".
 
   /usr/bin/python3 scripts/ablate_norm.py --quick      # 4 and 16 layers, width 32, 40 steps, 1 seed
   /usr/bin/python3 scripts/ablate_norm.py              # 6 and 48 layers, width 64, 600 steps, 3 seeds
 
 Each depth runs at two peak learning rates: 5e-4, where Post-LN trains at the shallow depth
-(METHODS: Post-Norm needs a small learning rate), and 2e-3, comfortable for Pre-LN. Warmup is
+(docs/methods.md: Post-Norm needs a small learning rate), and 2e-3, comfortable for Pre-LN. Warmup is
 20 steps. A run "stalls" when its val loss stays at the unigram level (character frequencies
 only), a failure mode that the "diverged" test (final loss >= first loss) does not catch.
 Verdicts: Post-LN and DeepNorm against Pre-LN of the same depth and lr, paired by seed.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Ablation 4: RoPE base against the lower bound of "Base of RoPE Bounds Context Length"
-(arXiv:2405.14591; `tlm rope-bound`; METHODS.md section 3), on the copy task, with seeds.
+(arXiv:2405.14591; `tlm rope-bound`; docs/methods.md), on the copy task, with seeds.
 
 The claim: below the bound a model may keep a good loss but fails at long-range retrieval.
 The test: train on `task:copy` at context T with a small head size h (so the bound is large),

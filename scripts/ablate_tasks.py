@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Ablation of the task losses and multi-task weighting (METHODS 6.3-6.5, 6.9, 7) with
+"""Ablation of the task losses and multi-task weighting (docs/methods.md) with
 `tlm task` on tiny Shakespeare lines (train/tasks/tasks.h documents the labels), with seeds.
 
   multilabel  8 word-group labels per line (moderate imbalance, 3.6-38 % prevalence): ZLPR,

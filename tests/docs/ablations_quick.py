@@ -4,7 +4,7 @@ per script): each runs its grid through the real `tlm` binary with one seed and 
 and its files must hold every row of the grid with finite figures, plus checks that could
 fail on a wrong result:
   norm, gau, extrapolation, copy  every arm present; GAU depth within 15 % of MHA's parameters
-  rope_base   METHODS' bound for h = 32, L = 64 (315), context limits growing with the base
+  rope_base   docs/methods.md's bound for h = 32, L = 64 (315), context limits growing with the base
   losses      the reliability rows re-add to the run's token count, mean confidence, accuracy
               and ECE (computed here from the bins, against `tlm eval --metrics`)
   tasks       rare-word labels at <= 1 % prevalence, the regression aux loss on a far scale
@@ -81,7 +81,7 @@ def check_outputs(name, out, check):
         runs = rows_of(p("rope_base.csv"))
         check(len(runs) == 4, f"rope_base: {len(runs)} runs, expected 4")
         check({r["bound"] for r in runs} == {"314.7"}, f"rope_base: bound {[r['bound'] for r in runs]} "
-              "(METHODS: h = 32, L = 64 -> 315)")
+              "(docs/methods.md: h = 32, L = 64 -> 315)")
         limits = [int(r["context_limit"]) for r in sorted(runs, key=lambda r: int(r["rope_base"]))]
         # the bases meeting the bound for T/4, 3T/8 and T = 64 reach at least those contexts
         check(limits == sorted(limits) and 16 <= limits[0] < 24 <= limits[1] < 64 <= limits[2],

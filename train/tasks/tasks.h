@@ -40,7 +40,7 @@
 // position summarises its prefix and the mean covers the whole line. Heads: Linear(C, 8) for
 // multilabel; none for pairs (cosine of the two pooled vectors); Linear(C, 2) for lm_aux
 // (Linear(C, 1) for aux = line_end).
-// Losses and schemes (METHODS 6.3-6.5, 6.9, 7):
+// Losses and schemes (docs/methods.md):
 //   multilabel  zlpr | soft_zlpr | rdrop (ZLPR(s) + ZLPR(t) + alpha D(s,t), two dropout
 //               passes; needs dropout > 0) | bce (per-entry sigmoid cross-entropy, the baseline)
 //               | bce_weighted (bce with positive weight n_neg/n_pos per label, nn/loss/pointwise.h)
