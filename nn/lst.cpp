@@ -183,7 +183,7 @@ void LadderSide::prune_from_backbone_() {
     const auto src = b.state_dict();
     for (auto& [name, p] : blocks[layer]->named_parameters()) {
       const Tensor& w = src.at(name);
-      auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+      auto starts = [&name = name](const char* prefix) { return name.rfind(prefix, 0) == 0; };
       const bool weight = name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
       Tensor v;
       if (starts("ln_1.") || starts("ln_2.")) v = take(w, S, nullptr);
