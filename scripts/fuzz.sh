@@ -13,7 +13,7 @@ seconds=${2:?usage: fuzz.sh BUILD_DIR SECONDS [target ...]}
 shift 2
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(checkpoint config tokenizer data token_dir)
+[ ${#targets[@]} -eq 0 ] && targets=(checkpoint config tokenizer data token_dir safetensors)
 
 export OMP_NUM_THREADS=1
 # Leak checks stay on; an allocation the allocator refuses is a finding, not a null pointer.
