@@ -192,6 +192,30 @@ std::string write_config_file(const TempDir& dir, const std::vector<std::string>
   return dir / "run.json";
 }
 
+// Starts `tlm train args` (a fresh start adds --overwrite: a run killed before its first
+// checkpoint starts anew), waits for the end of start-up (the "blas:" banner, so slow builds
+// and a loaded machine still kill mid-training), sleeps `delay_ms` and sends SIGKILL. Returns
+// the wait status; a start-up failure is a fatal test failure.
+int start_and_kill(std::vector<std::string> args, bool resume, const TempDir& dir, int delay_ms) {
+  if (!resume) args.push_back("--overwrite");
+  Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (testing::read_bytes(dir / "stderr.txt").find("blas:") == std::string::npos) {
+    EXPECT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(dir / "stderr.txt");
+    EXPECT_EQ(waitpid(c.pid, nullptr, WNOHANG), 0) << testing::read_bytes(dir / "stderr.txt");
+    if (::testing::Test::HasFailure()) {
+      ::kill(c.pid, SIGKILL);
+      wait_status(c);
+      ADD_FAILURE() << "tlm did not start";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  EXPECT_EQ(::kill(c.pid, SIGKILL), 0);
+  return wait_status(c);
+}
+
 TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   TempDir dir;
   const std::string cfg = write_config_file(dir, {"ckpt_interval=1"});
@@ -206,21 +230,11 @@ TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   for (int trial = 0; trial < kTrials; ++trial) {
     SCOPED_TRACE(fmt::format("trial {}", trial));
     const bool resume = std::filesystem::exists(ckpt);
-    std::vector<std::string> args = train_args(cfg, resume, 1000000);
-    if (!resume) args.push_back("--overwrite");  // killed before its first checkpoint: start anew
-    Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (testing::read_bytes(c.err).find("blas:") == std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(c.err);
-      ASSERT_EQ(waitpid(c.pid, nullptr, WNOHANG), 0) << testing::read_bytes(c.err);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
-    ASSERT_EQ(::kill(c.pid, SIGKILL), 0);
-    const int status = wait_status(c);
+    const int status = start_and_kill(train_args(cfg, resume, 1000000), resume, dir, delay_ms(gen));
+    ASSERT_NE(status, -1);
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << "tlm ended by itself: " << testing::read_bytes(c.err);
-    const std::string err = testing::read_bytes(c.err);
+        << "tlm ended by itself: " << testing::read_bytes(dir / "stderr.txt");
+    const std::string err = testing::read_bytes(dir / "stderr.txt");
     if (resume) {  // it continued from the checkpoint the previous kill left
       EXPECT_NE(err.find(fmt::format("resuming from step {}", last_step)), std::string::npos) << err;
     }
@@ -236,7 +250,7 @@ TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   // A last resume runs to the end.
   Child c = spawn_tlm(train_args(cfg, true, last_step + 3), dir / "stdout.txt", dir / "stderr.txt");
   const int status = wait_status(c);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_bytes(c.err);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_bytes(dir / "stderr.txt");
   const auto summary = nlohmann::json::parse(testing::read_bytes(c.out));
   EXPECT_EQ(summary.at("iters"), last_step + 3);
   EXPECT_EQ(load_checkpoint(ckpt).meta.at("step"), last_step + 3);
@@ -259,21 +273,11 @@ TEST(Faults, SigkillWithDefaultCheckpointsLosesAtMostOneIntervalAndResumesExactl
   for (int trial = 0; trial < 8; ++trial) {
     SCOPED_TRACE(fmt::format("trial {}", trial));
     const bool resume = std::filesystem::exists(ckpt);
-    std::vector<std::string> args = train_args(cfg, resume, 1000000);
-    if (!resume) args.push_back("--overwrite");  // killed before its first checkpoint: start anew
-    Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (testing::read_bytes(c.err).find("blas:") == std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(c.err);
-      ASSERT_EQ(waitpid(c.pid, nullptr, WNOHANG), 0) << testing::read_bytes(c.err);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
-    ASSERT_EQ(::kill(c.pid, SIGKILL), 0);
-    const int status = wait_status(c);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << testing::read_bytes(c.err);
+    const int status = start_and_kill(train_args(cfg, resume, 1000000), resume, dir, delay_ms(gen));
+    ASSERT_NE(status, -1);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << testing::read_bytes(dir / "stderr.txt");
     if (resume) {
-      const std::string err = testing::read_bytes(c.err);
+      const std::string err = testing::read_bytes(dir / "stderr.txt");
       EXPECT_NE(err.find(fmt::format("resuming from step {}", last_step)), std::string::npos) << err;
     }
     // The last step the log shows (each record is written through as it is made; a line cut by
@@ -301,7 +305,7 @@ TEST(Faults, SigkillWithDefaultCheckpointsLosesAtMostOneIntervalAndResumesExactl
   const int64_t end = last_step + 6;
   Child c = spawn_tlm(train_args(cfg, true, end), dir / "stdout.txt", dir / "stderr.txt");
   const int status = wait_status(c);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_bytes(c.err);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_bytes(dir / "stderr.txt");
   // The same run, never killed, in this process.
   TrainConfig straight = TrainConfig::from_file(cfg);
   straight.apply_overrides({fmt::format("max_iters={}", end), "out_dir=" + (dir / "straight")});
@@ -327,14 +331,14 @@ TEST(Faults, SigintSavesACheckpointAndExitsCleanly) {
   // Wait until the loop runs (the handler is installed), then press Ctrl-C.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (count_lines_with(testing::read_bytes(dir / "out/log.jsonl"), "\"kind\":\"step\"") < 3) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(c.err);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(dir / "stderr.txt");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_EQ(::kill(c.pid, SIGINT), 0);
   const int status = wait_status(c);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  const std::string err = testing::read_bytes(c.err);
+  const std::string err = testing::read_bytes(dir / "stderr.txt");
   EXPECT_NE(err.find("interrupted at step"), std::string::npos) << err;
   const auto summary = nlohmann::json::parse(testing::read_bytes(c.out));
   EXPECT_EQ(summary.at("interrupted"), true);
