@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "tests/train/gpt2_files.h"
 #include "tests/train/test_util.h"
 #include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
@@ -190,6 +191,38 @@ TEST(Prepare, OneFileGivesTheInMemoryEncodeSplitByTokens) {
     // Never overwritten.
     EXPECT_TLM_ERROR(prepare_tokens(options({dir / "in.txt"}, kind, out)), "already holds", out);
   }
+}
+
+TEST(Prepare, Gpt2FromItsFilesJoinsDocumentsWithEndOfText50256) {
+  TempDir dir;
+  const std::string a = "First document.\nIt has caf\u00e9 and 2024 in it.\n", b = "  Second,\r\n\tone!";
+  testing::write_bytes(dir / "a.txt", a);
+  testing::write_bytes(dir / "b.txt", b);
+  PrepareOptions o = options({dir / "a.txt", dir / "b.txt"}, "gpt2", dir / "out");
+  // Without the directory of its files the gpt2 tokenizer cannot be built: a clear error.
+  EXPECT_TLM_ERROR(prepare_tokens(o), "gpt2");
+  const std::string vocab = testing::gpt2_vocab_dir();
+  if (vocab.empty()) GTEST_SKIP() << testing::kGpt2Missing;
+  o.tokenizer_dir = vocab;
+  o.val_fraction = 0.25;
+  const nlohmann::json summary = prepare_tokens(o);
+  auto tok = load_tokenizer_file(dir / "out/tokenizer.json");
+  EXPECT_EQ(tok->name(), "gpt2");
+  EXPECT_EQ(end_of_text_id(*tok), 50256);
+  std::vector<int32_t> want = tok->encode(a);
+  want.push_back(50256);
+  const auto eb = tok->encode(b);
+  want.insert(want.end(), eb.begin(), eb.end());
+  auto got = read_ids(dir / "out/train.bin", TokenDType::U16);
+  const auto val = read_ids(dir / "out/val.bin", TokenDType::U16);
+  EXPECT_EQ(got.size(), static_cast<size_t>(std::floor(0.75 * static_cast<double>(want.size()))));
+  got.insert(got.end(), val.begin(), val.end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(summary.at("vocab_size"), 50257);
+  const nlohmann::json meta = nlohmann::json::parse(testing::read_bytes(dir / "out/meta.json"));
+  EXPECT_EQ(meta.at("tokenizer"), "gpt2");
+  EXPECT_EQ(meta.at("dtype"), "uint16");
+  EXPECT_EQ(meta.at("end_of_text"), 50256);
 }
 
 TEST(Prepare, SeveralDocumentsAreJoinedByEndOfTextIdZero) {

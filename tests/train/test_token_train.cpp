@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "tests/train/gpt2_files.h"
 #include "tests/train/test_util.h"
+#include "train/data/gpt2_tokenizer.h"
+#include "train/data/token_file.h"
 #include "train/data/prepare.h"
 #include "train/data/token_dir.h"
 #include "train/io/checkpoint.h"
@@ -147,6 +150,41 @@ TEST(TokenTrain, TheCliPreparesTrainsAndEvaluatesADirectory) {
   EXPECT_NE(std::system(cmd.c_str()), 0);
   EXPECT_NE(testing::read_bytes(d + "/err.txt").find("already holds"), std::string::npos);
   EXPECT_EQ(testing::read_bytes(d + "/tok/train.bin"), before);
+}
+
+TEST(TokenTrain, ANanoGptDirectoryOfGpt2IdsTrainsWithTheGpt2Tokenizer) {
+  // What nanoGPT's data/shakespeare/prepare.py writes: train.bin and val.bin of uint16 GPT-2
+  // ids, no meta.json. With tokenizer = gpt2 and tokenizer_dir set, tlm trains on them as they
+  // are (memory-mapped, not re-tokenised) and its checkpoint carries GPT-2's tokenizer.
+  const std::string vocab = testing::gpt2_vocab_dir();
+  if (vocab.empty()) GTEST_SKIP() << testing::kGpt2Missing;
+  TempDir dir;
+  const Gpt2Tokenizer gpt2 = Gpt2Tokenizer::from_dir(vocab);
+  const std::string text = corpus();
+  const std::vector<int32_t> ids = gpt2.encode(text);
+  const size_t n_train = ids.size() * 9 / 10;
+  std::filesystem::create_directories(dir / "nanogpt");
+  for (auto [name, from, to] : {std::tuple{"train.bin", size_t{0}, n_train},
+                                std::tuple{"val.bin", n_train, ids.size()}}) {
+    TokenFileWriter w(dir / (std::string("nanogpt/") + name), TokenDType::U16, "test");
+    w.write(std::span<const int32_t>(ids.data() + from, to - from));
+    w.commit();
+  }
+  TrainConfig cfg = tiny(dir / "nanogpt", dir / "run");
+  cfg.apply_overrides({"tokenizer=gpt2", "tokenizer_dir=" + vocab, "max_iters=2", "eval_interval=2"});
+  Trainer t(cfg, false);
+  EXPECT_TRUE(t.dataset().mapped());
+  EXPECT_EQ(t.tokenizer().name(), "gpt2");
+  EXPECT_EQ(t.model().config().vocab_size, 50257);
+  EXPECT_EQ(t.dataset().size(Split::Train), static_cast<int64_t>(n_train));
+  EXPECT_EQ(t.dataset().read(Split::Val, 0, 8),
+            std::vector<int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(n_train),
+                                 ids.begin() + static_cast<std::ptrdiff_t>(n_train) + 8));
+  const TrainSummary s = t.run(nullptr);
+  EXPECT_TRUE(std::isfinite(s.val_loss));
+  EXPECT_LT(s.val_loss, std::log(50257.0) + 0.5);
+  const auto ckpt_tok = load_tokenizer(load_checkpoint(dir / "run/ckpt.bin").meta.at("tokenizer"));
+  EXPECT_EQ(ckpt_tok->encode(text.substr(0, 500)), gpt2.encode(text.substr(0, 500)));
 }
 
 TEST(TokenTrain, PeakRssDoesNotGrowWithTheCorpus) {

@@ -9,7 +9,7 @@
 //   tlm info     [--ckpt out/ckpt.bin [--json] | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (docs/methods.md, "RoPE base bound")
 //   tlm tokenize --data file.txt --vocab_size N --out tokenizer.json
-//   tlm prepare  --data PATH [PATH...] --tokenizer char|bpe [--bpe_vocab_size N] --out DIR
+//   tlm prepare  --data PATH [PATH...] --tokenizer char|bpe|gpt2 [--bpe_vocab_size N] [--tokenizer_dir DIR] --out DIR
 //                [--threads N] [--val_fraction F]   (then tlm train --set data=DIR)
 //   tlm import   --hf DIR --out FILE     (a Hugging Face GPT-2 -> a tlm checkpoint; hf_cli.h)
 //   tlm export   --ckpt FILE --hf DIR    (the inverse)

@@ -75,8 +75,10 @@ PrepareCommand::PrepareCommand(CLI::App& app) {
   cmd_ = app.add_subcommand("prepare", "tokenize text once into train.bin/val.bin + meta.json, "
                                        "for tlm train --set data=DIR (memory-mapped)");
   cmd_->add_option("--data", options_.inputs, "text files, or directories of .txt files")->required();
-  cmd_->add_option("--tokenizer", options_.tokenizer, "char | bpe");
+  cmd_->add_option("--tokenizer", options_.tokenizer, "char | bpe | gpt2");
   cmd_->add_option("--bpe_vocab_size", options_.bpe_vocab_size, "bpe: 256 bytes + merges");
+  cmd_->add_option("--tokenizer_dir", options_.tokenizer_dir,
+                   "gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)");
   cmd_->add_option("--out", options_.out, "the directory to write")->required();
   cmd_->add_option("--threads", options_.threads, "encoding threads");
   cmd_->add_option("--val_fraction", options_.val_fraction, "the last fraction of the ids held out");

@@ -43,6 +43,7 @@ std::unique_ptr<Tokenizer> train_tokenizer(const PrepareOptions& o,
   }
   TokenizerOptions options;
   options.bpe_vocab_size = o.bpe_vocab_size;
+  options.gpt2_dir = o.tokenizer_dir;
   return make_tokenizer(o.tokenizer, docs.empty() ? std::string_view() : docs.front(), options);
 }
 
