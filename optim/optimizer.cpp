@@ -121,6 +121,12 @@ int64_t Optimizer::state_bytes() const {
 }
 
 OptimizerState Optimizer::state_dict() const {
+  OptimizerState out = state_view();
+  for (auto& [name, t] : out.tensors) t = t.clone();
+  return out;
+}
+
+OptimizerState Optimizer::state_view() const {
   OptimizerState out;
   out.scalars["lr"] = lr_;
   out.scalars["step"] = static_cast<double>(step_);
@@ -130,7 +136,7 @@ OptimizerState Optimizer::state_dict() const {
       const ParamState& st = state_[gi][pi];
       out.scalars[pname + ".step"] = static_cast<double>(st.step);
       for (size_t b = 0; b < buffer_names_.size(); ++b)
-        out.tensors[pname + "." + buffer_names_[b]] = st.buffers[b].clone();
+        out.tensors[pname + "." + buffer_names_[b]] = st.buffers[b];
     }
   }
   return out;

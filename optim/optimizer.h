@@ -82,6 +82,11 @@ class Optimizer {
   // Exact round trip: load_state_dict(state_dict()) on an optimizer over the same parameter
   // names and shapes makes its subsequent updates bit-identical to this one's.
   OptimizerState state_dict() const;
+  // The same names and scalars, but each tensor shares its buffer's storage (no copy): what a
+  // checkpoint writer needs, without the copy that would add the whole state (AdamW: twice the
+  // parameters' bytes) to the peak memory at every save. It follows later steps, so use it
+  // before the next step() and keep state_dict() for a snapshot.
+  OptimizerState state_view() const;
   // Names, shapes and dtypes must match exactly; the error names what differs.
   void load_state_dict(const OptimizerState& state);
   // Bytes of optimizer state (AdamW: 2 buffers per parameter, Lion 1, SGD 1 with momentum).

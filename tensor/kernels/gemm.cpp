@@ -74,6 +74,20 @@ void gemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, cons
     }
     beta = T(1);
   }
+  if (M == 1) {
+    // One row of C (a token at a time: sampling with the KV cache) is a matrix-vector product,
+    // c = op(B)^T a. sgemm would pack all of B for one row (sgemm_incopy was 27 % of
+    // `tlm sample` at width 384); gemv streams B once. a's elements are lda apart when ta.
+    const int64_t inc_a = ta ? lda : 1;
+    const auto fv = tb ? CblasNoTrans : CblasTrans;  // B [N,K] (tb) or [K,N]
+    const int64_t rows = tb ? N : K, cols = tb ? K : N;
+    if constexpr (std::is_same_v<T, float>) {
+      cblas_sgemv(CblasRowMajor, fv, rows, cols, alpha, B, ldb, A, inc_a, beta, C, 1);
+    } else {
+      cblas_dgemv(CblasRowMajor, fv, rows, cols, alpha, B, ldb, A, inc_a, beta, C, 1);
+    }
+    return;
+  }
   auto fa = ta ? CblasTrans : CblasNoTrans;
   auto fb = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {

@@ -53,6 +53,9 @@ std::pair<Tensor, Tensor> linear_grads(const Tensor& g, const Tensor& w, const T
 // (bench_tensor --benchmark_filter=BM_GemmSplit). The last bits of C may depend on the thread
 // count: OpenBLAS takes its unpacked small-matrix kernel for small enough blocks.
 //
+// One-row products (M = 1, each block of one when split by columns) go to gemv, which reads B
+// once instead of packing it: 1-token steps of sampling with the KV cache.
+//
 // row_init (N values, optional): C starts as row_init in every row instead of beta C (a
 // Linear's bias). Each thread writes its own block's rows just before its product, so they
 // are in that core's cache when the product adds onto them, in the same parallel region.

@@ -227,6 +227,29 @@ TEST_P(StateDict, RoundTripGivesBitIdenticalUpdates) {
     EXPECT_NE(t.to_vector<float>(), again.tensors.at(key).to_vector<float>()) << key;
 }
 
+TEST_P(StateDict, StateViewHasTheSameContentsAndFollowsTheLiveBuffers) {
+  OptRun a = make_run(GetParam(), nullptr);
+  train(a, 0, 3);
+  const OptimizerState snapshot = a.opt->state_dict();
+  const OptimizerState view = a.opt->state_view();
+  EXPECT_EQ(view.scalars, snapshot.scalars);
+  ASSERT_EQ(view.tensors.size(), snapshot.tensors.size());
+  for (const auto& [key, t] : snapshot.tensors)
+    EXPECT_EQ(view.tensors.at(key).to_vector<float>(), t.to_vector<float>()) << key;
+  // Loading the view restores the same optimizer as loading the snapshot.
+  OptRun b = make_run(GetParam(), nullptr);
+  b.opt->load_state_dict(view);
+  for (const auto& [key, t] : b.opt->state_dict().tensors)
+    EXPECT_EQ(t.to_vector<float>(), snapshot.tensors.at(key).to_vector<float>()) << key;
+  // No copy: after more steps the view shows the new state, the snapshot keeps the old.
+  train(a, 3, 5);
+  const OptimizerState later = a.opt->state_dict();
+  for (const auto& [key, t] : view.tensors) {
+    EXPECT_EQ(t.to_vector<float>(), later.tensors.at(key).to_vector<float>()) << key;
+    EXPECT_NE(t.to_vector<float>(), snapshot.tensors.at(key).to_vector<float>()) << key;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Optim, StateDict, ::testing::Values("sgd", "adamw", "lion"));
 
 TEST(Optimizer, LoadStateDictRefusesMismatches) {

@@ -94,8 +94,11 @@ TEST(Gemm, BlasGemmSplitOverThreadsMatchesTheProduct) {
   struct Dims { int64_t M, N, K; };
   const int saved = omp_get_max_threads();
   Rng rng(5);
-  for (const Dims d : {Dims{203, 37, 70}, Dims{37, 203, 70}}) {  // rows split, columns split
-    ASSERT_GE(static_cast<double>(d.M) * d.N * d.K, kernels::kGemmSplitWork);
+  // Rows split, columns split, and one-row products (gemv): split by columns, and whole.
+  for (const Dims d : {Dims{203, 37, 70}, Dims{37, 203, 70}, Dims{1, 4099, 70}, Dims{1, 37, 70}}) {
+    if (d.N != 37 || d.M != 1) {
+      ASSERT_GE(static_cast<double>(d.M) * d.N * d.K, kernels::kGemmSplitWork);
+    }
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const int64_t lda = (ta ? d.M : d.K) + 3, ldb = (tb ? d.K : d.N) + 5, ldc = d.N + 2;

@@ -90,14 +90,29 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
   }
   const bool sixteen = c.precision != "fp32";
   const double tokens = static_cast<double>(c.batch_size * c.block_size);
-  const double layer_bytes = tokens * L * (half * (sixteen ? 2 : 4) + full * 4);
+  const double one_layer = tokens * (half * (sixteen ? 2 : 4) + full * 4);
+  // activation_checkpointing = blocks keeps each block's input (fp32) and, during backward, one
+  // block's recomputed activations at a time.
+  const bool recompute = c.activation_checkpointing == "blocks";
+  const double layer_bytes = recompute ? tokens * L * C * 4 : L * one_layer;
+  const double recomputed_block = recompute ? one_layer : 0;
   const double outside = tokens * 4 * (2 * C + static_cast<double>(V) + (c.dropout > 0 ? C : 0));
+  // Gradients alive at the peak. Backward makes the embedding's gradient first (tied head and
+  // positions), then goes through the layers from the last: each layer's weight gradients are
+  // made while its saved activations are alive, and those activations are freed when it is
+  // done. After k of L layers, gradients + activations = E + (k + 1) G_l + (L - k) A_l: highest
+  // at k = 0 when a layer's gradients G_l are at most its activations A_l, else at k = L - 1.
+  const int64_t embedding_grad = 4 * (V + (c.pos == "learned" ? c.block_size : 0)) * c.n_embd;
+  const double G_l = static_cast<double>(std::max<int64_t>(0, 4 * P - embedding_grad)) / L;
+  const double A_l = (layer_bytes + recomputed_block) / L;
+  const int64_t grads_at_peak = embedding_grad + static_cast<int64_t>(G_l + (L - 1) * std::max(0.0, G_l - A_l));
   MemoryEstimate m;
   m.parts = {{"weights", 4 * P},
-             {"gradients", 4 * P},
+             {"gradients", grads_at_peak},
              {"optimizer state", 4 * P * buffers},
              {"activations", static_cast<int64_t>(layer_bytes + outside)},
              {"logits gradient", static_cast<int64_t>(tokens * 4 * static_cast<double>(V))}};
+  if (recompute) m.parts.emplace_back("recomputed block", static_cast<int64_t>(recomputed_block));
   if (data_bytes > 0) m.parts.emplace_back("data", 5 * data_bytes);
   std::stable_sort(m.parts.begin(), m.parts.end(), [](auto& a, auto& b) { return a.second > b.second; });
   return m;

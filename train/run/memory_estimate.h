@@ -10,8 +10,11 @@
 //
 // The estimate (bytes; P = parameters, 4-byte floats; B batch, T = block_size, C = n_embd,
 // L = n_layer, H heads, F the MLP hidden size, V the vocabulary):
-//   weights     4 P            gradients 4 P            optimizer   4 P x buffers (AdamW 2,
-//                                                                     Lion 1, SGD 1 with momentum)
+//   weights     4 P            optimizer 4 P x buffers (AdamW 2, Lion 1, SGD 1 with momentum)
+//   gradients   those alive at the peak: E + G_l + (L - 1) max(0, G_l - A_l), with E the
+//               embedding's gradient (4 (V + T) C; made first in backward), G_l and A_l one
+//               layer's gradients and activations (each layer's gradients are made while its
+//               activations are alive, which are then freed)
 //   activations what one micro-batch's graph holds for backward, counted from the tensors the
 //               ops save (tests/train/test_memory_estimate.cpp checks them against the measured
 //               activation_bytes):
@@ -21,6 +24,9 @@
 //                 statistics); dropout > 0 adds 2C + 2 H T (masks)
 //                 GAU layers: 2(2e+s) + 2s + T + 2e + 3C
 //                 outside the layers: 2C (embedding, final norm) + V (logits)
+//               activation_checkpointing = blocks: 4 C per layer and token (the block inputs);
+//                 its "recomputed block" part is one layer's activations, rebuilt in backward
+//                 one block at a time
 //               precision = bf16 | fp16 stores the saved activations of a layer in 2 bytes
 //               instead of 4, all but the attention probabilities and statistics (H T + H + 4;
 //               GAU: T), which stay fp32; the logits and what is outside the layers stay fp32.

@@ -379,7 +379,7 @@ void Trainer::save(const std::string& path) const {
   for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
   if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
   if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
-  optim::OptimizerState st = optimizer_->state_dict();
+  optim::OptimizerState st = optimizer_->state_view();  // no copy: written out, then dropped
   for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
   ck.meta["optim_scalars"] = st.scalars;
   ck.meta["optimizer"] = optimizer_->name();
