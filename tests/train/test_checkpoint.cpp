@@ -160,6 +160,33 @@ TEST(Checkpoint, RoundTripIsBitExact) {
   EXPECT_EQ(testing::read_bytes(dir / "c.ckpt"), encode_checkpoint(ck));
 }
 
+TEST(Checkpoint, AFilterKeepsSomeTensorsAndStillChecksTheWholeFile) {
+  TempDir dir;
+  const Checkpoint ck = sample_checkpoint();
+  save_checkpoint(dir / "c.ckpt", ck);
+  const Checkpoint some = load_checkpoint(dir / "c.ckpt", [](std::string_view n) { return n.starts_with("f"); });
+  EXPECT_EQ(some.meta, ck.meta);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : some.tensors) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"f32", "f64", "f16"}));
+  for (const auto& [name, t] : some.tensors) expect_bit_equal(t, ck.get(name));
+  EXPECT_EQ(load_checkpoint_meta(dir / "c.ckpt"), ck.meta);
+  // A damaged byte in a tensor that is not kept is still found (the CRC covers the file).
+  std::string bad = testing::read_bytes(dir / "c.ckpt");
+  const std::string bytes = encode_checkpoint(ck);
+  const size_t at = bytes.size() - 5;  // inside the last tensor's data ("strided")
+  bad[at] = static_cast<char>(bad[at] ^ 0x5A);
+  testing::write_bytes(dir / "bad.ckpt", bad);
+  EXPECT_TLM_ERROR(load_checkpoint_meta(dir / "bad.ckpt"), "bad.ckpt", "checksum mismatch");
+  EXPECT_TLM_ERROR(load_checkpoint(dir / "bad.ckpt", [](std::string_view n) { return n == "f32"; }),
+                   "checksum mismatch");
+  // Files that cannot be mapped are read: an empty file, a directory, a missing file.
+  testing::write_bytes(dir / "empty.ckpt", "");
+  EXPECT_TLM_ERROR(load_checkpoint(dir / "empty.ckpt"), "empty.ckpt", "is empty");
+  EXPECT_TLM_ERROR(load_checkpoint(dir.path().string()), "it is a directory");
+  EXPECT_TLM_ERROR(load_checkpoint(dir / "missing.ckpt"), "cannot open", "missing.ckpt");
+}
+
 TEST(Checkpoint, NamesAreUniqueAndLookupsExplain) {
   Checkpoint ck = sample_checkpoint();
   EXPECT_TLM_ERROR(ck.add("f32", Tensor::zeros({1})), "duplicate tensor name 'f32'");

@@ -100,7 +100,8 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
     if (a.rfind("out_dir=", 0) == 0) where.set("out_dir", a.substr(8));
   prepare_out_dir(where.out_dir, RunStart::Resume, "train");
   const std::string ckpt = (std::filesystem::path(where.out_dir) / "ckpt.bin").string();
-  Checkpoint ck = load_checkpoint(ckpt);
+  Checkpoint ck;
+  ck.meta = load_checkpoint_meta(ckpt);
   TLM_CHECK(ck.meta.contains("config"), "train --resume: {} holds no config; was it written by "
             "tlm train?", ckpt);
   TrainConfig cfg = resume_config(ck.meta.at("config"), file_keys, sets, ckpt);
@@ -115,7 +116,8 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
   if (cfg.tune_method != "none") return "";
   int64_t vocab = 0, data_bytes = 0;  // data_bytes: a text held in memory (not a mapped directory)
   if (resume) {
-    Checkpoint ck = load_checkpoint((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
+    Checkpoint ck;
+    ck.meta = load_checkpoint_meta((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
     TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
     vocab = load_tokenizer(ck.meta.at("tokenizer"))->vocab_size();
     std::error_code ec;

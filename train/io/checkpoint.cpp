@@ -1,6 +1,8 @@
 #include "train/io/checkpoint.h"
 
 #include <bit>
+#include <set>
+#include <algorithm>
 #include <cstring>
 
 #include "tensor/error.h"
@@ -180,7 +182,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt, const Disk
   file.commit();
 }
 
-Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) {
+Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source,
+                             const TensorFilter& keep,
+                             const std::function<void(size_t, size_t)>& release) {
   const size_t size = bytes.size();
   TLM_CHECK(size != 0, "checkpoint: '{}' is empty (0 bytes): not a tlm checkpoint", source);
   // A prefix of the magic is a truncated checkpoint (reported below), anything else is not one.
@@ -205,7 +209,14 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
             source, expected, size);
   uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + size - sizeof(uint32_t), sizeof(uint32_t));
-  const uint32_t crc = crc32_update(0, bytes.data(), size - sizeof(uint32_t));
+  // The CRC in 64 MiB pieces, each released when done (a mapped file stays out of memory).
+  uint32_t crc = 0;
+  constexpr size_t kPiece = size_t{64} << 20;
+  for (size_t at = 0, end = size - sizeof(uint32_t); at < end; at += kPiece) {
+    const size_t n = std::min(kPiece, end - at);
+    crc = crc32_update(crc, bytes.data() + at, n);
+    if (release) release(at, n);
+  }
   TLM_CHECK(crc == stored_crc,
             "checkpoint: '{}' is corrupted: checksum mismatch (stored CRC-32 {:#010x}, computed "
             "{:#010x})",
@@ -221,6 +232,7 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     TLM_FAIL("checkpoint: '{}' has malformed JSON metadata: {}", source, e.what());
   }
   const auto count = r.pod<uint64_t>("tensor count");
+  std::set<std::string> seen;  // every name, kept or not
   for (uint64_t i = 0; i < count; ++i) {
     const auto name_len = r.pod<uint32_t>("tensor name length");
     std::string name(r.take(name_len, "tensor name"), name_len);
@@ -250,10 +262,12 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
               "checkpoint: '{}' is corrupted: tensor '{}' {}{} holds {} bytes, expected {}", source,
               name, dtype_name(dtype), shape_str(shape), nbytes, numel * dtype_size(dtype));
     const char* src = r.take(nbytes, "tensor data");
+    TLM_CHECK(seen.insert(name).second, "checkpoint: '{}' is corrupted: duplicate tensor name '{}'",
+              source, name);
+    if (keep && !keep(name)) continue;
     Tensor t = Tensor::empty(shape, dtype);
     if (nbytes > 0) std::memcpy(raw_data(t), src, nbytes);
-    TLM_CHECK(!ck.has(name), "checkpoint: '{}' is corrupted: duplicate tensor name '{}'", source,
-              name);
+    if (release) release(static_cast<size_t>(src - bytes.data()), nbytes);
     ck.tensors.emplace_back(std::move(name), std::move(t));
   }
   TLM_CHECK(r.pos() == size - sizeof(uint32_t),
@@ -262,8 +276,14 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
   return ck;
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  return decode_checkpoint(read_file(path, "checkpoint"), path);
+Checkpoint load_checkpoint(const std::string& path, const TensorFilter& keep) {
+  const MappedFile file(path, "checkpoint");
+  return decode_checkpoint(file.bytes(), path, keep,
+                           [&file](size_t offset, size_t n) { file.release(offset, n); });
+}
+
+nlohmann::json load_checkpoint_meta(const std::string& path) {
+  return load_checkpoint(path, [](std::string_view) { return false; }).meta;
 }
 
 nlohmann::json rng_to_json(const Rng& rng) {

@@ -29,6 +29,8 @@
 // failure names the file and the reason.
 #pragma once
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -59,11 +61,21 @@ struct Checkpoint {
 // `disk_full` (tests only): fail as a full disk would (train/io/file_io.h).
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt,
                      const DiskFull* disk_full = nullptr);
-Checkpoint load_checkpoint(const std::string& path);
+// Which tensors to keep when loading (by file name, e.g. "model.h.0.attn.c_attn.weight");
+// empty: all. The others are still checked (shapes, sizes, the file's CRC) but not copied.
+using TensorFilter = std::function<bool(std::string_view name)>;
+// The file is memory-mapped and read once: the CRC pass and each kept tensor's copy release
+// their pages as they go, so the resident set grows by the kept tensors, not by the file.
+Checkpoint load_checkpoint(const std::string& path, const TensorFilter& keep = {});
+// The metadata alone (config, tokenizer, step...), the whole file still checked.
+nlohmann::json load_checkpoint_meta(const std::string& path);
 
 // The same encoding in memory (save/load are these plus the atomic file write/read).
 std::string encode_checkpoint(const Checkpoint& ckpt);
-Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source);
+// `release(offset, n)`, when given, is told when bytes are no longer needed (MappedFile::release).
+Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source,
+                             const TensorFilter& keep = {},
+                             const std::function<void(size_t, size_t)>& release = {});
 
 // Bit-exact RNG state as JSON: {"state": "0x...", "has_spare": bool, "spare_bits": "0x..."}.
 nlohmann::json rng_to_json(const Rng& rng);

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -72,6 +74,38 @@ std::string read_file(const std::string& path, std::string_view what) {
   }
   ::close(fd);
   return out;
+}
+
+MappedFile::MappedFile(const std::string& path, std::string_view what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  TLM_CHECK(fd >= 0, "{}: cannot open '{}': {}", what, path, errno_str(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::close(fd);
+      addr_ = p;
+      size_ = static_cast<size_t>(st.st_size);
+      ::madvise(addr_, size_, MADV_SEQUENTIAL);
+      bytes_ = std::string_view(static_cast<const char*>(addr_), size_);
+      return;
+    }
+  }
+  ::close(fd);
+  copy_ = read_file(path, what);  // empty, not regular, or not mappable: read it
+  bytes_ = copy_;
+}
+
+MappedFile::~MappedFile() {
+  if (addr_) ::munmap(addr_, size_);
+}
+
+void MappedFile::release(size_t offset, size_t n) const {
+  if (!addr_ || n == 0 || offset >= size_) return;
+  // Whole pages inside [offset, offset + n) only: a page shared with bytes still in use stays.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t from = (offset + page - 1) / page * page, to = std::min(offset + n, size_) / page * page;
+  if (to > from) ::madvise(static_cast<char*>(addr_) + from, to - from, MADV_DONTNEED);
 }
 
 // ---- AtomicFileWriter ----

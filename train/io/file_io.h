@@ -31,6 +31,29 @@ struct DiskFull {
 // The whole file as bytes. `what` prefixes errors ("data", "checkpoint", ...).
 std::string read_file(const std::string& path, std::string_view what);
 
+// A file mapped read-only (mmap, MAP_PRIVATE), for reading large files without a copy:
+//   MappedFile f("ckpt.bin", "checkpoint");   // errors as read_file's
+//   f.bytes();                                // the whole file (empty for an empty file)
+//   f.release(offset, n);                     // done with these bytes: their pages leave the
+//                                             // resident set (read again from the page cache
+//                                             // if touched later)
+// A file that cannot be mapped (a pipe, /dev/stdin) is read into memory instead.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, std::string_view what);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const { return bytes_; }
+  void release(size_t offset, size_t n) const;
+
+ private:
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;  // when not mapped
+  std::string_view bytes_;
+};
+
 class AtomicFileWriter {
  public:
   // `disk_full` (tests only; outlives the writer): fail as a full disk would.

@@ -21,9 +21,9 @@ const char* const kRunFiles[] = {"ckpt.bin", "ckpt_best.bin", "log.jsonl"};
 // "step 1200" from a checkpoint's metadata, or why it could not be read.
 std::string checkpoint_step(const std::string& path) {
   try {
-    Checkpoint ck = load_checkpoint(path);
-    if (ck.meta.contains("step") && ck.meta.at("step").is_number_integer())
-      return fmt::format("at step {}", ck.meta.at("step").get<int64_t>());
+    const nlohmann::json meta = load_checkpoint_meta(path);
+    if (meta.contains("step") && meta.at("step").is_number_integer())
+      return fmt::format("at step {}", meta.at("step").get<int64_t>());
     return "with no step";
   } catch (const std::exception& e) {
     return fmt::format("unreadable: {}", e.what());

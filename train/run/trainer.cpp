@@ -143,7 +143,8 @@ auto with_metadata_errors(const std::string& path, F&& read) {
 }
 
 LoadedModel load_model_from(const std::string& path) {
-  Checkpoint ck = load_checkpoint(path);
+  // The model's tensors only (not the optimizer state a training checkpoint also holds).
+  Checkpoint ck = load_checkpoint(path, [](std::string_view name) { return name.starts_with("model."); });
   TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("tokenizer") && ck.meta.contains("step"),
             "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
   LoadedModel m;
@@ -216,7 +217,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   } else {
     Checkpoint ck;
     if (resume) {  // the data file the checkpoint names must still be there, with the same bytes
-      ck = load_checkpoint(checkpoint_path());
+      ck.meta = load_checkpoint_meta(checkpoint_path());
       if (ck.meta.contains("data_file")) check_data_file_present(ck.meta.at("data_file"), checkpoint_path());
     }
     const std::string text = training_text(cfg_);
@@ -305,7 +306,8 @@ void Trainer::init_tuning_(bool resume) {
   check_matches_backbone(bb.config, cfg_, cfg_.backbone, "tune");
   backbone_ref_ = backbone_ref(cfg_.backbone).to_json();
   if (resume) {
-    Checkpoint ck = load_checkpoint(checkpoint_path());
+    Checkpoint ck;
+    ck.meta = load_checkpoint_meta(checkpoint_path());
     TLM_CHECK(ck.meta.contains("backbone") && ck.meta.at("backbone") == backbone_ref_,
               "resume: {} was tuned from {}, which is not the backbone {} now is ({})",
               checkpoint_path(), ck.meta.contains("backbone") ? ck.meta.at("backbone").dump() : "(none)",

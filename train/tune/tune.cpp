@@ -77,7 +77,7 @@ LoadedModel load_backbone(const std::string& path) {
             path);
   Checkpoint ck;
   try {
-    ck = load_checkpoint(path);
+    ck.meta = load_checkpoint_meta(path);
   } catch (const Error& e) {
     TLM_FAIL("tune: cannot use '{}' as the backbone: {}", path, e.what());
   }
@@ -101,7 +101,7 @@ TrainConfig tune_config(const std::string& backbone_path, const std::string& met
             "exist", backbone_path);
   Checkpoint ck;
   try {
-    ck = load_checkpoint(backbone_path);
+    ck.meta = load_checkpoint_meta(backbone_path);
   } catch (const Error& e) {
     TLM_FAIL("tune: cannot use '{}' as the backbone: {}", backbone_path, e.what());
   }
