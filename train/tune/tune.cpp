@@ -1,5 +1,6 @@
 #include "train/tune/tune.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -14,11 +15,19 @@ namespace tlm::train {
 
 namespace {
 
-std::string fnv1a64_hex(std::string_view bytes) {
+// FNV-1a 64 of a file, read through a mapping whose pages are released as the hash passes
+// (a 1.5 GB backbone is hashed without holding it in memory).
+std::string fnv1a64_hex_of_file(const MappedFile& file) {
+  const std::string_view bytes = file.bytes();
   uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
+  constexpr size_t kPiece = size_t{64} << 20;
+  for (size_t at = 0; at < bytes.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, bytes.size() - at);
+    for (unsigned char c : bytes.substr(at, n)) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+    file.release(at, n);
   }
   return fmt::format("{:016x}", h);
 }
@@ -55,8 +64,8 @@ BackboneRef backbone_ref(const std::string& path) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
   if (ec) abs = std::filesystem::absolute(path);
-  const std::string bytes = read_file(abs.string(), "backbone");
-  return {abs.string(), static_cast<int64_t>(bytes.size()), fnv1a64_hex(bytes)};
+  const MappedFile file(abs.string(), "backbone");
+  return {abs.string(), static_cast<int64_t>(file.bytes().size()), fnv1a64_hex_of_file(file)};
 }
 
 void check_backbone(const BackboneRef& expected, const std::string& tuned) {
