@@ -7,7 +7,7 @@ It trains the model tlm trains by default, the same way, in plain PyTorch:
   model (GPT-2 layout, parameter names as tlm's and nanoGPT's: wte, wpe, h.<i>.ln_1, ...)
       x = wte[ids] + wpe[0..T-1]
       each block:  x = x + c_proj(attention(ln_1(x)))      causal, softmax(q k^T / sqrt(D)) v
-                   x = x + c_proj(act(c_fc(ln_2(x))))      4C hidden, act = GELU (erf) or its tanh form
+                   x = x + c_proj(act(c_fc(ln_2(x))))      4C hidden, act = GELU (erf or tanh form)
       logits = ln_f(x) @ wte^T                             (the head is tied to wte)
     LayerNorm eps 1e-5; biases in every Linear and LayerNorm unless --bias 0.
     Init (GPT-2): weights N(0, 0.02), the two residual projections N(0, 0.02 / sqrt(2 L)),
