@@ -88,7 +88,7 @@ PROFILE_ITERS=${PROFILE_ITERS:-$((ITERS < PROFILE_DEFAULT ? ITERS : PROFILE_DEFA
 mkdir -p "$OUT"
 EVAL_ITERS=${EVAL_ITERS:-20}
 WARMUP=$((ITERS < 100 ? ITERS : 100))
-torch_args=(--max_iters "$ITERS" --lr_decay_iters "$ITERS" --warmup_iters "$WARMUP" --eval_interval 0 --eval_iters "$EVAL_ITERS" --dropout 0.0 --threads 2 --data "$DATA" "${TORCH_EXTRA[@]}")
+torch_args=(--max_iters "$ITERS" --lr_decay_iters "$ITERS" --warmup_iters "$WARMUP" --eval_interval 0 --eval_iters "$EVAL_ITERS" --dropout 0.0 --threads 2 --data "$DATA" ${TORCH_EXTRA[@]+"${TORCH_EXTRA[@]}"})
 tlm_args=(--set max_iters="$ITERS" --set lr_decay_iters="$ITERS" --set warmup_iters="$WARMUP" --set eval_interval=0 --set eval_iters="$EVAL_ITERS" --set dropout=0.0 --set threads=2 --set data="$DATA" --set ckpt_interval=0 ${TLM_EXTRA[@]+"${TLM_EXTRA[@]}"})
 # tlm info takes the vocabulary size as a number: GPT-2's, or the characters of DATA.
 if [ "$CONFIG" = gpt2_124m ]; then INFO_VOCAB=50257; else
