@@ -30,7 +30,8 @@ train: configure
 	@cmake --build $(BUILD) -j $(JOBS) > $(BUILD).build.log 2>&1 || (cat $(BUILD).build.log; exit 1)
 	@./$(BUILD)/tlm train --sample 300 $(TRAIN_ARGS)
 
-# tlm against the PyTorch reference (needs python3-torch), both configs; see bench/RESULTS.md.
+# tlm against the PyTorch reference bench/torch_gpt.py (needs python3-torch), baby and w384;
+# bench/e2e.sh --help lists the other configs and modes; see bench/RESULTS.md.
 bench-e2e: build
 	@bash bench/e2e.sh baby 3 && bash bench/e2e.sh w384 1 200
 

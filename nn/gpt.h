@@ -85,10 +85,10 @@ class GPT : public Module {
 
   KVCache make_cache() const { return KVCache(config_.n_layer, config_.block_size); }
 
-  // Parameters without wpe (torch_gpt.py / nanoGPT's num_params(non_embedding=True): the tied
-  // wte stays, it is the output projection).
+  // Parameters without wpe (bench/torch_gpt.py's non_embedding_params, nanoGPT's
+  // num_params(non_embedding=True)): the tied wte stays, it is the output projection.
   int64_t num_non_embedding_parameters() const;
-  // Training FLOPs per token, PaLM / nanoGPT accounting (torch_gpt.py model_flops_per_iter):
+  // Training FLOPs per token, PaLM / nanoGPT accounting (bench/torch_gpt.py flops_per_token):
   // 6 N (2 forward + 4 backward per weight) + each block's attention_flops_per_token(T) (12 C T
   // for q k^T and att v of block = transformer, forward + backward, no causal halving),
   // N = num_non_embedding_parameters(), T = block_size.

@@ -1,4 +1,4 @@
-// tlm's GPT against PyTorch: tests/reference/gpt_reference.py builds torch_gpt.py's model
+// tlm's GPT against PyTorch: tests/reference/gpt_reference.py builds bench/torch_gpt.py's model
 // (float64, fixed seed) and records its weights, logits, loss and parameter gradients in
 // tests/reference/golden/gpt_small.txt. Loaded into tlm's GPT, the same weights must give
 // the same numbers: to 1e-12 in float64, 1e-5 in float32.

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Golden values for tests/nn/test_golden.cpp, from the PyTorch reference model.
 
-Builds the GPT of a nanoGPT-style PyTorch model file, torch_gpt.py (GPT-2 pre-norm, tied
-embeddings, GELU erf, LayerNorm eps 1e-5; not part of this repository: pass --torch_gpt PATH) with a fixed seed, in float64, runs it on fixed ids/targets, and writes
-its weights, the logits, the cross-entropy loss and the gradient of every parameter to
-tests/reference/golden/gpt_small.txt. tlm loads the weights and must reproduce the rest.
+Builds the GPT of bench/torch_gpt.py, the repository's PyTorch reference trainer (GPT-2
+pre-norm, tied embeddings, GELU erf, LayerNorm eps 1e-5, written independently of tlm) with a
+fixed seed, in float64, runs it on fixed ids/targets, and writes its weights, the logits, the
+cross-entropy loss and the gradient of every parameter to tests/reference/golden/gpt_small.txt.
+tlm loads the weights and must reproduce the rest.
 
 Run with Debian's interpreter (python3-torch 1.13):
-    /usr/bin/python3 tests/reference/gpt_reference.py [--torch_gpt PATH/torch_gpt.py]
+    /usr/bin/python3 tests/reference/gpt_reference.py
 
 File format (text, one record per line, values with 17 significant digits):
     tlm-golden-gpt 1
@@ -44,19 +45,15 @@ def tensor_line(tag, name, t):
 
 
 def main():
-    default = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "peers", "torch_gpt.py"))
-    if not os.path.exists(default):
-        default = "/work/shared/peers/torch_gpt.py"
     ap = argparse.ArgumentParser()
-    ap.add_argument("--torch_gpt", default=default)
     ap.add_argument("--out", default=os.path.join(HERE, "golden", "gpt_small.txt"))
     args = ap.parse_args()
 
-    tg = load_torch_gpt(args.torch_gpt)
+    tg = load_torch_gpt(os.path.join(HERE, "..", "..", "bench", "torch_gpt.py"))
     V, T, L, H, C, B = 11, 6, 2, 2, 8, 2
     torch.manual_seed(1234)
     model = tg.GPT(V, T, L, H, C, bias=True, dropout=0.0).double()
-    # Non-trivial LayerNorm gains/biases and linear biases (torch_gpt inits them to 1/0).
+    # Non-trivial LayerNorm gains/biases and linear biases (torch_gpt.py inits them to 1/0).
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("bias") or ".ln_" in name or name.startswith("ln_"):
@@ -65,12 +62,7 @@ def main():
     idx = torch.randint(0, V, (B, T), generator=g)
     targets = torch.randint(0, V, (B, T), generator=g)
 
-    # The logits, as GPT.forward computes them before the loss.
-    pos = torch.arange(T, dtype=torch.long)
-    x = model.drop(model.wte(idx) + model.wpe(pos))
-    for block in model.h:
-        x = block(x)
-    logits = model.lm_head(model.ln_f(x))
+    logits = model.logits(idx)  # GPT.forward's logits, before the loss
     loss = model(idx, targets)
     loss.backward()
 

@@ -33,7 +33,7 @@ NO_GRAD = {("b1", 2)}  # (param, step) pairs with no gradient: skipped by the op
 GRAD_SCALE = [0.1, 1.0, 0.3, 2.0, 0.05, 0.7, 1.5]  # global norms from ~0.3 to ~10: some clip
 
 
-def get_lr(it, lr, min_lr, warmup_iters, lr_decay_iters):  # nanoGPT / peers/torch_gpt.py
+def get_lr(it, lr, min_lr, warmup_iters, lr_decay_iters):  # nanoGPT / bench/torch_gpt.py
     if it < warmup_iters:
         return lr * (it + 1) / (warmup_iters + 1)
     if it > lr_decay_iters:

@@ -8,7 +8,7 @@
 // A character is a UTF-8 code point; every byte that is not part of valid UTF-8 (strict
 // RFC 3629: no overlongs, surrogates or values above U+10FFFF) is a symbol of its own. Symbols
 // sort by their bytes, which for valid UTF-8 is code point order, i.e. Python's str order, so
-// ids match torch_gpt.py on UTF-8 text; any input (binary too) round-trips byte for byte.
+// ids match bench/torch_gpt.py on UTF-8 text; any input (binary too) round-trips byte for byte.
 #pragma once
 
 #include <array>

@@ -1,5 +1,5 @@
 // Dataset: a tokenized text split into train/val, and random batches of contiguous windows,
-// drawn as nanoGPT / torch_gpt.py do.
+// drawn as nanoGPT / bench/torch_gpt.py do.
 //
 //   std::string text = read_text_file("input.txt");               // errors: missing, empty
 //   auto tok = make_tokenizer("char", text);
