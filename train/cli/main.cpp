@@ -151,13 +151,14 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
     vocab = expected_vocab(cfg, text);
     data_bytes = static_cast<int64_t>(text.size());
   }
-  const MemoryEstimate estimate = cfg.tune_method != "none" ? estimate_tune_memory(cfg, vocab, data_bytes)
+  const MemoryEstimate estimate = cfg.tune_method != "none" ? estimate_tune_memory(cfg, vocab, data_bytes, resume)
                                                              : estimate_memory(cfg, vocab, data_bytes);
   const AvailableMemory available = available_memory();
   const std::string refusal = memory_refusal(estimate, available);
   TLM_CHECK(refusal.empty() || force, "{}{}", refusal, cfg.tune_method == "none" ? "" :
             " (tune: the backbone fixes n_layer and n_embd; --method lora or lst trains, and "
-            "keeps gradients and optimizer state for, far fewer weights than full)");
+            "keeps gradients and optimizer state for, far fewer weights than full; "
+            "lst_fisher_samples=0 skips lst's Fisher pass)");
   return fmt::format("memory: about {} estimated{}{}", estimate.str(),
                      available.bytes >= 0 ? fmt::format(", {} available", format_bytes(available.bytes)) : "",
                      refusal.empty() ? "" : " (over the limit: --force)");

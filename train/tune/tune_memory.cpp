@@ -86,8 +86,32 @@ int64_t tuned_parameters(const TrainConfig& c, int64_t vocab) {
   return lst_side_parameters(c);
 }
 
-MemoryEstimate estimate_tune_memory(const TrainConfig& c, int64_t vocab, int64_t data_bytes) {
+MemoryEstimate estimate_tune_memory(const TrainConfig& c, int64_t vocab, int64_t data_bytes,
+                                    bool resume) {
   if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);  // as training
+  const MemoryEstimate training = estimate_tuning_steps(c, vocab, data_bytes);
+  if (c.tune_method != "lst" || resume || c.lst_fisher_samples == 0) return training;
+  // A fresh LST run first scores the backbone (nn::empirical_fisher): the backbone's weights and
+  // gradients, float64 sums for every weight, a forward and backward at batch 1.
+  TrainConfig one = c;
+  one.batch_size = 1;
+  const std::map<std::string, int64_t> batch1 = [&] {
+    const MemoryEstimate m = estimate_memory(one, vocab);
+    return std::map<std::string, int64_t>(m.parts.begin(), m.parts.end());
+  }();
+  const int64_t P = model_size(c, vocab).params;
+  MemoryEstimate fisher;
+  fisher.parts = {{"backbone weights", 4 * P},
+                  {"Fisher gradients", 4 * P},
+                  {"Fisher float64 sums", 8 * P},
+                  {"Fisher activations (batch 1)", batch1.at("activations") + batch1.at("logits gradient")}};
+  if (data_bytes > 0) fisher.parts.emplace_back("data", 5 * data_bytes);
+  sort_parts(fisher);
+  return fisher.total_bytes() > training.total_bytes() ? fisher : training;
+}
+
+MemoryEstimate estimate_tuning_steps(const TrainConfig& c, int64_t vocab, int64_t data_bytes) {
+  if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);
   const int64_t P = model_size(c, vocab).params, Pt = tuned_parameters(c, vocab);
   const double tokens = static_cast<double>(c.batch_size * c.block_size);
   const double C = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);

@@ -24,8 +24,9 @@
 //         at the side's output and the logits V
 //   all   the logits gradient 4 B T V; data 5 x the text's bytes when given (not tensor memory)
 // tests/train/test_tune_memory.cpp checks each method against the measured peak_bytes.
-// Not counted: lst's pruning pass before training (empirical Fisher over lst_fisher_samples
-// windows at batch 1: backbone gradients 4 P and float64 sums 8 P, freed before training).
+// lst's pruning pass before training (a fresh run with lst_fisher_samples > 0; nn/lst.h) holds
+// the backbone's weights 4 P, its gradients 4 P, float64 sums 8 P and the activations and
+// logits gradient of one window (batch 1); for a large backbone that is the run's peak.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,13 @@ namespace tlm::train {
 // all of the backbone for full (tested equal to the built modules' counts).
 int64_t tuned_parameters(const TrainConfig& cfg, int64_t vocab);
 
-// The estimate for cfg.tune_method (full | lora | lst) over the backbone that cfg describes.
-MemoryEstimate estimate_tune_memory(const TrainConfig& cfg, int64_t vocab, int64_t data_bytes = 0);
+// The estimate for cfg.tune_method (full | lora | lst) over the backbone that cfg describes: the
+// larger of its two phases, the tuning steps (estimate_tuning_steps) and, for a fresh lst run
+// with lst_fisher_samples > 0 (`resume` false), the pruning pass before them (parts named
+// "Fisher ...").
+MemoryEstimate estimate_tune_memory(const TrainConfig& cfg, int64_t vocab, int64_t data_bytes = 0,
+                                    bool resume = false);
+// What the tuning steps hold (the peak_bytes a run measures: it counts from the first step).
+MemoryEstimate estimate_tuning_steps(const TrainConfig& cfg, int64_t vocab, int64_t data_bytes = 0);
 
 }  // namespace tlm::train
