@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <sstream>
 
 #include "tests/common/expect_error.h"
 #include "tests/train/test_util.h"
 #include "train/io/checkpoint.h"
 #include "train/io/file_io.h"
+#include "train/run/faults.h"
 #include "train/run/trainer.h"
 #include "train/tune/tune.h"
 
@@ -118,6 +121,105 @@ TEST(Tune, ResumeIsBitExact) {
   second.run(stderr);
   auto a = straight.side()->state_dict(), b = second.side()->state_dict();
   for (auto& [name, t] : a) EXPECT_EQ(t.to_vector<float>(), b.at(name).to_vector<float>()) << name;
+}
+
+// loss of each step in a run's log.jsonl (a step logged twice, before a stop and after the
+// resume, keeps its last record).
+std::map<int64_t, double> step_losses(const std::string& log) {
+  std::map<int64_t, double> out;
+  std::istringstream lines(testing::read_bytes(log));
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.value("kind", "") == "step") out[j.at("step").get<int64_t>()] = j.at("loss").get<double>();
+  }
+  return out;
+}
+
+// A tune stopped mid-run (a NaN loss at step 13 under nan_policy = stop: the checkpoint of the
+// evaluation at step 10 remains, as after a crash) and resumed with no option but its
+// directory: the method, its keys (lora_rank, lst_reduction), the data and the training keys
+// come from the checkpoint, and the run ends with the bit-identical weights, optimizer state,
+// RNG state and losses of a tune never stopped.
+TEST(Tune, ResumeWithNoRepeatedOptionsTakesTheConfigFromTheCheckpointAndIsBitExact) {
+  Fixture f;
+  for (const std::string method : {"lora", "lst"}) {
+    SCOPED_TRACE(method);
+    const std::vector<std::string> keys = {"eval_interval=5", "eval_iters=2", "log_interval=1",
+                                           "lora_rank=3", "lst_reduction=4", "learning_rate=2e-3"};
+    auto with = [&](std::vector<std::string> sets, const std::string& out) {
+      sets.insert(sets.end(), keys.begin(), keys.end());
+      sets.push_back("out_dir=" + (f.dir / out));
+      return f.tune(method, sets);
+    };
+    Trainer straight(with({}, "straight-" + method), false);
+    const TrainSummary want = straight.run(nullptr);
+
+    Trainer first(with({}, "stopped-" + method), false);
+    Faults nan;
+    nan.nan_loss_steps = {13};
+    first.set_faults(&nan);
+    EXPECT_TLM_ERROR(first.run(nullptr), "at step 13");
+    const std::string dir = f.dir / ("stopped-" + method);
+    ASSERT_EQ(load_checkpoint(dir + "/ckpt.bin").meta.at("step"), 10);
+
+    const TrainConfig cfg = tune_resume_config("", "", "", {"out_dir=" + dir});
+    EXPECT_EQ(cfg.tune_method, method);
+    EXPECT_EQ(cfg.lora_rank, 3);
+    EXPECT_EQ(cfg.lst_reduction, 4);
+    EXPECT_EQ(cfg.max_iters, 20);
+    EXPECT_EQ(cfg.data, f.tune_text);
+    EXPECT_EQ(cfg.backbone, backbone_ref(f.backbone).path);
+    EXPECT_EQ(cfg.out_dir, dir);
+    Trainer second(cfg, true);
+    EXPECT_EQ(second.step(), 10);
+    const TrainSummary got = second.run(nullptr);
+
+    EXPECT_EQ(got.iters, 20);
+    EXPECT_EQ(got.train_loss, want.train_loss);
+    EXPECT_EQ(got.val_loss, want.val_loss);
+    EXPECT_EQ(step_losses(dir + "/log.jsonl"), step_losses(f.dir / ("straight-" + method + "/log.jsonl")));
+    Checkpoint a = load_checkpoint(straight.checkpoint_path()), b = load_checkpoint(second.checkpoint_path());
+    EXPECT_EQ(a.meta.at("rng"), b.meta.at("rng"));
+    a.meta["config"].erase("out_dir");
+    b.meta["config"].erase("out_dir");
+    EXPECT_EQ(a.meta.at("config"), b.meta.at("config"));
+    ASSERT_EQ(a.tensors.size(), b.tensors.size());
+    for (size_t i = 0; i < a.tensors.size(); ++i) {
+      SCOPED_TRACE(a.tensors[i].first);
+      ASSERT_EQ(a.tensors[i].first, b.tensors[i].first);  // model.* (trained) and optim.*
+      EXPECT_EQ(a.tensors[i].second.to_vector<float>(), b.tensors[i].second.to_vector<float>());
+    }
+  }
+}
+
+TEST(Tune, ResumeRefusesChangingWhatDefinesTheRunNamingTheKey) {
+  Fixture f;
+  // The default out_dir, <backbone dir>/tune-lora.
+  Trainer t(tune_config(f.backbone, "lora", f.tune_text, {"max_iters=2", "lora_rank=3", "eval_iters=1"}), false);
+  t.run(nullptr);
+  const std::string out = f.dir / "bb/tune-lora";
+  ASSERT_EQ(t.checkpoint_path(), out + "/ckpt.bin");
+  // Keys a resume may change are taken; the checkpoint's others stay.
+  TrainConfig more = tune_resume_config("", "", "", {"out_dir=" + out, "max_iters=4", "learning_rate=1e-3"});
+  EXPECT_EQ(more.max_iters, 4);
+  EXPECT_EQ(more.learning_rate, 1e-3);
+  EXPECT_EQ(more.lora_rank, 3);
+  // --ckpt and --method equal to the checkpoint's are fine, and name the default out_dir.
+  EXPECT_EQ(tune_resume_config(f.backbone, "lora", "", {}).out_dir, out);
+  EXPECT_EQ(tune_resume_config(f.backbone, "lora", f.tune_text, {"out_dir=" + out}).lora_rank, 3);
+  // Everything else is refused by name, all at once.
+  EXPECT_TLM_ERROR(tune_resume_config("", "", "", {"out_dir=" + out, "lora_rank=4", "n_layer=3"}),
+                   "cannot change lora_rank (3 -> 4), n_layer (2 -> 3) on resume");
+  EXPECT_TLM_ERROR(tune_resume_config(f.backbone, "lst", "", {"out_dir=" + out}),
+                   "cannot change tune_method (\"lora\" -> \"lst\")");
+  EXPECT_TLM_ERROR(tune_resume_config("", "", f.dir / "a.txt", {"out_dir=" + out}), "cannot change data");
+  testing::write_bytes(f.dir / "other.bin", read_file(f.backbone, "test"));
+  EXPECT_TLM_ERROR(tune_resume_config(f.dir / "other.bin", "", "", {"out_dir=" + out}), "cannot change backbone");
+  // No run named, no run there, a training run.
+  EXPECT_TLM_ERROR(tune_resume_config("", "", "", {}), "which run? Name its directory");
+  EXPECT_TLM_ERROR(tune_resume_config("", "", "", {"out_dir=" + (f.dir / "nothing")}), "ckpt.bin");
+  EXPECT_TLM_ERROR(tune_resume_config("", "", "", {"out_dir=" + (f.dir / "bb")}),
+                   "is a tlm train checkpoint (tune_method = none)");
 }
 
 TEST(Tune, MissingCorruptMovedAndChangedBackbonesAreRefused) {

@@ -3,8 +3,8 @@
 //   tlm train    [--config run.json] [--set key=value ...] [--resume | --overwrite] [--sample N]
 //   mpirun -np N tlm train ...   (data-parallel over N ranks; docs/distributed.md)
 //   tlm eval     --ckpt out/ckpt.bin [--data file.txt] [--block_size N] [--json] [--metrics]
-//   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT] [--length N] [--temperature T] [--top_k K]
-//                [--top_p P] [--seed S]
+//   tlm sample   --ckpt out/ckpt.bin [--prompt TEXT | --prompt_file FILE] [--length N]
+//                [--temperature T] [--top_k K] [--top_p P] [--seed S] [--num_samples N]
 //   tlm tune     --ckpt out/ckpt.bin --method lst|lora|full [--data new.txt] [--set key=value ...]
 //   tlm info     [--ckpt out/ckpt.bin [--json] | --config run.json --set ...]
 //   tlm rope-bound --context L --head_size h   (docs/methods.md, "RoPE base bound")
@@ -43,6 +43,7 @@
 #include "train/sys/memory_limit.h"
 #include "train/cli/diag_cli.h"
 #include "train/cli/prepare_cli.h"
+#include "train/data/char_tokenizer.h"
 #include "train/data/token_dir.h"
 #include "train/cli/hf_cli.h"
 #include "train/dist/distributed.h"
@@ -56,6 +57,7 @@
 #include "train/tasks/tasks.h"
 #include "train/run/trainer.h"
 #include "train/tune/tune.h"
+#include "train/tune/tune_memory.h"
 
 namespace {
 
@@ -111,11 +113,21 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
 
 // The memory a run will need (train/run/memory_estimate.h) against what is available, before
 // anything is allocated: over the limit it refuses unless `force`. Returns the banner line.
-// (Tuning runs load a backbone first and are not estimated.)
+// Tuning runs are estimated by method (train/tune/tune_memory.h) over the backbone's vocabulary.
 std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
-  if (cfg.tune_method != "none") return "";
   int64_t vocab = 0, data_bytes = 0;  // data_bytes: a text held in memory (not a mapped directory)
-  if (resume) {
+  if (cfg.tune_method != "none") {
+    // A tuned checkpoint holds its backbone's tokenizer; a fresh run reads the backbone's.
+    const std::string source = resume ? (std::filesystem::path(cfg.out_dir) / "ckpt.bin").string() : cfg.backbone;
+    const nlohmann::json meta = load_checkpoint_meta(source);
+    TLM_CHECK(meta.contains("tokenizer"), "tune: {} holds no tokenizer", source);
+    vocab = load_tokenizer(meta.at("tokenizer"))->vocab_size();
+    std::error_code ec;
+    if (!cfg.data.empty()) {
+      const auto size = std::filesystem::file_size(cfg.data, ec);
+      data_bytes = ec ? 0 : static_cast<int64_t>(size);
+    }
+  } else if (resume) {
     Checkpoint ck;
     ck.meta = load_checkpoint_meta((std::filesystem::path(cfg.out_dir) / "ckpt.bin").string());
     TLM_CHECK(ck.meta.contains("tokenizer"), "train --resume: {}/ckpt.bin holds no tokenizer", cfg.out_dir);
@@ -141,10 +153,14 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
     vocab = expected_vocab(cfg, text);
     data_bytes = static_cast<int64_t>(text.size());
   }
-  const MemoryEstimate estimate = estimate_memory(cfg, vocab, data_bytes);
+  const MemoryEstimate estimate = cfg.tune_method != "none" ? estimate_tune_memory(cfg, vocab, data_bytes, resume)
+                                                             : estimate_memory(cfg, vocab, data_bytes);
   const AvailableMemory available = available_memory();
   const std::string refusal = memory_refusal(estimate, available);
-  TLM_CHECK(refusal.empty() || force, "{}", refusal);
+  TLM_CHECK(refusal.empty() || force, "{}{}", refusal, cfg.tune_method == "none" ? "" :
+            " (tune: the backbone fixes n_layer and n_embd; --method lora or lst trains, and "
+            "keeps gradients and optimizer state for, far fewer weights than full; "
+            "lst_fisher_samples=0 skips lst's Fisher pass)");
   return fmt::format("memory: about {} estimated{}{}", estimate.str(),
                      available.bytes >= 0 ? fmt::format(", {} available", format_bytes(available.bytes)) : "",
                      refusal.empty() ? "" : " (over the limit: --force)");
@@ -356,15 +372,42 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   return 0;
 }
 
-int cmd_sample(const std::string& ckpt, const std::string& prompt, int64_t length,
-               double temperature, int64_t top_k, double top_p, int64_t seed) {
+// The prompt of `tlm sample --prompt_file FILE`: the file's bytes as they are (a final newline
+// included), which must be non-empty UTF-8 text.
+std::string read_prompt_file(const std::string& path) {
+  const std::string text = read_file(path, "sample: --prompt_file");
+  TLM_CHECK(!text.empty(), "sample: --prompt_file '{}' is empty; give the text to continue", path);
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence_length(text, i);  // train/data/char_tokenizer.h
+    TLM_CHECK(n > 0, "sample: --prompt_file '{}' is not UTF-8 text: byte 0x{:02x} at offset {} "
+              "does not start a valid UTF-8 character", path, static_cast<unsigned char>(text[i]), i);
+    i += n;
+  }
+  return text;
+}
+
+// N continuations of one prompt; sample i draws from Rng(sample_seed(seed, i)) (train/run/seeds.h),
+// so it is the single sample of `--seed sample_seed(seed, i)`. With N > 1 each is followed by a
+// line of 15 dashes (nanoGPT's sample.py) and its seed goes to stderr.
+int cmd_sample(const std::string& ckpt, const std::string& prompt, const std::string& prompt_file,
+               bool both_prompts, int64_t length, double temperature, int64_t top_k, double top_p,
+               int64_t seed, int64_t num_samples) {
+  TLM_CHECK(!both_prompts, "sample: give the prompt either as --prompt or as --prompt_file, not both");
+  TLM_CHECK(num_samples >= 1, "sample: --num_samples must be at least 1, got {}", num_samples);
+  const std::string text = prompt_file.empty() ? prompt : read_prompt_file(prompt_file);
   LoadedModel m = load_model(ckpt);
   kernels::set_num_threads(static_cast<int>(m.config.threads));
-  std::vector<int32_t> ids = m.tokenizer->encode(prompt.empty() ? "\n" : prompt);
-  Rng rng(static_cast<uint64_t>(seed));
+  std::vector<int32_t> ids = m.tokenizer->encode(text.empty() ? "\n" : text);
   const int64_t n = static_cast<int64_t>(ids.size());
-  Tensor out = m.generate(Tensor::from_vector(ids, {1, n}), length, temperature, top_k, top_p, rng);
-  fmt::print("{}\n", m.tokenizer->decode(out.to_vector<int32_t>()));
+  for (int64_t i = 0; i < num_samples; ++i) {
+    const int64_t s = sample_seed(seed, i);
+    Rng rng(static_cast<uint64_t>(s));
+    Tensor out = m.generate(Tensor::from_vector(ids, {1, n}), length, temperature, top_k, top_p, rng);
+    if (num_samples > 1) fmt::print(stderr, "sample {} of {}: --seed {}\n", i + 1, num_samples, s);
+    fmt::print("{}\n", m.tokenizer->decode(out.to_vector<int32_t>()));
+    if (num_samples > 1) fmt::print("---------------\n");
+    std::fflush(stdout);
+  }
   return 0;
 }
 
@@ -491,11 +534,13 @@ int tlm::cli::run(int argc, char** argv) {
   std::string tune_method;
   auto* tune = app.add_subcommand("tune", "fine-tune a tlm train checkpoint on a new text: Ladder "
                                           "Side-Tuning, LoRA or all weights (docs/tuning.md)");
-  tune->add_option("--ckpt", ckpt, "the pretrained checkpoint (backbone)")->required();
-  tune->add_option("--method", tune_method, "lst | lora | full")->required();
+  tune->add_option("--ckpt", ckpt, "the pretrained checkpoint (backbone; required unless --resume)");
+  tune->add_option("--method", tune_method, "lst | lora | full (required unless --resume)");
   tune->add_option("--data", data, "text to tune on (default: the built-in fortunes corpus)");
   tune->add_option("--set", sets, "override a config key: --set max_iters=300 (repeatable)");
-  tune->add_flag("--resume", resume, "continue from out_dir/ckpt.bin");
+  tune->add_flag("--resume", resume, "continue from out_dir/ckpt.bin (--set out_dir=DIR, or the "
+                 "default of --ckpt and --method), with the config stored in it");
+  tune->add_flag("--force", force, "tune even when the memory estimate exceeds the available memory");
   tune->add_flag("--overwrite", overwrite, "start anew even if out_dir holds a run (its files "
                  "are deleted)");
   tune->add_option("--sample", sample_chars, "print a sample of N tokens at the end");
@@ -512,12 +557,19 @@ int tlm::cli::run(int argc, char** argv) {
 
   auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
   sample->add_option("--ckpt", ckpt, "checkpoint")->required();
-  sample->add_option("--prompt", prompt, "text to continue (default: a newline)");
+  auto* prompt_opt = sample->add_option("--prompt", prompt, "text to continue (default: a newline)");
   sample->add_option("--length", length, "tokens to generate");
   sample->add_option("--temperature", temperature, "softmax temperature (0: greedy)");
   sample->add_option("--top_k", top_k, "keep the k most likely tokens (0: all)");
   sample->add_option("--top_p", top_p, "nucleus sampling mass (1: all)");
-  sample->add_option("--seed", seed, "random seed");
+  sample->add_option("--seed", seed, "random seed (sample i > 1 of --num_samples: a seed derived "
+                     "from it, printed to stderr)");
+  std::string prompt_file;
+  auto* prompt_file_opt = sample->add_option("--prompt_file", prompt_file, "read the text to continue from a UTF-8 file "
+                     "(its bytes as they are; instead of --prompt)");
+  int64_t num_samples = 1;
+  sample->add_option("--num_samples", num_samples, "independent continuations of the prompt, "
+                     "each followed by a line of 15 dashes when N > 1");
 
   auto* info = app.add_subcommand("info", "parameters, FLOPs per token, optimizer memory, BLAS");
   info->add_option("--ckpt", ckpt, "a checkpoint");
@@ -578,10 +630,21 @@ int tlm::cli::run(int argc, char** argv) {
         return run_training(resume ? resume_train_config(config_file, sets) : resolve_config(config_file, sets),
                             start, force, sample_chars, profile, rank_dump);
       }
-      if (*tune) return run_training(tune_config(ckpt, tune_method, data, sets), start, force, sample_chars, false, "");
+      if (*tune) {
+        TLM_CHECK(!(resume && overwrite), "tune: --resume and --overwrite exclude each other");
+        TLM_CHECK(resume || (!ckpt.empty() && !tune_method.empty()), "tune: --ckpt (the backbone) "
+                  "and --method (lst | lora | full) are required to start a tuning run");
+        return run_training(resume ? tune_resume_config(ckpt, tune_method, data, sets)
+                                   : tune_config(ckpt, tune_method, data, sets),
+                            start, force, sample_chars, false, "");
+      }
       if (*eval) return cmd_eval(ckpt, data, block_size, batch_size, max_tokens, json, eval_metrics);
       if (*task) return cmd_task(config_file, sets, task_opt);
-      if (*sample) return cmd_sample(ckpt, prompt, length, temperature, top_k, top_p, seed);
+      if (*sample) {
+        const bool both = prompt_opt->count() > 0 && prompt_file_opt->count() > 0;
+        return cmd_sample(ckpt, prompt, prompt_file, both, length, temperature, top_k, top_p, seed,
+                          num_samples);
+      }
       if (*info) return cmd_info(ckpt, config_file, sets, info_vocab, info_json);
       if (*rope_bound) return cmd_rope_bound(rb_context, rb_head);
       if (*tokenize) return cmd_tokenize(data, tok_type, vocab_size, out);

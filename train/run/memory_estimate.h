@@ -34,7 +34,7 @@
 //   data        5 x the text's bytes, when given: the text and its token ids (at most one
 //               4-byte id per byte) while the dataset is built; not tensor memory, so not in
 //               the measured peak_bytes
-// Tuning runs (tune_method != none) are not estimated (they load a backbone first).
+// Tuning runs (tune_method != none) are estimated by method in train/tune/tune_memory.h.
 #pragma once
 
 #include <cstdint>

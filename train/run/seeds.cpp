@@ -9,4 +9,10 @@ uint64_t derive_seed(int64_t seed, uint64_t stream) {
   return r.next_u64();
 }
 
+int64_t sample_seed(int64_t seed, int64_t i) {
+  if (i == 0) return seed;
+  const uint64_t stream = static_cast<uint64_t>(Stream::Sample) + 16 * static_cast<uint64_t>(i);
+  return static_cast<int64_t>(derive_seed(seed, stream) >> 1);
+}
+
 }  // namespace tlm::train

@@ -26,12 +26,18 @@ enum class Stream : uint64_t {
   ProbeEval = 7,   // `tlm eval` of a built-in task (train/data/probes.h)
   TaskPairs = 8,   // `tlm task pairs`: the partner lines of the train split
   TaskPairsVal = 9,  // ... and of the held-out split
+  Sample = 10,     // `tlm sample --num_samples N`: sample i >= 1 (sample_seed below)
 };
 
 uint64_t derive_seed(int64_t seed, uint64_t stream);
 inline uint64_t derive_seed(int64_t seed, Stream stream) {
   return derive_seed(seed, static_cast<uint64_t>(stream));
 }
+
+// The seed of sample i of `tlm sample --num_samples N --seed S`: sample 0 draws from S itself (so
+// it is the single sample of `--seed S`), sample i >= 1 from derive_seed(S, 10 + 16 i) with the
+// top bit cleared, a seed that `--seed` accepts and reproduces alone.
+int64_t sample_seed(int64_t seed, int64_t i);
 
 // The stream of the evaluation at `step`: 4 + 16 step, never one of the fixed streams above.
 inline uint64_t eval_stream(int64_t step) {

@@ -10,6 +10,8 @@
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
 #include "train/io/model_keys.h"
+#include "train/run/resume_config.h"
+#include "train/run/run_dir.h"
 
 namespace tlm::train {
 
@@ -60,12 +62,20 @@ BackboneRef BackboneRef::from_json(const nlohmann::json& j, const std::string& s
   return {j.at("path").get<std::string>(), j.at("bytes").get<int64_t>(), j.at("fnv1a64").get<std::string>()};
 }
 
-BackboneRef backbone_ref(const std::string& path) {
+namespace {
+// The backbone's path as a tuned checkpoint records it: absolute, symbolic links resolved.
+std::string canonical_backbone_path(const std::string& path) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
   if (ec) abs = std::filesystem::absolute(path);
-  const MappedFile file(abs.string(), "backbone");
-  return {abs.string(), static_cast<int64_t>(file.bytes().size()), fnv1a64_hex_of_file(file)};
+  return abs.string();
+}
+}  // namespace
+
+BackboneRef backbone_ref(const std::string& path) {
+  const std::string abs = canonical_backbone_path(path);
+  const MappedFile file(abs, "backbone");
+  return {abs, static_cast<int64_t>(file.bytes().size()), fnv1a64_hex_of_file(file)};
 }
 
 void check_backbone(const BackboneRef& expected, const std::string& tuned) {
@@ -127,6 +137,38 @@ TrainConfig tune_config(const std::string& backbone_path, const std::string& met
   TLM_CHECK(!std::filesystem::equivalent(ckpt, cfg.backbone, ec),
             "tune: out_dir = {} would overwrite the backbone {}; choose another out_dir",
             cfg.out_dir, cfg.backbone);
+  return cfg;
+}
+
+TrainConfig tune_resume_config(const std::string& backbone_path, const std::string& method,
+                               const std::string& data, const std::vector<std::string>& sets) {
+  std::string out_dir;
+  for (const std::string& a : sets)
+    if (a.rfind("out_dir=", 0) == 0) out_dir = a.substr(8);
+  if (out_dir.empty()) {
+    TLM_CHECK(!backbone_path.empty() && !method.empty(), "tune --resume: which run? Name its "
+              "directory (--set out_dir=DIR), or give --ckpt and --method to resume the default "
+              "<backbone dir>/tune-<method>");
+    out_dir = (std::filesystem::path(canonical_backbone_path(backbone_path)).parent_path() /
+               ("tune-" + method)).string();
+  }
+  prepare_out_dir(out_dir, RunStart::Resume, "tune");  // names a missing out_dir/ckpt.bin
+  const std::string ckpt = (std::filesystem::path(out_dir) / "ckpt.bin").string();
+  Checkpoint ck;
+  ck.meta = load_checkpoint_meta(ckpt);
+  TLM_CHECK(ck.meta.contains("config") && ck.meta.at("config").is_object(), "tune --resume: {} "
+            "holds no config; was it written by tlm tune?", ckpt);
+  const std::string saved_method = json_string_or(ck.meta.at("config"), "tune_method", "none");
+  TLM_CHECK(saved_method != "none", "tune --resume: {} is a tlm train checkpoint (tune_method = "
+            "none); resume it with tlm train --resume --set out_dir={}", ckpt, out_dir);
+  // --ckpt, --method and --data are keys like the others: equal to the checkpoint's, or refused.
+  std::vector<std::string> assignments;
+  if (!backbone_path.empty()) assignments.push_back("backbone=" + canonical_backbone_path(backbone_path));
+  if (!method.empty()) assignments.push_back("tune_method=" + method);
+  if (!data.empty()) assignments.push_back("data=" + data);
+  assignments.insert(assignments.end(), sets.begin(), sets.end());
+  TrainConfig cfg = resume_config(ck.meta.at("config"), nlohmann::json(), assignments, ckpt);
+  cfg.out_dir = out_dir;
   return cfg;
 }
 

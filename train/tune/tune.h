@@ -57,6 +57,18 @@ LoadedModel load_backbone(const std::string& path);
 TrainConfig tune_config(const std::string& backbone_path, const std::string& method,
                         const std::string& data, const std::vector<std::string>& sets);
 
+// The config of `tlm tune --resume`: every key comes from the checkpoint of the run in out_dir
+// (the `out_dir=` of `sets`; else, with both given, <backbone dir>/tune-<method>), as for
+// `tlm train --resume`. The backbone, method and data, when given, must equal the checkpoint's;
+// `sets` may change only the keys a resume may change (train/run/resume_config.h), any other
+// changed key is refused by name.
+//
+//   tlm tune --ckpt bb.bin --method lora --data new.txt --set lora_rank=4 --set max_iters=300
+//   tlm tune --resume --set out_dir=<bb dir>/tune-lora          // lora_rank, max_iters, data...
+//   tlm tune --ckpt bb.bin --method lora --resume               //   from the checkpoint
+TrainConfig tune_resume_config(const std::string& backbone_path, const std::string& method,
+                               const std::string& data, const std::vector<std::string>& sets);
+
 // Every key that decides the network must equal the backbone's; the error names the first
 // that differs.
 void check_matches_backbone(const TrainConfig& backbone, const TrainConfig& tuned,

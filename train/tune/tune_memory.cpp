@@ -1,0 +1,152 @@
+#include "train/tune/tune_memory.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "nn/choices.h"
+#include "nn/mlp.h"
+#include "tensor/error.h"
+
+namespace tlm::train {
+
+namespace {
+
+bool gated(const TrainConfig& c) {
+  const nn::Ffn f = nn::parse<nn::Ffn>(c.ffn);
+  return f == nn::Ffn::GeGLU || f == nn::Ffn::SwiGLU;
+}
+int64_t mlp_hidden(const TrainConfig& c) {
+  return nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn));
+}
+int64_t gau_e(const TrainConfig& c) {
+  return std::max<int64_t>(1, std::llround(c.gau_expansion * static_cast<double>(c.n_embd)));
+}
+int64_t norm_params(const TrainConfig& c, int64_t width) {
+  return width * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
+}
+int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
+
+// The (in, out) of each Linear of one block (nn::Block::for_each_linear).
+std::vector<std::pair<int64_t, int64_t>> block_linears(const TrainConfig& c) {
+  const int64_t C = c.n_embd;
+  if (c.block == "gau") {
+    const int64_t e = gau_e(c), s = c.gau_attn_size;
+    return {{C, 2 * e + s}, {e, C}};
+  }
+  const int64_t F = mlp_hidden(c);
+  return {{C, 3 * C}, {C, C}, {C, gated(c) ? 2 * F : F}, {F, C}};
+}
+
+// LST's side network (nn/lst.cpp): width C/r, MLP hidden F/r, the backbone's heads and norm.
+int64_t lst_side_parameters(const TrainConfig& c) {
+  const int64_t C = c.n_embd, L = c.n_layer, S = C / c.lst_reduction;
+  const int64_t Fs = mlp_hidden(c) / c.lst_reduction;
+  const int64_t block = 2 * norm_params(c, S) + linear_params(S, 3 * S, c.bias) +
+                        linear_params(S, S, c.bias) +
+                        linear_params(S, gated(c) ? 2 * Fs : Fs, c.bias) + linear_params(Fs, S, c.bias);
+  return (L + 1) * linear_params(C, S, true) + L + L * block + norm_params(c, S) +
+         linear_params(S, C, false);
+}
+
+// Floats per token saved by one Transformer layer of width C, MLP hidden F (the formula of
+// train/run/memory_estimate.h): `half` is what 16-bit precision stores in 2 bytes, `full` stays
+// fp32 (attention probabilities and statistics, dropout masks).
+struct LayerFloats {
+  double half = 0, full = 0;
+};
+LayerFloats transformer_layer(const TrainConfig& c, double C, double F) {
+  const double H = static_cast<double>(c.n_head), T = static_cast<double>(c.block_size);
+  LayerFloats f;
+  f.full = H * T + H + 4;
+  f.half = 8 * C + (gated(c) ? 4 : 2) * F;
+  if (c.dropout > 0) f.full += 2 * C + 2 * H * T;
+  return f;
+}
+
+int64_t optimizer_buffers(const TrainConfig& c) {
+  return c.optimizer == "adamw" ? 2 : c.optimizer == "lion" ? 1 : (c.momentum > 0 ? 1 : 0);
+}
+
+void sort_parts(MemoryEstimate& m) {
+  std::stable_sort(m.parts.begin(), m.parts.end(), [](auto& a, auto& b) { return a.second > b.second; });
+}
+
+}  // namespace
+
+int64_t tuned_parameters(const TrainConfig& c, int64_t vocab) {
+  if (c.tune_method == "full") return model_size(c, vocab).params;
+  if (c.tune_method == "lora") {
+    int64_t per_layer = 0;
+    for (const auto& [in, out] : block_linears(c)) per_layer += c.lora_rank * (in + out);
+    return c.n_layer * per_layer;
+  }
+  TLM_CHECK(c.tune_method == "lst", "tune: tune_method = '{}' is not one of full, lora, lst",
+            c.tune_method);
+  return lst_side_parameters(c);
+}
+
+MemoryEstimate estimate_tune_memory(const TrainConfig& c, int64_t vocab, int64_t data_bytes,
+                                    bool resume) {
+  if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);  // as training
+  const MemoryEstimate training = estimate_tuning_steps(c, vocab, data_bytes);
+  if (c.tune_method != "lst" || resume || c.lst_fisher_samples == 0) return training;
+  // A fresh LST run first scores the backbone (nn::empirical_fisher): the backbone's weights and
+  // gradients, float64 sums for every weight, a forward and backward at batch 1.
+  TrainConfig one = c;
+  one.batch_size = 1;
+  const std::map<std::string, int64_t> batch1 = [&] {
+    const MemoryEstimate m = estimate_memory(one, vocab);
+    return std::map<std::string, int64_t>(m.parts.begin(), m.parts.end());
+  }();
+  const int64_t P = model_size(c, vocab).params;
+  MemoryEstimate fisher;
+  fisher.parts = {{"backbone weights", 4 * P},
+                  {"Fisher gradients", 4 * P},
+                  {"Fisher float64 sums", 8 * P},
+                  {"Fisher activations (batch 1)", batch1.at("activations") + batch1.at("logits gradient")}};
+  if (data_bytes > 0) fisher.parts.emplace_back("data", 5 * data_bytes);
+  sort_parts(fisher);
+  return fisher.total_bytes() > training.total_bytes() ? fisher : training;
+}
+
+MemoryEstimate estimate_tuning_steps(const TrainConfig& c, int64_t vocab, int64_t data_bytes) {
+  if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);
+  const int64_t P = model_size(c, vocab).params, Pt = tuned_parameters(c, vocab);
+  const double tokens = static_cast<double>(c.batch_size * c.block_size);
+  const double C = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
+  const double V = static_cast<double>(vocab);
+  const double half_bytes = c.precision != "fp32" ? 2 : 4;
+  double activations = 0;
+  std::vector<std::pair<std::string, int64_t>> extra;
+  if (c.tune_method == "lora") {
+    // What the full run saves, plus x A^T of each adapter, less the frozen LM head's input.
+    const std::map<std::string, int64_t> full = [&] {
+      const MemoryEstimate m = estimate_memory(c, vocab);
+      return std::map<std::string, int64_t>(m.parts.begin(), m.parts.end());
+    }();
+    const double adapters = static_cast<double>(block_linears(c).size());
+    activations = static_cast<double>(full.at("activations")) +
+                  tokens * L * adapters * static_cast<double>(c.lora_rank) * half_bytes - tokens * 4 * C;
+  } else {
+    const int64_t S = c.n_embd / c.lst_reduction, Fs = mlp_hidden(c) / c.lst_reduction;
+    const LayerFloats side = transformer_layer(c, static_cast<double>(S), static_cast<double>(Fs));
+    const double layer = side.half * half_bytes + side.full * 4 + 2 * static_cast<double>(S) * half_bytes;
+    activations = tokens * (L * layer + 4 * (2 * static_cast<double>(S) + V));
+    const double states = L + 1 + (c.lst_output == "residual" ? 1 : 0);
+    extra.emplace_back("backbone hidden states", static_cast<int64_t>(tokens * 4 * states * C));
+  }
+  MemoryEstimate m;
+  m.parts = {{"backbone weights", 4 * P},
+             {"trained weights", 4 * Pt},
+             {"gradients", 4 * Pt},
+             {"optimizer state", 4 * Pt * optimizer_buffers(c)},
+             {"activations", static_cast<int64_t>(activations)},
+             {"logits gradient", static_cast<int64_t>(tokens * 4 * V)}};
+  m.parts.insert(m.parts.end(), extra.begin(), extra.end());
+  if (data_bytes > 0) m.parts.emplace_back("data", 5 * data_bytes);
+  sort_parts(m);
+  return m;
+}
+
+}  // namespace tlm::train
