@@ -199,7 +199,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
              "checkpoint {}\n", s.iters, s.train_loss, s.val_loss, s.tokens_per_s,
              trainer.checkpoint_path());
   if (sample_chars > 0 && !s.interrupted) {
-    Rng rng(static_cast<uint64_t>(cfg.seed));
+    Rng rng(derive_seed(cfg.seed, Stream::Sample));  // train/run/seeds.h
     Tensor prompt = Tensor::from_vector(std::vector<int32_t>{trainer.tokenizer().encode("\n").front()}, {1, 1});
     Tensor out = trainer.side() ? trainer.side()->generate(prompt, sample_chars, 0.8, 0, 1.0, rng)
                                 : trainer.model().generate(prompt, sample_chars, 0.8, 0, 1.0, rng);

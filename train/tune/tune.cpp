@@ -87,7 +87,7 @@ LoadedModel load_backbone(const std::string& path) {
   TLM_CHECK(method == "none", "tune: '{}' is itself a fine-tuned checkpoint (tune_method = {}); "
             "tune from a checkpoint written by tlm train", path, method);
   try {
-    return load_model(path);
+    return load_trained_model(path);  // train/model/loaded_model.h
   } catch (const Error& e) {
     TLM_FAIL("tune: cannot use '{}' as the backbone: {}", path, e.what());
   }

@@ -30,7 +30,8 @@
 
 #include "nn/lst.h"
 #include "train/io/checkpoint.h"
-#include "train/run/trainer.h"
+#include "train/data/tokenizer.h"
+#include "train/model/loaded_model.h"
 
 namespace tlm::train {
 
