@@ -4,18 +4,25 @@
 //     θ ← θ (1 − η λ) − η sign(g)
 //   (Lion with β1 = β2 = 0: optim/lion.cpp is the fused, momentum-carrying relative.)
 //
-// In the library it is optim/signsgd.{h,cpp} (the class below), a test in
-// tests/optim/test_update_rules.cpp, and one line in the table of optim/registry.cpp:
+// In the library it is optim/signsgd.{h,cpp} (the class below and its registry entry, an
+// optim::OptimizerType with the config keys it reads -- none here), a test in
+// tests/optim/test_update_rules.cpp, and one line in the list of optim/registry.cpp:
 //
-//       {"signsgd", [](G g, C c) { return make<SignSgd>(std::move(g), c.lr); }},
+//       r.add(signsgd_type());
 //
-// after which `optimizer = signsgd` in a config selects it. This example is built and run by
-// ctest (example_new_optimizer_signsgd): it checks one update by hand, that the state
-// round-trips, and trains a tiny GPT with it.
+// after which `optimizer = signsgd` in a config selects it: the config's choices and keys come
+// from the registry. This program registers it from its own file (always linked) with one
+// constant, optim::RegisterOptimizer. It is built and run by ctest
+// (example_new_optimizer_signsgd): it checks one update by hand, that the state round-trips,
+// that the config lists it, and trains a tiny GPT with it.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "nn/gpt.h"
 #include "optim/optimizer.h"
+#include "optim/registry.h"
+#include "train/io/config.h"
 
 namespace tlm {
 
@@ -43,6 +50,16 @@ class SignSgd : public optim::Optimizer {
     param.copy_from(Tensor::from_vector(w, param.shape()).to(param.dtype()));
   }
 };
+
+// The registry entry: name, help, its config keys (none: lr and weight decay are every
+// optimizer's), the factory.
+optim::OptimizerType signsgd_type() {
+  return {"signsgd", "signSGD with decoupled weight decay (arXiv:1802.04434)", {},
+          [](std::vector<optim::ParamGroup> groups, double lr, const nn::KeyValues&) {
+            return std::make_unique<SignSgd>(std::move(groups), lr);
+          }};
+}
+static const optim::RegisterOptimizer kSignSgd(signsgd_type());
 
 }  // namespace tlm
 
@@ -84,6 +101,16 @@ int main() {
   }
   fmt::print("tiny GPT trained with signsgd: loss {:.4f} -> {:.4f}\n", first, last);
   ok = ok && last < 0.5 * first;
+  // Selectable by name, from code and from the config (`--set optimizer=signsgd`).
+  const auto* key = train::find_config_key("optimizer");
+  const bool listed = std::find(key->choices.begin(), key->choices.end(), "signsgd") != key->choices.end();
+  train::TrainConfig cfg;
+  cfg.apply_overrides({"optimizer=signsgd"});
+  Tensor w = Tensor::zeros({2}).set_requires_grad(true);
+  const bool built =
+      std::string(optim::make_optimizer("signsgd", {{{{"w", w}}, 0.0, 1.0}}, 1e-3, {})->name()) == "signsgd";
+  fmt::print("optimizer = signsgd: in the config's choices {}, built by name {}\n", listed, built);
+  ok = ok && listed && built;
   fmt::print("{}\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

@@ -15,10 +15,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "nn/entry_key.h"
 #include "tensor/error.h"
 
 namespace tlm::nn {
@@ -56,5 +58,26 @@ class Registry {
   std::string key_;
   std::vector<Entry> entries_;
 };
+
+// The config keys the entries of `registry` name (Entry::keys, a std::vector<EntryKey>), each
+// once, in entry order. Entries may share a key (adamw and lion read beta1) only if they
+// describe it identically; otherwise a tlm::Error names the key and both entries.
+template <class Entry>
+std::vector<EntryKey> entry_keys(const Registry<Entry>& registry) {
+  std::vector<EntryKey> out;
+  std::vector<std::string> owner;
+  for (const Entry& e : registry.entries())
+    for (const EntryKey& k : e.keys) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const EntryKey& o) { return o.name == k.name; });
+      if (it == out.end()) {
+        out.push_back(k);
+        owner.push_back(e.name);
+        continue;
+      }
+      TLM_CHECK(*it == k, "{}: key '{}' is described differently by '{}' and '{}'", registry.key(),
+                k.name, owner[it - out.begin()], e.name);
+    }
+  return out;
+}
 
 }  // namespace tlm::nn

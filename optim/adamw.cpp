@@ -1,5 +1,7 @@
 #include "optim/adamw.h"
 
+#include "optim/registry.h"
+
 #include "tensor/kernels/optim_step.h"
 
 namespace tlm::optim {
@@ -44,6 +46,16 @@ void AdamW::update_all(const std::vector<Update>& updates, double grad_scale) {
                         .t = u.state->step,
                         .grad_scale = grad_scale}});
   kernels::adamw_step_many(targets);
+}
+
+OptimizerType adamw_type() {
+  return {"adamw", "Adam with decoupled weight decay (torch.optim.AdamW)",
+          {beta1_key(), beta2_key(),
+           EntryKey::number("eps", "1e-8", "AdamW denominator epsilon", KeyRange::open(0, 1))},
+          [](std::vector<ParamGroup> groups, double lr, const KeyValues& k) {
+            return std::make_unique<AdamW>(std::move(groups), lr, k.number("beta1"),
+                                           k.number("beta2"), k.number("eps"));
+          }};
 }
 
 }  // namespace tlm::optim

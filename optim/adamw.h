@@ -29,4 +29,8 @@ class AdamW : public Optimizer {
   double beta1_, beta2_, eps_;
 };
 
+// The registry entry (optim/registry.h): "adamw", keys beta1, beta2, eps.
+struct OptimizerType;
+OptimizerType adamw_type();
+
 }  // namespace tlm::optim

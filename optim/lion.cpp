@@ -1,5 +1,7 @@
 #include "optim/lion.h"
 
+#include "optim/registry.h"
+
 #include "tensor/kernels/optim_step.h"
 
 namespace tlm::optim {
@@ -32,6 +34,14 @@ void Lion::update_all(const std::vector<Update>& updates, double grad_scale) {
                         .weight_decay = u.weight_decay,
                         .grad_scale = grad_scale}});
   kernels::lion_step_many(targets);
+}
+
+OptimizerType lion_type() {
+  return {"lion", "Lion, sign of the interpolated momentum (arXiv:2302.06675)",
+          {beta1_key(), beta2_key()},
+          [](std::vector<ParamGroup> groups, double lr, const KeyValues& k) {
+            return std::make_unique<Lion>(std::move(groups), lr, k.number("beta1"), k.number("beta2"));
+          }};
 }
 
 }  // namespace tlm::optim

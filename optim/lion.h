@@ -28,4 +28,8 @@ class Lion : public Optimizer {
   double beta1_, beta2_;
 };
 
+// The registry entry (optim/registry.h): "lion", keys beta1, beta2.
+struct OptimizerType;
+OptimizerType lion_type();
+
 }  // namespace tlm::optim

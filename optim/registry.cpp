@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <functional>
 #include <utility>
 
 #include "optim/adamw.h"
@@ -12,39 +11,47 @@
 
 namespace tlm::optim {
 
-namespace {
-using Factory =
-    std::function<std::unique_ptr<Optimizer>(std::vector<ParamGroup>, const OptimizerConfig&)>;
-using G = std::vector<ParamGroup>;
-using C = const OptimizerConfig&;
-template <class O, class... Args>
-std::unique_ptr<Optimizer> make(G groups, Args... args) {
-  return std::make_unique<O>(std::move(groups), args...);
+// The list: one line per optimizer, each entry defined in its optimizer's own file. An explicit
+// list rather than a registration constant in each file: optim/ is a static library, and the
+// linker drops an object file that nothing references -- a constant that registers itself
+// would be dropped with it. Calling the entry function from here references the file. (A
+// program's own file, always linked, may call optimizer_registry().add(...) instead:
+// examples/new_optimizer_signsgd.cpp.)
+nn::Registry<OptimizerType>& optimizer_registry() {
+  static nn::Registry<OptimizerType> registry = [] {
+    nn::Registry<OptimizerType> r("optimizer");
+    r.add(adamw_type());
+    r.add(lion_type());
+    r.add(sgd_type());
+    return r;
+  }();
+  return registry;
 }
 
-// One line per optimizer.
-const std::vector<std::pair<std::string, Factory>>& registry() {
-  static const std::vector<std::pair<std::string, Factory>> r = {
-      {"sgd", [](G g, C c) { return make<Sgd>(std::move(g), c.lr, c.momentum, c.nesterov); }},
-      {"adamw", [](G g, C c) { return make<AdamW>(std::move(g), c.lr, c.beta1, c.beta2, c.eps); }},
-      {"lion", [](G g, C c) { return make<Lion>(std::move(g), c.lr, c.beta1, c.beta2); }},
-  };
-  return r;
+EntryKey beta1_key() {
+  return EntryKey::number("beta1", "0.9", "first-moment decay (AdamW, Lion)", KeyRange::half_open(0, 1));
 }
-}  // namespace
 
-std::vector<std::string> optimizer_names() {
-  std::vector<std::string> out;
-  for (const auto& [name, f] : registry()) out.push_back(name);
-  return out;
+EntryKey beta2_key() {
+  return EntryKey::number("beta2", "0.99", "second-moment decay (AdamW; Lion's momentum decay)",
+                          KeyRange::half_open(0, 1));
+}
+
+std::vector<std::string> optimizer_names() { return optimizer_registry().names(); }
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<ParamGroup> groups,
+                                          double lr, const KeyValues& keys) {
+  const OptimizerType* type = optimizer_registry().find(name);
+  TLM_CHECK(type != nullptr, "optimizer: unknown optimizer '{}'; allowed: {}", name,
+            fmt::join(optimizer_names(), ", "));
+  detail::check_lr(name.c_str(), lr);
+  return type->make(std::move(groups), lr, nn::with_defaults(type->keys, keys, name));
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<ParamGroup> groups,
                                           const OptimizerConfig& cfg) {
-  const Factory* factory = nullptr;
-  for (const auto& [n, f] : registry())
-    if (n == name) factory = &f;
-  TLM_CHECK(factory, "optimizer: unknown optimizer '{}'; allowed: {}", name,
+  TLM_CHECK(optimizer_registry().find(name) != nullptr,
+            "optimizer: unknown optimizer '{}'; allowed: {}", name,
             fmt::join(optimizer_names(), ", "));
   const char* opt = name.c_str();
   detail::check_lr(opt, cfg.lr);
@@ -52,7 +59,9 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<P
   detail::check_unit_interval(opt, "beta2", cfg.beta2);
   detail::check_positive(opt, "eps", cfg.eps);
   detail::check_unit_interval(opt, "momentum", cfg.momentum);
-  return (*factory)(std::move(groups), cfg);
+  KeyValues keys{{"beta1", cfg.beta1}, {"beta2", cfg.beta2}, {"eps", cfg.eps},
+                 {"momentum", cfg.momentum}, {"nesterov", cfg.nesterov}};
+  return make_optimizer(name, std::move(groups), cfg.lr, keys);
 }
 
 }  // namespace tlm::optim

@@ -39,33 +39,56 @@ double WarmupCosineSchedule::lr_at(int64_t it) const {
   return min_lr_ + 0.5 * (1.0 + std::cos(std::numbers::pi * ratio)) * (lr_ - min_lr_);
 }
 
-namespace {
-using Factory = std::function<std::unique_ptr<LrSchedule>(const ScheduleConfig&)>;
-using C = const ScheduleConfig&;
-// The schedule registry: one line per schedule.
-const std::vector<std::pair<std::string, Factory>>& registry() {
-  static const std::vector<std::pair<std::string, Factory>> r = {
-      {"constant", [](C c) { return std::make_unique<ConstantSchedule>(c.lr); }},
-      {"warmup_cosine",
-       [](C c) {
-         return std::make_unique<WarmupCosineSchedule>(c.lr, c.min_lr, c.warmup_iters,
-                                                       c.lr_decay_iters);
-       }},
-  };
-  return r;
+nn::Registry<ScheduleType>& schedule_registry() {
+  using nn::EntryKey;
+  using nn::KeyRange;
+  using nn::KeyValues;
+  static nn::Registry<ScheduleType> registry = [] {
+    nn::Registry<ScheduleType> r("schedule");
+    r.add({"cosine", "linear warmup, then cosine decay to min_lr (nanoGPT's get_lr)",
+           {EntryKey::number("min_lr", "1e-4", "learning rate after lr_decay_iters (at most learning_rate)",
+                             KeyRange::at_least(0)),
+            EntryKey::integer("warmup_iters", "100", "linear warmup steps (at most lr_decay_iters)",
+                              KeyRange::at_least(0)),
+            EntryKey::integer("lr_decay_iters", "2000", "step where the cosine reaches min_lr",
+                              KeyRange::at_least(1))},
+           [](double lr, const KeyValues& k) {
+             return std::make_unique<WarmupCosineSchedule>(lr, k.number("min_lr"),
+                                                           k.integer("warmup_iters"),
+                                                           k.integer("lr_decay_iters"));
+           },
+           [](double lr, const KeyValues& k) {
+             const int64_t warmup = k.integer("warmup_iters"), decay = k.integer("lr_decay_iters");
+             TLM_CHECK(warmup <= decay,
+                       "schedule cosine: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: "
+                       "warmup_iters <= lr_decay_iters)", warmup, decay);
+             const double min_lr = k.number("min_lr");
+             TLM_CHECK(min_lr <= lr,
+                       "schedule cosine: min_lr = {} exceeds learning_rate = {} (allowed: min_lr "
+                       "<= learning_rate)", min_lr, lr);
+           }});
+    r.add({"constant", "the learning rate at every step", {},
+           [](double lr, const KeyValues&) { return std::make_unique<ConstantSchedule>(lr); }});
+    return r;
+  }();
+  return registry;
 }
-}  // namespace
 
-std::vector<std::string> schedule_names() {
-  std::vector<std::string> out;
-  for (const auto& [name, f] : registry()) out.push_back(name);
-  return out;
+std::vector<std::string> schedule_names() { return schedule_registry().names(); }
+
+std::unique_ptr<LrSchedule> make_schedule(const std::string& name, double lr,
+                                          const nn::KeyValues& keys) {
+  const ScheduleType* type = schedule_registry().find(name);
+  TLM_CHECK(type != nullptr, "schedule: unknown schedule '{}'; allowed: {}", name,
+            fmt::join(schedule_names(), ", "));
+  return type->make(lr, nn::with_defaults(type->keys, keys, fmt::format("schedule {}", name)));
 }
 
 std::unique_ptr<LrSchedule> make_schedule(const std::string& name, const ScheduleConfig& cfg) {
-  for (const auto& [n, factory] : registry())
-    if (n == name) return factory(cfg);
-  TLM_FAIL("schedule: unknown schedule '{}'; allowed: {}", name, fmt::join(schedule_names(), ", "));
+  return make_schedule(name, cfg.lr,
+                       {{"min_lr", cfg.min_lr},
+                        {"warmup_iters", cfg.warmup_iters},
+                        {"lr_decay_iters", cfg.lr_decay_iters}});
 }
 
 }  // namespace tlm::optim

@@ -1,15 +1,19 @@
 // Learning-rate schedules: lr_at(it) for iteration it = 0, 1, ... (set before that iteration's
 // step, as nanoGPT's get_lr).
 //
-//   auto sched = optim::make_schedule("warmup_cosine", {.lr = 1e-3, .min_lr = 1e-4,
+//   auto sched = optim::make_schedule("cosine", {.lr = 1e-3, .min_lr = 1e-4,
 //                                     .warmup_iters = 100, .lr_decay_iters = 5000});
 //   opt->set_lr(sched->lr_at(it));
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "nn/entry_key.h"
+#include "nn/registry.h"
 
 namespace tlm::optim {
 
@@ -46,14 +50,33 @@ class WarmupCosineSchedule : public LrSchedule {
   int64_t warmup_iters_, lr_decay_iters_;
 };
 
+// The schedules selectable by name (the config key `schedule`): one nn::Registry (nn/registry.h)
+// whose entries name their config keys (group "optimizer"). A new schedule is a class here (or
+// a file pair of its own), its entry in the list of schedule.cpp:schedule_registry, its test.
+struct ScheduleType {
+  std::string name;            // the value of the config key `schedule`
+  std::string help;            // one line
+  std::vector<nn::EntryKey> keys;  // its keys beyond learning_rate
+  std::function<std::unique_ptr<LrSchedule>(double lr, const nn::KeyValues& keys)> make;
+  // Checks across keys (throw tlm::Error naming them), run by the config's validate(); may be
+  // empty.
+  std::function<void(double lr, const nn::KeyValues& keys)> check = {};
+};
+// "cosine" (the default: linear warmup, then cosine decay; WarmupCosineSchedule), "constant".
+nn::Registry<ScheduleType>& schedule_registry();
+
+// The schedule `name` with peak learning rate lr; the entry's keys missing from `keys` take
+// their defaults (each checked against its range); an unknown name lists the allowed ones.
+std::unique_ptr<LrSchedule> make_schedule(const std::string& name, double lr,
+                                          const nn::KeyValues& keys);
+
+// The typed form for code and tests: cosine's keys as fields ("constant" uses only lr).
 struct ScheduleConfig {
   double lr = 1e-3;
   double min_lr = 1e-4;
   int64_t warmup_iters = 100;
   int64_t lr_decay_iters = 5000;
 };
-
-// "constant" (uses only cfg.lr) or "warmup_cosine"; an unknown name lists the allowed ones.
 std::unique_ptr<LrSchedule> make_schedule(const std::string& name, const ScheduleConfig& cfg);
 std::vector<std::string> schedule_names();
 

@@ -1,5 +1,7 @@
 #include "optim/sgd.h"
 
+#include "optim/registry.h"
+
 #include "tensor/kernels/optim_step.h"
 
 namespace tlm::optim {
@@ -36,6 +38,15 @@ void Sgd::update(Tensor& param, const Tensor& grad, ParamState& st, double lr,
                       .weight_decay = weight_decay,
                       .nesterov = nesterov_,
                       .first = st.step == 1});
+}
+
+OptimizerType sgd_type() {
+  return {"sgd", "SGD with momentum (torch.optim.SGD)",
+          {EntryKey::number("momentum", "0.9", "momentum (sgd)", KeyRange::half_open(0, 1)),
+           EntryKey::flag("nesterov", "false", "Nesterov momentum (sgd; needs momentum > 0)")},
+          [](std::vector<ParamGroup> groups, double lr, const KeyValues& k) {
+            return std::make_unique<Sgd>(std::move(groups), lr, k.number("momentum"), k.flag("nesterov"));
+          }};
 }
 
 }  // namespace tlm::optim

@@ -27,4 +27,8 @@ class Sgd : public Optimizer {
   bool nesterov_;
 };
 
+// The registry entry (optim/registry.h): "sgd", keys momentum, nesterov.
+struct OptimizerType;
+OptimizerType sgd_type();
+
 }  // namespace tlm::optim

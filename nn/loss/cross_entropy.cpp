@@ -1,5 +1,7 @@
 #include "nn/loss/cross_entropy.h"
 
+#include "nn/loss/registry.h"
+
 #include "autograd/ops/loss_cross_entropy.h"
 
 namespace tlm::nn {
@@ -30,6 +32,26 @@ Tensor cross_entropy_composed(const Tensor& logits, const Tensor& targets, doubl
     per_row = add(mul(nll, 1 - label_smoothing), mul(smooth, label_smoothing));
   }
   return detail::masked_mean(per_row, detail::valid_mask(targets, ignore_index, logits.dtype()));
+}
+
+namespace {
+Tensor ce_entry(const Tensor& z, const Tensor& y, const LossOptions& o) {
+  return cross_entropy(z, y, 0.0, o.ignore_index);
+}
+Tensor smoothed_entry(const Tensor& z, const Tensor& y, const LossOptions& o) {
+  return cross_entropy(z, y, o.keys.number("label_smoothing"), o.ignore_index);
+}
+}  // namespace
+
+LossType ce_loss_type() { return {"ce", "softmax cross-entropy", {}, &ce_entry}; }
+
+LossType label_smoothing_loss_type() {
+  return {"label_smoothing", "cross-entropy against (1-eps) onehot + eps/V",
+          {EntryKey::number("label_smoothing", "0.1",
+                            "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V "
+                            "(docs/methods.md, \"Cross-entropy and label smoothing\")",
+                            KeyRange::half_open(0, 1))},
+          &smoothed_entry};
 }
 
 }  // namespace tlm::nn

@@ -26,4 +26,9 @@ Tensor cross_entropy_per_item(const Tensor& logits, const Tensor& targets,
 Tensor cross_entropy_composed(const Tensor& logits, const Tensor& targets,
                               double label_smoothing = 0.0, int32_t ignore_index = kIgnoreIndex);
 
+// The registry entries (nn/loss/registry.h): "ce" (eps = 0) and "label_smoothing" (its key).
+struct LossType;
+LossType ce_loss_type();
+LossType label_smoothing_loss_type();
+
 }  // namespace tlm::nn

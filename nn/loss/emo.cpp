@@ -1,5 +1,7 @@
 #include "nn/loss/emo.h"
 
+#include "nn/loss/registry.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -58,6 +60,29 @@ Tensor emo_loss(const Tensor& logits, const Tensor& targets, const Tensor& embed
   Tensor per = emo_loss_per_item(logits, targets, embedding, options);
   return detail::masked_mean(per,
                              detail::valid_mask(targets, options.ignore_index, logits.dtype()));
+}
+
+namespace {
+Tensor emo_entry(const Tensor& z, const Tensor& y, const LossOptions& o) {
+  TLM_CHECK(o.emo_embedding.defined(),
+            "lm_loss 'emo': LossOptions::emo_embedding is not set "
+            "(expected the frozen cost embedding [V,D], V = {})",
+            z.shape()[1]);
+  EmoOptions e;
+  e.ignore_index = o.ignore_index;
+  const double cap = o.keys.number("emo_max_weight");
+  e.max_weight = cap > 0 ? cap : std::numeric_limits<double>::infinity();  // 0: no cap
+  return emo_loss(z, y, o.emo_embedding, e);
+}
+}  // namespace
+
+LossType emo_loss_type() {
+  return {"emo", "EMO + MLE with a frozen cost embedding",
+          {EntryKey::number("emo_max_weight", "0",
+                            "loss = emo: cap on the weight sg(ce/emo) (0: no cap, docs/methods.md, "
+                            "\"EMO\"; DRSY/EMO uses 3); cost embedding = the LM head at step 0",
+                            KeyRange::at_least(0))},
+          &emo_entry};
 }
 
 }  // namespace tlm::nn

@@ -39,4 +39,9 @@ Tensor emo_loss_per_item(const Tensor& logits, const Tensor& targets, const Tens
 Tensor emo_distance(const Tensor& logits, const Tensor& targets, const Tensor& embedding,
                     int32_t ignore_index = kIgnoreIndex);
 
+// The registry entry (nn/loss/registry.h): "emo", key emo_max_weight (0: no cap); reads
+// LossOptions::emo_embedding.
+struct LossType;
+LossType emo_loss_type();
+
 }  // namespace tlm::nn

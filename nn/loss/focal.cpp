@@ -1,5 +1,7 @@
 #include "nn/loss/focal.h"
 
+#include "nn/loss/registry.h"
+
 #include <cmath>
 #include <limits>
 
@@ -125,6 +127,23 @@ Tensor focal_loss(const Tensor& logits, const Tensor& targets, double gamma, dou
                   int32_t ignore_index) {
   Tensor l = focal_loss_per_item(logits, targets, gamma, alpha, ignore_index);
   return detail::masked_mean(l, detail::valid_mask(targets, ignore_index, logits.dtype()));
+}
+
+namespace {
+Tensor focal_entry(const Tensor& z, const Tensor& y, const LossOptions& o) {
+  return focal_loss(z, y, o.keys.number("focal_gamma"), o.keys.number("focal_alpha"), o.ignore_index);
+}
+}  // namespace
+
+LossType focal_loss_type() {
+  return {"focal", "multi-class focal loss -alpha (1-p_t)^gamma log p_t",
+          {EntryKey::number("focal_gamma", "2.0",
+                            "loss = focal: gamma of -alpha (1-p_t)^gamma log p_t (arXiv:1708.02002)",
+                            KeyRange::at_least(0)),
+           EntryKey::number("focal_alpha", "1.0",
+                            "loss = focal: alpha, a plain scale in the multi-class form",
+                            KeyRange::above(0))},
+          &focal_entry};
 }
 
 }  // namespace tlm::nn

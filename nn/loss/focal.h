@@ -46,4 +46,8 @@ Tensor focal_loss(const Tensor& logits, const Tensor& targets, double gamma = 2.
 Tensor focal_loss_per_item(const Tensor& logits, const Tensor& targets, double gamma = 2.0,
                            double alpha = 1.0, int32_t ignore_index = kIgnoreIndex);
 
+// The registry entry (nn/loss/registry.h): "focal", keys focal_gamma and focal_alpha.
+struct LossType;
+LossType focal_loss_type();
+
 }  // namespace tlm::nn

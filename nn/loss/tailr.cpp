@@ -1,5 +1,7 @@
 #include "nn/loss/tailr.h"
 
+#include "nn/loss/registry.h"
+
 #include <cmath>
 
 namespace tlm::nn {
@@ -49,6 +51,21 @@ Tensor tailr_weighted_loss(const Tensor& logits, const Tensor& targets, double g
   }
   return detail::masked_mean(neg(mul(weight, logp)),
                              detail::valid_mask(targets, ignore_index, logits.dtype()));
+}
+
+namespace {
+Tensor tailr_entry(const Tensor& z, const Tensor& y, const LossOptions& o) {
+  return tailr_loss(z, y, o.keys.number("tailr_gamma"), o.ignore_index);
+}
+}  // namespace
+
+LossType tailr_loss_type() {
+  return {"tailr", "TaiLr -log(gamma + (1-gamma) p_t)/(1-gamma)",
+          {EntryKey::number("tailr_gamma", "1e-7",
+                            "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) "
+                            "(docs/methods.md, \"TaiLr\"; 1e-7 from scratch)",
+                            KeyRange::half_open(0, 1))},
+          &tailr_entry};
 }
 
 }  // namespace tlm::nn

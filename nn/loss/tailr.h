@@ -28,4 +28,8 @@ Tensor tailr_loss_per_item(const Tensor& logits, const Tensor& targets, double g
 Tensor tailr_weighted_loss(const Tensor& logits, const Tensor& targets, double gamma,
                            double floor_b, int32_t ignore_index = kIgnoreIndex);
 
+// The registry entry (nn/loss/registry.h): "tailr", key tailr_gamma.
+struct LossType;
+LossType tailr_loss_type();
+
 }  // namespace tlm::nn

@@ -151,7 +151,7 @@ void replay(const std::string& file, double rtol, double atol) {
                       .nesterov = g.config.at("nesterov") != 0};
   auto opt = make_optimizer(g.optimizer, groups, cfg);
   auto sched = make_schedule(
-      "warmup_cosine", {.lr = g.schedule.at("lr"),
+      "cosine", {.lr = g.schedule.at("lr"),
                         .min_lr = g.schedule.at("min_lr"),
                         .warmup_iters = static_cast<int64_t>(g.schedule.at("warmup_iters")),
                         .lr_decay_iters = static_cast<int64_t>(g.schedule.at("lr_decay_iters"))});

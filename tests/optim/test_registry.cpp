@@ -16,7 +16,7 @@ std::vector<ParamGroup> groups() {
 }
 
 TEST(Registry, NamesAndFactories) {
-  EXPECT_EQ(optimizer_names(), (std::vector<std::string>{"sgd", "adamw", "lion"}));
+  EXPECT_EQ(optimizer_names(), (std::vector<std::string>{"adamw", "lion", "sgd"}));
   for (const auto& name : optimizer_names()) {
     auto opt = make_optimizer(name, groups(), {.lr = 1e-3, .momentum = 0.9});
     EXPECT_STREQ(opt->name(), name.c_str());
@@ -28,7 +28,7 @@ TEST(Registry, NamesAndFactories) {
 }
 
 TEST(Registry, UnknownNameListsTheAllowedOnes) {
-  EXPECT_TLM_ERROR(make_optimizer("adam", groups(), {}), "'adam'", "sgd, adamw, lion");
+  EXPECT_TLM_ERROR(make_optimizer("adam", groups(), {}), "'adam'", "adamw, lion, sgd");
 }
 
 TEST(Registry, BadHyperparametersNameTheKeyAndRange) {

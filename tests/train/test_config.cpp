@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
+#include "nn/loss/registry.h"
+#include "optim/registry.h"
+#include "optim/schedule.h"
 #include "tests/train/test_util.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 namespace {
@@ -20,12 +25,20 @@ TEST(Config, DefaultsAreTheCpuBabyRecipe) {
   EXPECT_EQ(c.batch_size, 12);
   EXPECT_EQ(c.max_iters, 2000);
   EXPECT_DOUBLE_EQ(c.learning_rate, 1e-3);
-  EXPECT_DOUBLE_EQ(c.min_lr, 1e-4);
-  EXPECT_EQ(c.warmup_iters, 100);
-  EXPECT_EQ(c.lr_decay_iters, 2000);
+  EXPECT_DOUBLE_EQ(c.number("min_lr"), 1e-4);
+  EXPECT_EQ(c.integer("warmup_iters"), 100);
+  EXPECT_EQ(c.integer("lr_decay_iters"), 2000);
   EXPECT_DOUBLE_EQ(c.weight_decay, 0.1);
-  EXPECT_DOUBLE_EQ(c.beta1, 0.9);
-  EXPECT_DOUBLE_EQ(c.beta2, 0.99);
+  EXPECT_DOUBLE_EQ(c.number("beta1"), 0.9);
+  EXPECT_DOUBLE_EQ(c.number("beta2"), 0.99);
+  EXPECT_DOUBLE_EQ(c.number("momentum"), 0.9);
+  EXPECT_DOUBLE_EQ(c.number("eps"), 1e-8);
+  EXPECT_FALSE(c.entry_values.flag("nesterov"));
+  EXPECT_DOUBLE_EQ(c.number("label_smoothing"), 0.1);
+  EXPECT_DOUBLE_EQ(c.number("focal_gamma"), 2.0);
+  EXPECT_DOUBLE_EQ(c.number("focal_alpha"), 1.0);
+  EXPECT_DOUBLE_EQ(c.number("tailr_gamma"), 1e-7);
+  EXPECT_DOUBLE_EQ(c.number("emo_max_weight"), 0.0);
   EXPECT_DOUBLE_EQ(c.grad_clip, 1.0);
   EXPECT_DOUBLE_EQ(c.dropout, 0.0);
   EXPECT_EQ(c.eval_interval, 250);
@@ -48,13 +61,13 @@ TEST(Config, DefaultsAreTheCpuBabyRecipe) {
 }
 
 TEST(Config, TableCoversEveryKeyOnce) {
-  const std::vector<std::string> expected = {
+  // The keys TrainConfig holds as fields ...
+  std::vector<std::string> expected = {
       "n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "learning_rate",
-      "min_lr", "warmup_iters", "lr_decay_iters", "weight_decay", "beta1", "beta2", "grad_clip",
+      "weight_decay", "grad_clip",
       "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
       "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "rope_base", "norm_type",
-      "ffn", "tie_weights", "optimizer", "momentum", "eps", "schedule", "loss", "threads",
-      "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma", "emo_max_weight",
+      "ffn", "tie_weights", "optimizer", "schedule", "loss", "threads",
       "log_interval", "ckpt_interval", "val_fraction", "precision",
       "block", "attn", "attn_scale", "window", "layout", "gau_expansion", "gau_attn_size",
       "nan_policy",
@@ -64,6 +77,33 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "loss_scale_backoff", "loss_scale_min",
       "dist_bucket_mb", "attn_kernel", "activation_checkpointing",
       "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "norm_eps", "tokenizer_dir"};
+  // ... and every key a loss, optimizer or schedule entry names (each once, right after the key
+  // that selects the entry), with the entry's type, default, range and help.
+  const std::pair<const char*, std::vector<nn::EntryKey>> families[] = {
+      {"loss", nn::entry_keys(nn::loss_registry())},
+      {"optimizer", nn::entry_keys(optim::optimizer_registry())},
+      {"schedule", nn::entry_keys(optim::schedule_registry())}};
+  for (const auto& [selector, keys] : families) {
+    EXPECT_FALSE(keys.empty()) << selector;
+    for (const nn::EntryKey& e : keys) {
+      expected.push_back(e.name);
+      const ConfigKey* k = find_config_key(e.name);
+      ASSERT_NE(k, nullptr) << e.name;
+      EXPECT_EQ(k->kind(), static_cast<int>(e.type)) << e.name;
+      EXPECT_EQ(k->default_value, e.default_value) << e.name;
+      EXPECT_EQ(k->help, e.help) << e.name;
+      EXPECT_EQ(k->range.str(), e.range.str()) << e.name;
+      EXPECT_EQ(k->group, find_config_key(selector)->group) << e.name;
+    }
+  }
+  for (const char* k : {"label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma",
+                               "emo_max_weight", "beta1", "beta2", "momentum", "eps", "nesterov",
+                               "min_lr", "warmup_iters", "lr_decay_iters"})
+    EXPECT_NE(std::find(expected.begin(), expected.end(), k), expected.end()) << k;
+  EXPECT_EQ(find_config_key("loss")->choices, nn::lm_loss_names());
+  EXPECT_EQ(find_config_key("optimizer")->choices, optim::optimizer_names());
+  EXPECT_EQ(find_config_key("schedule")->choices, optim::schedule_names());
+  EXPECT_EQ(find_config_key("tokenizer")->choices, tokenizer_names());
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
@@ -205,7 +245,9 @@ TEST(Config, OptimizerKeysRefuseOutOfRangeAndNonFinite) {
   TrainConfig ok;
   ok.apply_overrides({"beta1=0", "beta2=0", "weight_decay=0", "learning_rate=1e-30",
                       "min_lr=0", "momentum=0", "optimizer=lion"});
-  EXPECT_EQ(ok.beta2, 0.0);
+  EXPECT_EQ(ok.number("beta2"), 0.0);
+  EXPECT_EQ(ok.to_json().at("beta2"), 0.0);
+  EXPECT_EQ(TrainConfig::from_json(ok.to_json()).number("min_lr"), 0.0);
 }
 
 TEST(Config, CrossKeyRules) {

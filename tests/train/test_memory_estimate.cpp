@@ -1,4 +1,4 @@
-// The size of a run from its config alone (train/run/memory_estimate.h): parameter counts and
+// The size of a run from its config alone (train/launch/memory_estimate.h): parameter counts and
 // FLOPs equal the built model's, the memory estimate is within 15 % of the measured peak, and a
 // run that cannot fit is refused before it allocates.
 #include <sys/wait.h>
@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "tests/train/test_util.h"
-#include "train/run/memory_estimate.h"
+#include "train/launch/memory_estimate.h"
 #include "train/run/trainer.h"
 #include "train/sys/memory_limit.h"
 

@@ -11,14 +11,17 @@
 #include <filesystem>
 #include <sstream>
 
+#include "nn/loss/registry.h"
+#include "optim/registry.h"
+#include "optim/schedule.h"
 #include "tests/train/test_util.h"
 #include "train/data/text_check.h"
 #include "train/data/tokenizer.h"
 #include "train/io/checkpoint.h"
 #include "train/run/checkpoint_info.h"
 #include "train/io/file_io.h"
-#include "train/run/resume_config.h"
-#include "train/run/run_dir.h"
+#include "train/launch/resume_config.h"
+#include "train/launch/run_dir.h"
 #include "train/run/trainer.h"
 
 namespace tlm::train {
@@ -170,7 +173,7 @@ TEST(ResumeConfig, TakesEveryKeyFromTheCheckpointAndRefusesModelKeysAllAtOnce) {
                                 {"eval_interval=5", "min_lr=0.001", "threads=2"}, "c.bin");
   EXPECT_EQ(r.max_iters, 50);
   EXPECT_EQ(r.eval_interval, 5);
-  EXPECT_EQ(r.min_lr, 0.001);
+  EXPECT_EQ(r.number("min_lr"), 0.001);
   EXPECT_EQ(r.threads, 2);
   EXPECT_EQ(r.n_layer, 2);
   EXPECT_EQ(r.learning_rate, 0.01);  // from the checkpoint, not the default 1e-3
@@ -188,6 +191,14 @@ TEST(ResumeConfig, TakesEveryKeyFromTheCheckpointAndRefusesModelKeysAllAtOnce) {
   EXPECT_FALSE(resumable_key("seed"));
   EXPECT_FALSE(resumable_key("optimizer"));
   EXPECT_TRUE(resumable_key("lr_decay_iters"));
+  // The keys the registries' entries name: every loss's and schedule's (derived from the
+  // registries, so a new loss's key is resumable with no list to edit), no optimizer's (they
+  // shape its state).
+  for (const nn::EntryKey& k : nn::entry_keys(nn::loss_registry())) EXPECT_TRUE(resumable_key(k.name)) << k.name;
+  for (const nn::EntryKey& k : nn::entry_keys(optim::schedule_registry())) EXPECT_TRUE(resumable_key(k.name)) << k.name;
+  for (const nn::EntryKey& k : nn::entry_keys(optim::optimizer_registry())) EXPECT_FALSE(resumable_key(k.name)) << k.name;
+  EXPECT_TRUE(resumable_key("focal_gamma"));
+  EXPECT_FALSE(resumable_key("beta2"));
 }
 
 TEST(ResumeConfig, TheCliResumesFromAnotherDirectoryWithOnlyOutDir) {

@@ -118,8 +118,14 @@ TEST(TrainerLosses, ConfigListsExactlyTheRegisteredLosses) {
     EXPECT_NE(std::string(e.what()).find("allowed: ce, label_smoothing, focal, tailr, emo"),
               std::string::npos) << e.what();
   }
-  EXPECT_EQ(lm_loss_options(cfg).focal_gamma, 2.0);
-  EXPECT_TRUE(std::isinf(lm_loss_options(cfg).emo_max_weight));  // 0 in the config = no cap
+  // The selected loss's keys, at the config's values (the defaults, or what was set).
+  EXPECT_TRUE(lm_loss_options(cfg).keys.items().empty());  // ce has none
+  cfg.apply_overrides({"loss=focal", "focal_alpha=0.25"});
+  EXPECT_EQ(lm_loss_options(cfg).keys.number("focal_gamma"), 2.0);
+  EXPECT_EQ(lm_loss_options(cfg).keys.number("focal_alpha"), 0.25);
+  EXPECT_EQ(lm_loss_options(cfg).keys.items().size(), 2u);
+  cfg.apply_overrides({"loss=emo"});
+  EXPECT_EQ(lm_loss_options(cfg).keys.number("emo_max_weight"), 0.0);  // 0: no cap (emo.cpp)
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ TEST(TuneMemory, PartsNameWhatEachMethodHolds) {
     return std::map<std::string, int64_t>(m.parts.begin(), m.parts.end());
   };
   // full is training: every weight has a gradient and AdamW's two buffers. At the peak the
-  // gradients alive are the embedding's and the last layer's (train/run/memory_estimate.h: a
+  // gradients alive are the embedding's and the last layer's (train/launch/memory_estimate.h: a
   // layer's activations, 63 MB here, exceed its gradients, 28 MB).
   auto full = parts("full");
   const int64_t E = 4 * (V + 256) * 768;

@@ -39,7 +39,7 @@
 #include "train/io/config.h"
 #include "train/cli/cli.h"
 #include "train/io/file_io.h"
-#include "train/run/memory_estimate.h"
+#include "train/launch/memory_estimate.h"
 #include "train/sys/memory_limit.h"
 #include "train/cli/diag_cli.h"
 #include "train/cli/prepare_cli.h"
@@ -47,10 +47,10 @@
 #include "train/data/token_dir.h"
 #include "train/cli/hf_cli.h"
 #include "train/dist/distributed.h"
-#include "train/run/optimizer_setup.h"
+#include "train/launch/optimizer_setup.h"
 #include "train/run/rank_dump.h"
-#include "train/run/resume_config.h"
-#include "train/run/run_dir.h"
+#include "train/launch/resume_config.h"
+#include "train/launch/run_dir.h"
 #include "train/run/seeds.h"
 #include "train/diag/metrics.h"
 #include "train/sys/sysinfo.h"
@@ -85,7 +85,7 @@ std::string non_default_keys(const TrainConfig& cfg) {
 }
 
 // `tlm train --resume`: the config comes from out_dir/ckpt.bin; the config file's keys and --set
-// may change only what a resume may change (train/run/resume_config.h).
+// may change only what a resume may change (train/launch/resume_config.h).
 TrainConfig resume_train_config(const std::string& file, const std::vector<std::string>& sets) {
   nlohmann::json file_keys;
   if (!file.empty()) {
@@ -111,7 +111,7 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
   return cfg;
 }
 
-// The memory a run will need (train/run/memory_estimate.h) against what is available, before
+// The memory a run will need (train/launch/memory_estimate.h) against what is available, before
 // anything is allocated: over the limit it refuses unless `force`. Returns the banner line.
 // Tuning runs are estimated by method (train/tune/tune_memory.h) over the backbone's vocabulary.
 std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
@@ -217,7 +217,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
              "checkpoint {}\n", s.iters, s.train_loss, s.val_loss, s.tokens_per_s,
              trainer.checkpoint_path());
   if (sample_chars > 0 && !s.interrupted) {
-    Rng rng(static_cast<uint64_t>(cfg.seed));
+    Rng rng(derive_seed(cfg.seed, Stream::Sample));  // train/run/seeds.h
     Tensor prompt = Tensor::from_vector(std::vector<int32_t>{trainer.tokenizer().encode("\n").front()}, {1, 1});
     Tensor out = trainer.side() ? trainer.side()->generate(prompt, sample_chars, 0.8, 0, 1.0, rng)
                                 : trainer.model().generate(prompt, sample_chars, 0.8, 0, 1.0, rng);
@@ -423,7 +423,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
   } else {
     cfg = resolve_config(config_file, sets);
   }
-  // Sizes from the config alone (train/run/memory_estimate.h): instant at any size.
+  // Sizes from the config alone (train/launch/memory_estimate.h): instant at any size.
   const ModelSize size = model_size(cfg, vocab);
   const MemoryEstimate memory = estimate_memory(cfg, vocab);
   int64_t optimizer_bytes = 0;

@@ -1,5 +1,8 @@
 #include "train/data/tokenizer.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <functional>
 
 #include "tensor/error.h"
@@ -16,53 +19,42 @@ namespace {
 constexpr const char* kFileFormat = "tlm-tokenizer";
 constexpr int kFileVersion = 1;
 
-struct Entry {
-  const char* name;
-  std::function<std::unique_ptr<Tokenizer>(std::string_view, const TokenizerOptions&)> make;
-  std::function<std::unique_ptr<Tokenizer>(const nlohmann::json&)> load;
-};
+std::string known_names() { return fmt::format("{}", fmt::join(tokenizer_names(), ", ")); }
 
-// The registry: one line per tokenizer.
-const std::vector<Entry>& registry() {
-  static const std::vector<Entry> entries = {
-      {"char",
-       [](std::string_view text, const TokenizerOptions&) {
-         return std::make_unique<CharTokenizer>(CharTokenizer::build(text));
-       },
-       [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }},
-      {"bpe",
-       [](std::string_view text, const TokenizerOptions& o) {
-         return std::make_unique<BpeTokenizer>(BpeTokenizer::train(text, o.bpe_vocab_size));
-       },
-       [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }},
-      {"gpt2",  // read, not trained: the corpus is ignored
-       [](std::string_view, const TokenizerOptions& o) {
-         return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(o.gpt2_dir));
-       },
-       [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }},
-  };
-  return entries;
-}
-
-std::string known_names() {
-  std::string s;
-  for (const auto& e : registry()) s += fmt::format("{}{}", s.empty() ? "" : ", ", e.name);
-  return s;
-}
-
-const Entry& find(std::string_view name) {
-  for (const auto& e : registry())
-    if (name == e.name) return e;
+const TokenizerType& find(std::string_view name) {
+  if (const TokenizerType* t = tokenizer_registry().find(std::string(name))) return *t;
   TLM_FAIL("tokenizer: unknown tokenizer '{}' (known: {})", name, known_names());
 }
 
 }  // namespace
 
-std::vector<std::string> tokenizer_names() {
-  std::vector<std::string> names;
-  for (const auto& e : registry()) names.emplace_back(e.name);
-  return names;
+// The list: one entry per tokenizer (in this file rather than a registration constant in each
+// tokenizer's file, which the linker would drop from the static library with an unreferenced
+// object file).
+nn::Registry<TokenizerType>& tokenizer_registry() {
+  static nn::Registry<TokenizerType> registry = [] {
+    nn::Registry<TokenizerType> r("tokenizer");
+    r.add({"char", "one id per character of the data", {},
+           [](std::string_view text, const TokenizerOptions&) {
+             return std::make_unique<CharTokenizer>(CharTokenizer::build(text));
+           },
+           [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }});
+    r.add({"bpe", "byte-level BPE trained on the data", {"bpe_vocab_size"},
+           [](std::string_view text, const TokenizerOptions& o) {
+             return std::make_unique<BpeTokenizer>(BpeTokenizer::train(text, o.bpe_vocab_size));
+           },
+           [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }});
+    r.add({"gpt2", "GPT-2's tokenizer, read from tokenizer_dir (not trained)", {"tokenizer_dir"},
+           [](std::string_view, const TokenizerOptions& o) {
+             return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(o.gpt2_dir));
+           },
+           [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }});
+    return r;
+  }();
+  return registry;
 }
+
+std::vector<std::string> tokenizer_names() { return tokenizer_registry().names(); }
 
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
                                           const TokenizerOptions& options) {

@@ -19,11 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "nn/registry.h"
 
 namespace tlm::train {
 
@@ -49,7 +52,20 @@ struct TokenizerOptions {
   std::string gpt2_dir = {};     // "gpt2": the directory of vocab.json + merges.txt (not trained)
 };
 
-// The registry: builds (trains) the tokenizer `name` on `corpus`. Unknown names list the known.
+// The registry: one nn::Registry (nn/registry.h) entry per kind, with its factory (builds or
+// trains the tokenizer on a corpus) and its loader (rebuilds it from to_json()). The config's
+// `tokenizer` choices come from it (train/io/config.cpp). The keys an entry reads
+// (bpe_vocab_size, tokenizer_dir) are TrainConfig fields, passed in as TokenizerOptions.
+struct TokenizerType {
+  std::string name;               // the value of the config key `tokenizer` (= Tokenizer::name())
+  std::string help;               // one line
+  std::vector<std::string> keys;  // the config keys it reads (bpe: bpe_vocab_size)
+  std::function<std::unique_ptr<Tokenizer>(std::string_view corpus, const TokenizerOptions&)> make;
+  std::function<std::unique_ptr<Tokenizer>(const nlohmann::json&)> load;
+};
+nn::Registry<TokenizerType>& tokenizer_registry();
+
+// Builds (trains) the tokenizer `name` on `corpus`. Unknown names list the known.
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
                                           const TokenizerOptions& options = {});
 std::vector<std::string> tokenizer_names();

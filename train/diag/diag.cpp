@@ -17,7 +17,7 @@
 #include "train/data/data.h"
 #include "train/data/tokenizer.h"
 #include "train/run/mixed_precision.h"
-#include "train/run/optimizer_setup.h"
+#include "train/launch/optimizer_setup.h"
 #include "train/run/seeds.h"
 #include "train/run/train_step.h"
 #include "train/run/trainer.h"
@@ -164,7 +164,7 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init);
   nn::LossOptions loss_options = lm_loss_options(cfg);
   if (cfg.loss == "emo") loss_options.emo_embedding = model.lm_head_weight().detach().clone();
-  auto opt = make_optimizer(cfg, model.named_parameters());  // train/run/optimizer_setup.h
+  auto opt = make_optimizer(cfg, model.named_parameters());  // train/launch/optimizer_setup.h
   auto sched = make_schedule(cfg);
   std::unique_ptr<optim::LossScaler> scaler = make_loss_scaler(cfg);
   const GradientPipeline pipeline({.grad_clip = cfg.grad_clip, .nan_policy = "stop"},

@@ -6,6 +6,9 @@
 
 #include "nn/block_registry.h"
 #include "nn/choices.h"
+#include "nn/loss/registry.h"
+#include "optim/registry.h"
+#include "optim/schedule.h"
 #include "tensor/error.h"
 #include "train/io/file_io.h"
 
@@ -15,11 +18,12 @@ namespace {
 
 using C = TrainConfig;
 
-ConfigRange at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
-ConfigRange above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, false}; }
-ConfigRange closed(double lo, double hi) { return {lo, hi, false, false}; }
-ConfigRange half_open(double lo, double hi) { return {lo, hi, false, true}; }
-ConfigRange open(double lo, double hi) { return {lo, hi, true, true}; }
+using nn::KeyRange;
+ConfigRange at_least(double lo) { return KeyRange::at_least(lo); }
+ConfigRange above(double lo) { return KeyRange::above(lo); }
+ConfigRange closed(double lo, double hi) { return KeyRange::closed(lo, hi); }
+ConfigRange half_open(double lo, double hi) { return KeyRange::half_open(lo, hi); }
+ConfigRange open(double lo, double hi) { return KeyRange::open(lo, hi); }
 
 constexpr double kMaxSeed = 9007199254740992.0;  // 2^53: exact in a JSON double
 
@@ -28,10 +32,10 @@ ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const
   return ConfigKey{name, group, field, def, help, range, std::move(choices)};
 }
 
-// The table. Defaults are nanoGPT's train_shakespeare_char CPU recipe (docs/methods.md,
-// "Reference recipe").
-const std::vector<ConfigKey>& table() {
-  static const std::vector<ConfigKey> keys = {
+// The keys TrainConfig holds as fields. Defaults are nanoGPT's train_shakespeare_char CPU
+// recipe (docs/methods.md, "Reference recipe").
+std::vector<ConfigKey> fixed_keys() {
+  return {
       // model
       key("n_layer", "model", &C::n_layer, "4", "Transformer blocks", closed(1, 1024)),
       key("n_head", "model", &C::n_head, "4", "attention heads per block (must divide n_embd)", closed(1, 1024)),
@@ -55,7 +59,7 @@ const std::vector<ConfigKey>& table() {
       key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
-      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, {"char", "bpe", "gpt2"}),
+      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, {"char", "bpe", "gpt2"}),  // = tokenizer_names() (train/data/tokenizer.h: data/ depends on io/, not the reverse; tests/train/test_config.cpp checks they agree)
       key("tokenizer_dir", "data", &C::tokenizer_dir, "", "tokenizer = gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)"),
       key("bpe_vocab_size", "data", &C::bpe_vocab_size, "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)", closed(256, 1 << 20)),
       key("tokenizer_file", "data", &C::tokenizer_file, "", "a tokenizer file written by `tlm tokenize` (its kind and vocabulary replace tokenizer and bpe_vocab_size); empty: train one on the data"),
@@ -75,24 +79,15 @@ const std::vector<ConfigKey>& table() {
       key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
       key("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)", {}, {"stop", "skip"}),
       // optimizer and schedule
-      key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, {"adamw", "lion", "sgd"}),
+      key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, optim::optimizer_names()),
+      // + the keys of the optimizers (optim/registry.h), appended here by table()
       key("learning_rate", "optimizer", &C::learning_rate, "1e-3", "peak learning rate", above(0)),
-      key("min_lr", "optimizer", &C::min_lr, "1e-4", "learning rate after lr_decay_iters (at most learning_rate)", at_least(0)),
-      key("warmup_iters", "optimizer", &C::warmup_iters, "100", "linear warmup steps (at most lr_decay_iters)", at_least(0)),
-      key("lr_decay_iters", "optimizer", &C::lr_decay_iters, "2000", "step where the cosine reaches min_lr", at_least(1)),
-      key("schedule", "optimizer", &C::schedule, "cosine", "learning-rate schedule after warmup", {}, {"cosine", "constant"}),
+      key("schedule", "optimizer", &C::schedule, "cosine", "learning-rate schedule after warmup", {}, optim::schedule_names()),
+      // + the keys of the schedules (optim/schedule.h)
       key("weight_decay", "optimizer", &C::weight_decay, "0.1", "decoupled weight decay (tensors with >= 2 dims only)", at_least(0)),
-      key("beta1", "optimizer", &C::beta1, "0.9", "first-moment decay (AdamW, Lion)", half_open(0, 1)),
-      key("beta2", "optimizer", &C::beta2, "0.99", "second-moment decay (AdamW; Lion's momentum decay)", half_open(0, 1)),
-      key("momentum", "optimizer", &C::momentum, "0.9", "momentum (sgd)", half_open(0, 1)),
-      key("eps", "optimizer", &C::eps, "1e-8", "AdamW denominator epsilon", open(0, 1)),
       key("grad_clip", "optimizer", &C::grad_clip, "1.0", "clip the global gradient norm to this (0: off)", at_least(0)),
-      key("loss", "loss", &C::loss, "ce", "training loss (docs/methods.md, \"Losses\"; evaluation always reports plain cross-entropy)", {}, {"ce", "label_smoothing", "focal", "tailr", "emo"}),
-      key("label_smoothing", "loss", &C::label_smoothing, "0.1", "loss = label_smoothing: epsilon of q = (1-eps) onehot + eps/V (docs/methods.md, \"Cross-entropy and label smoothing\")", half_open(0, 1)),
-      key("focal_gamma", "loss", &C::focal_gamma, "2.0", "loss = focal: gamma of -alpha (1-p_t)^gamma log p_t (arXiv:1708.02002)", at_least(0)),
-      key("focal_alpha", "loss", &C::focal_alpha, "1.0", "loss = focal: alpha, a plain scale in the multi-class form", above(0)),
-      key("tailr_gamma", "loss", &C::tailr_gamma, "1e-7", "loss = tailr: gamma of -log(gamma + (1-gamma) p_t)/(1-gamma) (docs/methods.md, \"TaiLr\"; 1e-7 from scratch)", half_open(0, 1)),
-      key("emo_max_weight", "loss", &C::emo_max_weight, "0", "loss = emo: cap on the weight sg(ce/emo) (0: no cap, docs/methods.md, \"EMO\"; DRSY/EMO uses 3); cost embedding = the LM head at step 0", at_least(0)),
+      key("loss", "loss", &C::loss, "ce", "training loss (docs/methods.md, \"Losses\"; evaluation always reports plain cross-entropy)", {}, nn::lm_loss_names()),
+      // + the keys of the losses (nn/loss/registry.h)
       // fine-tuning (tlm tune; train/tune/tune.h; docs/methods.md, "LoRA", "Ladder Side-Tuning")
       key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
       key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
@@ -119,12 +114,40 @@ const std::vector<ConfigKey>& table() {
       // data-parallel training under mpirun (docs/distributed.md)
       key("dist_bucket_mb", "system", &C::dist_bucket_mb, "64", "mpirun -np N: gradients are averaged in all-reduce buckets of at most this many MiB (0: one per tensor)", closed(0, 4096)),
   };
-  return keys;
 }
 
-std::string fmt_number(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return fmt::format("{}", v);
+// The keys a registry's entries name, as config keys of `group` (values in entry_values).
+std::vector<ConfigKey> registry_keys(const std::vector<nn::EntryKey>& keys, const char* group) {
+  std::vector<ConfigKey> out;
+  for (const nn::EntryKey& k : keys)
+    out.push_back(ConfigKey{k.name, group, ConfigKey::EntryField{k.type}, k.default_value, k.help,
+                            k.range, {}});
+  return out;
+}
+
+// The table: the fixed keys, with the keys of each registry's entries right after the key that
+// selects the entry (optimizer, schedule, loss). Built once, on first use -- after static
+// initialisation, so entries a program registers from its own file (examples/) are in it.
+const std::vector<ConfigKey>& table() {
+  static const std::vector<ConfigKey> keys = [] {
+    const std::pair<const char*, std::vector<ConfigKey>> after[] = {
+        {"optimizer", registry_keys(nn::entry_keys(optim::optimizer_registry()), "optimizer")},
+        {"schedule", registry_keys(nn::entry_keys(optim::schedule_registry()), "optimizer")},
+        {"loss", registry_keys(nn::entry_keys(nn::loss_registry()), "loss")},
+    };
+    std::vector<ConfigKey> out;
+    for (ConfigKey& k : fixed_keys()) {
+      out.push_back(std::move(k));
+      for (const auto& [name, extra] : after)
+        if (out.back().name == name) out.insert(out.end(), extra.begin(), extra.end());
+    }
+    for (size_t i = 0; i < out.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        TLM_CHECK(out[i].name != out[j].name, "config: key '{}' is defined twice (a registry entry "
+                  "names a key the config already has)", out[i].name);
+    return out;
+  }();
+  return keys;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -172,112 +195,109 @@ void check_choice(const ConfigKey& k, const std::string& v, std::string_view sou
     bad_value(k, fmt::format("'{}'", v), "is not allowed", source);
 }
 
-// Stores a typed value into the key's field, after the key's own check.
-struct Assign {
-  TrainConfig& cfg;
-  const ConfigKey& k;
-  std::string_view shown;
-  std::string_view source;
-  void operator()(int64_t C::*f, int64_t v) const {
-    check_number(k, static_cast<double>(v), shown, source);
-    cfg.*f = v;
-  }
-  void operator()(double C::*f, double v) const {
-    check_number(k, v, shown, source);
-    cfg.*f = v;
-  }
-};
+// A key's value, whichever kind of key (a field of TrainConfig or an entry's key): the
+// alternatives of nn::KeyValue are int64_t, double, bool, std::string = ConfigKey::kind().
+using nn::KeyValue;
+
+KeyValue load(const TrainConfig& cfg, const ConfigKey& k) {
+  return std::visit(
+      [&](auto field) -> KeyValue {
+        if constexpr (std::is_same_v<decltype(field), ConfigKey::EntryField>) {
+          const KeyValue* v = cfg.entry_values.find(k.name);
+          TLM_CHECK(v != nullptr, "config: key '{}' has no value", k.name);
+          return *v;
+        } else {
+          return cfg.*field;
+        }
+      },
+      k.field);
+}
+
+// Stores a value of the key's kind, after the key's own check (range or choices).
+void store(TrainConfig& cfg, const ConfigKey& k, KeyValue v, std::string_view shown,
+           std::string_view source) {
+  if (const int64_t* i = std::get_if<int64_t>(&v)) check_number(k, static_cast<double>(*i), shown, source);
+  if (const double* d = std::get_if<double>(&v)) check_number(k, *d, shown, source);
+  if (const std::string* t = std::get_if<std::string>(&v)) check_choice(k, *t, source);
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, ConfigKey::EntryField>) {
+          cfg.entry_values.set(k.name, std::move(v));
+        } else {
+          using T = std::remove_reference_t<decltype(cfg.*field)>;
+          cfg.*field = std::get<T>(std::move(v));
+        }
+      },
+      k.field);
+}
 
 void set_text(TrainConfig& cfg, const ConfigKey& k, std::string_view value, std::string_view source) {
   const std::string shown = fmt::format("'{}'", value);
   const char* b = value.data();
   const char* e = value.data() + value.size();
-  std::visit(
-      [&](auto field) {
-        using F = decltype(field);
-        if constexpr (std::is_same_v<F, int64_t C::*>) {
-          int64_t v = 0;
-          auto [p, ec] = std::from_chars(b, e, v);
-          if (ec != std::errc() || p != e || value.empty())
-            bad_value(k, shown, "is not an integer", source);
-          Assign{cfg, k, shown, source}(field, v);
-        } else if constexpr (std::is_same_v<F, double C::*>) {
-          double v = 0;
-          auto [p, ec] = std::from_chars(b, e, v);
-          if (ec != std::errc() || p != e || value.empty() || std::isnan(v))
-            bad_value(k, shown, "is not a number", source);
-          Assign{cfg, k, shown, source}(field, v);
-        } else if constexpr (std::is_same_v<F, bool C::*>) {
-          if (value == "true" || value == "1")
-            cfg.*field = true;
-          else if (value == "false" || value == "0")
-            cfg.*field = false;
-          else
-            bad_value(k, shown, "is not a boolean", source);
-        } else {
-          std::string v(value);
-          check_choice(k, v, source);
-          cfg.*field = std::move(v);
-        }
-      },
-      k.field);
+  switch (k.kind()) {
+    case 0: {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(b, e, v);
+      if (ec != std::errc() || p != e || value.empty()) bad_value(k, shown, "is not an integer", source);
+      return store(cfg, k, v, shown, source);
+    }
+    case 1: {
+      double v = 0;
+      auto [p, ec] = std::from_chars(b, e, v);
+      if (ec != std::errc() || p != e || value.empty() || std::isnan(v))
+        bad_value(k, shown, "is not a number", source);
+      return store(cfg, k, v, shown, source);
+    }
+    case 2:
+      if (value == "true" || value == "1") return store(cfg, k, true, shown, source);
+      if (value == "false" || value == "0") return store(cfg, k, false, shown, source);
+      bad_value(k, shown, "is not a boolean", source);
+    default: return store(cfg, k, std::string(value), shown, source);
+  }
 }
 
 void set_json(TrainConfig& cfg, const ConfigKey& k, const nlohmann::json& j, std::string_view source) {
   const std::string shown = j.dump();
-  std::visit(
-      [&](auto field) {
-        using F = decltype(field);
-        if constexpr (std::is_same_v<F, int64_t C::*>) {
-          int64_t v = 0;
-          if (j.is_number_integer()) {
-            if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX))
-              bad_value(k, shown, "is out of range", source);
-            v = j.get<int64_t>();
-          } else if (j.is_number_float() && std::abs(j.get<double>()) < 9e15 &&
-                     j.get<double>() == std::floor(j.get<double>())) {
-            v = static_cast<int64_t>(j.get<double>());  // 2e3 in a JSON file
-          } else {
-            bad_value(k, shown, "is not an integer", source);
-          }
-          Assign{cfg, k, shown, source}(field, v);
-        } else if constexpr (std::is_same_v<F, double C::*>) {
-          if (!j.is_number()) bad_value(k, shown, "is not a number", source);
-          Assign{cfg, k, shown, source}(field, j.get<double>());
-        } else if constexpr (std::is_same_v<F, bool C::*>) {
-          if (!j.is_boolean()) bad_value(k, shown, "is not a boolean", source);
-          cfg.*field = j.get<bool>();
-        } else {
-          if (!j.is_string()) bad_value(k, shown, "is not a string", source);
-          std::string v = j.get<std::string>();
-          check_choice(k, v, source);
-          cfg.*field = std::move(v);
-        }
-      },
-      k.field);
+  switch (k.kind()) {
+    case 0: {
+      int64_t v = 0;
+      if (j.is_number_integer()) {
+        if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX))
+          bad_value(k, shown, "is out of range", source);
+        v = j.get<int64_t>();
+      } else if (j.is_number_float() && std::abs(j.get<double>()) < 9e15 &&
+                 j.get<double>() == std::floor(j.get<double>())) {
+        v = static_cast<int64_t>(j.get<double>());  // 2e3 in a JSON file
+      } else {
+        bad_value(k, shown, "is not an integer", source);
+      }
+      return store(cfg, k, v, shown, source);
+    }
+    case 1:
+      if (!j.is_number()) bad_value(k, shown, "is not a number", source);
+      return store(cfg, k, j.get<double>(), shown, source);
+    case 2:
+      if (!j.is_boolean()) bad_value(k, shown, "is not a boolean", source);
+      return store(cfg, k, j.get<bool>(), shown, source);
+    default:
+      if (!j.is_string()) bad_value(k, shown, "is not a string", source);
+      return store(cfg, k, j.get<std::string>(), shown, source);
+  }
 }
 
 }  // namespace
 
-// ---- ConfigRange / ConfigKey ----
+// ---- ConfigKey ----
 
-bool ConfigRange::contains(double v) const {
-  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
-  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
-  return true;
-}
-
-std::string ConfigRange::str() const {
-  const bool lo_inf = std::isinf(lo), hi_inf = std::isinf(hi);
-  if (lo_inf && hi_inf) return "any";
-  if (hi_inf) return fmt::format("{} {}", lo_open ? ">" : ">=", fmt_number(lo));
-  if (lo_inf) return fmt::format("{} {}", hi_open ? "<" : "<=", fmt_number(hi));
-  return fmt::format("{}{}, {}{}", lo_open ? "(" : "[", fmt_number(lo), fmt_number(hi),
-                     hi_open ? ")" : "]");
+int ConfigKey::kind() const {
+  if (const auto* e = std::get_if<EntryField>(&field)) return static_cast<int>(e->type);
+  return static_cast<int>(field.index());
 }
 
 std::string ConfigKey::type_name() const {
-  switch (field.index()) {
+  switch (kind()) {
     case 0: return "int";
     case 1: return "float";
     case 2: return "bool";
@@ -286,7 +306,7 @@ std::string ConfigKey::type_name() const {
 }
 
 std::string ConfigKey::allowed() const {
-  switch (field.index()) {
+  switch (kind()) {
     case 0: return "integer " + range.str();
     case 1: return "number " + range.str();
     case 2: return "true, false";
@@ -363,7 +383,7 @@ TrainConfig TrainConfig::from_text(std::string_view text, std::string_view sourc
 nlohmann::json TrainConfig::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& k : table())
-    std::visit([&](auto field) { j[k.name] = this->*field; }, k.field);
+    std::visit([&](const auto& v) { j[k.name] = v; }, load(*this, k));
   return j;
 }
 
@@ -376,18 +396,11 @@ double parse_loss_scale(std::string_view text) {
 
 void TrainConfig::validate() const {
   // Each key on its own (fields may have been assigned directly in code).
-  const TrainConfig& self = *this;
   for (const auto& k : table()) {
-    std::visit(
-        [&](auto field) {
-          using F = decltype(field);
-          if constexpr (std::is_same_v<F, int64_t C::*> || std::is_same_v<F, double C::*>) {
-            check_number(k, static_cast<double>(self.*field), fmt::format("{}", self.*field), "");
-          } else if constexpr (std::is_same_v<F, std::string C::*>) {
-            check_choice(k, self.*field, "");
-          }
-        },
-        k.field);
+    const KeyValue v = load(*this, k);
+    if (const int64_t* i = std::get_if<int64_t>(&v)) check_number(k, static_cast<double>(*i), fmt::format("{}", *i), "");
+    if (const double* d = std::get_if<double>(&v)) check_number(k, *d, fmt::format("{}", *d), "");
+    if (const std::string* t = std::get_if<std::string>(&v)) check_choice(k, *t, "");
   }
   // Across keys.
   TLM_CHECK(tokenizer != "gpt2" || !tokenizer_dir.empty(),
@@ -416,19 +429,15 @@ void TrainConfig::validate() const {
             "lst_reduction)", lst_reduction, n_embd);
   TLM_CHECK(unseen_chars != "replace" || !unseen_replacement.empty(),
             "config: unseen_chars = replace needs a non-empty unseen_replacement");
-  TLM_CHECK(warmup_iters <= lr_decay_iters,
-            "config: warmup_iters = {} exceeds lr_decay_iters = {} (allowed: warmup_iters <= "
-            "lr_decay_iters)",
-            warmup_iters, lr_decay_iters);
   TLM_CHECK(loss_scale == "dynamic" || parse_loss_scale(loss_scale) > 0,
             "config: loss_scale = {} is not 'dynamic' or a positive finite number (allowed: "
             "dynamic, or a number > 0 such as 1024; 1 = no scaling)", loss_scale);
   TLM_CHECK(loss_scale_min <= loss_scale_init,
             "config: loss_scale_min = {} exceeds loss_scale_init = {} (allowed: loss_scale_min "
             "<= loss_scale_init)", loss_scale_min, loss_scale_init);
-  TLM_CHECK(min_lr <= learning_rate,
-            "config: min_lr = {} exceeds learning_rate = {} (allowed: min_lr <= learning_rate)",
-            min_lr, learning_rate);
+  // The selected schedule's own rules across its keys (cosine: warmup_iters <= lr_decay_iters,
+  // min_lr <= learning_rate).
+  if (const auto& check = optim::schedule_registry().get(schedule).check) check(learning_rate, entry_values);
 }
 
 std::string config_reference_markdown() {
@@ -444,7 +453,7 @@ std::string config_reference_markdown() {
                         "|---|---|---|---|---|\n",
                         group);
     }
-    const std::string def = *k.default_value ? fmt::format("`{}`", k.default_value) : "(empty)";
+    const std::string def = !k.default_value.empty() ? fmt::format("`{}`", k.default_value) : "(empty)";
     md += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, k.type_name(), def, k.allowed(),
                       k.help);
   }

@@ -6,7 +6,9 @@
 //   ck.meta["config"] = cfg.to_json();                       // and back: TrainConfig::from_json
 //
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
-// or range, one-line help. Defaults, JSON loading, --set parsing, validation, to_json and the
+// or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
+// the names in their registries, and the keys the losses, optimizers and schedules name are
+// appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
 //   config: unknown key 'n_layers' (did you mean 'n_layer'?)
@@ -22,6 +24,8 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "nn/entry_key.h"
 
 namespace tlm::train {
 
@@ -50,14 +54,12 @@ struct TrainConfig {
   bool ckpt_best;
   std::string out_dir;
   std::string nan_policy;
-  // ---- optimizer and schedule ----
+  // ---- optimizer and schedule (their own keys: entry_values) ----
   std::string optimizer;
-  double learning_rate, min_lr;
-  int64_t warmup_iters, lr_decay_iters;
+  double learning_rate;
   std::string schedule;
-  double weight_decay, beta1, beta2, momentum, eps, grad_clip;
-  std::string loss;
-  double label_smoothing, focal_gamma, focal_alpha, tailr_gamma, emo_max_weight;
+  double weight_decay, grad_clip;
+  std::string loss;  // (its keys: entry_values)
   // ---- fine-tuning (tlm tune, train/tune/tune.h) ----
   std::string tune_method, backbone;
   int64_t lst_reduction, lst_fisher_samples, lora_rank;
@@ -72,6 +74,13 @@ struct TrainConfig {
   double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;
   int64_t loss_scale_interval;
   double dist_bucket_mb;
+  // ---- the keys the registries' entries name ----
+  // The hyperparameters of the losses (nn/loss/registry.h), optimizers (optim/registry.h) and
+  // schedules (optim/schedule.h) -- label_smoothing, beta1, warmup_iters, ... -- by key name,
+  // every one of them (not only the selected entry's), each at its default unless set.
+  nn::KeyValues entry_values;
+  double number(std::string_view key) const { return entry_values.number(key); }
+  int64_t integer(std::string_view key) const { return entry_values.integer(key); }
 
   TrainConfig();  // every key at its table default
 
@@ -97,25 +106,24 @@ double parse_loss_scale(std::string_view text);
 
 // ---- the key table ----
 
-struct ConfigRange {
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false, hi_open = false;  // open: the bound itself is not allowed
-  bool contains(double v) const;
-  std::string str() const;  // "[0, 1)", ">= 1", "> 0"
-};
+using ConfigRange = nn::KeyRange;  // "[0, 1)", ">= 1", "> 0"
 
 struct ConfigKey {
+  // A key a registry entry names (nn/entry_key.h): its value is in TrainConfig::entry_values.
+  struct EntryField {
+    nn::KeyType type;
+  };
   using Field = std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*,
-                             std::string TrainConfig::*>;
-  const char* name;
-  const char* group;          // "model", "data", "training", "optimizer", "loss", "system"
+                             std::string TrainConfig::*, EntryField>;
+  std::string name;
+  std::string group;          // "model", "data", "training", "optimizer", "loss", "system"
   Field field;
-  const char* default_value;  // as it would be written after --set key=
-  const char* help;
+  std::string default_value;  // as it would be written after --set key=
+  std::string help;
   ConfigRange range{};               // int and float keys
   std::vector<std::string> choices;  // string keys; empty = any text
 
+  int kind() const;                // 0 int, 1 float, 2 bool, 3 string (= nn::KeyType)
   std::string type_name() const;  // "int" | "float" | "bool" | "string" | "choice"
   std::string allowed() const;    // "integer >= 1", "pre, post, deepnorm", "true, false", ...
 };

@@ -75,7 +75,9 @@ std::string checkpoint_info_text(const nlohmann::json& j) {
   s += "config\n";
   const nlohmann::json defaults = TrainConfig().to_json();
   for (const ConfigKey& k : config_keys()) {
-    const nlohmann::json& v = j.at("config").at(k.name);
+    // A key newer than the checkpoint (nesterov, ...) is at its default there.
+    const nlohmann::json& v =
+        j.at("config").contains(k.name) ? j.at("config").at(k.name) : defaults.at(k.name);
     s += fmt::format("  {:28s} {}{}\n", k.name, v.is_string() ? v.get<std::string>() : v.dump(),
                      v == defaults.at(k.name) ? "" : "   *");
   }

@@ -9,7 +9,7 @@
 // params counts the model tensors stored (model.*: for a tuned checkpoint, what was trained).
 // file_crc32 is the checksum the file ends with (train/io/checkpoint.h), so two files with the
 // same value hold the same bytes; data_file is the training text's fingerprint
-// (train/run/run_dir.h), absent in checkpoints written before it existed.
+// (train/launch/run_dir.h), absent in checkpoints written before it existed.
 #pragma once
 
 #include <nlohmann/json.hpp>

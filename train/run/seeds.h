@@ -9,8 +9,8 @@
 // golden-ratio increment of SplitMix64, tensor/random.h): one SplitMix step decorrelates
 // neighbouring seeds and streams. The stream numbers are fixed: a checkpoint stores the data and
 // dropout Rngs, but a fresh run at the same seed must reproduce the same losses. (Seeds a user
-// chooses stay raw: `tlm sample --seed N` samples from Rng(N), and the sample `tlm train
-// --sample` prints after training from Rng(seed), as before.)
+// chooses stay raw: `tlm sample --seed N` samples from Rng(N); the sample `tlm train --sample`
+// prints after training draws from its own stream, Stream::Sample.)
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,8 @@ enum class Stream : uint64_t {
   ProbeEval = 7,   // `tlm eval` of a built-in task (train/data/probes.h)
   TaskPairs = 8,   // `tlm task pairs`: the partner lines of the train split
   TaskPairsVal = 9,  // ... and of the held-out split
-  Sample = 10,     // `tlm sample --num_samples N`: sample i >= 1 (sample_seed below)
+  Sample = 10,     // what `tlm train --sample N` prints after training, and `tlm sample
+                   // --num_samples N`'s samples i >= 1 (sample_seed below)
 };
 
 uint64_t derive_seed(int64_t seed, uint64_t stream);

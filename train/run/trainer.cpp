@@ -20,12 +20,12 @@
 #include "train/io/json_util.h"
 #include "train/io/model_keys.h"
 #include "train/run/mixed_precision.h"
-#include "train/run/optimizer_setup.h"
+#include "train/launch/optimizer_setup.h"
 #include "train/run/seeds.h"
 #include "train/run/train_step.h"
 #include "train/sys/interrupt.h"
 #include "train/run/progress.h"
-#include "train/run/run_dir.h"
+#include "train/launch/run_dir.h"
 #include "train/run/run_log.h"
 #include "train/data/text_check.h"
 #include "train/sys/sysinfo.h"
@@ -82,42 +82,9 @@ nlohmann::json TrainSummary::to_json() const {
 
 nn::LossOptions lm_loss_options(const TrainConfig& cfg) {
   nn::LossOptions o;
-  o.label_smoothing = cfg.label_smoothing;
-  o.focal_gamma = cfg.focal_gamma;
-  o.focal_alpha = cfg.focal_alpha;
-  o.tailr_gamma = cfg.tailr_gamma;
-  o.emo_max_weight = cfg.emo_max_weight > 0 ? cfg.emo_max_weight
-                                            : std::numeric_limits<double>::infinity();
+  for (const nn::EntryKey& k : nn::loss_registry().get(cfg.loss).keys)  // the selected loss's keys
+    if (const nn::KeyValue* v = cfg.entry_values.find(k.name)) o.keys.set(k.name, *v);
   return o;
-}
-
-nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
-  nn::GPTConfig g;
-  g.vocab_size = vocab_size;
-  g.block_size = cfg.block_size;
-  g.n_layer = cfg.n_layer;
-  g.n_head = cfg.n_head;
-  g.n_embd = cfg.n_embd;
-  g.dropout = cfg.dropout;
-  g.bias = cfg.bias;
-  g.norm = cfg.norm;
-  g.pos = cfg.pos;
-  g.ffn = cfg.ffn;
-  g.norm_type = cfg.norm_type;
-  g.rope_base = cfg.rope_base;
-  g.tie_weights = cfg.tie_weights;
-  g.norm_eps = cfg.norm_eps;
-  g.block = cfg.block;
-  g.attn = cfg.attn;
-  g.attn_scale = cfg.attn_scale;
-  g.window = cfg.window;
-  g.layout = cfg.layout;
-  g.attn_kernel = cfg.attn_kernel;
-  g.activation_checkpointing = cfg.activation_checkpointing == "blocks";
-  g.gau_expansion = cfg.gau_expansion;
-  g.gau_attn_size = cfg.gau_attn_size;
-  g.validate();
-  return g;
 }
 
 std::string training_text(const TrainConfig& cfg) {
@@ -142,40 +109,17 @@ auto with_metadata_errors(const std::string& path, F&& read) {
   }
 }
 
-LoadedModel load_model_from(const std::string& path) {
-  // The model's tensors only (not the optimizer state a training checkpoint also holds).
-  Checkpoint ck = load_checkpoint(path, [](std::string_view name) { return name.starts_with("model."); });
-  TLM_CHECK(ck.meta.contains("config") && ck.meta.contains("tokenizer") && ck.meta.contains("step"),
-            "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
-  LoadedModel m;
-  m.config = TrainConfig::from_json(ck.meta.at("config"), path);
-  if (m.config.tune_method != "none") return load_tuned(ck, m.config, path);  // train/tune/tune.h
-  m.tokenizer = load_tokenizer(ck.meta.at("tokenizer"));
-  m.step = ck.meta.at("step").get<int64_t>();
-  Rng init(0);
-  m.model = std::make_unique<nn::GPT>(gpt_config(m.config, m.tokenizer->vocab_size()), init);
-  std::map<std::string, Tensor> state;
-  for (auto& [name, t] : ck.tensors)
-    if (name.rfind("model.", 0) == 0) state[name.substr(6)] = t;
-  m.model->load_state_dict(state);
-  m.model->eval();
-  return m;
-}
-
 }  // namespace
 
 LoadedModel load_model(const std::string& path) {
-  return with_metadata_errors(path, [&] { return load_model_from(path); });
-}
-
-Tensor LoadedModel::forward(const Tensor& ids, Rng& rng) {
-  return side ? side->forward(ids, rng) : model->forward(ids, rng);
-}
-
-Tensor LoadedModel::generate(const Tensor& prompt, int64_t max_new_tokens, double temperature,
-                             int64_t top_k, double top_p, Rng& rng) {
-  return side ? side->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng)
-              : model->generate(prompt, max_new_tokens, temperature, top_k, top_p, rng);
+  // The model's tensors only (not the optimizer state a training checkpoint also holds).
+  Checkpoint ck = load_checkpoint(path, [](std::string_view name) { return name.starts_with("model."); });
+  const bool tuned = ck.meta.contains("config") && ck.meta.at("config").is_object() &&
+                     json_string_or(ck.meta.at("config"), "tune_method", "none") != "none";
+  return with_metadata_errors(path, [&] {
+    if (!tuned) return load_trained_model(ck, path);  // train/model/loaded_model.h
+    return load_tuned(ck, TrainConfig::from_json(ck.meta.at("config"), path), path);  // train/tune/tune.h
+  });
 }
 
 Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
@@ -521,7 +465,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   const bool root = world_->is_root(), dist = world_->active();
   if (!root) out = nullptr;
   // log.jsonl is appended to, never truncated: a new run into a directory holding a run is
-  // refused before this (prepare_out_dir, train/run/run_dir.h) unless --overwrite removed it.
+  // refused before this (prepare_out_dir, train/launch/run_dir.h) unless --overwrite removed it.
   std::unique_ptr<RunLog> log_file;
   if (root) {
     std::filesystem::create_directories(cfg_.out_dir);

@@ -40,7 +40,7 @@
 // masks from a rank-distinct stream seeded by the shared dropout Rng). Only rank 0 logs,
 // evaluates and writes checkpoints; the checkpoint does not depend on N.
 //
-// Files in out_dir (train/run/run_dir.h): ckpt.bin (model, optimizer, RNG states, step, config,
+// Files in out_dir (train/launch/run_dir.h): ckpt.bin (model, optimizer, RNG states, step, config,
 // tokenizer, the data file's absolute path, size and CRC-32, the last evaluation's losses and the
 // best validation loss; written atomically at every evaluation step (every eval_interval steps),
 // every ckpt_minutes of wall-clock time, every ckpt_interval steps, on Ctrl-C and at the end),
@@ -65,6 +65,7 @@
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/io/config.h"
+#include "train/model/loaded_model.h"
 #include "train/data/data.h"
 #include "train/dist/distributed.h"
 #include "train/dist/grad_buckets.h"
@@ -106,24 +107,11 @@ struct EvalResult {
   double train_loss = NAN, val_loss = NAN;
 };
 
-// The loss hyperparameters a config describes (emo_embedding left unset).
+// The selected loss's hyperparameters from a config (its registry keys; emo_embedding left unset).
 nn::LossOptions lm_loss_options(const TrainConfig& cfg);
 
-// The model config a TrainConfig describes, for a vocabulary of `vocab_size`.
-nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size);
-
-// A trained model with its tokenizer and config, as stored in a checkpoint.
-struct LoadedModel {
-  TrainConfig config;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<nn::GPT> model;  // for a tuned checkpoint: the backbone with what was trained
-  std::unique_ptr<nn::LadderSide> side;  // tune_method = lst: the side network over `model`
-  int64_t step = 0;
-  // The model's logits [B,T,V] for ids [B,T] (through the side network when there is one).
-  Tensor forward(const Tensor& ids, Rng& rng);
-  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, double temperature, int64_t top_k,
-                  double top_p, Rng& rng);
-};
+// gpt_config and LoadedModel: train/model/loaded_model.h. A checkpoint's model, fine-tuned
+// (train/tune) or not.
 LoadedModel load_model(const std::string& checkpoint_path);
 
 // The text a config trains on: the file `data`, or the built-in corpus when it is empty.
@@ -191,7 +179,7 @@ class Trainer {
   bool profile_ = false;
   int64_t skipped_steps_ = 0;  // nan_policy = skip: steps without an update (kept in checkpoints)
   // Kept in checkpoints (tlm info --ckpt shows them): the last evaluation and its step, the
-  // lowest validation loss so far, and the data file's fingerprint (train/run/run_dir.h).
+  // lowest validation loss so far, and the data file's fingerprint (train/launch/run_dir.h).
   EvalResult last_eval_;
   int64_t last_eval_step_ = -1;
   double best_val_loss_ = NAN;

@@ -23,7 +23,7 @@
 #include "train/data/char_tokenizer.h"
 #include "train/data/data.h"
 #include "train/diag/metrics.h"
-#include "train/run/optimizer_setup.h"
+#include "train/launch/optimizer_setup.h"
 #include "train/run/seeds.h"
 #include "train/run/train_step.h"
 #include "train/run/trainer.h"
@@ -621,7 +621,7 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
                                                       : nn::TaskKind::kClassification});
     named.emplace_back("uncertainty.log_var", run.uw->log_var);  // 1-D: no weight decay
   }
-  run.optimizer = make_optimizer(cfg, named);  // train/run/optimizer_setup.h
+  run.optimizer = make_optimizer(cfg, named);  // train/launch/optimizer_setup.h
   run.schedule = make_schedule(cfg);
   run.pipeline = std::make_unique<GradientPipeline>(
       GradPipelineOptions{.grad_clip = cfg.grad_clip, .nan_policy = cfg.nan_policy}, named);

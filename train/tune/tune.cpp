@@ -10,8 +10,8 @@
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
 #include "train/io/model_keys.h"
-#include "train/run/resume_config.h"
-#include "train/run/run_dir.h"
+#include "train/launch/resume_config.h"
+#include "train/launch/run_dir.h"
 
 namespace tlm::train {
 
@@ -106,7 +106,7 @@ LoadedModel load_backbone(const std::string& path) {
   TLM_CHECK(method == "none", "tune: '{}' is itself a fine-tuned checkpoint (tune_method = {}); "
             "tune from a checkpoint written by tlm train", path, method);
   try {
-    return load_model(path);
+    return load_trained_model(path);  // train/model/loaded_model.h
   } catch (const Error& e) {
     TLM_FAIL("tune: cannot use '{}' as the backbone: {}", path, e.what());
   }

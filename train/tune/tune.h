@@ -30,7 +30,8 @@
 
 #include "nn/lst.h"
 #include "train/io/checkpoint.h"
-#include "train/run/trainer.h"
+#include "train/data/tokenizer.h"
+#include "train/model/loaded_model.h"
 
 namespace tlm::train {
 
@@ -60,7 +61,7 @@ TrainConfig tune_config(const std::string& backbone_path, const std::string& met
 // The config of `tlm tune --resume`: every key comes from the checkpoint of the run in out_dir
 // (the `out_dir=` of `sets`; else, with both given, <backbone dir>/tune-<method>), as for
 // `tlm train --resume`. The backbone, method and data, when given, must equal the checkpoint's;
-// `sets` may change only the keys a resume may change (train/run/resume_config.h), any other
+// `sets` may change only the keys a resume may change (train/launch/resume_config.h), any other
 // changed key is refused by name.
 //
 //   tlm tune --ckpt bb.bin --method lora --data new.txt --set lora_rank=4 --set max_iters=300

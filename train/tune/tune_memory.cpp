@@ -7,6 +7,7 @@
 #include "nn/choices.h"
 #include "nn/mlp.h"
 #include "tensor/error.h"
+#include "train/launch/optimizer_setup.h"
 
 namespace tlm::train {
 
@@ -50,7 +51,7 @@ int64_t lst_side_parameters(const TrainConfig& c) {
 }
 
 // Floats per token saved by one Transformer layer of width C, MLP hidden F (the formula of
-// train/run/memory_estimate.h): `half` is what 16-bit precision stores in 2 bytes, `full` stays
+// train/launch/memory_estimate.h): `half` is what 16-bit precision stores in 2 bytes, `full` stays
 // fp32 (attention probabilities and statistics, dropout masks).
 struct LayerFloats {
   double half = 0, full = 0;
@@ -64,8 +65,11 @@ LayerFloats transformer_layer(const TrainConfig& c, double C, double F) {
   return f;
 }
 
+// State buffers per parameter, read off the configured optimizer itself (as train's estimate
+// does): adamw 2, lion 1, sgd 1 with momentum.
 int64_t optimizer_buffers(const TrainConfig& c) {
-  return c.optimizer == "adamw" ? 2 : c.optimizer == "lion" ? 1 : (c.momentum > 0 ? 1 : 0);
+  Tensor one = Tensor::zeros({1}).set_requires_grad(true);
+  return make_optimizer(c, {{"w", one}})->state_bytes() / 4;
 }
 
 void sort_parts(MemoryEstimate& m) {

@@ -1,13 +1,13 @@
 // The memory of a `tlm tune` run from its config alone (the backbone's keys and the method's),
 // so that `tlm tune` refuses a run that cannot fit before it loads anything, as `tlm train`
-// does (train/run/memory_estimate.h; --force to try anyway).
+// does (train/launch/memory_estimate.h; --force to try anyway).
 //
 //   MemoryEstimate m = estimate_tune_memory(cfg, vocab);   // cfg.tune_method = full | lora | lst
 //
 // What each method holds at the peak of a step (bytes; P the backbone's parameters, P_t the
 // trained ones, 4-byte floats, "buffers" the optimizer's state per parameter; B batch,
 // T = block_size, C = n_embd, L = n_layer, H heads, F the MLP hidden size, V the vocabulary;
-// activations per token as in train/run/memory_estimate.h, A(C, F) = 8C + 2F + H T + H + 4 per
+// activations per token as in train/launch/memory_estimate.h, A(C, F) = 8C + 2F + H T + H + 4 per
 // Transformer layer, 16-bit precision storing all but H T + H + 4 in 2 bytes):
 //   full  what `tlm train` holds (estimate_memory): weights, gradients and optimizer state of all
 //         P, every layer's activations, the logits and their gradient
@@ -32,7 +32,7 @@
 #include <cstdint>
 
 #include "train/io/config.h"
-#include "train/run/memory_estimate.h"
+#include "train/launch/memory_estimate.h"
 
 namespace tlm::train {
 

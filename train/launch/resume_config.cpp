@@ -1,12 +1,14 @@
-#include "train/run/resume_config.h"
+#include "train/launch/resume_config.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <utility>
 
+#include "nn/loss/registry.h"
+#include "optim/schedule.h"
 #include "tensor/error.h"
-#include "train/run/run_dir.h"
+#include "train/launch/run_dir.h"
 
 namespace tlm::train {
 
@@ -18,12 +20,12 @@ const char* const kResumable[] = {
     "max_iters", "eval_interval", "eval_iters", "log_interval", "ckpt_interval", "ckpt_minutes",
     "ckpt_best", "out_dir", "nan_policy",
     // the schedule and the size of updates
-    "learning_rate", "min_lr", "warmup_iters", "lr_decay_iters", "schedule", "grad_clip",
+    "learning_rate", "schedule", "grad_clip",
     "weight_decay", "dropout",
     // the batch
     "batch_size", "gradient_accumulation_steps",
     // the training loss (evaluation is always plain cross-entropy)
-    "loss", "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma", "emo_max_weight",
+    "loss",
     // the system
     "threads", "attn_kernel", "activation_checkpointing", "precision", "loss_scale", "loss_scale_init", "loss_scale_growth",
     "loss_scale_interval", "loss_scale_backoff", "loss_scale_min", "dist_bucket_mb"};
@@ -32,10 +34,18 @@ std::string as_text(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// Also every key a loss or a schedule names (their registries): the loss trains, the schedule
+// sets the learning rate per step; neither defines the model or the optimizer's state.
+bool names_key(const std::vector<nn::EntryKey>& keys, std::string_view key) {
+  return std::any_of(keys.begin(), keys.end(), [&](const nn::EntryKey& k) { return k.name == key; });
+}
+
 }  // namespace
 
 bool resumable_key(std::string_view key) {
-  return std::find(std::begin(kResumable), std::end(kResumable), key) != std::end(kResumable);
+  return std::find(std::begin(kResumable), std::end(kResumable), key) != std::end(kResumable) ||
+         names_key(nn::entry_keys(nn::loss_registry()), key) ||
+         names_key(nn::entry_keys(optim::schedule_registry()), key);
 }
 
 TrainConfig resume_config(const nlohmann::json& saved_json, const nlohmann::json& file_keys,

@@ -1,4 +1,4 @@
-#include "train/run/memory_estimate.h"
+#include "train/launch/memory_estimate.h"
 
 #include <fmt/format.h>
 
@@ -9,6 +9,7 @@
 #include "nn/mlp.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
+#include "train/launch/optimizer_setup.h"
 #include "train/sys/memory_limit.h"
 
 namespace tlm::train {
@@ -69,7 +70,10 @@ std::string MemoryEstimate::str() const {
 MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_bytes) {
   const ModelSize size = model_size(c, V);
   const int64_t P = size.params;
-  const int64_t buffers = c.optimizer == "adamw" ? 2 : c.optimizer == "lion" ? 1 : (c.momentum > 0 ? 1 : 0);
+  // Optimizer state buffers per parameter: what the configured optimizer allocates for one
+  // float (adamw 2, lion 1, sgd 1 with momentum), read off the optimizer itself.
+  Tensor one = Tensor::zeros({1}).set_requires_grad(true);
+  const int64_t buffers = make_optimizer(c, {{"w", one}})->state_bytes() / 4;
   // Activations, in floats per token (see the header), split into what 16-bit precision stores
   // in 2 bytes (the saved activations) and what stays fp32 (softmax outputs and statistics).
   const double C = static_cast<double>(c.n_embd), T = static_cast<double>(c.block_size);

@@ -1,4 +1,4 @@
-#include "train/run/run_dir.h"
+#include "train/launch/run_dir.h"
 
 #include <fmt/format.h>
 
