@@ -124,18 +124,8 @@ TEST(MemoryEstimate, PartsAndRefusal) {
   EXPECT_EQ((std::map<std::string, int64_t>(with_data.parts.begin(), with_data.parts.end()).at("data")), 5000);
 }
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
-
-CliRun tlm(const TempDir& dir, const std::string& args) {
-  const std::string cmd = std::string(TLM_BINARY_DIR) + "/tlm " + args + " > " + (dir / "o.txt") +
-                          " 2> " + (dir / "e.txt");
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, testing::read_bytes(dir / "o.txt"),
-          testing::read_bytes(dir / "e.txt")};
-}
+using testing::CliRun;
+CliRun tlm(const TempDir& dir, const std::string& args) { return testing::run_tlm_cli(dir, args); }
 
 TEST(MemoryEstimate, InfoIsInstantAndTrainRefusesBeforeAllocating) {
   TempDir dir;

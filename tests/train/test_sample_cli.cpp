@@ -17,18 +17,8 @@ namespace {
 
 using testing::TempDir;
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
-
-CliRun tlm(const TempDir& dir, const std::string& args) {
-  const std::string cmd = std::string(TLM_BINARY_DIR) + "/tlm " + args + " > " + (dir / "o.txt") +
-                          " 2> " + (dir / "e.txt");
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, testing::read_bytes(dir / "o.txt"),
-          testing::read_bytes(dir / "e.txt")};
-}
+using testing::CliRun;
+CliRun tlm(const TempDir& dir, const std::string& args) { return testing::run_tlm_cli(dir, args); }
 
 // A checkpoint of the char model trained on the built-in corpus (tests/train/fixtures/README.md).
 const std::string kCkpt = std::string(TLM_SOURCE_DIR) + "/tests/train/fixtures/ckpt_transformer.bin";

@@ -1,8 +1,11 @@
-// Helpers shared by the train/ tests: a scratch directory removed at scope exit (and, from
+// Helpers shared by the train/ tests: a scratch directory removed at scope exit, whole-file
+// reads and writes, the tlm command run with its output captured (and, from
 // tests/common/expect_error.h, EXPECT_TLM_ERROR).
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -54,5 +57,22 @@ inline std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
+
+#ifdef TLM_BINARY_DIR
+// build/tlm with `args` (a shell command line); its stdout and stderr are captured
+// through dir/o.txt and dir/e.txt.
+struct CliRun {
+  int status = -1;  // exit status
+  std::string out, err;
+};
+
+template <class Dir>
+CliRun run_tlm_cli(const Dir& dir, const std::string& args) {
+  const std::string cmd = std::string(TLM_BINARY_DIR) + "/tlm " + args + " > " + (dir / "o.txt") +
+                          " 2> " + (dir / "e.txt");
+  const int rc = std::system(cmd.c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_bytes(dir / "o.txt"), read_bytes(dir / "e.txt")};
+}
+#endif
 
 }  // namespace tlm::train::testing
