@@ -38,12 +38,7 @@ void write_text(const TempDir& dir) {
   testing::write_bytes(dir / "input.txt", text);
 }
 
-std::vector<nlohmann::json> log_records(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream f(path);
-  for (std::string line; std::getline(f, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using testing::log_records;
 
 // Every block type, norm placement, loss and optimizer appears at least once; each trains 4
 // steps in bf16 and in fp16 (dynamic scaling) to losses close to the fp32 run's.

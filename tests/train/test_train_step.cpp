@@ -212,15 +212,7 @@ TEST(TrainStep, ALossWithoutAGraphKeepsTheGradientsItsFunctionSet) {
 
 // ---- tlm diag grads trains on what tlm train trains on ----
 
-std::vector<nlohmann::json> log_records(const std::string& path, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(testing::read_bytes(path));
-  for (std::string line; std::getline(in, line);) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    if (j.at("kind") == kind) out.push_back(j);
-  }
-  return out;
-}
+using testing::log_records;
 
 TEST(TrainStep, DiagGradsDrawsTheBatchesAndMasksTlmTrainDraws) {
   TempDir dir;

@@ -10,7 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
 #include "tests/common/expect_error.h"  // EXPECT_TLM_ERROR
@@ -56,6 +60,17 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 inline std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The records of a run's log.jsonl, all of them or those of one "kind" ("step", "eval", ...).
+inline std::vector<nlohmann::json> log_records(const std::string& path, const std::string& kind = "") {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_bytes(path));
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (kind.empty() || j.at("kind") == kind) out.push_back(std::move(j));
+  }
+  return out;
 }
 
 #ifdef TLM_BINARY_DIR
