@@ -47,7 +47,7 @@ def run_task(args, sets, out_dir, log_path, eval_examples):
     cmd = ["task"] + args + ["--eval_examples", str(eval_examples)]
     for k, v in dict(sets, out_dir=out_dir).items():
         cmd += ["--set", f"{k}={v}"]
-    r, _ = tlmlib.run_tlm_cmd(cmd, log_path)
+    r = tlmlib.run_in_dir(cmd, out_dir, log_path)
     r["log"] = tlmlib.read_log(os.path.join(out_dir, "task_log.jsonl"))
     return r
 

@@ -77,7 +77,7 @@ def tune(out, ckpt, name, loop, threads, seed=U.FIRST_SEED):
     args = ["tune", "--ckpt", ckpt, "--method", method, "--overwrite"]
     for k, v in o.items():
         args += ["--set", f"{k}={v}"]
-    r, _ = tlmlib.run_tlm_cmd(args, os.path.join(run_dir, "stderr.txt"))
+    r = tlmlib.run_in_dir(args, run_dir, os.path.join(run_dir, "stderr.txt"))
     if r["failed"]:
         sys.exit(f"tuning with {name} failed: {r.get('error')}")
     r["log"] = tlmlib.read_log(os.path.join(run_dir, "log.jsonl"))

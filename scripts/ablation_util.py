@@ -33,6 +33,9 @@ def add_seed_args(p, threads=1):
     p.add_argument("--seeds", type=int, default=None,
                    help="seeds per arm (default 3, --quick 1); seeds 1337, 1338, ...")
     p.add_argument("--threads", type=int, default=threads)
+    p.add_argument("--reuse_runs", action="store_true",
+                   help="keep finished runs with the same arguments and build (tlmlib.run_tlm): "
+                        "an interrupted study continues where it stopped")
     return p
 
 
@@ -41,6 +44,8 @@ def finish_args(a):
         a.seeds = 1 if a.quick else 3
     if a.seeds < 1:
         sys.exit("--seeds must be at least 1")
+    if a.reuse_runs:
+        os.environ[tlmlib.REUSE_ENV] = "1"  # read by tlmlib.run_tlm, in this process only
     return a
 
 

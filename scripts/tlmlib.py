@@ -5,6 +5,7 @@ Every script drives the real command line (build/tlm), so what it measures is wh
 gets. Runs are sequential (2 cores: one run at a time, each using both).
 """
 import csv
+import hashlib
 import json
 import os
 import subprocess
@@ -22,18 +23,59 @@ def ensure_built():
         subprocess.run(["make", "-C", ROOT, "build"], check=True)
 
 
+# Set to "1" (scripts' --reuse_runs flag) to keep finished runs: see run_tlm.
+REUSE_ENV = "TLM_REUSE_RUNS"
+
+
+def binary_digest(path=None):
+    """sha256 of the tlm binary, so a kept run is reused only by the same build."""
+    h = hashlib.sha256()
+    with open(path or TLM, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def run_tlm(overrides, out_dir, log_path=None, extra_args=()):
-    """Runs `tlm train --set k=v ...`; returns the final JSON dict (plus 'wall_s',
-    'log' = the per-step JSONL records, 'failed' and 'error' when the run did not finish)."""
-    args = [TLM, "train"]
+    """Runs `tlm train --set k=v ...` (through run_in_dir); returns the final JSON dict (plus
+    'wall_s', 'log' = the per-step JSONL records, 'failed' and 'error' when the run did not
+    finish)."""
+    args = ["train"]
     for k, v in overrides.items():
         args += ["--set", f"{k}={v}"]
     args += ["--set", f"out_dir={out_dir}"]
+    args += list(extra_args)
     if "--resume" not in extra_args:
         args += ["--overwrite"]  # a fresh run replaces its own run dir; a resume continues it
-    args += list(extra_args)
-    result, _ = run_tlm_cmd(args[1:], log_path)
+    result = run_in_dir(args, out_dir, log_path)
     result["log"] = read_log(os.path.join(out_dir, "log.jsonl"))
+    return result
+
+
+def run_in_dir(args, out_dir, log_path=None):
+    """Runs `tlm <args...>`, a command that writes its run into out_dir, and returns its result
+    (run_tlm_cmd). A finished run leaves out_dir/result.json (its arguments, the binary's sha256,
+    the result). With TLM_REUSE_RUNS=1 (the scripts' --reuse_runs) a run whose result.json has
+    the same arguments and the same binary is not run again: its stored result is returned, so
+    an interrupted study continues where it stopped. Anything else (no file, other arguments,
+    another build, a failed run) runs afresh."""
+    stamp_path = os.path.join(out_dir, "result.json")
+    stamp = {"args": list(args), "tlm_sha256": binary_digest()}
+    if os.environ.get(REUSE_ENV) == "1" and os.path.exists(stamp_path):
+        with open(stamp_path) as f:
+            kept = json.load(f)
+        if {k: kept.get(k) for k in stamp} == stamp:
+            print(f"  reusing {out_dir} (same arguments and build)", file=sys.stderr, flush=True)
+            return kept["result"]
+    if os.path.exists(stamp_path):
+        os.remove(stamp_path)  # the run below replaces what it described
+    result, _ = run_tlm_cmd(args, log_path)
+    if not result["failed"]:
+        os.makedirs(out_dir, exist_ok=True)
+        tmp = stamp_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(dict(stamp, result=result), f)
+        os.replace(tmp, stamp_path)
     return result
 
 
