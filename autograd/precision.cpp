@@ -7,6 +7,7 @@
 
 #include "tensor/half.h"
 #include "tensor/kernels/copy.h"
+#include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/parallel.h"
 
 namespace tlm {
@@ -39,6 +40,29 @@ DType precision_dtype(Precision p) {
     case Precision::F16: return DType::F16;
   }
   return DType::F32;
+}
+
+std::string_view precision_kernel(Precision p) {
+  switch (p) {
+    case Precision::F32: return "fp32";
+    case Precision::BF16: return kernels::bf16_gemm_supported() ? "avx512_bf16" : "emulated";
+    case Precision::F16: return "emulated";
+  }
+  return "?";
+}
+
+std::string precision_description(Precision p) {
+  switch (p) {
+    case Precision::F32: return "fp32 (sgemm)";
+    case Precision::BF16:
+      return kernels::bf16_gemm_supported()
+                 ? "bf16 on AVX-512 BF16 dot products (tlm's kernel), fp32 accumulation"
+                 : "bf16 emulated (this CPU has no AVX-512 BF16): sgemm on bf16-rounded inputs, "
+                   "the same values as the bf16 kernel up to the order of fp32 sums, no speed-up";
+    case Precision::F16:
+      return "fp16 emulated: sgemm on fp16-rounded inputs (no fp16 matmul kernel in tlm)";
+  }
+  return "?";
 }
 
 PrecisionGuard::PrecisionGuard(Precision p) : precision_(p), prev_(t_guard) { t_guard = this; }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <tuple>
 
@@ -40,6 +41,16 @@ Precision parse_precision(std::string_view name, std::string_view key = "precisi
 std::string_view precision_name(Precision p);
 // The storage dtype of a 16-bit precision (F16 / BF16); F32 for Precision::F32.
 DType precision_dtype(Precision p);
+
+// What runs the matmuls of a precision on this CPU: "fp32" (sgemm), "avx512_bf16" (bf16 on
+// tlm's AVX-512 BF16 kernel, tensor/kernels/gemm_bf16.h) or "emulated" (sgemm on inputs
+// rounded to the format: the same numbers, up to the order of the fp32 sums, and no speed-up;
+// fp16 always, bf16 on a CPU without AVX-512 BF16). `tlm train` prints it and writes it to the
+// run summary (precision_kernel), so a bf16 run says when it was emulated.
+std::string_view precision_kernel(Precision p);
+// One line for people: e.g. "bf16 emulated (this CPU has no AVX-512 BF16: sgemm on
+// bf16-rounded inputs)".
+std::string precision_description(Precision p);
 
 // What the rounding in one scope did.
 struct PrecisionStats {

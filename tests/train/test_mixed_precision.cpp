@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/train/test_util.h"
+#include "tensor/kernels/gemm_bf16.h"
 #include "train/io/checkpoint.h"
 #include "train/run/trainer.h"
 
@@ -165,6 +166,35 @@ TEST(MixedPrecision, StaticScaleOfOneIsPlainFp16) {
   TrainSummary s = t.run(null.f);
   EXPECT_EQ(s.loss_scale, 1.0);
   EXPECT_TRUE(std::isfinite(s.val_loss));
+}
+
+// `tlm train` says what ran the products (autograd/precision.h:precision_kernel): bf16 on the
+// AVX-512 BF16 kernel only where the CPU has it, otherwise "emulated" in the console and in the
+// run summary; fp16 is always emulated; an fp32 run reports nothing of the kind.
+TEST(MixedPrecision, TheRunSaysWhenBf16IsEmulated) {
+  TempDir dir;
+  write_text(dir);
+  const std::string base = "train --set n_layer=1 --set n_head=2 --set n_embd=16 --set block_size=16 "
+                           "--set batch_size=2 --set max_iters=1 --set eval_iters=1 --set threads=1 "
+                           "--set data=" + (dir / "input.txt") + " --overwrite --set out_dir=";
+  const bool hardware = kernels::bf16_gemm_supported();
+  for (const char* p : {"bf16", "fp16", "fp32"}) {
+    testing::CliRun r = testing::run_tlm_cli(dir, base + (dir / p) + " --set precision=" + p);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const nlohmann::json summary = nlohmann::json::parse(r.out.substr(r.out.rfind('{')));
+    const std::string want = std::string(p) == "fp32" ? ""
+                             : std::string(p) == "bf16" && hardware ? "avx512_bf16" : "emulated";
+    if (want.empty()) {
+      EXPECT_FALSE(summary.contains("precision_kernel")) << summary.dump();
+      EXPECT_EQ(r.err.find("precision:"), std::string::npos) << r.err;
+      continue;
+    }
+    EXPECT_EQ(summary.at("precision_kernel"), want) << p;
+    const size_t line = r.err.find("precision: " + std::string(p));
+    ASSERT_NE(line, std::string::npos) << r.err;
+    const std::string shown = r.err.substr(line, r.err.find('\n', line) - line);
+    EXPECT_EQ(shown.find("emulated") != std::string::npos, want == "emulated") << shown;
+  }
 }
 
 TEST(MixedPrecision, BadPrecisionAndLossScalesAreRefusedNamingTheKey) {

@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <map>
 
+#include "autograd/precision.h"
 #include "nn/loss/cross_entropy.h"
 #include "nn/rope_bound.h"
 #include "optim/registry.h"
@@ -203,6 +204,8 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
              fmt::join(trainer.optimizer().buffer_names(), ", "), trainer.optimizer().state_bytes());
   if (!memory_line.empty()) fmt::print(stderr, "{}\n", memory_line);
   fmt::print(stderr, "blas: {}\n", blas_description());
+  if (cfg.precision != "fp32")
+    fmt::print(stderr, "precision: {}\n", precision_description(parse_precision(cfg.precision)));
   if (cfg.tune_method != "none") {
     int64_t trained = 0;
     for (auto& [name, p] : trained_parameters(trainer.model(), trainer.side())) trained += p.numel();

@@ -68,7 +68,10 @@ nlohmann::json TrainSummary::to_json() const {
                       {"optimizer_buffers_per_param", optimizer_buffers_per_param},
                       {"activation_bytes", activation_bytes}};
   if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
-  if (precision != "fp32") j["precision"] = precision;
+  if (precision != "fp32") {
+    j["precision"] = precision;
+    j["precision_kernel"] = precision_kernel;  // avx512_bf16 | emulated (autograd/precision.h)
+  }
   if (precision == "fp16") {
     j["loss_scale"] = loss_scale;
     j["scaler_skipped_steps"] = scaler_skipped_steps;
@@ -632,6 +635,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   s.iters = step_;
   s.skipped_steps = skipped_steps_;
   s.precision = std::string(precision_name(precision_));
+  s.precision_kernel = std::string(tlm::precision_kernel(precision_));
   s.activation_bytes = activation_bytes_;
   if (scaler_) {
     s.loss_scale = scaler_->scale();
