@@ -18,7 +18,9 @@ Every format runs with seeds 1337.. (`--seeds`); val_loss is `tlm eval` on the w
 validation split; precision_summary.csv has mean/std/min-max per format and the paired
 difference against fp32 with the verdict rule of scripts/ablation_util.py.
 
-Writes <out>/precision.csv, precision.md, precision.png (training and validation loss curves).
+Writes <out>/precision.csv, precision.md, precision_summary.csv, precision.png (final validation
+loss per format and its paired difference from fp32, a dot per seed) and precision_curves.png
+(validation loss over training: mean and min-max band over seeds).
 """
 import argparse
 import concurrent.futures
@@ -65,7 +67,7 @@ def main():
         k, v = kv.split("=", 1)
         base[k] = v
     os.makedirs(args.out, exist_ok=True)
-    rows, train_series, val_series = [], [], []
+    rows = []
 
     def launch(item):
         name, extra, seed = item
@@ -96,14 +98,6 @@ def main():
                          ms_per_iter=r.get("ms_per_iter"), wall_s=r["wall_s"], failed=r["failed"]))
         print(f"  {name}: val {r.get('val_loss')} ({r['wall_s']} s)"
               f"{' FAILED ' + r.get('error', '') if r['failed'] else ''}", file=sys.stderr, flush=True)
-        # a running mean over 20 steps keeps the curves readable
-        smooth, window = [], []
-        for x in steps:
-            window = (window + [x["loss"]])[-20:]
-            smooth.append(dict(step=x["step"], loss=sum(window) / len(window)))
-        if seed == U.FIRST_SEED:  # the curves of the first seed
-            train_series.append((name, smooth))
-            val_series.append((name, [x for x in r["log"] if x.get("kind") == "eval"]))
     ref = rows[0]["activation_mb"] or 1
     for row in rows:
         row["activation_vs_fp32"] = row["activation_mb"] / ref
@@ -127,29 +121,23 @@ def main():
             d = "" if srow.get("diff_vs_ref") is None else f"{srow['diff_vs_ref']:+.4f}"
             f.write(f"| {srow['arm']} | {U.fmt_stats(by[srow['arm']])} | {d} | {srow.get('verdict', '(reference)')} |\n")
     print(open(os.path.join(args.out, "precision.md")).read())
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is missing (no plot written)", file=sys.stderr)
-        return
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for (label, recs), style in zip(train_series, ["-", "--", "-.", ":"]):
-        axes[0].plot([x["step"] for x in recs], [x["loss"] for x in recs], style, label=label)
-    for (label, recs), style in zip(val_series, ["-o", "--s", "-.^", ":v"]):
-        axes[1].plot([x["step"] for x in recs], [x["val_loss"] for x in recs], style, label=label,
-                     markersize=4)
-    axes[0].set_title("training loss (running mean of 20 steps)")
-    axes[1].set_title("validation loss")
-    for ax in axes:
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(args.out, "precision.png"), dpi=110)
-    plt.close(fig)
+    # The spread over seeds: validation curves (mean and min-max band per format) and the final
+    # figures (a dot per seed, mean and min-max), with y-ranges no narrower than 0.05 nats
+    # (curves, final loss) and 0.02 (differences), so rounding-level differences stay small.
+    curves = {n: [] for n in names}
+    for (name, _, seed), r in zip(jobs, results):
+        curves[name].append([(x["step"], x["val_loss"]) for x in r["log"] if x.get("kind") == "eval"])
+    U.plot_bands(os.path.join(args.out, "precision_curves.png"), [(n, curves[n]) for n in names],
+                 "step", "validation loss (trainer's eval_iters batches)",
+                 f"validation loss over training, {len(U.seed_list(args.seeds))} seed(s): mean and min-max",
+                 min_span=0.05)
+    fp32 = by["fp32"]
+    diffs = {n: {s: (by[n][s] - fp32[s]) if by[n].get(s) is not None and fp32.get(s) is not None else None
+                 for s in by[n]} for n in names}
+    U.plot_arms(os.path.join(args.out, "precision.png"),
+                [("final val loss (tlm eval, whole split)", [(n, by[n]) for n in names]),
+                 ("val loss − fp32's, same seed", [(n, diffs[n]) for n in names])],
+                f"precision formats, {iters} steps", min_spans=[0.05, 0.02])
 
 
 if __name__ == "__main__":
