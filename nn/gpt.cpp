@@ -2,6 +2,7 @@
 
 #include "autograd/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/block_registry.h"
@@ -50,8 +51,11 @@ void GPTConfig::validate() const {
   TLM_CHECK(l != Layout::Hwfa || (p == Pos::Rope && window > 0 && n_layer >= 2),
             "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
             "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
-  TLM_CHECK(gau_expansion > 0, "GPTConfig.gau_expansion: must be > 0, got {}", gau_expansion);
-  TLM_CHECK(gau_attn_size > 0, "GPTConfig.gau_attn_size: must be > 0, got {}", gau_attn_size);
+  const std::vector<EntryKey> known = gpt_entry_keys();
+  for (const auto& [name, value] : keys.items())
+    TLM_CHECK(std::any_of(known.begin(), known.end(), [&](const EntryKey& k) { return k.name == name; }),
+              "GPTConfig.keys: '{}' is not a key of the model's entries (gpt_entry_keys)", name);
+  block_keys(*this);  // the block type's keys in range
   const BlockType& type = block_registry().get(block);
   if (type.check) type.check(*this);
 }
@@ -65,6 +69,8 @@ const GPTConfig& validated(const GPTConfig& c) {
 
 
 }  // namespace
+
+std::vector<EntryKey> gpt_entry_keys() { return entry_keys(block_registry()); }
 
 // Layer `layer`'s options: under layout = hwfa the top layer is full attention without
 // positions and with the log-n scale; the others keep pos = rope and the window.

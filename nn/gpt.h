@@ -22,6 +22,7 @@
 #include "nn/block.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/entry_key.h"
 #include "nn/norm.h"
 
 namespace tlm::nn {
@@ -51,11 +52,16 @@ struct GPTConfig {
   std::string attn_kernel = "fused";      // fused (tiled, linear memory) | composed (plain ops)
   std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
                                           // log-n layer on top (Su's HWFA, post 9603)
-  double gau_expansion = 2.0;             // GAU e = gau_expansion * C
-  int64_t gau_attn_size = 128;            // GAU s
+  // The values of the keys the selected entries name (block = gau: gau_expansion,
+  // gau_attn_size; nn/block_registry.h), by key; a key not set takes its entry's default.
+  KeyValues keys;
   // Throws tlm::Error naming the key and its allowed values.
   void validate() const;
 };
+
+// The config keys the entries of the model's registries name (every block type's), each once:
+// the keys GPTConfig::keys may hold, which a training config carries over by name.
+std::vector<EntryKey> gpt_entry_keys();
 
 // Block `layer`'s options from the model config: under layout = hwfa the top layer is full
 // attention without positions and with the log-n scale; the others keep pos = rope and the

@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <map>
 
+#include "nn/block_registry.h"
 #include "nn/loss/cross_entropy.h"
 #include "nn/rope_bound.h"
 #include "optim/registry.h"
@@ -37,6 +38,7 @@
 #include "train/io/checkpoint.h"
 #include "train/run/checkpoint_info.h"
 #include "train/io/config.h"
+#include "train/io/model_config.h"
 #include "train/cli/cli.h"
 #include "train/io/file_io.h"
 #include "train/launch/memory_estimate.h"
@@ -449,7 +451,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"threads", kernels::num_threads()},
                       {"mpi", mpi_built()}};
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
-    const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
+    const int64_t head = nn::block_shape(unvalidated_gpt_config(cfg)).rope_dim;  // GAU: s
     r["rope_base"] = cfg.rope_base;
     r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);
   }
