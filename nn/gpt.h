@@ -39,8 +39,6 @@ struct GPTConfig {
   std::string pos = "learned";            // learned | rope | none
   std::string ffn = "gelu";               // gelu | gelu_tanh (GPT-2's gelu_new) | geglu | swiglu
   std::string norm_type = "layernorm";    // layernorm | rmsnorm
-  double rope_base = 10000;
-  double norm_eps = 1e-5;
   bool tie_weights = true;                // lm_head.weight is wte.weight
   // Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA").
   std::string block = "transformer";      // a name of the block registry (nn/block_registry.h):
@@ -52,14 +50,18 @@ struct GPTConfig {
   std::string attn_kernel = "fused";      // fused (tiled, linear memory) | composed (plain ops)
   std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
                                           // log-n layer on top (Su's HWFA, post 9603)
-  // The values of the keys the selected entries name (block = gau: gau_expansion,
-  // gau_attn_size; nn/block_registry.h), by key; a key not set takes its entry's default.
+  // The values of the keys the model's entries name, by key (pos = rope: rope_base; norm_type:
+  // norm_eps, nn/choices.h; block = gau: gau_expansion, gau_attn_size, nn/block_registry.h); a
+  // key not set takes its entry's default.
   KeyValues keys;
+  // keys with every key of gpt_entry_keys() that is not set at its default (checked ranges).
+  KeyValues key_values() const;
   // Throws tlm::Error naming the key and its allowed values.
   void validate() const;
 };
 
-// The config keys the entries of the model's registries name (every block type's), each once:
+// The config keys the entries of the model's registries name (the norm types', the positions',
+// every block type's), each once:
 // the keys GPTConfig::keys may hold, which a training config carries over by name.
 std::vector<EntryKey> gpt_entry_keys();
 

@@ -452,7 +452,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"mpi", mpi_built()}};
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = nn::block_shape(unvalidated_gpt_config(cfg)).rope_dim;  // GAU: s
-    r["rope_base"] = cfg.rope_base;
+    r["rope_base"] = cfg.number("rope_base");
     r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);
   }
   fmt::print("{}\n", r.dump());

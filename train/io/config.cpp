@@ -46,10 +46,10 @@ std::vector<ConfigKey> fixed_keys() {
       key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
       key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, nn::choices<nn::NormPlacement>().names()),
       key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, nn::choices<nn::NormType>().names()),
+      // + the keys of the norm types (nn/choices.h: norm_eps)
       key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, nn::choices<nn::Pos>().names()),
-      key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
+      // + the keys of the positions (nn/choices.h: rope_base)
       key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, nn::choices<nn::Ffn>().names()),
-      key("norm_eps", "model", &C::norm_eps, "1e-5", "epsilon of LayerNorm / RMSNorm (GPT-2: layer_norm_epsilon)", above(0)),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
       key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
       // + the keys of the block types (nn/block_registry.h), appended here by table()
@@ -126,11 +126,13 @@ std::vector<ConfigKey> registry_keys(const std::vector<nn::EntryKey>& keys, cons
 }
 
 // The table: the fixed keys, with the keys of each registry's entries right after the key that
-// selects the entry (block, optimizer, schedule, loss). Built once, on first use -- after static
+// selects the entry (norm_type, pos, block, optimizer, schedule, loss). Built once, on first use -- after static
 // initialisation, so entries a program registers from its own file (examples/) are in it.
 const std::vector<ConfigKey>& table() {
   static const std::vector<ConfigKey> keys = [] {
     const std::pair<const char*, std::vector<ConfigKey>> after[] = {
+        {"norm_type", registry_keys(nn::entry_keys(nn::choices<nn::NormType>()), "model")},
+        {"pos", registry_keys(nn::entry_keys(nn::choices<nn::Pos>()), "model")},
         {"block", registry_keys(nn::entry_keys(nn::block_registry()), "model")},
         {"optimizer", registry_keys(nn::entry_keys(optim::optimizer_registry()), "optimizer")},
         {"schedule", registry_keys(nn::entry_keys(optim::schedule_registry()), "optimizer")},

@@ -7,8 +7,8 @@
 //
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
 // or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
-// the names in their registries, and the keys the block types, losses, optimizers and schedules
-// name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
+// the names in their registries, and the keys the norm types, positions, block types, losses,
+// optimizers and schedules name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
 //   config: unknown key 'n_layers' (did you mean 'n_layer'?)
@@ -34,8 +34,7 @@ struct TrainConfig {
   int64_t n_layer, n_head, n_embd, block_size;
   double dropout;
   bool bias;
-  std::string norm, norm_type, pos;
-  double rope_base, norm_eps;
+  std::string norm, norm_type, pos;  // (the keys their entries name: entry_values)
   std::string ffn;
   bool tie_weights;
   std::string block, attn, attn_scale, layout;
@@ -74,8 +73,9 @@ struct TrainConfig {
   int64_t loss_scale_interval;
   double dist_bucket_mb;
   // ---- the keys the registries' entries name ----
-  // The keys of the block types (nn/block_registry.h), losses (nn/loss/registry.h), optimizers
-  // (optim/registry.h) and schedules (optim/schedule.h) -- gau_expansion, label_smoothing,
+  // The keys of the norm types and positions (nn/choices.h), the block types
+  // (nn/block_registry.h), losses (nn/loss/registry.h), optimizers
+  // (optim/registry.h) and schedules (optim/schedule.h) -- norm_eps, rope_base, gau_expansion, label_smoothing,
   // beta1, warmup_iters, ... -- by key name,
   // every one of them (not only the selected entry's), each at its default unless set.
   nn::KeyValues entry_values;

@@ -14,9 +14,7 @@ nn::GPTConfig unvalidated_gpt_config(const TrainConfig& cfg) {
   g.pos = cfg.pos;
   g.ffn = cfg.ffn;
   g.norm_type = cfg.norm_type;
-  g.rope_base = cfg.rope_base;
   g.tie_weights = cfg.tie_weights;
-  g.norm_eps = cfg.norm_eps;
   g.block = cfg.block;
   g.attn = cfg.attn;
   g.attn_scale = cfg.attn_scale;

@@ -1,6 +1,6 @@
 // The nn::GPTConfig a TrainConfig describes: its model keys, and the values of the keys the
-// model's registry entries name (nn::gpt_entry_keys: block = gau's gau_expansion, ...), carried
-// over by name from TrainConfig::entry_values, so a block type's new key needs no line here.
+// model's registry entries name (nn::gpt_entry_keys: rope_base, norm_eps, gau_expansion, ...), carried
+// over by name from TrainConfig::entry_values, so an entry's new key needs no line here.
 //
 //   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init_rng);
 #pragma once
