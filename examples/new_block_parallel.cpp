@@ -10,8 +10,11 @@
 // registration line (nn::RegisterBlock, nn/block_registry.h). GPT, LoRA (its Linears through
 // for_each_linear), `tlm diag` (its attention and cost through the interface), checkpoints
 // (parameters h.i.ln_1, h.i.attn.*, h.i.mlp.*) and the config's `block` choices take it from
-// there. Inside the library it would be a file pair nn/parallel_block.{h,cpp}, its test, and
-// the same entry as one line of the table in nn/block_registry.cpp.
+// there. Inside the library it would be a file pair nn/parallel_block.{h,cpp} (the block and a
+// function returning the same entry, as nn/gau.cpp:gau_block_type does), its test, and one line
+// listing it in nn/block_registry.cpp. The block has no hyperparameter of its own; a block type
+// that has one names it as a key of its entry (GAU: gau_expansion, gau_attn_size), and the
+// memory estimates count an entry without a `shape` as a Transformer block.
 //
 // ctest runs this program (example_new_block_parallel): it gradchecks the block in float64
 // (input and every parameter), checks the names and cost of a GPT built of it, and trains it
@@ -93,7 +96,8 @@ std::unique_ptr<nn::Block> make_parallel(const nn::GPTConfig& c, int64_t layer, 
   return std::make_unique<ParallelBlock>(nn::block_options(c, layer), rng);
 }
 
-// Run by GPTConfig::validate: the block is pre-norm by construction.
+// Run by GPTConfig::validate (and by the config's validate, train/io/config.cpp): the block is
+// pre-norm by construction.
 void check_parallel(const nn::GPTConfig& c) {
   TLM_CHECK(nn::parse<nn::NormPlacement>(c.norm) == nn::NormPlacement::Pre, "GPTConfig.norm: block = parallel is pre-norm only "
             "(x + Attn(LN(x)) + MLP(LN(x))), got norm = {}", c.norm);

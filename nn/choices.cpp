@@ -2,6 +2,8 @@
 
 #include <initializer_list>
 
+#include "nn/norm.h"
+
 namespace tlm::nn {
 
 namespace {
@@ -11,6 +13,13 @@ Registry<Choice<E>> family(const char* key, std::initializer_list<Choice<E>> ent
   Registry<Choice<E>> r(key);
   for (const auto& e : entries) r.add(e);
   return r;
+}
+
+// The key both norm types read (one description, so the config lists it once).
+EntryKey norm_eps_key() {
+  return EntryKey::number("norm_eps", "1e-5",
+                          "epsilon of LayerNorm / RMSNorm (GPT-2: layer_norm_epsilon)",
+                          KeyRange::above(0));
 }
 
 }  // namespace
@@ -27,8 +36,15 @@ const Registry<Choice<NormPlacement>>& choices<NormPlacement>() {
 template <>
 const Registry<Choice<NormType>>& choices<NormType>() {
   static const auto r = family<NormType>(
-      "norm_type", {{"layernorm", NormType::LayerNorm, "LayerNorm"},
-                    {"rmsnorm", NormType::RMSNorm, "RMSNorm (no mean, no bias)"}});
+      "norm_type",
+      {{"layernorm", NormType::LayerNorm, "LayerNorm", {norm_eps_key()},
+        [](int64_t dim, bool bias, double eps) -> std::unique_ptr<Norm> {
+          return std::make_unique<LayerNorm>(dim, bias, eps);
+        }},
+       {"rmsnorm", NormType::RMSNorm, "RMSNorm (no mean, no bias)", {norm_eps_key()},
+        [](int64_t dim, bool, double eps) -> std::unique_ptr<Norm> {
+          return std::make_unique<RMSNorm>(dim, /*gain=*/true, eps);
+        }}});
   return r;
 }
 
@@ -44,7 +60,10 @@ const Registry<Choice<Ffn>>& choices<Ffn>() {
 template <>
 const Registry<Choice<Pos>>& choices<Pos>() {
   static const auto r = family<Pos>("pos", {{"learned", Pos::Learned, "learned absolute (wpe)"},
-                                            {"rope", Pos::Rope, "rotary (RoFormer)"},
+                                            {"rope", Pos::Rope, "rotary (RoFormer)",
+                                             {EntryKey::number("rope_base", "10000",
+                                                               "RoPE frequency base theta (pos = rope)",
+                                                               KeyRange::above(0))}},
                                             {"none", Pos::None, "no positions (NoPE)"}});
   return r;
 }

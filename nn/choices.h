@@ -1,17 +1,18 @@
 // The choices of nn/'s option families as typed values. Each family is a Registry
-// (nn/registry.h) of Choice entries -- the name a config uses, the value, one line of help --
-// so a name is parsed once, where a config becomes options (GPTConfig, nn/gpt.h:block_options),
-// and modules switch on the enum:
+// (nn/registry.h) of Choice entries -- the name a config uses, the value, one line of help, the
+// config keys only that choice reads (EntryKeys, appended to the config's table from here), and
+// where the family selects a module, the factory that builds it -- so a name is parsed once,
+// where a config becomes options (GPTConfig, nn/gpt.h:block_options), and modules hold the enum:
 //
 //   nn::NormPlacement p = nn::parse<nn::NormPlacement>("deepnorm");  // unknown: error naming
 //   const std::string& s = nn::name_of(p);                             // the key and the names
 //   for (const auto& c : nn::choices<nn::Ffn>().entries()) ...          // gelu, gelu_tanh, geglu, swiglu
 //
-//   family          key          names
+//   family          key          names                              keys, factory
 //   NormPlacement   norm         pre | post | deepnorm         (nn/transformer_block.h)
-//   NormType        norm_type    layernorm | rmsnorm           (nn/norm.h)
+//   NormType        norm_type    layernorm | rmsnorm           (nn/norm.h)   norm_eps; the Norm
 //   Ffn             ffn          gelu | gelu_tanh | geglu | swiglu  (nn/mlp.h)
-//   Pos             pos          learned | rope | none         (nn/attention.h)
+//   Pos             pos          learned | rope | none         (nn/attention.h)  rope: rope_base
 //   AttnKind        attn         softmax | relu2               (nn/attention_weights.h)
 //   AttnScale       attn_scale   sqrt | logn                   (nn/attention_weights.h)
 //   AttnKernel      attn_kernel  fused | composed              (nn/attention_weights.h)
@@ -19,11 +20,18 @@
 //   LstOutput       lst_output   side | residual               (nn/lst.h)
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "nn/entry_key.h"
 #include "nn/registry.h"
 
 namespace tlm::nn {
+
+class Norm;  // nn/norm.h
 
 enum class NormPlacement { Pre, Post, DeepNorm };
 enum class NormType { LayerNorm, RMSNorm };
@@ -35,11 +43,24 @@ enum class AttnKernel { Fused, Composed };
 enum class Layout { Uniform, Hwfa };
 enum class LstOutput { Side, Residual };
 
+// The module a choice of family E builds (none for most families).
+template <class E>
+struct ChoiceFactory {
+  using type = std::nullptr_t;
+};
+// norm_type: the norm over the last axis of width dim (bias: LayerNorm's beta; eps: norm_eps).
+template <>
+struct ChoiceFactory<NormType> {
+  using type = std::unique_ptr<Norm> (*)(int64_t dim, bool bias, double eps);
+};
+
 template <class E>
 struct Choice {
   std::string name;  // the config value
   E value;
   std::string help;
+  std::vector<EntryKey> keys = {};            // config keys only this choice reads (rope: rope_base)
+  typename ChoiceFactory<E>::type make = {};  // the module it selects (norm_type), else nullptr
 };
 
 // The family of E (specialised for each enum above, in choices.cpp).
@@ -52,12 +73,18 @@ E parse(const std::string& name) {
   return choices<E>().get(name).value;
 }
 
+// The entry of a value.
+template <class E>
+const Choice<E>& choice_of(E value) {
+  for (const auto& c : choices<E>().entries())
+    if (c.value == value) return c;
+  TLM_FAIL("{}: no entry for value {}", choices<E>().key(), static_cast<int>(value));
+}
+
 // The config name of a value.
 template <class E>
 const std::string& name_of(E value) {
-  for (const auto& c : choices<E>().entries())
-    if (c.value == value) return c.name;
-  TLM_FAIL("{}: no name for value {}", choices<E>().key(), static_cast<int>(value));
+  return choice_of(value).name;
 }
 
 template <> const Registry<Choice<NormPlacement>>& choices<NormPlacement>();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nn/attention_weights.h"
+#include "nn/gpt.h"
 #include "nn/init.h"
 
 namespace tlm::nn {
@@ -145,6 +146,62 @@ CostComponent GAUBlock::component_of(const std::string& name) const {
   if (name.rfind("ln.", 0) == 0) return CostComponent::Norms;
   if (name.rfind("gau.", 0) == 0) return CostComponent::Attention;
   return CostComponent::Other;
+}
+
+namespace {
+
+// The options of block `layer` of config c: the common ones, e and s from the entry's keys.
+GAUBlockOptions gau_options(const GPTConfig& c, int64_t layer) {
+  const KeyValues k = block_keys(c);
+  GAUBlockOptions o;
+  o.block = block_options(c, layer);
+  o.expansion_dim = std::max<int64_t>(
+      1, std::llround(k.number("gau_expansion") * static_cast<double>(c.n_embd)));
+  o.attn_dim = k.integer("gau_attn_size");
+  return o;
+}
+
+void check_gau(const GPTConfig& c) {
+  const int64_t s = block_keys(c).integer("gau_attn_size");
+  TLM_CHECK(parse<Pos>(c.pos) != Pos::Rope || s % 2 == 0,
+            "block = gau with pos = rope needs an even gau_attn_size (RoPE rotates pairs), got {}", s);
+}
+
+// ln, i_dense [2e+s, C], o_dense [C, e], gamma/beta q, k [s]; attention 6 T (s + e) per token.
+BlockShape gau_shape(const GPTConfig& c) {
+  const GAUBlockOptions o = gau_options(c, 0);
+  const int64_t C = c.n_embd, E = o.e(), S = o.attn_dim;
+  BlockShape b;
+  b.linears = {{C, 2 * E + S}, {E, C}};
+  b.params = C * (o.block.norm_type == NormType::LayerNorm && c.bias ? 2 : 1) + 4 * S;
+  for (const auto& [in, out] : b.linears) b.params += in * out + (c.bias ? out : 0);
+  const double Cd = static_cast<double>(C), e = static_cast<double>(E), s = static_cast<double>(S);
+  const double T = static_cast<double>(c.block_size);
+  b.attention_flops = 6.0 * (s + e) * T;
+  // Saved per token (train/launch/memory_estimate.h): 2(2e+s) + 2s + T + 2e + 3C, of which the
+  // attention weights A (T) stay fp32; dropout > 0 adds C + 2T (masks).
+  b.saved_full = T;
+  b.saved_half = 2 * (2 * e + s) + 2 * s + T + 2 * e + 3 * Cd - T;
+  if (c.dropout > 0) b.saved_full += Cd + 2 * T;
+  b.rope_dim = S;
+  return b;
+}
+
+}  // namespace
+
+BlockType gau_block_type() {
+  return {"gau",
+          "FLASH's gated attention unit GAU (arXiv:2202.10447)",
+          {EntryKey::number("gau_expansion", "2",
+                            "GAU expansion factor: e = gau_expansion * n_embd (block = gau)",
+                            KeyRange::above(0)),
+           EntryKey::integer("gau_attn_size", "128",
+                             "GAU shared query/key size s (block = gau; even for RoPE)",
+                             KeyRange::closed(1, 65536))},
+          [](const GPTConfig& c, int64_t layer, Rng& rng) -> std::unique_ptr<Block> {
+            return std::make_unique<GAUBlock>(gau_options(c, layer), rng);
+          },
+          &check_gau, &gau_shape};
 }
 
 }  // namespace tlm::nn

@@ -11,6 +11,9 @@
 // Single head. Init: dense kernels N(0, 0.02) (o_dense N(0, 0.02/sqrt(2N))), gamma = 1,
 // beta = 0 (bert4keras); DeepNorm: Xavier gain beta_DN on W_u, W_v, W_o, gain 1 on W_z.
 //
+// block = gau (nn/block_registry.h: gau_block_type) reads two keys of its own, e = round(
+// gau_expansion * C) and s = gau_attn_size (even under RoPE).
+//
 //   nn::GAUBlockOptions o;  o.block.attn.n_embd = 64;  o.expansion_dim = 128;  o.attn_dim = 32;
 //   nn::GAUBlock block(o, rng);
 //   Tensor y = block.forward(x, rng);     // [B,T,C] -> [B,T,C]
@@ -19,6 +22,7 @@
 #include <memory>
 
 #include "nn/block.h"
+#include "nn/block_registry.h"
 #include "nn/norm.h"
 
 namespace tlm::nn {
@@ -73,5 +77,9 @@ class GAUBlock : public Block {
   GAUBlockOptions opt_;
   double alpha_ = 1.0;
 };
+
+// The registry entry of block = gau: its keys gau_expansion and gau_attn_size, its factory,
+// the even-s check under RoPE, and the size of one block (params, Linears, saved floats).
+BlockType gau_block_type();
 
 }  // namespace tlm::nn

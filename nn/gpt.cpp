@@ -2,6 +2,7 @@
 
 #include "autograd/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/block_registry.h"
@@ -37,8 +38,8 @@ void GPTConfig::validate() const {
   parsed<NormType>("norm_type", norm_type);
   TLM_CHECK(p != Pos::Rope || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "
             "head size, got n_embd / n_head = {}", n_embd / n_head);
-  TLM_CHECK(rope_base > 1, "GPTConfig.rope_base: must be > 1, got {}", rope_base);
-  TLM_CHECK(norm_eps >= 0, "GPTConfig.norm_eps: must be >= 0, got {}", norm_eps);
+  const KeyValues v = key_values();
+  TLM_CHECK(v.number("rope_base") > 1, "GPTConfig.rope_base: must be > 1, got {}", v.number("rope_base"));
   TLM_CHECK(block_registry().find(block) != nullptr, "GPTConfig.block: '{}' is not one of {}",
             block, fmt::join(block_registry().names(), "|"));
   parsed<AttnKind>("attn", attn);
@@ -50,8 +51,11 @@ void GPTConfig::validate() const {
   TLM_CHECK(l != Layout::Hwfa || (p == Pos::Rope && window > 0 && n_layer >= 2),
             "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
             "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
-  TLM_CHECK(gau_expansion > 0, "GPTConfig.gau_expansion: must be > 0, got {}", gau_expansion);
-  TLM_CHECK(gau_attn_size > 0, "GPTConfig.gau_attn_size: must be > 0, got {}", gau_attn_size);
+  const std::vector<EntryKey> known = gpt_entry_keys();
+  for (const auto& [name, value] : keys.items())
+    TLM_CHECK(std::any_of(known.begin(), known.end(), [&](const EntryKey& k) { return k.name == name; }),
+              "GPTConfig.keys: '{}' is not a key of the model's entries (gpt_entry_keys)", name);
+  block_keys(*this);  // the block type's keys in range
   const BlockType& type = block_registry().get(block);
   if (type.check) type.check(*this);
 }
@@ -66,6 +70,20 @@ const GPTConfig& validated(const GPTConfig& c) {
 
 }  // namespace
 
+std::vector<EntryKey> gpt_entry_keys() {
+  std::vector<EntryKey> out;
+  for (const auto& family : {entry_keys(choices<NormType>()), entry_keys(choices<Pos>()),
+                             entry_keys(block_registry())})
+    for (const EntryKey& k : family) {
+      const bool seen = std::any_of(out.begin(), out.end(), [&](const EntryKey& o) { return o.name == k.name; });
+      TLM_CHECK(!seen, "GPTConfig: key '{}' is named by two families", k.name);
+      out.push_back(k);
+    }
+  return out;
+}
+
+KeyValues GPTConfig::key_values() const { return with_defaults(gpt_entry_keys(), keys, "GPTConfig"); }
+
 // Layer `layer`'s options: under layout = hwfa the top layer is full attention without
 // positions and with the log-n scale; the others keep pos = rope and the window.
 BlockOptions block_options(const GPTConfig& c, int64_t layer) {
@@ -76,7 +94,8 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   o.attn.bias = c.bias;
   o.attn.dropout = c.dropout;
   o.attn.pos = parse<Pos>(c.pos);
-  o.attn.rope_base = c.rope_base;
+  const KeyValues v = c.key_values();
+  o.attn.rope_base = v.number("rope_base");
   o.attn.attn = parse<AttnKind>(c.attn);
   o.attn.attn_scale = parse<AttnScale>(c.attn_scale);
   o.attn.window = c.window;
@@ -88,7 +107,7 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   }
   o.norm = parse<NormPlacement>(c.norm);
   o.norm_type = parse<NormType>(c.norm_type);
-  o.norm_eps = c.norm_eps;
+  o.norm_eps = v.number("norm_eps");
   o.ffn = parse<Ffn>(c.ffn);
   o.n_layer = c.n_layer;
   return o;
@@ -109,7 +128,7 @@ GPT::GPT(const GPTConfig& config, Rng& rng)
   }
   if (parse<NormPlacement>(config_.norm) == NormPlacement::Pre) {
     ln_f = make_norm(parse<NormType>(config_.norm_type), config_.n_embd, config_.bias,
-                     config_.norm_eps);
+                     config_.key_values().number("norm_eps"));
     register_module("ln_f", *ln_f);
   }
   if (!config_.tie_weights) {

@@ -22,6 +22,7 @@
 #include "nn/block.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/entry_key.h"
 #include "nn/norm.h"
 
 namespace tlm::nn {
@@ -38,8 +39,6 @@ struct GPTConfig {
   std::string pos = "learned";            // learned | rope | none
   std::string ffn = "gelu";               // gelu | gelu_tanh (GPT-2's gelu_new) | geglu | swiglu
   std::string norm_type = "layernorm";    // layernorm | rmsnorm
-  double rope_base = 10000;
-  double norm_eps = 1e-5;
   bool tie_weights = true;                // lm_head.weight is wte.weight
   // Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA").
   std::string block = "transformer";      // a name of the block registry (nn/block_registry.h):
@@ -51,11 +50,20 @@ struct GPTConfig {
   std::string attn_kernel = "fused";      // fused (tiled, linear memory) | composed (plain ops)
   std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
                                           // log-n layer on top (Su's HWFA, post 9603)
-  double gau_expansion = 2.0;             // GAU e = gau_expansion * C
-  int64_t gau_attn_size = 128;            // GAU s
+  // The values of the keys the model's entries name, by key (pos = rope: rope_base; norm_type:
+  // norm_eps, nn/choices.h; block = gau: gau_expansion, gau_attn_size, nn/block_registry.h); a
+  // key not set takes its entry's default.
+  KeyValues keys;
+  // keys with every key of gpt_entry_keys() that is not set at its default (checked ranges).
+  KeyValues key_values() const;
   // Throws tlm::Error naming the key and its allowed values.
   void validate() const;
 };
+
+// The config keys the entries of the model's registries name (the norm types', the positions',
+// every block type's), each once:
+// the keys GPTConfig::keys may hold, which a training config carries over by name.
+std::vector<EntryKey> gpt_entry_keys();
 
 // Block `layer`'s options from the model config: under layout = hwfa the top layer is full
 // attention without positions and with the log-n scale; the others keep pos = rope and the

@@ -108,7 +108,7 @@ LadderSide::LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng)
     blocks.push_back(std::make_unique<TransformerBlock>(side_block_options(c, i, width_, hidden), rng));
     register_module("blocks." + std::to_string(i), *blocks.back());
   }
-  ln_f = make_norm(parse<NormType>(c.norm_type), width_, c.bias, c.norm_eps);
+  ln_f = make_norm(parse<NormType>(c.norm_type), width_, c.bias, c.key_values().number("norm_eps"));
   register_module("ln_f", *ln_f);
   up = std::make_unique<Linear>(width_, C, /*bias=*/false, rng);
   register_module("up", *up);

@@ -20,11 +20,7 @@ RMSNorm::RMSNorm(int64_t dim, bool gain, double eps_) : eps(eps_) {
 Tensor RMSNorm::forward(const Tensor& x) const { return rms_norm(x, weight, eps); }
 
 std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double eps) {
-  switch (type) {
-    case NormType::LayerNorm: return std::make_unique<LayerNorm>(dim, bias, eps);
-    case NormType::RMSNorm: return std::make_unique<RMSNorm>(dim, true, eps);
-  }
-  TLM_FAIL("make_norm: unknown norm type {}", static_cast<int>(type));
+  return choice_of(type).make(dim, bias, eps);  // the norm_type entry's factory (nn/choices.cpp)
 }
 
 }  // namespace tlm::nn

@@ -21,6 +21,7 @@
 
 #include "nn/attention.h"
 #include "nn/block.h"
+#include "nn/block_registry.h"
 #include "nn/mlp.h"
 #include "nn/norm.h"
 
@@ -52,5 +53,10 @@ class TransformerBlock : public Block {
   BlockOptions opt_;
   double alpha_ = 1.0;
 };
+
+// The registry entry of block = transformer (nn/block_registry.h: no keys of its own) and the
+// size of one such block of config c (its Linears, parameters, attention FLOPs, saved floats).
+BlockType transformer_block_type();
+BlockShape transformer_block_shape(const GPTConfig& c);
 
 }  // namespace tlm::nn

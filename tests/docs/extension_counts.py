@@ -5,8 +5,8 @@ library; this reads the code and fails if a stated count is not what the code ne
 For each family the registry's list file holds one call per built-in entry
 (`r.add(focal_loss_type());` in nn/loss/registry.cpp). For each listed entry this finds the
 file pair that defines its entry function, the config keys the entry names (the string
-literals of its EntryKey / key list), and every other source file that spells one of those
-keys as a literal: a file a new entry like it would have to edit. The count for the family is
+literals of its EntryKey), and every other source file that spells one of those keys as a
+literal: a file a new entry like it would have to edit. The count for the family is
 the largest over its entries with keys: the pair + the list file + the other files + 1 (its
 test file). The doc must state it in a sentence of the form
 "A new loss with a hyperparameter touches N files" (loss | optimizer | block type).
@@ -25,7 +25,7 @@ FAMILIES = {
     # name in the doc: (list file, regex of an entry function call in the list)
     "loss": ("nn/loss/registry.cpp", r"r\.add\((\w+)\(\)\);"),
     "optimizer": ("optim/registry.cpp", r"r\.add\((\w+)\(\)\);"),
-    "block type": ("nn/block_registry.cpp", r"r\.add\((\{\"(\w+)\".*?\}|\w+\(\))\);"),
+    "block type": ("nn/block_registry.cpp", r"r\.add\((\w+)\(\)\);"),
 }
 
 
@@ -56,7 +56,7 @@ def function_body(text, name):
 
 def entry_keys(body, root, files):
     """The config keys an entry names: EntryKey literals, plus those of helper key functions
-    it calls (optim's beta1_key()), or the literals of a block's key list."""
+    it calls (optim's beta1_key())."""
     keys = set(re.findall(r'EntryKey::\w+\(\s*"(\w+)"', body))
     for helper in re.findall(r"\b(\w+_key)\(\)", body):
         for p in files:
@@ -72,23 +72,9 @@ def count_family(root, family):
     list_path = root / list_file
     files = list(sources(root))
     texts = {p: strip_comments(p.read_text()) for p in files}
-    entries = []  # (label, pair, keys, literal?)
+    entries = []  # (label, pair, keys)
     for m in re.finditer(pattern, texts[list_path], re.S):
         call = m.group(1)
-        if call.startswith("{"):
-            # A block entry written in the list: {"gau", "help", {"key", ...}, &make_gau, ...}.
-            # Its keys are config fields (GPTConfig, TrainConfig), so they are searched as
-            # identifiers; its pair is the header declaring the class the factory builds.
-            keys = set(re.findall(r'"(\w+)"', re.search(r'\{"\w+",\s*"[^"]*",\s*\{([^}]*)\}', call).group(1)))
-            factory = re.search(r"&(\w+)", call).group(1)
-            body = function_body(texts[list_path], factory)
-            built = re.search(r"make_unique<(\w+)>", body).group(1)
-            headers = [p for p in files if p.suffix == ".h" and
-                       re.search(r"\bclass " + built + r"\b[^;]*\{", texts[p])]
-            if len(headers) != 1:
-                raise SystemExit(f"{family}: class {built} is declared in {len(headers)} headers")
-            entries.append((m.group(2), {headers[0], headers[0].with_suffix(".cpp")}, keys, False))
-            continue
         defs = [p for p in files if p.suffix == ".cpp" and p != list_path and
                 function_body(texts[p], call) is not None]
         if len(defs) != 1:
@@ -98,16 +84,14 @@ def count_family(root, family):
         header = cpp.with_suffix(".h")
         if not header.exists() or call not in texts.get(header, ""):
             raise SystemExit(f"{family}: {call}() is not declared in {header.relative_to(root)}")
-        entries.append((call, {cpp, header}, entry_keys(function_body(texts[cpp], call), root, files), True))
-    all_pairs = set().union(*(pair for _, pair, _, _ in entries))
+        entries.append((call, {cpp, header}, entry_keys(function_body(texts[cpp], call), root, files)))
+    all_pairs = set().union(*(pair for _, pair, _ in entries))
     worst = None
-    for label, pair, keys, literal in entries:
+    for label, pair, keys in entries:
         if not keys:
             continue
         def mentions(p):
-            if literal:
-                return any(f'"{k}"' in texts[p] for k in keys)
-            return any(re.search(r"\b" + k + r"\b", texts[p]) for k in keys)
+            return any(f'"{k}"' in texts[p] for k in keys)
         # Other entries of the family may share a key (adamw and lion: beta1): their files
         # are not edits a new entry needs.
         others = {p for p in files if p not in all_pairs and p != list_path and mentions(p)}

@@ -318,7 +318,7 @@ TEST(GPTConfig, BadValuesAreRefusedWithTheKeyNamed) {
   expect_error(c, {"GPTConfig.dropout"});
   c = ok, c.pos = "rope", c.n_head = 8;  // head size 1
   expect_error(c, {"GPTConfig.pos", "even head size"});
-  c = ok, c.rope_base = 0.5;
+  c = ok, c.keys.set("rope_base", 0.5);
   expect_error(c, {"GPTConfig.rope_base"});
 }
 

@@ -29,7 +29,7 @@ nn::GPTConfig tiny() {
 nn::GPTConfig tiny_gau() {
   nn::GPTConfig c = tiny();
   c.block = "gau";
-  c.gau_attn_size = 4;
+  c.keys.set("gau_attn_size", int64_t{4});
   return c;
 }
 

@@ -336,7 +336,7 @@ TEST(LST, NonTransformerBackboneIsRefusedWithTheReason) {
   Rng rng(1);
   nn::GPTConfig c = tiny();
   c.block = "gau";
-  c.gau_attn_size = 4;
+  c.keys.set("gau_attn_size", int64_t{4});
   nn::GPT g(c, rng);
   EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0.1}, rng),
                         "lst: block = gau is not supported: the side network is pruned from "

@@ -69,7 +69,7 @@ nn::GPTConfig config(const std::string& block, const std::string& norm) {
   c.n_embd = 32;
   c.block = block;
   c.norm = norm;
-  c.gau_attn_size = 32;
+  c.keys.set("gau_attn_size", int64_t{32});
   return c;
 }
 

@@ -180,7 +180,7 @@ nn::GPTConfig tiny(const std::string& block) {
   c.n_head = 2;
   c.n_embd = 8;
   c.block = block;
-  c.gau_attn_size = 4;
+  c.keys.set("gau_attn_size", int64_t{4});
   c.pos = "rope";
   return c;
 }
@@ -314,7 +314,7 @@ TEST(GPTVariants, BadConfigsAreRefusedWithTheReason) {
   c.window = 9;
   refused(c, "window");
   c = tiny("gau");
-  c.gau_attn_size = 5;
+  c.keys.set("gau_attn_size", int64_t{5});
   refused(c, "gau_attn_size");
   c = tiny("mlp");
   refused(c, "transformer|gau");

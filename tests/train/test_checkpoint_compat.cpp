@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,20 @@ TEST(CheckpointCompat, TransformerCheckpointOfTheOldLayoutGivesTheSameLogits) {
 
 TEST(CheckpointCompat, GauCheckpointOfTheOldLayoutGivesTheSameLogits) {
   expect_same_logits("gau", "gau");
+}
+
+// Written when GAU's keys were fields of TrainConfig and GPTConfig (before they were keys of
+// the gau entry, nn/gau.h): gau_expansion = 1.5 and gau_attn_size = 8 come back as the entry's
+// values and build the same shapes (e = 1.5 * 16 = 24, s = 8).
+TEST(CheckpointCompat, GauCheckpointWithItsKeysSetGivesTheSameLogits) {
+  expect_same_logits("gau_keys", "gau");
+  LoadedModel m = load_model(std::string(TLM_SOURCE_DIR) + "/tests/train/fixtures/ckpt_gau_keys.bin");
+  EXPECT_EQ(m.config.number("gau_expansion"), 1.5);
+  EXPECT_EQ(m.config.integer("gau_attn_size"), 8);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, p] : m.model->named_parameters()) shapes[name] = p.shape();
+  EXPECT_EQ(shapes["h.0.gau.o_dense.weight"], (std::vector<int64_t>{16, 24}));
+  EXPECT_EQ(shapes["h.0.gau.i_dense.weight"], (std::vector<int64_t>{2 * 24 + 8, 16}));
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "nn/block_registry.h"
+#include "nn/choices.h"
 #include "nn/loss/registry.h"
 #include "optim/registry.h"
 #include "optim/schedule.h"
@@ -66,20 +68,22 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "learning_rate",
       "weight_decay", "grad_clip",
       "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
-      "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "rope_base", "norm_type",
+      "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "norm_type",
       "ffn", "tie_weights", "optimizer", "schedule", "loss", "threads",
       "log_interval", "ckpt_interval", "val_fraction", "precision",
-      "block", "attn", "attn_scale", "window", "layout", "gau_expansion", "gau_attn_size",
-      "nan_policy",
+      "block", "attn", "attn_scale", "window", "layout", "nan_policy",
       "tune_method", "backbone", "lst_reduction", "lst_fisher_samples", "lst_gate_temperature", "lora_rank",
       "lora_alpha", "unseen_chars", "unseen_replacement", "lst_output",
       "loss_scale", "loss_scale_init", "loss_scale_growth", "loss_scale_interval",
       "loss_scale_backoff", "loss_scale_min",
       "dist_bucket_mb", "attn_kernel", "activation_checkpointing",
-      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "norm_eps", "tokenizer_dir"};
-  // ... and every key a loss, optimizer or schedule entry names (each once, right after the key
+      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "tokenizer_dir"};
+  // ... and every key a norm type, position, block type, loss, optimizer or schedule entry names (each once, right after the key
   // that selects the entry), with the entry's type, default, range and help.
   const std::pair<const char*, std::vector<nn::EntryKey>> families[] = {
+      {"norm_type", nn::entry_keys(nn::choices<nn::NormType>())},
+      {"pos", nn::entry_keys(nn::choices<nn::Pos>())},
+      {"block", nn::entry_keys(nn::block_registry())},
       {"loss", nn::entry_keys(nn::loss_registry())},
       {"optimizer", nn::entry_keys(optim::optimizer_registry())},
       {"schedule", nn::entry_keys(optim::schedule_registry())}};
@@ -96,7 +100,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       EXPECT_EQ(k->group, find_config_key(selector)->group) << e.name;
     }
   }
-  for (const char* k : {"label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma",
+  for (const char* k : {"norm_eps", "rope_base", "gau_expansion", "gau_attn_size", "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma",
                                "emo_max_weight", "beta1", "beta2", "momentum", "eps", "nesterov",
                                "min_lr", "warmup_iters", "lr_decay_iters"})
     EXPECT_NE(std::find(expected.begin(), expected.end(), k), expected.end()) << k;

@@ -87,8 +87,8 @@ TEST(DiagEntropy, UniformAttentionHasEntropyLogN) {
 nn::GPTConfig small_gau() {
   nn::GPTConfig c = small(true, "rope");
   c.block = "gau";
-  c.gau_attn_size = 4;
-  c.gau_expansion = 1.5;  // e = 12
+  c.keys.set("gau_attn_size", int64_t{4});
+  c.keys.set("gau_expansion", 1.5);  // e = 12
   return c;
 }
 

@@ -30,6 +30,7 @@
 #include <map>
 
 #include "autograd/precision.h"
+#include "nn/block_registry.h"
 #include "nn/loss/cross_entropy.h"
 #include "nn/rope_bound.h"
 #include "optim/registry.h"
@@ -38,6 +39,7 @@
 #include "train/io/checkpoint.h"
 #include "train/run/checkpoint_info.h"
 #include "train/io/config.h"
+#include "train/io/model_config.h"
 #include "train/cli/cli.h"
 #include "train/io/file_io.h"
 #include "train/launch/memory_estimate.h"
@@ -452,8 +454,8 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"threads", kernels::num_threads()},
                       {"mpi", mpi_built()}};
   if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
-    const int64_t head = cfg.block == "gau" ? cfg.gau_attn_size : cfg.n_embd / cfg.n_head;
-    r["rope_base"] = cfg.rope_base;
+    const int64_t head = nn::block_shape(unvalidated_gpt_config(cfg)).rope_dim;  // GAU: s
+    r["rope_base"] = cfg.number("rope_base");
     r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);
   }
   fmt::print("{}\n", r.dump());

@@ -116,7 +116,7 @@ Checkpoint import_hf_gpt2(const std::string& dir, int64_t block_size) {
   if (eps != c.end()) {
     TLM_CHECK(eps->is_number() && eps->get<double>() > 0, "import: {}: layer_norm_epsilon = {} is "
               "not a positive number", config_path, eps->dump());
-    cfg.norm_eps = eps->get<double>();
+    cfg.entry_values.set("norm_eps", eps->get<double>());
   }
   cfg.ffn = activation_to_ffn(c.value("activation_function", std::string("gelu_new")), config_path);
   cfg.bias = true;
@@ -256,7 +256,7 @@ std::string export_hf_gpt2(const std::string& checkpoint_path, const std::string
       {"n_head", c.n_head},
       {"n_inner", nullptr},
       {"activation_function", c.ffn == "gelu_tanh" ? "gelu_new" : "gelu"},
-      {"layer_norm_epsilon", c.norm_eps},
+      {"layer_norm_epsilon", c.number("norm_eps")},
       {"resid_pdrop", c.dropout},
       {"embd_pdrop", c.dropout},
       {"attn_pdrop", c.dropout},

@@ -11,6 +11,7 @@
 #include "optim/schedule.h"
 #include "tensor/error.h"
 #include "train/io/file_io.h"
+#include "train/io/model_config.h"
 
 namespace tlm::train {
 
@@ -45,18 +46,17 @@ std::vector<ConfigKey> fixed_keys() {
       key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
       key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, nn::choices<nn::NormPlacement>().names()),
       key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, nn::choices<nn::NormType>().names()),
+      // + the keys of the norm types (nn/choices.h: norm_eps)
       key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, nn::choices<nn::Pos>().names()),
-      key("rope_base", "model", &C::rope_base, "10000", "RoPE frequency base theta (pos = rope)", above(0)),
+      // + the keys of the positions (nn/choices.h: rope_base)
       key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, nn::choices<nn::Ffn>().names()),
-      key("norm_eps", "model", &C::norm_eps, "1e-5", "epsilon of LayerNorm / RMSNorm (GPT-2: layer_norm_epsilon)", above(0)),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
       key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
+      // + the keys of the block types (nn/block_registry.h), appended here by table()
       key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, nn::choices<nn::AttnKind>().names()),
       key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, nn::choices<nn::AttnScale>().names()),
       key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
       key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, nn::choices<nn::Layout>().names()),
-      key("gau_expansion", "model", &C::gau_expansion, "2", "GAU expansion factor: e = gau_expansion * n_embd (block = gau)", above(0)),
-      key("gau_attn_size", "model", &C::gau_attn_size, "128", "GAU shared query/key size s (block = gau; even for RoPE)", closed(1, 65536)),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
       key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, {"char", "bpe", "gpt2"}),  // = tokenizer_names() (train/data/tokenizer.h: data/ depends on io/, not the reverse; tests/train/test_config.cpp checks they agree)
@@ -126,11 +126,14 @@ std::vector<ConfigKey> registry_keys(const std::vector<nn::EntryKey>& keys, cons
 }
 
 // The table: the fixed keys, with the keys of each registry's entries right after the key that
-// selects the entry (optimizer, schedule, loss). Built once, on first use -- after static
+// selects the entry (norm_type, pos, block, optimizer, schedule, loss). Built once, on first use -- after static
 // initialisation, so entries a program registers from its own file (examples/) are in it.
 const std::vector<ConfigKey>& table() {
   static const std::vector<ConfigKey> keys = [] {
     const std::pair<const char*, std::vector<ConfigKey>> after[] = {
+        {"norm_type", registry_keys(nn::entry_keys(nn::choices<nn::NormType>()), "model")},
+        {"pos", registry_keys(nn::entry_keys(nn::choices<nn::Pos>()), "model")},
+        {"block", registry_keys(nn::entry_keys(nn::block_registry()), "model")},
         {"optimizer", registry_keys(nn::entry_keys(optim::optimizer_registry()), "optimizer")},
         {"schedule", registry_keys(nn::entry_keys(optim::schedule_registry()), "optimizer")},
         {"loss", registry_keys(nn::entry_keys(nn::loss_registry()), "loss")},
@@ -416,9 +419,6 @@ void TrainConfig::validate() const {
   TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
             "config: layout = hwfa needs pos = rope, window > 0 and n_layer >= 2 (got pos = {}, "
             "window = {}, n_layer = {})", pos, window, n_layer);
-  TLM_CHECK(block != "gau" || pos != "rope" || gau_attn_size % 2 == 0,
-            "config: block = gau with pos = rope needs an even gau_attn_size, got {}",
-            gau_attn_size);
   TLM_CHECK(attn_scale != "logn" || block_size >= 2,
             "config: attn_scale = logn needs block_size >= 2 (log base block_size), got {}",
             block_size);
@@ -435,6 +435,8 @@ void TrainConfig::validate() const {
   TLM_CHECK(loss_scale_min <= loss_scale_init,
             "config: loss_scale_min = {} exceeds loss_scale_init = {} (allowed: loss_scale_min "
             "<= loss_scale_init)", loss_scale_min, loss_scale_init);
+  // The selected block type's own rules (gau: an even gau_attn_size under RoPE).
+  if (const auto& check = nn::block_registry().get(block).check) check(unvalidated_gpt_config(*this));
   // The selected schedule's own rules across its keys (cosine: warmup_iters <= lr_decay_iters,
   // min_lr <= learning_rate).
   if (const auto& check = optim::schedule_registry().get(schedule).check) check(learning_rate, entry_values);

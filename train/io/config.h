@@ -7,8 +7,8 @@
 //
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
 // or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
-// the names in their registries, and the keys the losses, optimizers and schedules name are
-// appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
+// the names in their registries, and the keys the norm types, positions, block types, losses,
+// optimizers and schedules name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
 //   config: unknown key 'n_layers' (did you mean 'n_layer'?)
@@ -34,13 +34,11 @@ struct TrainConfig {
   int64_t n_layer, n_head, n_embd, block_size;
   double dropout;
   bool bias;
-  std::string norm, norm_type, pos;
-  double rope_base, norm_eps;
+  std::string norm, norm_type, pos;  // (the keys their entries name: entry_values)
   std::string ffn;
   bool tie_weights;
   std::string block, attn, attn_scale, layout;
-  int64_t window, gau_attn_size;
-  double gau_expansion;
+  int64_t window;  // (the block types' keys: entry_values)
   // ---- data ----
   std::string data, tokenizer, tokenizer_dir;
   int64_t bpe_vocab_size;
@@ -75,8 +73,10 @@ struct TrainConfig {
   int64_t loss_scale_interval;
   double dist_bucket_mb;
   // ---- the keys the registries' entries name ----
-  // The hyperparameters of the losses (nn/loss/registry.h), optimizers (optim/registry.h) and
-  // schedules (optim/schedule.h) -- label_smoothing, beta1, warmup_iters, ... -- by key name,
+  // The keys of the norm types and positions (nn/choices.h), the block types
+  // (nn/block_registry.h), losses (nn/loss/registry.h), optimizers
+  // (optim/registry.h) and schedules (optim/schedule.h) -- norm_eps, rope_base, gau_expansion, label_smoothing,
+  // beta1, warmup_iters, ... -- by key name,
   // every one of them (not only the selected entry's), each at its default unless set.
   nn::KeyValues entry_values;
   double number(std::string_view key) const { return entry_values.number(key); }
@@ -97,7 +97,8 @@ struct TrainConfig {
   // Each item is "key=value" (the CLI's --set); validate() runs after all are applied.
   void apply_overrides(const std::vector<std::string>& assignments);
   // Every key's range/choices, then the cross-key rules (n_embd % n_head, warmup_iters <=
-  // lr_decay_iters, min_lr <= learning_rate, an even head size for RoPE).
+  // lr_decay_iters, min_lr <= learning_rate, an even head size for RoPE, the block type's own
+  // check).
   void validate() const;
 };
 

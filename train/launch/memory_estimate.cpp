@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nn/choices.h"
-#include "nn/mlp.h"
+#include "nn/block_registry.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
+#include "train/io/model_config.h"
 #include "train/launch/optimizer_setup.h"
 #include "train/sys/memory_limit.h"
 
@@ -16,42 +16,24 @@ namespace tlm::train {
 
 namespace {
 
-bool gated(const std::string& ffn) { return ffn == "geglu" || ffn == "swiglu"; }
-
-int64_t gau_e(const TrainConfig& c) {
-  return std::max<int64_t>(1, std::llround(c.gau_expansion * static_cast<double>(c.n_embd)));
-}
-
 // Parameters of one norm layer of width C (nn/norm.cpp: LayerNorm weight [+ bias], RMSNorm gain).
 int64_t norm_params(const TrainConfig& c) {
   return c.n_embd * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
 }
 
-// Parameters of Linear(in, out, bias).
-int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
-
 }  // namespace
 
 ModelSize model_size(const TrainConfig& c, int64_t V) {
   const int64_t C = c.n_embd, L = c.n_layer;
-  int64_t layer = 0;
-  if (c.block == "gau") {  // nn/gau.cpp: ln, i_dense [2e+s, C], o_dense [C, e], gamma/beta q,k [s]
-    const int64_t e = gau_e(c), s = c.gau_attn_size;
-    layer = norm_params(c) + linear_params(C, 2 * e + s, c.bias) + linear_params(e, C, c.bias) + 4 * s;
-  } else {  // nn/block.cpp: ln_1, c_attn [3C, C], c_proj [C, C], ln_2, mlp c_fc, c_proj
-    const int64_t F = nn::MLP::default_hidden(C, nn::parse<nn::Ffn>(c.ffn));
-    layer = 2 * norm_params(c) + linear_params(C, 3 * C, c.bias) + linear_params(C, C, c.bias) +
-            linear_params(C, gated(c.ffn) ? 2 * F : F, c.bias) + linear_params(F, C, c.bias);
-  }
+  // One block of the config's type, from its registry entry (nn/block_registry.h:BlockShape).
+  const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
   const int64_t wpe = c.pos == "learned" ? c.block_size * C : 0;
   ModelSize m;
-  m.params = V * C + wpe + L * layer + (c.norm == "pre" ? norm_params(c) : 0) +
+  m.params = V * C + wpe + L * block.params + (c.norm == "pre" ? norm_params(c) : 0) +
              (c.tie_weights ? 0 : V * C);
   m.params_non_embedding = m.params - wpe;
-  const double N = static_cast<double>(m.params_non_embedding), T = static_cast<double>(c.block_size);
-  m.flops_per_token = c.block == "gau"
-                          ? 6.0 * N + 6.0 * L * static_cast<double>(c.gau_attn_size + gau_e(c)) * T
-                          : 6.0 * N + 12.0 * L * static_cast<double>(C) * T;
+  const double N = static_cast<double>(m.params_non_embedding);
+  m.flops_per_token = 6.0 * N + static_cast<double>(L) * block.attention_flops;
   return m;
 }
 
@@ -75,23 +57,11 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
   Tensor one = Tensor::zeros({1}).set_requires_grad(true);
   const int64_t buffers = make_optimizer(c, {{"w", one}})->state_bytes() / 4;
   // Activations, in floats per token (see the header), split into what 16-bit precision stores
-  // in 2 bytes (the saved activations) and what stays fp32 (softmax outputs and statistics).
-  const double C = static_cast<double>(c.n_embd), T = static_cast<double>(c.block_size);
-  const double H = static_cast<double>(c.n_head), L = static_cast<double>(c.n_layer);
-  double half = 0, full = 0;
-  if (c.block == "gau") {
-    const double e = static_cast<double>(gau_e(c)), s = static_cast<double>(c.gau_attn_size);
-    const double total = 2 * (2 * e + s) + 2 * s + T + 2 * e + 3 * C;
-    full = T;  // the attention weights (softmax/relu2 in fp32)
-    half = total - full;
-    if (c.dropout > 0) full += C + 2 * T;
-  } else {
-    const double F = static_cast<double>(nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn)));
-    const double per_layer = 8 * C + (gated(c.ffn) ? 4 : 2) * F + H * T + H + 4;
-    full = H * T + H + 4;  // the attention probabilities and the softmax and norm statistics
-    half = per_layer - full;
-    if (c.dropout > 0) full += 2 * C + 2 * H * T;
-  }
+  // in 2 bytes (the saved activations) and what stays fp32 (softmax outputs and statistics);
+  // a layer's are counted by its block type's entry.
+  const double C = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
+  const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
+  const double half = block.saved_half, full = block.saved_full;
   const bool sixteen = c.precision != "fp32";
   const double tokens = static_cast<double>(c.batch_size * c.block_size);
   const double one_layer = tokens * (half * (sixteen ? 2 : 4) + full * 4);

@@ -18,7 +18,8 @@
 //   activations what one micro-batch's graph holds for backward, counted from the tensors the
 //               ops save (tests/train/test_memory_estimate.cpp checks them against the measured
 //               activation_bytes):
-//                 per layer and token: 8C (norm inputs and outputs, qkv, attention output and
+//                 per layer and token (the block type's entry counts them,
+//                 nn/block_registry.h:BlockShape): 8C (norm inputs and outputs, qkv, attention output and
 //                 projection, residual) + 2F (GELU: c_fc output and GELU output; gated: 2F + 2F)
 //                 + H T (attention probabilities, causal rows of T) + H + 4 (softmax and norm
 //                 statistics); dropout > 0 adds 2C + 2 H T (masks)

@@ -6,35 +6,6 @@
 
 namespace tlm::train {
 
-nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size) {
-  nn::GPTConfig g;
-  g.vocab_size = vocab_size;
-  g.block_size = cfg.block_size;
-  g.n_layer = cfg.n_layer;
-  g.n_head = cfg.n_head;
-  g.n_embd = cfg.n_embd;
-  g.dropout = cfg.dropout;
-  g.bias = cfg.bias;
-  g.norm = cfg.norm;
-  g.pos = cfg.pos;
-  g.ffn = cfg.ffn;
-  g.norm_type = cfg.norm_type;
-  g.rope_base = cfg.rope_base;
-  g.tie_weights = cfg.tie_weights;
-  g.norm_eps = cfg.norm_eps;
-  g.block = cfg.block;
-  g.attn = cfg.attn;
-  g.attn_scale = cfg.attn_scale;
-  g.window = cfg.window;
-  g.layout = cfg.layout;
-  g.attn_kernel = cfg.attn_kernel;
-  g.activation_checkpointing = cfg.activation_checkpointing == "blocks";
-  g.gau_expansion = cfg.gau_expansion;
-  g.gau_attn_size = cfg.gau_attn_size;
-  g.validate();
-  return g;
-}
-
 Tensor LoadedModel::forward(const Tensor& ids, Rng& rng) {
   return side ? side->forward(ids, rng) : model->forward(ids, rng);
 }

@@ -1,5 +1,5 @@
-// A model as a checkpoint written by `tlm train` holds it: the GPTConfig a TrainConfig
-// describes, and the trained model with its tokenizer and config.
+// A model as a checkpoint written by `tlm train` holds it: the trained model with its tokenizer
+// and config (the GPTConfig a TrainConfig describes: gpt_config, train/io/model_config.h).
 //
 //   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init_rng);
 //   LoadedModel m = load_trained_model("out/ckpt.bin");   // not a fine-tuned checkpoint
@@ -19,11 +19,9 @@
 #include "train/data/tokenizer.h"
 #include "train/io/checkpoint.h"
 #include "train/io/config.h"
+#include "train/io/model_config.h"  // gpt_config
 
 namespace tlm::train {
-
-// The model config a TrainConfig describes, for a vocabulary of `vocab_size`.
-nn::GPTConfig gpt_config(const TrainConfig& cfg, int64_t vocab_size);
 
 // A trained model with its tokenizer and config, as stored in a checkpoint.
 struct LoadedModel {

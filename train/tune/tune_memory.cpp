@@ -4,9 +4,11 @@
 #include <cmath>
 #include <map>
 
+#include "nn/block_registry.h"
 #include "nn/choices.h"
 #include "nn/mlp.h"
 #include "tensor/error.h"
+#include "train/io/model_config.h"
 #include "train/launch/optimizer_setup.h"
 
 namespace tlm::train {
@@ -20,23 +22,15 @@ bool gated(const TrainConfig& c) {
 int64_t mlp_hidden(const TrainConfig& c) {
   return nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn));
 }
-int64_t gau_e(const TrainConfig& c) {
-  return std::max<int64_t>(1, std::llround(c.gau_expansion * static_cast<double>(c.n_embd)));
-}
 int64_t norm_params(const TrainConfig& c, int64_t width) {
   return width * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
 }
 int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
 
-// The (in, out) of each Linear of one block (nn::Block::for_each_linear).
+// The (in, out) of each Linear of one block (nn::Block::for_each_linear), from the block
+// type's registry entry (nn/block_registry.h:BlockShape).
 std::vector<std::pair<int64_t, int64_t>> block_linears(const TrainConfig& c) {
-  const int64_t C = c.n_embd;
-  if (c.block == "gau") {
-    const int64_t e = gau_e(c), s = c.gau_attn_size;
-    return {{C, 2 * e + s}, {e, C}};
-  }
-  const int64_t F = mlp_hidden(c);
-  return {{C, 3 * C}, {C, C}, {C, gated(c) ? 2 * F : F}, {F, C}};
+  return nn::block_shape(unvalidated_gpt_config(c)).linears;
 }
 
 // LST's side network (nn/lst.cpp): width C/r, MLP hidden F/r, the backbone's heads and norm.

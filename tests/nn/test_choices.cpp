@@ -1,0 +1,92 @@
+// The typed families of nn/choices.h name their keys and factories: pos = rope reads rope_base,
+// both norm types read norm_eps, and norm_type's entries build the norm (make_norm has no
+// switch). A GPTConfig carries those keys by name (GPTConfig::keys) into every layer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "nn/choices.h"
+#include "nn/gpt.h"
+#include "nn/norm.h"
+#include "nn/transformer_block.h"
+#include "tests/common/expect_error.h"
+
+namespace tlm::nn {
+namespace {
+
+std::vector<std::string> key_names(const std::vector<EntryKey>& keys) {
+  std::vector<std::string> out;
+  for (const EntryKey& k : keys) out.push_back(k.name);
+  return out;
+}
+
+TEST(Choices, EntriesNameTheKeysOnlyTheyRead) {
+  EXPECT_EQ(key_names(choices<Pos>().get("rope").keys), std::vector<std::string>{"rope_base"});
+  EXPECT_TRUE(choices<Pos>().get("learned").keys.empty());
+  EXPECT_TRUE(choices<Pos>().get("none").keys.empty());
+  for (const char* n : {"layernorm", "rmsnorm"})
+    EXPECT_EQ(key_names(choices<NormType>().get(n).keys), std::vector<std::string>{"norm_eps"}) << n;
+  // Shared by both norm types, listed once; the defaults are the documented ones.
+  const std::vector<EntryKey> eps = entry_keys(choices<NormType>());
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_EQ(eps[0].default_value, "1e-5");
+  EXPECT_EQ(entry_keys(choices<Pos>())[0].default_value, "10000");
+  const std::vector<std::string> model = key_names(gpt_entry_keys());
+  for (const char* k : {"rope_base", "norm_eps", "gau_expansion", "gau_attn_size"})
+    EXPECT_EQ(std::count(model.begin(), model.end(), k), 1) << k;
+}
+
+TEST(Choices, NormTypeEntriesBuildTheirNorm) {
+  for (const auto& c : choices<NormType>().entries()) ASSERT_NE(c.make, nullptr) << c.name;
+  auto ln = make_norm(NormType::LayerNorm, 6, /*bias=*/false, 1e-3);
+  auto* l = dynamic_cast<LayerNorm*>(ln.get());
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->eps, 1e-3);
+  EXPECT_FALSE(l->bias.defined());
+  EXPECT_EQ(l->weight.shape(), (Shape{6}));
+  auto rms = make_norm(NormType::RMSNorm, 6, /*bias=*/true, 1e-4);
+  auto* r = dynamic_cast<RMSNorm*>(rms.get());
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->eps, 1e-4);
+  EXPECT_EQ(r->weight.shape(), (Shape{6}));  // the gain; RMSNorm has no bias
+}
+
+GPTConfig tiny() {
+  GPTConfig c;
+  c.vocab_size = 11;
+  c.block_size = 8;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 8;
+  c.pos = "rope";
+  c.norm_type = "rmsnorm";
+  return c;
+}
+
+TEST(Choices, KeysReachEveryLayerByName) {
+  GPTConfig c = tiny();
+  {
+    Rng rng(1);
+    GPT m(c, rng);  // unset: the defaults
+    const auto& b = dynamic_cast<const TransformerBlock&>(*m.h[1]);
+    EXPECT_EQ(b.attn.options().rope_base, 10000);
+    EXPECT_EQ(dynamic_cast<const RMSNorm&>(*m.ln_f).eps, 1e-5);
+  }
+  c.keys.set("rope_base", 500.0).set("norm_eps", 1e-6);
+  Rng rng(1);
+  GPT m(c, rng);
+  for (const auto& block : m.h) {
+    const auto& b = dynamic_cast<const TransformerBlock&>(*block);
+    EXPECT_EQ(b.attn.options().rope_base, 500);
+    EXPECT_EQ(dynamic_cast<const RMSNorm&>(*b.ln_1).eps, 1e-6);
+    EXPECT_EQ(dynamic_cast<const RMSNorm&>(*b.ln_2).eps, 1e-6);
+  }
+  EXPECT_EQ(dynamic_cast<const RMSNorm&>(*m.ln_f).eps, 1e-6);
+  c.keys.set("norm_eps", -1.0);
+  EXPECT_TLM_ERROR(c.validate(), "norm_eps = -1", "out of range");
+}
+
+}  // namespace
+}  // namespace tlm::nn
