@@ -19,6 +19,7 @@ for the classification tasks; 100 batches for lm_aux (eval_iters).
   /usr/bin/python3 scripts/ablate_tasks.py --quick                      # < 3 min on 2 cores
   /usr/bin/python3 scripts/ablate_tasks.py --part imbalance             # 3 seeds
   /usr/bin/python3 scripts/ablate_tasks.py --part multitask
+  /usr/bin/python3 scripts/ablate_tasks.py --part imbalance --n_embd 128 --cls_iters 1500  # larger trunk
 
 Writes <out>/tasks.csv (per run), tasks_summary.csv, tasks.md, multitask_curves.csv and
 the plots multilabel.png, imbalance.png, multitask.png.
@@ -61,6 +62,10 @@ def main():
     U.add_seed_args(ap)
     ap.add_argument("--part", default="all", choices=["all", "multilabel", "imbalance", "pairs", "multitask"])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--n_embd", type=int, default=None,
+                    help="width of the trunk (default 64; --quick 32), e.g. 128 for a larger trunk")
+    ap.add_argument("--cls_iters", type=int, default=None,
+                    help="steps of the classification parts (default 600; --quick 40)")
     ap.add_argument("--continue_runs", action="store_true",
                     help="keep the runs already in <out>/tasks.csv; run only the missing ones")
     ap.add_argument("--report_only", action="store_true",
@@ -75,7 +80,9 @@ def main():
             if a.quick else dict(n_layer=2, n_head=4, n_embd=64, block_size=64, batch_size=32))
     loop = dict(learning_rate=2e-3, min_lr=2e-4, warmup_iters=20, data=tlmlib.SHAKESPEARE,
                 log_interval=1000, threads=a.threads)
-    cls_iters = 40 if a.quick else 600
+    if a.n_embd:
+        size["n_embd"] = a.n_embd
+    cls_iters = a.cls_iters or (40 if a.quick else 600)
     mt_iters = 40 if a.quick else 600
     ev = 256 if a.quick else ALL_EXAMPLES
     seeds = U.seed_list(a.seeds)
