@@ -25,26 +25,9 @@ constexpr int32_t kGpt2EndOfText = 50256;  // <|endoftext|>
 
 std::unique_ptr<Tokenizer> train_tokenizer(const PrepareOptions& o,
                                            const std::vector<std::string>& docs) {
-  if (o.tokenizer == "char") {
-    // Documents joined by "\0" when there are several, so that the separator is a symbol.
-    std::string all;
-    size_t n = 0;
-    for (const auto& d : docs) n += d.size() + 1;
-    all.reserve(n);
-    for (size_t i = 0; i < docs.size(); ++i) {
-      if (i > 0) all += '\0';
-      all += docs[i];
-    }
-    return std::make_unique<CharTokenizer>(CharTokenizer::build(all));
-  }
-  if (o.tokenizer == "bpe") {
-    std::vector<std::string_view> views(docs.begin(), docs.end());
-    return std::make_unique<BpeTokenizer>(BpeTokenizer::train(views, o.bpe_vocab_size));
-  }
-  TokenizerOptions options;
-  options.bpe_vocab_size = o.bpe_vocab_size;
-  options.gpt2_dir = o.tokenizer_dir;
-  return make_tokenizer(o.tokenizer, docs.empty() ? std::string_view() : docs.front(), options);
+  const std::vector<std::string_view> views(docs.begin(), docs.end());
+  return make_tokenizer(o.tokenizer, views,
+                        {{"bpe_vocab_size", int64_t{o.bpe_vocab_size}}, {"tokenizer_dir", o.tokenizer_dir}});
 }
 
 std::string absolute(const std::string& p) {

@@ -154,9 +154,7 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   // What `tlm train` builds for this config: the same text, tokenizer, initial weights and
   // random streams (train/run/seeds.h), so the steps below see the batches training sees.
   const std::string text = training_text(cfg);
-  TokenizerOptions topt;
-  topt.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
-  auto tok = make_tokenizer(cfg.tokenizer, text, topt);
+  auto tok = make_tokenizer(cfg.tokenizer, text, cfg.entry_values);
   Dataset data(text, *tok, 1.0 - cfg.val_fraction, cfg.data.empty() ? "fortunes" : cfg.data);
   data.check_context(cfg.block_size);
   Rng init(derive_seed(cfg.seed, Stream::Init)), data_rng(derive_seed(cfg.seed, Stream::Data)),

@@ -7,8 +7,8 @@
 //
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
 // or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
-// the names in their registries, and the keys the losses, optimizers and schedules name are
-// appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
+// the names in their registries, and the keys the losses, optimizers, schedules and tokenizers
+// name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
 //   config: unknown key 'n_layers' (did you mean 'n_layer'?)
@@ -42,8 +42,7 @@ struct TrainConfig {
   int64_t window, gau_attn_size;
   double gau_expansion;
   // ---- data ----
-  std::string data, tokenizer, tokenizer_dir;
-  int64_t bpe_vocab_size;
+  std::string data, tokenizer;  // (the tokenizer's keys: entry_values)
   std::string tokenizer_file;
   bool allow_binary;
   double val_fraction;
@@ -76,11 +75,13 @@ struct TrainConfig {
   double dist_bucket_mb;
   // ---- the keys the registries' entries name ----
   // The hyperparameters of the losses (nn/loss/registry.h), optimizers (optim/registry.h) and
-  // schedules (optim/schedule.h) -- label_smoothing, beta1, warmup_iters, ... -- by key name,
-  // every one of them (not only the selected entry's), each at its default unless set.
+  // schedules (optim/schedule.h) and the keys of the tokenizers (train/io/tokenizer_kinds.h)
+  // -- label_smoothing, beta1, warmup_iters, bpe_vocab_size, ... -- by key name, every one of
+  // them (not only the selected entry's), each at its default unless set.
   nn::KeyValues entry_values;
   double number(std::string_view key) const { return entry_values.number(key); }
   int64_t integer(std::string_view key) const { return entry_values.integer(key); }
+  const std::string& text(std::string_view key) const { return entry_values.text(key); }
 
   TrainConfig();  // every key at its table default
 

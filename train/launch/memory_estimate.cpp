@@ -125,7 +125,7 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
 int64_t expected_vocab(const TrainConfig& cfg, const std::string& text) {
   if (is_synthetic_data(cfg.data)) return SyntheticTask(cfg.data, cfg.block_size).tokenizer()->vocab_size();
   if (!cfg.tokenizer_file.empty()) return load_tokenizer_file(cfg.tokenizer_file)->vocab_size();
-  if (cfg.tokenizer == "bpe") return cfg.bpe_vocab_size;
+  if (cfg.tokenizer == "bpe") return cfg.integer("bpe_vocab_size");
   return make_tokenizer("char", text, {})->vocab_size();
 }
 

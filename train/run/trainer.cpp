@@ -43,10 +43,7 @@ double median(std::vector<double> v) {
 
 std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::string& text) {
   // Trained on the whole text, as nanoGPT builds its character table from the whole file.
-  TokenizerOptions options;
-  options.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
-  options.gpt2_dir = cfg.tokenizer_dir;
-  return make_tokenizer(cfg.tokenizer, text, options);
+  return make_tokenizer(cfg.tokenizer, text, cfg.entry_values);  // the selected kind's keys
 }
 
 }  // namespace
@@ -181,7 +178,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
       } else {  // from `tlm tokenize`; the config then names its kind and size
         tokenizer_ = load_tokenizer_file(cfg_.tokenizer_file);
         cfg_.tokenizer = tokenizer_->name();
-        if (cfg_.tokenizer == "bpe") cfg_.bpe_vocab_size = tokenizer_->vocab_size();
+        if (cfg_.tokenizer == "bpe") cfg_.entry_values.set("bpe_vocab_size", int64_t{tokenizer_->vocab_size()});
       }
     }
     data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
