@@ -8,12 +8,12 @@
 #include <tuple>
 
 #include "tensor/error.h"
-#include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
 #include "train/data/parallel_encode.h"
 #include "train/data/token_dir.h"
 #include "train/data/token_file.h"
 #include "train/io/file_io.h"
+#include "train/io/tokenizer_kinds.h"
 
 namespace tlm::train {
 
@@ -23,11 +23,15 @@ namespace {
 
 constexpr int32_t kGpt2EndOfText = 50256;  // <|endoftext|>
 
+// The values of the tokenizer keys (train/io/tokenizer_kinds.h) tlm prepare takes as options.
+nn::KeyValues tokenizer_keys(const PrepareOptions& o) {
+  return {{"bpe_vocab_size", int64_t{o.bpe_vocab_size}}, {"tokenizer_dir", o.tokenizer_dir}};
+}
+
 std::unique_ptr<Tokenizer> train_tokenizer(const PrepareOptions& o,
                                            const std::vector<std::string>& docs) {
   const std::vector<std::string_view> views(docs.begin(), docs.end());
-  return make_tokenizer(o.tokenizer, views,
-                        {{"bpe_vocab_size", int64_t{o.bpe_vocab_size}}, {"tokenizer_dir", o.tokenizer_dir}});
+  return make_tokenizer(o.tokenizer, views, tokenizer_keys(o));
 }
 
 std::string absolute(const std::string& p) {
@@ -203,7 +207,8 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
                          {"tokens", n_ids},
                          {"files", files_meta},
                          {"sources", sources}};
-  if (tok->name() == "bpe") meta["bpe_vocab_size"] = o.bpe_vocab_size;
+  if (const std::string& k = tokenizer_kinds().get(tok->name()).vocab_key; !k.empty())
+    meta[k] = tokenizer_keys(o).integer(k);  // bpe: bpe_vocab_size, as asked for
   write_file_atomic((fs::path(o.out) / "meta.json").string(), meta.dump(1) + "\n", "prepare");
 
   const double s = since(t0);

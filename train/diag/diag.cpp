@@ -161,7 +161,8 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
       drop_rng(derive_seed(cfg.seed, Stream::Dropout));
   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init);
   nn::LossOptions loss_options = lm_loss_options(cfg);
-  if (cfg.loss == "emo") loss_options.emo_embedding = model.lm_head_weight().detach().clone();
+  if (nn::loss_registry().get(cfg.loss).needs_cost_embedding)  // emo: the LM head at the start
+    loss_options.emo_embedding = model.lm_head_weight().detach().clone();
   auto opt = make_optimizer(cfg, model.named_parameters());  // train/launch/optimizer_setup.h
   auto sched = make_schedule(cfg);
   std::unique_ptr<optim::LossScaler> scaler = make_loss_scaler(cfg);

@@ -31,6 +31,10 @@ struct TokenizerKind {
   // Checks across keys (throws tlm::Error naming them), run by the config's validate() when this
   // kind is selected; may be empty.
   std::function<void(const nn::KeyValues& keys)> check = {};
+  // The key (of `keys`, an integer) that sets the vocabulary size, or "" if the vocabulary comes
+  // from the data or a file (char, gpt2): what the memory estimate reads before a tokenizer
+  // exists, and what a run on a tokenizer_file or tlm prepare's meta.json records.
+  std::string vocab_key = {};
 };
 
 // "char", "bpe", "gpt2", in this order (the order of the config's choices).
