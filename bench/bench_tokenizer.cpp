@@ -31,7 +31,7 @@ const Tokenizer& tokenizer(int kind) {  // 0: char, 1: bpe 1024, 2: bpe 4352
   static std::unique_ptr<Tokenizer> toks[3];
   if (!toks[kind])
     toks[kind] = kind == 0 ? make_tokenizer("char", text(1))
-                           : make_tokenizer("bpe", text(1), {.bpe_vocab_size = kind == 1 ? 1024 : 4352});
+                           : make_tokenizer("bpe", text(1), {{"bpe_vocab_size", kind == 1 ? 1024 : 4352}});
   return *toks[kind];
 }
 

@@ -82,7 +82,8 @@ LossType emo_loss_type() {
                             "loss = emo: cap on the weight sg(ce/emo) (0: no cap, docs/methods.md, "
                             "\"EMO\"; DRSY/EMO uses 3); cost embedding = the LM head at step 0",
                             KeyRange::at_least(0))},
-          &emo_entry};
+          &emo_entry,
+          /*needs_cost_embedding=*/true};
 }
 
 }  // namespace tlm::nn

@@ -40,7 +40,7 @@ Tensor emo_distance(const Tensor& logits, const Tensor& targets, const Tensor& e
                     int32_t ignore_index = kIgnoreIndex);
 
 // The registry entry (nn/loss/registry.h): "emo", key emo_max_weight (0: no cap); reads
-// LossOptions::emo_embedding.
+// LossOptions::emo_embedding (needs_cost_embedding = true).
 struct LossType;
 LossType emo_loss_type();
 

@@ -11,7 +11,8 @@
 //   label_smoothing  cross-entropy with eps = label_smoothing              (key label_smoothing)
 //   focal            multi-class focal loss, -alpha (1-p_t)^gamma log p_t   (focal_gamma, focal_alpha)
 //   tailr            TaiLr, -log(gamma + (1-gamma) p_t)/(1-gamma)          (tailr_gamma)
-//   emo              EMO + MLE with the frozen cost embedding `emo_embedding` [V,D] (emo_max_weight)
+//   emo              EMO + MLE with the frozen cost embedding `emo_embedding` [V,D] (emo_max_weight;
+//                    its entry says needs_cost_embedding)
 // Memory: ce / label_smoothing are one fused kernel (only [N] per-row values besides the
 // logits); focal, tailr and emo are composed from ops and hold a few [N,V] temporaries.
 //
@@ -46,6 +47,10 @@ struct LossType {
   std::string help;            // one line
   std::vector<EntryKey> keys;  // its hyperparameters, each a config key of group "loss"
   LmLossFn fn = nullptr;
+  // The loss reads LossOptions::emo_embedding, a frozen cost embedding [V,C]: the trainer (and
+  // `tlm diag grads`) take it from the LM head as a run starts with this loss and keep it in
+  // checkpoints (tensor "emo.cost_embedding"), so nothing in train/ names the loss (emo).
+  bool needs_cost_embedding = false;
 };
 
 // The losses, in the order of the list in registry.cpp.

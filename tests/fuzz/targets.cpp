@@ -195,8 +195,7 @@ void data(std::string_view bytes) {
   const auto b0 = static_cast<unsigned char>(bytes[0]);
   const char* kind = (b0 & 1) ? "bpe" : "char";
   const int64_t block_size = 1 + ((b0 >> 1) & 7);
-  train::TokenizerOptions options;
-  options.bpe_vocab_size = 256 + 4 * static_cast<unsigned char>(bytes[1]);
+  const nn::KeyValues options{{"bpe_vocab_size", int64_t{256 + 4 * static_cast<unsigned char>(bytes[1])}}};
   const double train_fraction = (static_cast<unsigned char>(bytes[2]) + 1) / 257.0;
   const std::string_view text = bytes.substr(3);
   expect_ok_or_error([&] {

@@ -68,7 +68,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "learning_rate",
       "weight_decay", "grad_clip",
       "dropout", "eval_interval", "eval_iters", "seed", "gradient_accumulation_steps", "bias",
-      "data", "out_dir", "tokenizer", "bpe_vocab_size", "norm", "pos", "norm_type",
+      "data", "out_dir", "tokenizer", "norm", "pos", "norm_type",
       "ffn", "tie_weights", "optimizer", "schedule", "loss", "threads",
       "log_interval", "ckpt_interval", "val_fraction", "precision",
       "block", "attn", "attn_scale", "window", "layout", "nan_policy",
@@ -77,8 +77,8 @@ TEST(Config, TableCoversEveryKeyOnce) {
       "loss_scale", "loss_scale_init", "loss_scale_growth", "loss_scale_interval",
       "loss_scale_backoff", "loss_scale_min",
       "dist_bucket_mb", "attn_kernel", "activation_checkpointing",
-      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary", "tokenizer_dir"};
-  // ... and every key a norm type, position, block type, loss, optimizer or schedule entry names (each once, right after the key
+      "ckpt_minutes", "ckpt_best", "tokenizer_file", "allow_binary"};
+  // ... and every key a norm type, position, block type, loss, optimizer, schedule or tokenizer entry names (each once, right after the key
   // that selects the entry), with the entry's type, default, range and help.
   const std::pair<const char*, std::vector<nn::EntryKey>> families[] = {
       {"norm_type", nn::entry_keys(nn::choices<nn::NormType>())},
@@ -86,7 +86,8 @@ TEST(Config, TableCoversEveryKeyOnce) {
       {"block", nn::entry_keys(nn::block_registry())},
       {"loss", nn::entry_keys(nn::loss_registry())},
       {"optimizer", nn::entry_keys(optim::optimizer_registry())},
-      {"schedule", nn::entry_keys(optim::schedule_registry())}};
+      {"schedule", nn::entry_keys(optim::schedule_registry())},
+      {"tokenizer", nn::entry_keys(tokenizer_kinds())}};
   for (const auto& [selector, keys] : families) {
     EXPECT_FALSE(keys.empty()) << selector;
     for (const nn::EntryKey& e : keys) {
@@ -102,12 +103,13 @@ TEST(Config, TableCoversEveryKeyOnce) {
   }
   for (const char* k : {"norm_eps", "rope_base", "gau_expansion", "gau_attn_size", "label_smoothing", "focal_gamma", "focal_alpha", "tailr_gamma",
                                "emo_max_weight", "beta1", "beta2", "momentum", "eps", "nesterov",
-                               "min_lr", "warmup_iters", "lr_decay_iters"})
+                               "min_lr", "warmup_iters", "lr_decay_iters", "bpe_vocab_size", "tokenizer_dir"})
     EXPECT_NE(std::find(expected.begin(), expected.end(), k), expected.end()) << k;
   EXPECT_EQ(find_config_key("loss")->choices, nn::lm_loss_names());
   EXPECT_EQ(find_config_key("optimizer")->choices, optim::optimizer_names());
   EXPECT_EQ(find_config_key("schedule")->choices, optim::schedule_names());
-  EXPECT_EQ(find_config_key("tokenizer")->choices, tokenizer_names());
+  EXPECT_EQ(find_config_key("tokenizer")->choices, tokenizer_kinds().names());
+  EXPECT_EQ(tokenizer_names(), tokenizer_kinds().names());  // a factory for every declared kind
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));

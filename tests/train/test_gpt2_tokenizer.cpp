@@ -344,9 +344,7 @@ TEST(Gpt2TokenizerReference, JsonAndFilesRoundTrip) {
   EXPECT_EQ(files.merges_txt(), read_file(dir + "/vocab.bpe", "test"));
   EXPECT_EQ(nlohmann::json::parse(files.vocab_json()), nlohmann::json::parse(read_file(dir + "/encoder.json", "test")));
   // Through the registry, as `tokenizer = gpt2` + `tokenizer_dir` builds it for tlm train.
-  TokenizerOptions o;
-  o.gpt2_dir = dir;
-  EXPECT_EQ(make_tokenizer("gpt2", "", o)->encode("To be, or not"), tok.encode("To be, or not"));
+  EXPECT_EQ(make_tokenizer("gpt2", "", {{"tokenizer_dir", dir}})->encode("To be, or not"), tok.encode("To be, or not"));
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ TEST(Resume, ConfigTokenizerRngAndDataRoundTripThroughACheckpoint) {
     cfg.apply_overrides({fmt::format("tokenizer={}", kind), "bpe_vocab_size=300", "block_size=16",
                          "batch_size=3", fmt::format("data={}", dir / "input.txt")});
     const std::string corpus = read_text_file(cfg.data);
-    auto tok = make_tokenizer(cfg.tokenizer, corpus, {.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size)});
+    auto tok = make_tokenizer(cfg.tokenizer, corpus, cfg.entry_values);
     Dataset data(corpus, *tok, 1.0 - cfg.val_fraction, cfg.data);
     data.check_context(cfg.block_size);
     Rng rng(static_cast<uint64_t>(cfg.seed));

@@ -341,7 +341,7 @@ TEST(DeadEnds, TokenizerFileFromTlmTokenizeTrains) {
   EXPECT_EQ(t.tokenizer().name(), "bpe");
   EXPECT_EQ(t.tokenizer().vocab_size(), vocab);
   EXPECT_EQ(t.config().tokenizer, "bpe");
-  EXPECT_EQ(t.config().bpe_vocab_size, vocab);
+  EXPECT_EQ(t.config().integer("bpe_vocab_size"), vocab);
   t.run(quiet());
   EXPECT_EQ(load_checkpoint(t.checkpoint_path()).meta.at("tokenizer"),
             load_tokenizer_file(dir / "bpe.json")->to_json());

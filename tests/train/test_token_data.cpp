@@ -111,7 +111,7 @@ TEST(ParallelEncode, EverySafeCutKeepsTheIds) {
   // The property encode_parallel relies on, checked directly at every safe cut.
   const std::string text = tricky_text(3, 3000) + "end\nStart" + tricky_text(4, 3000);
   auto ch = make_tokenizer("char", text);
-  auto bpe = make_tokenizer("bpe", text, {.bpe_vocab_size = 400});
+  auto bpe = make_tokenizer("bpe", text, {{"bpe_vocab_size", 400}});
   int cuts = 0;
   for (size_t p = next_safe_cut(text, 0); p < text.size(); p = next_safe_cut(text, p + 1)) {
     ++cuts;
@@ -132,7 +132,7 @@ TEST(ParallelEncode, EverySafeCutKeepsTheIds) {
 TEST(ParallelEncode, SameIdsAsOneThreadForEveryTokenizerAndThreadCount) {
   const std::string text = shakespeare().substr(0, 300000) + tricky_text(9, 100000);
   for (const char* kind : {"char", "bpe"}) {
-    auto tok = make_tokenizer(kind, text, {.bpe_vocab_size = 600});
+    auto tok = make_tokenizer(kind, text, {{"bpe_vocab_size", 600}});
     const std::vector<int32_t> one = tok->encode(text);
     for (int threads : {1, 2, 3, 4})
       for (size_t chunk : {size_t{1000}, size_t{65536}, size_t{4} << 20}) {
@@ -167,7 +167,7 @@ TEST(Prepare, OneFileGivesTheInMemoryEncodeSplitByTokens) {
     SCOPED_TRACE(kind);
     const std::string out = dir / (std::string("out_") + kind);
     nlohmann::json summary = prepare_tokens(options({dir / "in.txt"}, kind, out));
-    auto tok = make_tokenizer(kind, text, {.bpe_vocab_size = 400});
+    auto tok = make_tokenizer(kind, text, {{"bpe_vocab_size", 400}});
     auto saved = load_tokenizer_file(out + "/tokenizer.json");
     EXPECT_EQ(saved->to_json(), tok->to_json());
     const std::vector<int32_t> ids = tok->encode(text);
@@ -279,7 +279,7 @@ TEST(TokenDir, MappedBatchesEqualInMemoryBatchesForTheSameSeed) {
     SCOPED_TRACE(kind);
     const std::string out = dir / (std::string("out_") + kind);
     prepare_tokens(options({dir / "in.txt"}, kind, out));
-    auto tok = make_tokenizer(kind, text, {.bpe_vocab_size = 400});
+    auto tok = make_tokenizer(kind, text, {{"bpe_vocab_size", 400}});
     Dataset mem(text, *tok, 0.9, "in.txt");
     TokenDir d = open_token_dir(out, kind, [] { return std::unique_ptr<Tokenizer>(); });
     ASSERT_TRUE(d.data.mapped());
@@ -396,7 +396,7 @@ TEST(BpeEncodeCache, CachedEncodeEqualsEncodingEachPieceAlone) {
   // path: each piece encoded by a call of its own, where the cache has nothing to serve.
   const std::string text = shakespeare().substr(0, 150000) + tricky_text(11, 50000) +
                            std::string(300, 'a') + " " + std::string(300, 'a');
-  auto tok = make_tokenizer("bpe", text, {.bpe_vocab_size = 700});
+  auto tok = make_tokenizer("bpe", text, {{"bpe_vocab_size", 700}});
   std::vector<int32_t> plain;
   for (std::string_view piece : bpe_pretokenize(text)) {
     const std::vector<int32_t> p = tok->encode(piece);

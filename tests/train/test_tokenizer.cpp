@@ -219,7 +219,7 @@ TEST(TokenizerRegistry, MakeLoadSave) {
   EXPECT_EQ(tokenizer_names(), (std::vector<std::string>{"char", "bpe", "gpt2"}));  // gpt2: test_gpt2_tokenizer.cpp
   for (const std::string name : {"char", "bpe"}) {
     SCOPED_TRACE(name);
-    auto tok = make_tokenizer(name, text, {.bpe_vocab_size = 270});
+    auto tok = make_tokenizer(name, text, {{"bpe_vocab_size", 270}});
     EXPECT_EQ(tok->name(), name);
     auto from_meta = load_tokenizer(tok->to_json());
     EXPECT_EQ(from_meta->vocab_size(), tok->vocab_size());

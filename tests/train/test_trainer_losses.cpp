@@ -106,6 +106,19 @@ TEST(TrainerLosses, EmoCostEmbeddingIsFrozenSavedAndResumedExactly) {
     EXPECT_EQ(pa[i].second.to_vector<float>(), pb[i].second.to_vector<float>()) << pa[i].first;
 }
 
+TEST(TrainerLosses, OnlyALossWhoseEntryNeedsItGetsACostEmbedding) {
+  // The trainer asks the loss's entry (nn::LossType::needs_cost_embedding), not its name.
+  for (const nn::LossType& t : nn::loss_registry().entries())
+    EXPECT_EQ(t.needs_cost_embedding, t.name == "emo") << t.name;
+  testing::TempDir dir;
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += "Now is the winter of our discontent.\n";
+  testing::write_bytes(dir / "input.txt", text);
+  TrainConfig cfg = tiny(dir, "focal", 1);
+  cfg.out_dir = dir / "focal";
+  EXPECT_FALSE(Trainer(cfg, false).emo_embedding().defined());
+}
+
 TEST(TrainerLosses, ConfigListsExactlyTheRegisteredLosses) {
   const ConfigKey* k = find_config_key("loss");
   ASSERT_NE(k, nullptr);

@@ -465,9 +465,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
 int cmd_tokenize(const std::string& data, const std::string& type, int64_t vocab_size,
                  const std::string& out) {
   std::string text = read_text_file(data);
-  TokenizerOptions options;
-  options.bpe_vocab_size = static_cast<int32_t>(vocab_size);
-  auto tok = make_tokenizer(type, text, options);
+  auto tok = make_tokenizer(type, text, {{"bpe_vocab_size", vocab_size}});
   tok->save(out);
   auto ids = tok->encode(text);
   TLM_CHECK(tok->decode(ids) == text, "tokenize: {} does not round-trip (a bug)", data);

@@ -8,12 +8,12 @@
 #include <tuple>
 
 #include "tensor/error.h"
-#include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
 #include "train/data/parallel_encode.h"
 #include "train/data/token_dir.h"
 #include "train/data/token_file.h"
 #include "train/io/file_io.h"
+#include "train/io/tokenizer_kinds.h"
 
 namespace tlm::train {
 
@@ -23,28 +23,15 @@ namespace {
 
 constexpr int32_t kGpt2EndOfText = 50256;  // <|endoftext|>
 
+// The values of the tokenizer keys (train/io/tokenizer_kinds.h) tlm prepare takes as options.
+nn::KeyValues tokenizer_keys(const PrepareOptions& o) {
+  return {{"bpe_vocab_size", int64_t{o.bpe_vocab_size}}, {"tokenizer_dir", o.tokenizer_dir}};
+}
+
 std::unique_ptr<Tokenizer> train_tokenizer(const PrepareOptions& o,
                                            const std::vector<std::string>& docs) {
-  if (o.tokenizer == "char") {
-    // Documents joined by "\0" when there are several, so that the separator is a symbol.
-    std::string all;
-    size_t n = 0;
-    for (const auto& d : docs) n += d.size() + 1;
-    all.reserve(n);
-    for (size_t i = 0; i < docs.size(); ++i) {
-      if (i > 0) all += '\0';
-      all += docs[i];
-    }
-    return std::make_unique<CharTokenizer>(CharTokenizer::build(all));
-  }
-  if (o.tokenizer == "bpe") {
-    std::vector<std::string_view> views(docs.begin(), docs.end());
-    return std::make_unique<BpeTokenizer>(BpeTokenizer::train(views, o.bpe_vocab_size));
-  }
-  TokenizerOptions options;
-  options.bpe_vocab_size = o.bpe_vocab_size;
-  options.gpt2_dir = o.tokenizer_dir;
-  return make_tokenizer(o.tokenizer, docs.empty() ? std::string_view() : docs.front(), options);
+  const std::vector<std::string_view> views(docs.begin(), docs.end());
+  return make_tokenizer(o.tokenizer, views, tokenizer_keys(o));
 }
 
 std::string absolute(const std::string& p) {
@@ -220,7 +207,8 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
                          {"tokens", n_ids},
                          {"files", files_meta},
                          {"sources", sources}};
-  if (tok->name() == "bpe") meta["bpe_vocab_size"] = o.bpe_vocab_size;
+  if (const std::string& k = tokenizer_kinds().get(tok->name()).vocab_key; !k.empty())
+    meta[k] = tokenizer_keys(o).integer(k);  // bpe: bpe_vocab_size, as asked for
   write_file_atomic((fs::path(o.out) / "meta.json").string(), meta.dump(1) + "\n", "prepare");
 
   const double s = since(t0);

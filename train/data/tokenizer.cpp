@@ -23,6 +23,9 @@ std::string known_names() { return fmt::format("{}", fmt::join(tokenizer_names()
 
 const TokenizerType& find(std::string_view name) {
   if (const TokenizerType* t = tokenizer_registry().find(std::string(name))) return *t;
+  TLM_CHECK(tokenizer_kinds().find(std::string(name)) == nullptr,
+            "tokenizer: '{}' is declared in tokenizer_kinds() but has no factory in "
+            "tokenizer_registry() (train/data/tokenizer.cpp)", name);
   TLM_FAIL("tokenizer: unknown tokenizer '{}' (known: {})", name, known_names());
 }
 
@@ -30,25 +33,42 @@ const TokenizerType& find(std::string_view name) {
 
 // The list: one entry per tokenizer (in this file rather than a registration constant in each
 // tokenizer's file, which the linker would drop from the static library with an unreferenced
-// object file).
+// object file). Each name, with its help and keys, is declared in train/io/tokenizer_kinds.cpp.
 nn::Registry<TokenizerType>& tokenizer_registry() {
   static nn::Registry<TokenizerType> registry = [] {
     nn::Registry<TokenizerType> r("tokenizer");
-    r.add({"char", "one id per character of the data", {},
-           [](std::string_view text, const TokenizerOptions&) {
-             return std::make_unique<CharTokenizer>(CharTokenizer::build(text));
-           },
-           [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }});
-    r.add({"bpe", "byte-level BPE trained on the data", {"bpe_vocab_size"},
-           [](std::string_view text, const TokenizerOptions& o) {
-             return std::make_unique<BpeTokenizer>(BpeTokenizer::train(text, o.bpe_vocab_size));
-           },
-           [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }});
-    r.add({"gpt2", "GPT-2's tokenizer, read from tokenizer_dir (not trained)", {"tokenizer_dir"},
-           [](std::string_view, const TokenizerOptions& o) {
-             return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(o.gpt2_dir));
-           },
-           [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }});
+    auto add = [&](TokenizerType t) {
+      TLM_CHECK(tokenizer_kinds().find(t.name) != nullptr,
+                "tokenizer: '{}' has a factory but no declaration in tokenizer_kinds() "
+                "(train/io/tokenizer_kinds.cpp: its name, help and keys)", t.name);
+      r.add(std::move(t));
+    };
+    add({"char",
+         [](std::span<const std::string_view> docs, const nn::KeyValues&) {
+           if (docs.size() <= 1)
+             return std::make_unique<CharTokenizer>(CharTokenizer::build(docs.empty() ? "" : docs[0]));
+           std::string all;  // joined by "\0", so that the separator is a symbol
+           size_t n = 0;
+           for (std::string_view d : docs) n += d.size() + 1;
+           all.reserve(n);
+           for (size_t i = 0; i < docs.size(); ++i) {
+             if (i > 0) all += '\0';
+             all += docs[i];
+           }
+           return std::make_unique<CharTokenizer>(CharTokenizer::build(all));
+         },
+         [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }});
+    add({"bpe",
+         [](std::span<const std::string_view> docs, const nn::KeyValues& k) {
+           return std::make_unique<BpeTokenizer>(
+               BpeTokenizer::train(docs, static_cast<int32_t>(k.integer("bpe_vocab_size"))));
+         },
+         [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }});
+    add({"gpt2",
+         [](std::span<const std::string_view>, const nn::KeyValues& k) {
+           return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(k.text("tokenizer_dir")));
+         },
+         [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }});
     return r;
   }();
   return registry;
@@ -56,9 +76,18 @@ nn::Registry<TokenizerType>& tokenizer_registry() {
 
 std::vector<std::string> tokenizer_names() { return tokenizer_registry().names(); }
 
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name,
+                                          std::span<const std::string_view> documents,
+                                          const nn::KeyValues& keys) {
+  const TokenizerType& type = find(name);
+  const TokenizerKind* kind = tokenizer_kinds().find(type.name);
+  TLM_CHECK(kind != nullptr, "tokenizer: '{}' is not declared in tokenizer_kinds()", name);
+  return type.make(documents, nn::with_defaults(kind->keys, keys, fmt::format("tokenizer {}", name)));
+}
+
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
-                                          const TokenizerOptions& options) {
-  return find(name).make(corpus, options);
+                                          const nn::KeyValues& keys) {
+  return make_tokenizer(name, std::span<const std::string_view>(&corpus, 1), keys);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const nlohmann::json& j) {

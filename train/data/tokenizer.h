@@ -4,6 +4,7 @@
 //
 //   std::string text = read_file("input.txt", "data");
 //   auto tok = make_tokenizer("char", text);                 // vocabulary learnt from text
+//   auto bpe = make_tokenizer("bpe", text, {{"bpe_vocab_size", 1024}});  // its kind's keys
 //   std::vector<int32_t> ids = tok->encode("To be");
 //   std::string back = tok->decode(ids);                     // == "To be"
 //   tok->decode({x.data<int32_t>(), n});                     // any contiguous ids (a span)
@@ -26,7 +27,9 @@
 #include <string_view>
 #include <vector>
 
+#include "nn/entry_key.h"
 #include "nn/registry.h"
+#include "train/io/tokenizer_kinds.h"
 
 namespace tlm::train {
 
@@ -47,27 +50,32 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> load(const std::string& path);
 };
 
-struct TokenizerOptions {
-  int32_t bpe_vocab_size = 512;  // "bpe": 256 byte tokens + merges
-  std::string gpt2_dir = {};     // "gpt2": the directory of vocab.json + merges.txt (not trained)
-};
-
-// The registry: one nn::Registry (nn/registry.h) entry per kind, with its factory (builds or
-// trains the tokenizer on a corpus) and its loader (rebuilds it from to_json()). The config's
-// `tokenizer` choices come from it (train/io/config.cpp). The keys an entry reads
-// (bpe_vocab_size, tokenizer_dir) are TrainConfig fields, passed in as TokenizerOptions.
+// The factories: one nn::Registry (nn/registry.h) entry per kind, under the name it is declared
+// with in tokenizer_kinds() (train/io/tokenizer_kinds.h: name, help, the config keys it reads --
+// declared in io/ because the config's key table is built from them and io/ may not include
+// data/). Each entry builds (trains) the tokenizer on the documents of a corpus, reading its
+// kind's keys, and rebuilds it from to_json().
 struct TokenizerType {
-  std::string name;               // the value of the config key `tokenizer` (= Tokenizer::name())
-  std::string help;               // one line
-  std::vector<std::string> keys;  // the config keys it reads (bpe: bpe_vocab_size)
-  std::function<std::unique_ptr<Tokenizer>(std::string_view corpus, const TokenizerOptions&)> make;
+  std::string name;  // a name of tokenizer_kinds() (= Tokenizer::name())
+  // documents: the corpus, one or more texts (tlm prepare's files; "char" joins several with
+  // "\0", so that the separator is a symbol). keys: the kind's keys, each with a value.
+  std::function<std::unique_ptr<Tokenizer>(std::span<const std::string_view> documents,
+                                           const nn::KeyValues& keys)>
+      make;
   std::function<std::unique_ptr<Tokenizer>(const nlohmann::json&)> load;
 };
+// Refuses (tlm::Error) an entry whose name tokenizer_kinds() does not declare.
 nn::Registry<TokenizerType>& tokenizer_registry();
 
-// Builds (trains) the tokenizer `name` on `corpus`. Unknown names list the known.
+// Builds (trains) the tokenizer `name` on `corpus` (or on several documents). `keys`: values of
+// the kind's keys by name (bpe_vocab_size = 1024; a TrainConfig's entry_values will do); unset
+// keys take their defaults, a value out of range is refused naming the key. Unknown names list
+// the known.
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,
-                                          const TokenizerOptions& options = {});
+                                          const nn::KeyValues& keys = {});
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name,
+                                          std::span<const std::string_view> documents,
+                                          const nn::KeyValues& keys = {});
 std::vector<std::string> tokenizer_names();
 // Rebuilds from to_json() (dispatching on "type"), or from a file written by save().
 std::unique_ptr<Tokenizer> load_tokenizer(const nlohmann::json& j);

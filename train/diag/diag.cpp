@@ -154,16 +154,15 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   // What `tlm train` builds for this config: the same text, tokenizer, initial weights and
   // random streams (train/run/seeds.h), so the steps below see the batches training sees.
   const std::string text = training_text(cfg);
-  TokenizerOptions topt;
-  topt.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
-  auto tok = make_tokenizer(cfg.tokenizer, text, topt);
+  auto tok = make_tokenizer(cfg.tokenizer, text, cfg.entry_values);
   Dataset data(text, *tok, 1.0 - cfg.val_fraction, cfg.data.empty() ? "fortunes" : cfg.data);
   data.check_context(cfg.block_size);
   Rng init(derive_seed(cfg.seed, Stream::Init)), data_rng(derive_seed(cfg.seed, Stream::Data)),
       drop_rng(derive_seed(cfg.seed, Stream::Dropout));
   nn::GPT model(gpt_config(cfg, tok->vocab_size()), init);
   nn::LossOptions loss_options = lm_loss_options(cfg);
-  if (cfg.loss == "emo") loss_options.emo_embedding = model.lm_head_weight().detach().clone();
+  if (nn::loss_registry().get(cfg.loss).needs_cost_embedding)  // emo: the LM head at the start
+    loss_options.emo_embedding = model.lm_head_weight().detach().clone();
   auto opt = make_optimizer(cfg, model.named_parameters());  // train/launch/optimizer_setup.h
   auto sched = make_schedule(cfg);
   std::unique_ptr<optim::LossScaler> scaler = make_loss_scaler(cfg);

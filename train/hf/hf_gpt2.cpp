@@ -126,7 +126,7 @@ Checkpoint import_hf_gpt2(const std::string& dir, int64_t block_size) {
   cfg.block = "transformer";
   cfg.dropout = 0.0;
   cfg.tokenizer = "gpt2";
-  cfg.tokenizer_dir = fs::absolute(dir).lexically_normal().string();
+  cfg.entry_values.set("tokenizer_dir", fs::absolute(dir).lexically_normal().string());
   const bool tie_config = flag("tie_word_embeddings", true);
 
   const Gpt2Tokenizer tok = Gpt2Tokenizer::from_dir(dir);
@@ -203,7 +203,7 @@ Checkpoint import_hf_gpt2(const std::string& dir, int64_t block_size) {
   ck.meta["config"] = cfg.to_json();
   ck.meta["tokenizer"] = tok.to_json();
   ck.meta["step"] = 0;
-  ck.meta["imported_from"] = {{"dir", cfg.tokenizer_dir}, {"layout", prefix.empty() ? "h.N" : "transformer.h.N"}};
+  ck.meta["imported_from"] = {{"dir", cfg.text("tokenizer_dir")}, {"layout", prefix.empty() ? "h.N" : "transformer.h.N"}};
   // The model must accept these tensors exactly as they are (names and shapes).
   Rng init(0);
   nn::GPT model(gpt_config(cfg, vocab), init);

@@ -8,7 +8,7 @@
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
 // or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
 // the names in their registries, and the keys the norm types, positions, block types, losses,
-// optimizers and schedules name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
+// optimizers, schedules and tokenizers name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
 //   config: unknown key 'n_layers' (did you mean 'n_layer'?)
@@ -40,8 +40,7 @@ struct TrainConfig {
   std::string block, attn, attn_scale, layout;
   int64_t window;  // (the block types' keys: entry_values)
   // ---- data ----
-  std::string data, tokenizer, tokenizer_dir;
-  int64_t bpe_vocab_size;
+  std::string data, tokenizer;  // (the tokenizer's keys: entry_values)
   std::string tokenizer_file;
   bool allow_binary;
   double val_fraction;
@@ -74,13 +73,14 @@ struct TrainConfig {
   double dist_bucket_mb;
   // ---- the keys the registries' entries name ----
   // The keys of the norm types and positions (nn/choices.h), the block types
-  // (nn/block_registry.h), losses (nn/loss/registry.h), optimizers
-  // (optim/registry.h) and schedules (optim/schedule.h) -- norm_eps, rope_base, gau_expansion, label_smoothing,
-  // beta1, warmup_iters, ... -- by key name,
-  // every one of them (not only the selected entry's), each at its default unless set.
+  // (nn/block_registry.h), losses (nn/loss/registry.h), optimizers (optim/registry.h),
+  // schedules (optim/schedule.h) and tokenizers (train/io/tokenizer_kinds.h) -- norm_eps,
+  // rope_base, gau_expansion, label_smoothing, beta1, warmup_iters, bpe_vocab_size, ... -- by key
+  // name, every one of them (not only the selected entry's), each at its default unless set.
   nn::KeyValues entry_values;
   double number(std::string_view key) const { return entry_values.number(key); }
   int64_t integer(std::string_view key) const { return entry_values.integer(key); }
+  const std::string& text(std::string_view key) const { return entry_values.text(key); }
 
   TrainConfig();  // every key at its table default
 

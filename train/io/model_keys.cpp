@@ -4,12 +4,20 @@
 #include <string_view>
 
 #include "train/io/config.h"
+#include "train/io/tokenizer_kinds.h"
 
 namespace tlm::train {
 namespace {
 
 bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
   return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// A tokenizer's key that sets its vocabulary (bpe_vocab_size; TokenizerKind::vocab_key).
+bool vocab_key(std::string_view name) {
+  for (const TokenizerKind& t : tokenizer_kinds().entries())
+    if (!t.vocab_key.empty() && t.vocab_key == name) return true;
+  return false;
 }
 
 }  // namespace
@@ -20,7 +28,7 @@ const std::vector<std::string>& network_keys() {
     for (const ConfigKey& k : config_keys()) {
       const std::string_view group = k.group;
       if ((group == "model" && !one_of(k.name, {"dropout"})) ||
-          (group == "data" && one_of(k.name, {"tokenizer", "bpe_vocab_size", "tokenizer_file"})))
+          (group == "data" && (one_of(k.name, {"tokenizer", "tokenizer_file"}) || vocab_key(k.name))))
         out.emplace_back(k.name);
     }
     return out;

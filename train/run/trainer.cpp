@@ -19,6 +19,7 @@
 #include "train/io/file_io.h"
 #include "train/io/json_util.h"
 #include "train/io/model_keys.h"
+#include "train/io/tokenizer_kinds.h"
 #include "train/run/mixed_precision.h"
 #include "train/launch/optimizer_setup.h"
 #include "train/run/seeds.h"
@@ -34,6 +35,10 @@
 namespace tlm::train {
 namespace {
 
+// The checkpoint tensor of a loss's cost embedding (nn::LossType::needs_cost_embedding; the name
+// dates from EMO, the loss that has one, and stays so older checkpoints resume).
+constexpr const char* kCostEmbeddingTensor = "emo.cost_embedding";
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -43,10 +48,7 @@ double median(std::vector<double> v) {
 
 std::unique_ptr<Tokenizer> build_tokenizer(const TrainConfig& cfg, const std::string& text) {
   // Trained on the whole text, as nanoGPT builds its character table from the whole file.
-  TokenizerOptions options;
-  options.bpe_vocab_size = static_cast<int32_t>(cfg.bpe_vocab_size);
-  options.gpt2_dir = cfg.tokenizer_dir;
-  return make_tokenizer(cfg.tokenizer, text, options);
+  return make_tokenizer(cfg.tokenizer, text, cfg.entry_values);  // the selected kind's keys
 }
 
 }  // namespace
@@ -127,6 +129,7 @@ LoadedModel load_model(const std::string& path) {
 
 Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
     : cfg_(cfg),
+      loss_type_(&nn::loss_registry().get(cfg.loss)),
       loss_options_(lm_loss_options(cfg)),
       data_rng_(derive_seed(cfg.seed, Stream::Data)),  // train/run/seeds.h
       dropout_rng_(derive_seed(cfg.seed, Stream::Dropout)) {
@@ -184,7 +187,8 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
       } else {  // from `tlm tokenize`; the config then names its kind and size
         tokenizer_ = load_tokenizer_file(cfg_.tokenizer_file);
         cfg_.tokenizer = tokenizer_->name();
-        if (cfg_.tokenizer == "bpe") cfg_.bpe_vocab_size = tokenizer_->vocab_size();
+        if (const std::string& k = tokenizer_kinds().get(cfg_.tokenizer).vocab_key; !k.empty())
+          cfg_.entry_values.set(k, int64_t{tokenizer_->vocab_size()});  // bpe: bpe_vocab_size
       }
     }
     data_ = std::make_unique<Dataset>(text, *tokenizer_, 1.0 - cfg_.val_fraction, source);
@@ -199,8 +203,9 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   optimizer_ = make_optimizer(cfg_, trained_parameters(*model_, side_.get()));  // optimizer_setup.h
   schedule_ = make_schedule(cfg_);
   if (resume) with_metadata_errors(checkpoint_path(), [&] { restore_(checkpoint_path()); });
-  // EMO's cost embedding (docs/methods.md, "EMO"): the LM head as the emo run starts, frozen.
-  if (cfg_.loss == "emo" && !loss_options_.emo_embedding.defined())
+  // A cost embedding for a loss that needs one (emo; docs/methods.md, "EMO"): the LM head as
+  // the run with this loss starts, frozen (a resume has restored it above).
+  if (loss_type_->needs_cost_embedding && !loss_options_.emo_embedding.defined())
     loss_options_.emo_embedding = model_->lm_head_weight().detach().clone();
   if (world_->active()) {
     check_ranks_agree_(data_bytes, data_crc);
@@ -327,7 +332,7 @@ void Trainer::save(const std::string& path) const {
   if (!data_files_.is_null()) ck.meta["data_files"] = data_files_;
   for (auto& [name, t] : trained_parameters(*model_, side_.get())) ck.add("model." + name, t);
   if (!backbone_ref_.is_null()) ck.meta["backbone"] = backbone_ref_;
-  if (loss_options_.emo_embedding.defined()) ck.add("emo.cost_embedding", loss_options_.emo_embedding);
+  if (loss_options_.emo_embedding.defined()) ck.add(kCostEmbeddingTensor, loss_options_.emo_embedding);
   optim::OptimizerState st = optimizer_->state_view();  // no copy: written out, then dropped
   for (auto& [name, t] : st.tensors) ck.add("optim." + name, t);
   ck.meta["optim_scalars"] = st.scalars;
@@ -359,7 +364,7 @@ void Trainer::restore_(const std::string& path) {
   for (auto& [name, t] : ck.tensors) {
     if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = t;
     else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
-    else if (name == "emo.cost_embedding" && cfg_.loss == "emo") loss_options_.emo_embedding = t;
+    else if (name == kCostEmbeddingTensor && loss_type_->needs_cost_embedding) loss_options_.emo_embedding = t;
   }
   if (cfg_.tune_method != "none")
     load_trained(trained_parameters(*model_, side_.get()), model_state, path);

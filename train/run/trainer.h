@@ -17,10 +17,11 @@
 //
 // The training loss is cfg.loss through nn::lm_loss (ce, label_smoothing, focal, tailr, emo;
 // options from the loss keys, lm_loss_options); evaluation always reports plain
-// cross-entropy, so runs with different losses are comparable. loss = emo takes its cost
-// embedding from a frozen copy of the LM head (= wte when tied) made when the emo run starts
-// (step 0, or the resume that switched a checkpoint to emo: Su's "fine-tune an MLE model");
-// it is saved in the checkpoint (tensor "emo.cost_embedding") so a resume is exact.
+// cross-entropy, so runs with different losses are comparable. A loss whose registry entry
+// says needs_cost_embedding (emo) takes its cost embedding from a frozen copy of the LM head
+// (= wte when tied) made when the run with that loss starts (step 0, or the resume that
+// switched a checkpoint to emo: Su's "fine-tune an MLE model"); it is saved in the checkpoint
+// (tensor "emo.cost_embedding") so a resume is exact.
 //
 // A NaN or inf loss or gradient norm is never trained through: nan_policy = stop throws an
 // error naming the step (the last checkpoint stays intact); skip drops the step's update
@@ -173,7 +174,8 @@ class Trainer {
   std::string lst_init_message_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
-  nn::LossOptions loss_options_;  // from the loss keys; emo_embedding [V,C] for loss = emo
+  const nn::LossType* loss_type_;  // the registry entry of cfg.loss
+  nn::LossOptions loss_options_;  // from the loss keys; emo_embedding [V,C] if the loss needs it
   Rng data_rng_, dropout_rng_;
   int64_t step_ = 0;
   double last_grad_norm_ = 0;
