@@ -3,6 +3,8 @@
 // and bad options are refused with the allowed values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <set>
 
@@ -239,6 +241,45 @@ TEST(Tasks, LmAuxEveryWeightingTrains) {
       EXPECT_EQ(r.at("log_var").size(), 2u);
     }
   }
+}
+
+// The options are parsed once into typed values: every listed name maps to its own value, and
+// an empty loss becomes the task's first (default) loss, by value and by name.
+TEST(Tasks, OptionsAreParsedOnceIntoTypedValues) {
+  TrainConfig cfg;
+  cfg.dropout = 0.1;  // rdrop needs it
+  const std::pair<const char*, TaskType> tasks[] = {
+      {"multilabel", TaskType::MultiLabel}, {"pairs", TaskType::Pairs}, {"lm_aux", TaskType::LmAux}};
+  for (const auto& [name, type] : tasks) {
+    TaskOptions o;
+    o.task = name;
+    const TaskSetup d = parse_task_options(o, cfg);
+    EXPECT_EQ(d.task, type) << name;
+    EXPECT_EQ(d.names.loss, task_losses(name).front()) << name;
+    std::vector<TaskLoss> seen;
+    for (const std::string& loss : task_losses(name)) {
+      o.loss = loss;
+      const TaskLoss l = parse_task_options(o, cfg).loss;
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), l), 0) << name << " " << loss;
+      seen.push_back(l);
+    }
+    EXPECT_EQ(seen.front(), d.loss) << name;
+  }
+  TaskOptions o;
+  o.task = "lm_aux";
+  o.aux = "line_end";
+  std::vector<TaskWeighting> seen;
+  for (const std::string& w : task_weightings()) {
+    o.weighting = w;
+    const TaskSetup d = parse_task_options(o, cfg);
+    EXPECT_EQ(d.aux, TaskAux::LineEnd);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), d.weighting), 0) << w;
+    seen.push_back(d.weighting);
+  }
+  EXPECT_EQ(seen.size(), 6u);
+  o = {};
+  o.labels = "rare_words";
+  EXPECT_EQ(parse_task_options(o, cfg).labels, TaskLabels::RareWords);
 }
 
 TEST(Tasks, BadOptionsNameTheAllowedValues) {

@@ -243,46 +243,112 @@ Tensor TaskModel::pooled(const Tensor& ids, const Tensor& mask, Rng& rng) {
 // ---------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------
-std::vector<std::string> task_names() { return {"multilabel", "pairs", "lm_aux"}; }
+namespace {
+
+// Each option's names and values, in the order the help and the errors list them.
+template <class E>
+struct Named {
+  const char* name;
+  E value;
+};
+constexpr Named<TaskType> kTasks[] = {
+    {"multilabel", TaskType::MultiLabel}, {"pairs", TaskType::Pairs}, {"lm_aux", TaskType::LmAux}};
+// A task's losses; the first is its default.
+constexpr Named<TaskLoss> kMultiLabelLosses[] = {{"zlpr", TaskLoss::Zlpr},
+                                                 {"soft_zlpr", TaskLoss::SoftZlpr},
+                                                 {"rdrop", TaskLoss::RDrop},
+                                                 {"bce", TaskLoss::Bce},
+                                                 {"bce_weighted", TaskLoss::BceWeighted}};
+constexpr Named<TaskLoss> kPairsLosses[] = {{"cosent", TaskLoss::Cosent}};
+constexpr Named<TaskLoss> kLmAuxLosses[] = {{"ce", TaskLoss::Ce}};
+constexpr Named<TaskWeighting> kWeightings[] = {
+    {"fixed", TaskWeighting::Fixed},          {"realtime", TaskWeighting::Realtime},
+    {"uncertainty", TaskWeighting::Uncertainty}, {"gradnorm", TaskWeighting::GradNorm},
+    {"mgda", TaskWeighting::Mgda},            {"main_aux", TaskWeighting::MainAux}};
+constexpr Named<TaskLabels> kLabels[] = {{"groups", TaskLabels::Groups},
+                                         {"rare_words", TaskLabels::RareWords}};
+constexpr Named<TaskAux> kAux[] = {{"vowel", TaskAux::Vowel}, {"line_end", TaskAux::LineEnd}};
+
+template <class E, size_t N>
+std::vector<std::string> names_of(const Named<E> (&table)[N]) {
+  std::vector<std::string> out;
+  for (const auto& n : table) out.emplace_back(n.name);
+  return out;
+}
+
+template <class E, size_t N>
+const Named<E>* find_named(const Named<E> (&table)[N], const std::string& name) {
+  for (const auto& n : table)
+    if (name == n.name) return &n;
+  return nullptr;
+}
+
+template <class F>
+decltype(auto) with_losses(TaskType task, F&& f) {
+  switch (task) {
+    case TaskType::MultiLabel: return f(kMultiLabelLosses);
+    case TaskType::Pairs: return f(kPairsLosses);
+    case TaskType::LmAux: break;
+  }
+  return f(kLmAuxLosses);
+}
+
+}  // namespace
+
+std::vector<std::string> task_names() { return names_of(kTasks); }
 
 std::vector<std::string> task_losses(const std::string& task) {
-  if (task == "multilabel") return {"zlpr", "soft_zlpr", "rdrop", "bce", "bce_weighted"};
-  if (task == "pairs") return {"cosent"};
-  if (task == "lm_aux") return {"ce"};
-  return {};
+  const Named<TaskType>* t = find_named(kTasks, task);
+  if (t == nullptr) return {};
+  return with_losses(t->value, [](const auto& table) { return names_of(table); });
 }
 
-std::vector<std::string> task_weightings() {
-  return {"fixed", "realtime", "uncertainty", "gradnorm", "mgda", "main_aux"};
-}
+std::vector<std::string> task_weightings() { return names_of(kWeightings); }
 
-void validate_task_options(const TaskOptions& o, const TrainConfig& cfg) {
-  const auto tasks = task_names();
-  TLM_CHECK(std::find(tasks.begin(), tasks.end(), o.task) != tasks.end(),
-            "task: unknown task '{}' (allowed: {})", o.task, fmt::join(tasks, ", "));
-  const auto losses = task_losses(o.task);
-  TLM_CHECK(o.loss.empty() || std::find(losses.begin(), losses.end(), o.loss) != losses.end(),
-            "task {}: unknown loss '{}' (allowed: {})", o.task, o.loss, fmt::join(losses, ", "));
-  const auto ws = task_weightings();
-  TLM_CHECK(std::find(ws.begin(), ws.end(), o.weighting) != ws.end(),
-            "task: unknown weighting '{}' (allowed: {})", o.weighting, fmt::join(ws, ", "));
-  TLM_CHECK(o.task == "lm_aux" || o.weighting == "fixed",
+TaskSetup parse_task_options(const TaskOptions& o, const TrainConfig& cfg) {
+  const Named<TaskType>* task = find_named(kTasks, o.task);
+  TLM_CHECK(task != nullptr, "task: unknown task '{}' (allowed: {})", o.task,
+            fmt::join(task_names(), ", "));
+  TaskSetup s{};
+  s.task = task->value;
+  s.names = o;
+  if (s.names.loss.empty()) s.names.loss = task_losses(o.task).front();
+  const Named<TaskLoss>* loss = with_losses(
+      s.task, [&](const auto& table) { return find_named(table, s.names.loss); });
+  TLM_CHECK(loss != nullptr, "task {}: unknown loss '{}' (allowed: {})", o.task, o.loss,
+            fmt::join(task_losses(o.task), ", "));
+  s.loss = loss->value;
+  const Named<TaskWeighting>* weighting = find_named(kWeightings, o.weighting);
+  TLM_CHECK(weighting != nullptr, "task: unknown weighting '{}' (allowed: {})", o.weighting,
+            fmt::join(task_weightings(), ", "));
+  s.weighting = weighting->value;
+  TLM_CHECK(s.task == TaskType::LmAux || s.weighting == TaskWeighting::Fixed,
             "task {}: --weighting applies to lm_aux only", o.task);
-  TLM_CHECK(o.loss != "rdrop" || cfg.dropout > 0,
+  TLM_CHECK(s.loss != TaskLoss::RDrop || cfg.dropout > 0,
             "task multilabel, loss rdrop: R-Drop needs two different dropout passes, but "
             "dropout = {} (allowed: dropout > 0)", cfg.dropout);
   TLM_CHECK(o.rdrop_alpha >= 0 && std::isfinite(o.rdrop_alpha),
             "task: rdrop_alpha = {} (allowed: >= 0)", o.rdrop_alpha);
   TLM_CHECK(o.eval_examples >= 2, "task: eval_examples = {} (allowed: >= 2)", o.eval_examples);
-  TLM_CHECK(o.labels == "groups" || o.labels == "rare_words",
-            "task: unknown labels '{}' (allowed: groups, rare_words)", o.labels);
-  TLM_CHECK(o.task == "multilabel" || o.labels == "groups",
+  const Named<TaskLabels>* labels = find_named(kLabels, o.labels);
+  TLM_CHECK(labels != nullptr, "task: unknown labels '{}' (allowed: {})", o.labels,
+            fmt::join(names_of(kLabels), ", "));
+  s.labels = labels->value;
+  TLM_CHECK(s.task == TaskType::MultiLabel || s.labels == TaskLabels::Groups,
             "task {}: --labels applies to multilabel only", o.task);
-  TLM_CHECK(o.aux == "vowel" || o.aux == "line_end",
-            "task: unknown aux '{}' (allowed: vowel, line_end)", o.aux);
-  TLM_CHECK(o.task == "lm_aux" || o.aux == "vowel", "task {}: --aux applies to lm_aux only", o.task);
+  const Named<TaskAux>* aux = find_named(kAux, o.aux);
+  TLM_CHECK(aux != nullptr, "task: unknown aux '{}' (allowed: {})", o.aux,
+            fmt::join(names_of(kAux), ", "));
+  s.aux = aux->value;
+  TLM_CHECK(s.task == TaskType::LmAux || s.aux == TaskAux::Vowel,
+            "task {}: --aux applies to lm_aux only", o.task);
   TLM_CHECK(o.aux_weight >= 0 && std::isfinite(o.aux_weight),
             "task: aux_weight = {} (allowed: >= 0)", o.aux_weight);
+  return s;
+}
+
+void validate_task_options(const TaskOptions& o, const TrainConfig& cfg) {
+  (void)parse_task_options(o, cfg);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -305,7 +371,7 @@ std::vector<T> pick(const std::vector<T>& v, const std::vector<size_t>& idx) {
 
 struct Runner {
   const TrainConfig& cfg;
-  const TaskOptions& opt;
+  const TaskSetup& opt;
   std::unique_ptr<Tokenizer> tok;
   std::unique_ptr<TaskModel> model;
   std::unique_ptr<nn::UncertaintyWeighting> uw;
@@ -326,7 +392,7 @@ struct Runner {
   std::vector<int32_t> vowel_of_id;
   int32_t newline_id = -1;              // aux = line_end
 
-  Runner(const TrainConfig& c, const TaskOptions& o)
+  Runner(const TrainConfig& c, const TaskSetup& o)
       : cfg(c), opt(o), data_rng(derive_seed(c.seed, Stream::Data)),  // train/run/seeds.h
         dropout_rng(derive_seed(c.seed, Stream::Dropout)) {}
 
@@ -338,7 +404,7 @@ struct Runner {
 
   // Occurrences of each label in a line: the word groups, or each rare word.
   std::vector<int32_t> label_counts(const std::string& line) const {
-    if (opt.labels == "groups") return line_label_counts(line);
+    if (opt.labels == TaskLabels::Groups) return line_label_counts(line);
     std::vector<int32_t> c(rare_words.size(), 0);
     for (const std::string& w : line_words(line))
       for (size_t k = 0; k < rare_words.size(); ++k) c[k] += w == rare_words[k] ? 1 : 0;
@@ -363,16 +429,18 @@ struct Runner {
 
   // One training loss (a 0-D tensor) for multilabel / pairs.
   Tensor supervised_loss() {
-    if (opt.task == "multilabel") {
+    if (opt.task == TaskType::MultiLabel) {
       auto idx = batch_indices(train_text.size());
       EncodedLines e = encode_lines(*tok, pick(train_text, idx), cfg.block_size);
       Tensor y = labels_tensor(pick(train_y, idx));
       Tensor s = model->head->forward(model->pooled(e.ids, e.mask, dropout_rng));  // [B,K]
-      const std::string& l = opt.loss;
-      if (l == "zlpr") return nn::zlpr_loss(s, y);
-      if (l == "bce") return bce_loss(s, y);
-      if (l == "bce_weighted") return nn::weighted_bce_loss(s, y, pos_weight);
-      if (l == "soft_zlpr") {
+      switch (opt.loss) {
+        case TaskLoss::Zlpr: return nn::zlpr_loss(s, y);
+        case TaskLoss::Bce: return bce_loss(s, y);
+        case TaskLoss::BceWeighted: return nn::weighted_bce_loss(s, y, pos_weight);
+        default: break;
+      }
+      if (opt.loss == TaskLoss::SoftZlpr) {
         std::vector<double> flat;
         for (size_t i : idx) flat.insert(flat.end(), train_soft[i].begin(), train_soft[i].end());
         Tensor t = cast(Tensor::from_vector(flat, {cfg.batch_size, num_labels}), s.dtype());
@@ -380,7 +448,7 @@ struct Runner {
       }
       // rdrop: a second pass with other dropout masks.
       Tensor s2 = model->head->forward(model->pooled(e.ids, e.mask, dropout_rng));
-      return nn::globalpointer_rdrop_loss(s, s2, y, opt.rdrop_alpha);
+      return nn::globalpointer_rdrop_loss(s, s2, y, opt.names.rdrop_alpha);
     }
     auto idx = batch_indices(train_text.size());
     EncodedLines a = encode_lines(*tok, pick(train_text, idx), cfg.block_size);
@@ -397,7 +465,7 @@ struct Runner {
   LmBatch lm_batch(Split split, Rng& rng) {
     Batch b = lm->sample_batch(split, cfg.batch_size, cfg.block_size, rng);
     std::vector<int32_t> y = b.y.to_vector<int32_t>(), a(y.size());
-    if (opt.aux == "line_end")
+    if (opt.aux == TaskAux::LineEnd)
       return {b.x, b.y, Tensor::from_vector(line_end_targets(y, cfg.block_size, newline_id), b.y.shape())};
     for (size_t i = 0; i < y.size(); ++i) a[i] = vowel_of_id[static_cast<size_t>(y[i])];
     return {b.x, b.y, Tensor::from_vector(a, b.y.shape())};
@@ -410,7 +478,7 @@ struct Runner {
     Tensor logits = matmul(h2, transpose(model->trunk.lm_head_weight(), 0, 1));  // [BT,V]
     Tensor aux = model->head->forward(h2);                                       // [BT,n_out]
     if (aux_out) *aux_out = aux;
-    Tensor aux_loss = opt.aux == "line_end"
+    Tensor aux_loss = opt.aux == TaskAux::LineEnd
                           ? nn::mse_loss(reshape(aux, {-1}), cast(reshape(b.aux, {-1}), aux.dtype()))
                           : nn::cross_entropy(aux, reshape(b.aux, {-1}));
     return {nn::cross_entropy(logits, reshape(b.y, {-1})), aux_loss};
@@ -422,19 +490,20 @@ struct Runner {
     model->train();
     nlohmann::json rec = {{"kind", "step"}, {"step", it}};
     auto loss_fn = [&]() -> Tensor {
-      if (opt.task != "lm_aux") {
+      if (opt.task != TaskType::LmAux) {
         Tensor loss = supervised_loss();
         rec["loss"] = loss.item();
         return loss;
       }
       LmBatch b = lm_batch(Split::Train, data_rng);
-      const std::string& w = opt.weighting;
+      const TaskWeighting w = opt.weighting;
       Tensor total;
-      if (w == "fixed" || w == "realtime" || w == "uncertainty") {
+      if (w == TaskWeighting::Fixed || w == TaskWeighting::Realtime ||
+          w == TaskWeighting::Uncertainty) {
         std::vector<Tensor> l = lm_aux_losses(b, dropout_rng);
-        total = w == "fixed"      ? nn::weighted_sum(l, {1.0, opt.aux_weight})
-                : w == "realtime" ? nn::realtime_normalized(l)
-                                  : uw->forward(l);
+        total = w == TaskWeighting::Fixed      ? nn::weighted_sum(l, {1.0, opt.names.aux_weight})
+                : w == TaskWeighting::Realtime ? nn::realtime_normalized(l)
+                                               : uw->forward(l);
         rec["lm_loss"] = l[0].item();
         rec["aux_loss"] = l[1].item();
       } else {
@@ -451,9 +520,9 @@ struct Runner {
           return l;
         }, params);
         std::vector<Tensor> u;
-        if (w == "gradnorm") {
+        if (w == TaskWeighting::GradNorm) {
           u = nn::gradnorm_normalized_combine(g);
-        } else if (w == "mgda") {
+        } else if (w == TaskWeighting::Mgda) {
           nn::MinNormResult info;
           u = nn::mgda_combine(g, &info);
           rec["alpha_lm"] = info.alpha[0];
@@ -482,10 +551,10 @@ struct Runner {
   nlohmann::json evaluate(int64_t it) {
     NoGradGuard no_grad;
     model->eval();
-    nlohmann::json r = {{"kind", "eval"}, {"step", it}, {"task", opt.task}, {"loss", opt.loss}};
+    nlohmann::json r = {{"kind", "eval"}, {"step", it}, {"task", opt.names.task}, {"loss", opt.names.loss}};
     Rng rng(0);
     const size_t chunk = 64;
-    if (opt.task == "multilabel") {
+    if (opt.task == TaskType::MultiLabel) {
       std::vector<Tensor> scores;
       for (size_t i = 0; i < val_text.size(); i += chunk) {
         std::vector<std::string> part(val_text.begin() + i,
@@ -500,7 +569,7 @@ struct Runner {
       r["macro_f1"] = c.macro_f1();
       r["exact_match"] = c.exact_match;
       r["val_zlpr"] = nn::zlpr_loss(s, y).item();
-    } else if (opt.task == "pairs") {
+    } else if (opt.task == TaskType::Pairs) {
       std::vector<double> cos;
       for (size_t i = 0; i < val_text.size(); i += chunk) {
         const size_t e = std::min(val_text.size(), i + chunk);
@@ -527,7 +596,7 @@ struct Runner {
         lm_sum += l[0].item();
         aux_sum += l[1].item();
         std::vector<float> a = out.to(DType::F32).to_vector<float>();
-        if (opt.aux == "line_end") {
+        if (opt.aux == TaskAux::LineEnd) {
           for (float t : b.aux.to_vector<float>()) t_sum += t, t_sq += double(t) * t, aux_total += 1;
           continue;
         }
@@ -535,11 +604,11 @@ struct Runner {
         for (size_t k = 0; k < y.size(); ++k) aux_correct += (a[2 * k + 1] > a[2 * k]) == (y[k] == 1);
         aux_total += double(y.size());
       }
-      r["weighting"] = opt.weighting;
-      r["aux"] = opt.aux;
+      r["weighting"] = opt.names.weighting;
+      r["aux"] = opt.names.aux;
       r["val_lm_loss"] = lm_sum / double(n);
       r["val_aux_loss"] = aux_sum / double(n);
-      if (opt.aux == "line_end") {
+      if (opt.aux == TaskAux::LineEnd) {
         const double mu = t_sum / aux_total, var = t_sq / aux_total - mu * mu;
         r["val_aux_target_var"] = var;  // the squared error of the best constant
         r["val_aux_r2"] = 1.0 - r["val_aux_loss"].get<double>() / var;
@@ -555,27 +624,26 @@ struct Runner {
 }  // namespace
 
 nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std::FILE* out) {
-  TaskOptions o = options;
-  validate_task_options(o, cfg);
-  if (o.loss.empty()) o.loss = task_losses(o.task).front();
+  const TaskSetup setup = parse_task_options(options, cfg);
+  const TaskOptions& o = setup.names;
   cfg.validate();
   kernels::set_num_threads(static_cast<int>(cfg.threads));
   const std::string text = training_text(cfg);
-  Runner run(cfg, o);
+  Runner run(cfg, setup);
   run.tok = std::make_unique<CharTokenizer>(CharTokenizer::build(text));
   Rng init(derive_seed(cfg.seed, Stream::Init));
   int64_t n_out = 0;
   auto cap = [&](auto& v) {
     if (static_cast<int64_t>(v.size()) > o.eval_examples) v.resize(static_cast<size_t>(o.eval_examples));
   };
-  if (o.task == "multilabel") {
+  if (setup.task == TaskType::MultiLabel) {
     TaskLines lines = task_lines(text);
     TLM_CHECK(lines.train.size() >= 10 && !lines.val.empty(),
               "task multilabel: {} has {} usable lines (need >= 11)", cfg.data,
               lines.train.size() + lines.val.size());
     run.train_text = lines.train;
     run.val_text = lines.val;
-    if (o.labels == "rare_words") {
+    if (setup.labels == TaskLabels::RareWords) {
       run.rare_words = rare_label_words(lines.train);
       TLM_CHECK(!run.rare_words.empty(), "task multilabel, labels rare_words: no word of {} is "
                 "in at most 1 % of its lines", cfg.data);
@@ -592,7 +660,7 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
     }
     run.pos_weight = Tensor::from_vector(w, {run.num_labels});
     n_out = run.num_labels;
-  } else if (o.task == "pairs") {
+  } else if (setup.task == TaskType::Pairs) {
     TaskLines lines = task_lines(text);
     for (const auto& p : pair_examples(lines.train, derive_seed(cfg.seed, Stream::TaskPairs)))
       run.train_text.push_back(p.a), run.train_b.push_back(p.b), run.train_label.push_back(p.label);
@@ -605,7 +673,7 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
     for (int32_t id = 0; id < run.tok->vocab_size(); ++id)
       run.vowel_of_id.push_back(is_vowel_token(run.tok->decode(std::vector<int32_t>{id})) ? 1 : 0);
     n_out = 2;
-    if (o.aux == "line_end") {
+    if (setup.aux == TaskAux::LineEnd) {
       const std::vector<int32_t> nl = run.tok->encode("\n");
       TLM_CHECK(nl.size() == 1, "task lm_aux, aux line_end: {} has no newline character", cfg.data);
       run.newline_id = nl[0];
@@ -614,10 +682,10 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
   }
   run.model = std::make_unique<TaskModel>(gpt_config(cfg, run.tok->vocab_size()), n_out, init);
   auto named = run.model->named_parameters();
-  if (o.task == "lm_aux" && o.weighting == "uncertainty") {
+  if (setup.task == TaskType::LmAux && setup.weighting == TaskWeighting::Uncertainty) {
     run.uw = std::make_unique<nn::UncertaintyWeighting>(
         std::vector<nn::TaskKind>{nn::TaskKind::kClassification,
-                                  o.aux == "line_end" ? nn::TaskKind::kRegression
+                                  setup.aux == TaskAux::LineEnd ? nn::TaskKind::kRegression
                                                       : nn::TaskKind::kClassification});
     named.emplace_back("uncertainty.log_var", run.uw->log_var);  // 1-D: no weight decay
   }
@@ -631,9 +699,9 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
   TLM_CHECK(log.good(), "task: cannot write {}/task_log.jsonl", cfg.out_dir);
   if (out)
     fmt::print(out, "tlm task: {} ({} loss{}), {} train / {} held-out examples, {} parameters\n",
-               o.task, o.loss, o.task == "lm_aux" ? ", weighting " + o.weighting : "",
-               o.task == "lm_aux" ? run.lm->size(Split::Train) : int64_t(run.train_text.size()),
-               o.task == "lm_aux" ? run.lm->size(Split::Val) : int64_t(run.val_text.size()),
+               o.task, o.loss, setup.task == TaskType::LmAux ? ", weighting " + o.weighting : "",
+               setup.task == TaskType::LmAux ? run.lm->size(Split::Train) : int64_t(run.train_text.size()),
+               setup.task == TaskType::LmAux ? run.lm->size(Split::Val) : int64_t(run.val_text.size()),
                run.model->num_parameters());
   nlohmann::json last;
   for (int64_t it = 0; it < cfg.max_iters; ++it) {
@@ -653,7 +721,7 @@ nlohmann::json run_task(const TrainConfig& cfg, const TaskOptions& options, std:
     std::vector<double> s = run.uw->log_var.to_vector<double>();
     last["log_var"] = s;
   }
-  if (o.task == "multilabel") {
+  if (setup.task == TaskType::MultiLabel) {
     std::vector<double> prevalence;
     for (size_t k = 0; k < static_cast<size_t>(run.num_labels); ++k) {
       int64_t pos = 0;

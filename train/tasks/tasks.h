@@ -133,8 +133,25 @@ struct TaskOptions {
 std::vector<std::string> task_names();
 std::vector<std::string> task_losses(const std::string& task);  // the first is the default
 std::vector<std::string> task_weightings();
-// Throws tlm::Error naming the option and its allowed values.
-void validate_task_options(const TaskOptions& options, const TrainConfig& cfg);
+
+// The options parsed once, every choice a typed value (the run compares no option strings).
+enum class TaskType { MultiLabel, Pairs, LmAux };
+enum class TaskLoss { Zlpr, SoftZlpr, RDrop, Bce, BceWeighted, Cosent, Ce };
+enum class TaskWeighting { Fixed, Realtime, Uncertainty, GradNorm, Mgda, MainAux };
+enum class TaskLabels { Groups, RareWords };
+enum class TaskAux { Vowel, LineEnd };
+struct TaskSetup {
+  TaskType task;
+  TaskLoss loss;
+  TaskWeighting weighting;
+  TaskLabels labels;
+  TaskAux aux;
+  TaskOptions names;  // the options as given, with the task's default loss filled in (for logs)
+};
+// Checks the options against each other and the config and parses them; throws tlm::Error
+// naming the option and its allowed values.
+TaskSetup parse_task_options(const TaskOptions& options, const TrainConfig& cfg);
+void validate_task_options(const TaskOptions& options, const TrainConfig& cfg);  // parse, drop
 
 // Trains for cfg.max_iters steps (cfg's optimizer, schedule, batch size, seed, model keys),
 // evaluates on the held-out split every eval_interval steps and at the end, appends one JSON
