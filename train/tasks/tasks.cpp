@@ -283,6 +283,15 @@ const Named<E>* find_named(const Named<E> (&table)[N], const std::string& name) 
   return nullptr;
 }
 
+// The value named `name`; an unknown name is an error "task: unknown <what> 'x' (allowed: ...)".
+template <class E, size_t N>
+E parse_named(const Named<E> (&table)[N], const std::string& name, const char* what) {
+  const Named<E>* n = find_named(table, name);
+  TLM_CHECK(n != nullptr, "task: unknown {} '{}' (allowed: {})", what, name,
+            fmt::join(names_of(table), ", "));
+  return n->value;
+}
+
 template <class F>
 decltype(auto) with_losses(TaskType task, F&& f) {
   switch (task) {
@@ -306,11 +315,8 @@ std::vector<std::string> task_losses(const std::string& task) {
 std::vector<std::string> task_weightings() { return names_of(kWeightings); }
 
 TaskSetup parse_task_options(const TaskOptions& o, const TrainConfig& cfg) {
-  const Named<TaskType>* task = find_named(kTasks, o.task);
-  TLM_CHECK(task != nullptr, "task: unknown task '{}' (allowed: {})", o.task,
-            fmt::join(task_names(), ", "));
   TaskSetup s{};
-  s.task = task->value;
+  s.task = parse_named(kTasks, o.task, "task");
   s.names = o;
   if (s.names.loss.empty()) s.names.loss = task_losses(o.task).front();
   const Named<TaskLoss>* loss = with_losses(
@@ -318,10 +324,7 @@ TaskSetup parse_task_options(const TaskOptions& o, const TrainConfig& cfg) {
   TLM_CHECK(loss != nullptr, "task {}: unknown loss '{}' (allowed: {})", o.task, o.loss,
             fmt::join(task_losses(o.task), ", "));
   s.loss = loss->value;
-  const Named<TaskWeighting>* weighting = find_named(kWeightings, o.weighting);
-  TLM_CHECK(weighting != nullptr, "task: unknown weighting '{}' (allowed: {})", o.weighting,
-            fmt::join(task_weightings(), ", "));
-  s.weighting = weighting->value;
+  s.weighting = parse_named(kWeightings, o.weighting, "weighting");
   TLM_CHECK(s.task == TaskType::LmAux || s.weighting == TaskWeighting::Fixed,
             "task {}: --weighting applies to lm_aux only", o.task);
   TLM_CHECK(s.loss != TaskLoss::RDrop || cfg.dropout > 0,
@@ -330,16 +333,10 @@ TaskSetup parse_task_options(const TaskOptions& o, const TrainConfig& cfg) {
   TLM_CHECK(o.rdrop_alpha >= 0 && std::isfinite(o.rdrop_alpha),
             "task: rdrop_alpha = {} (allowed: >= 0)", o.rdrop_alpha);
   TLM_CHECK(o.eval_examples >= 2, "task: eval_examples = {} (allowed: >= 2)", o.eval_examples);
-  const Named<TaskLabels>* labels = find_named(kLabels, o.labels);
-  TLM_CHECK(labels != nullptr, "task: unknown labels '{}' (allowed: {})", o.labels,
-            fmt::join(names_of(kLabels), ", "));
-  s.labels = labels->value;
+  s.labels = parse_named(kLabels, o.labels, "labels");
   TLM_CHECK(s.task == TaskType::MultiLabel || s.labels == TaskLabels::Groups,
             "task {}: --labels applies to multilabel only", o.task);
-  const Named<TaskAux>* aux = find_named(kAux, o.aux);
-  TLM_CHECK(aux != nullptr, "task: unknown aux '{}' (allowed: {})", o.aux,
-            fmt::join(names_of(kAux), ", "));
-  s.aux = aux->value;
+  s.aux = parse_named(kAux, o.aux, "aux");
   TLM_CHECK(s.task == TaskType::LmAux || s.aux == TaskAux::Vowel,
             "task {}: --aux applies to lm_aux only", o.task);
   TLM_CHECK(o.aux_weight >= 0 && std::isfinite(o.aux_weight),
