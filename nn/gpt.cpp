@@ -52,9 +52,11 @@ void GPTConfig::validate() const {
             "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
             "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
   const std::vector<EntryKey> known = gpt_entry_keys();
-  for (const auto& [name, value] : keys.items())
+  for (const auto& item : keys.items()) {
+    const std::string& name = item.first;  // a plain reference: clang 14 cannot capture a binding
     TLM_CHECK(std::any_of(known.begin(), known.end(), [&](const EntryKey& k) { return k.name == name; }),
               "GPTConfig.keys: '{}' is not a key of the model's entries (gpt_entry_keys)", name);
+  }
   block_keys(*this);  // the block type's keys in range
   const BlockType& type = block_registry().get(block);
   if (type.check) type.check(*this);
