@@ -181,7 +181,7 @@ BlockShape gau_shape(const GPTConfig& c) {
   // Saved per token (train/launch/memory_estimate.h): 2(2e+s) + 2s + T + 2e + 3C, of which the
   // attention weights A (T) stay fp32; dropout > 0 adds C + 2T (masks).
   b.saved_full = T;
-  b.saved_half = 2 * (2 * e + s) + 2 * s + T + 2 * e + 3 * Cd - T;
+  b.saved_half = 2 * (2 * e + s) + 2 * s + 2 * e + 3 * Cd;
   if (c.dropout > 0) b.saved_full += Cd + 2 * T;
   b.rope_dim = S;
   return b;

@@ -83,34 +83,36 @@ CostComponent TransformerBlock::component_of(const std::string& name) const {
   return CostComponent::Other;
 }
 
-BlockShape transformer_block_shape(const GPTConfig& c) {
-  const BlockOptions o = block_options(c, 0);
-  const int64_t C = c.n_embd;
+BlockShape transformer_block_shape(const BlockOptions& o) {
+  const int64_t C = o.attn.n_embd;
   const int64_t F = o.mlp_hidden > 0 ? o.mlp_hidden : MLP::default_hidden(C, o.ffn);
   const bool gated = o.ffn == Ffn::GeGLU || o.ffn == Ffn::SwiGLU;
+  const bool bias = o.attn.bias;
   BlockShape s;
   s.linears = {{C, 3 * C}, {C, C}, {C, gated ? 2 * F : F}, {F, C}};  // c_attn, c_proj, c_fc, c_proj
-  s.params = 2 * C * (o.norm_type == NormType::LayerNorm && c.bias ? 2 : 1);  // ln_1, ln_2
-  for (const auto& [in, out] : s.linears) s.params += in * out + (c.bias ? out : 0);
+  s.params = 2 * C * (o.norm_type == NormType::LayerNorm && bias ? 2 : 1);  // ln_1, ln_2
+  for (const auto& [in, out] : s.linears) s.params += in * out + (bias ? out : 0);
   const double Cd = static_cast<double>(C), Fd = static_cast<double>(F);
-  const double H = static_cast<double>(c.n_head), T = static_cast<double>(c.block_size);
+  const double H = static_cast<double>(o.attn.n_head), T = static_cast<double>(o.attn.block_size);
   s.attention_flops = 12.0 * Cd * T;
   // Saved per token (train/launch/memory_estimate.h): x, the norms' outputs, q k v, the
   // attention output and projection, the MLP's input, hidden (x2 gated) and activation; the
   // attention probabilities [H,T] and the softmax and norm statistics stay fp32.
   s.saved_full = H * T + H + 4;
   s.saved_half = 8 * Cd + (gated ? 4 : 2) * Fd;
-  if (c.dropout > 0) s.saved_full += 2 * Cd + 2 * H * T;  // the dropout masks
-  s.rope_dim = C / c.n_head;
+  if (o.attn.dropout > 0) s.saved_full += 2 * Cd + 2 * H * T;  // the dropout masks
+  s.rope_dim = C / o.attn.n_head;
   return s;
 }
+
+BlockShape transformer_block_shape(const GPTConfig& c) { return transformer_block_shape(block_options(c, 0)); }
 
 BlockType transformer_block_type() {
   return {"transformer", "attention + MLP", {},
           [](const GPTConfig& c, int64_t layer, Rng& rng) -> std::unique_ptr<Block> {
             return std::make_unique<TransformerBlock>(block_options(c, layer), rng);
           },
-          {}, &transformer_block_shape};
+          {}, [](const GPTConfig& c) { return transformer_block_shape(c); }};
 }
 
 }  // namespace tlm::nn

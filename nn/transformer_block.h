@@ -58,5 +58,7 @@ class TransformerBlock : public Block {
 // size of one such block of config c (its Linears, parameters, attention FLOPs, saved floats).
 BlockType transformer_block_type();
 BlockShape transformer_block_shape(const GPTConfig& c);
+// The same for one block of options o (LST's side blocks: a width and MLP size of their own).
+BlockShape transformer_block_shape(const BlockOptions& o);
 
 }  // namespace tlm::nn

@@ -7,6 +7,7 @@
 #include "nn/block_registry.h"
 #include "nn/choices.h"
 #include "nn/mlp.h"
+#include "nn/transformer_block.h"
 #include "tensor/error.h"
 #include "train/io/model_config.h"
 #include "train/launch/optimizer_setup.h"
@@ -15,10 +16,6 @@ namespace tlm::train {
 
 namespace {
 
-bool gated(const TrainConfig& c) {
-  const nn::Ffn f = nn::parse<nn::Ffn>(c.ffn);
-  return f == nn::Ffn::GeGLU || f == nn::Ffn::SwiGLU;
-}
 int64_t mlp_hidden(const TrainConfig& c) {
   return nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn));
 }
@@ -33,30 +30,21 @@ std::vector<std::pair<int64_t, int64_t>> block_linears(const TrainConfig& c) {
   return nn::block_shape(unvalidated_gpt_config(c)).linears;
 }
 
-// LST's side network (nn/lst.cpp): width C/r, MLP hidden F/r, the backbone's heads and norm.
-int64_t lst_side_parameters(const TrainConfig& c) {
-  const int64_t C = c.n_embd, L = c.n_layer, S = C / c.lst_reduction;
-  const int64_t Fs = mlp_hidden(c) / c.lst_reduction;
-  const int64_t block = 2 * norm_params(c, S) + linear_params(S, 3 * S, c.bias) +
-                        linear_params(S, S, c.bias) +
-                        linear_params(S, gated(c) ? 2 * Fs : Fs, c.bias) + linear_params(Fs, S, c.bias);
-  return (L + 1) * linear_params(C, S, true) + L + L * block + norm_params(c, S) +
-         linear_params(S, C, false);
+// One of LST's side blocks (nn/lst.cpp: the backbone's block options at width C/r, MLP hidden
+// F/r), sized by the Transformer block's own count (nn/transformer_block.h).
+nn::BlockShape side_block(const TrainConfig& c) {
+  nn::BlockOptions o = nn::block_options(unvalidated_gpt_config(c), 0);
+  o.attn.n_embd = c.n_embd / c.lst_reduction;
+  o.mlp_hidden = mlp_hidden(c) / c.lst_reduction;
+  return nn::transformer_block_shape(o);
 }
 
-// Floats per token saved by one Transformer layer of width C, MLP hidden F (the formula of
-// train/launch/memory_estimate.h): `half` is what 16-bit precision stores in 2 bytes, `full` stays
-// fp32 (attention probabilities and statistics, dropout masks).
-struct LayerFloats {
-  double half = 0, full = 0;
-};
-LayerFloats transformer_layer(const TrainConfig& c, double C, double F) {
-  const double H = static_cast<double>(c.n_head), T = static_cast<double>(c.block_size);
-  LayerFloats f;
-  f.full = H * T + H + 4;
-  f.half = 8 * C + (gated(c) ? 4 : 2) * F;
-  if (c.dropout > 0) f.full += 2 * C + 2 * H * T;
-  return f;
+// LST's side network (nn/lst.cpp): L side blocks, the downsamplers and gates, the final norm
+// and the upsampler.
+int64_t lst_side_parameters(const TrainConfig& c) {
+  const int64_t C = c.n_embd, L = c.n_layer, S = C / c.lst_reduction;
+  return (L + 1) * linear_params(C, S, true) + L + L * side_block(c).params + norm_params(c, S) +
+         linear_params(S, C, false);
 }
 
 // State buffers per parameter, read off the configured optimizer itself (as train's estimate
@@ -127,9 +115,9 @@ MemoryEstimate estimate_tuning_steps(const TrainConfig& c, int64_t vocab, int64_
     activations = static_cast<double>(full.at("activations")) +
                   tokens * L * adapters * static_cast<double>(c.lora_rank) * half_bytes - tokens * 4 * C;
   } else {
-    const int64_t S = c.n_embd / c.lst_reduction, Fs = mlp_hidden(c) / c.lst_reduction;
-    const LayerFloats side = transformer_layer(c, static_cast<double>(S), static_cast<double>(Fs));
-    const double layer = side.half * half_bytes + side.full * 4 + 2 * static_cast<double>(S) * half_bytes;
+    const int64_t S = c.n_embd / c.lst_reduction;
+    const nn::BlockShape side = side_block(c);
+    const double layer = side.saved_half * half_bytes + side.saved_full * 4 + 2 * static_cast<double>(S) * half_bytes;
     activations = tokens * (L * layer + 4 * (2 * static_cast<double>(S) + V));
     const double states = L + 1 + (c.lst_output == "residual" ? 1 : 0);
     extra.emplace_back("backbone hidden states", static_cast<int64_t>(tokens * 4 * states * C));
