@@ -38,13 +38,21 @@ Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, 
   const int64_t Tq = scores.size(-2), Tk = scores.size(-1);
   TLM_CHECK(Tk == offset + Tq, "attention_weights: scores {} need Tk = offset + Tq = {} + {}",
             shape_str(scores.shape()), offset, Tq);
+  return choice_of(o.attn).impl.weights(scores, o, offset);
+}
+
+Tensor softmax_attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset) {
+  if (o.attn_scale == AttnScale::Sqrt) return causal_softmax(scores, o.base_scale, offset, o.window);
+  const int64_t Tq = scores.size(-2);
   const std::vector<double> c = row_scales(Tq, offset, o);
-  if (o.attn == AttnKind::Softmax) {
-    if (o.attn_scale == AttnScale::Sqrt) return causal_softmax(scores, o.base_scale, offset, o.window);
-    Tensor col = Tensor::from_vector(c, {Tq, 1}).to(scores.dtype());  // [Tq,1] c_i
-    return causal_softmax(mul(scores, col), 1.0, offset, o.window);
-  }
+  Tensor col = Tensor::from_vector(c, {Tq, 1}).to(scores.dtype());  // [Tq,1] c_i
+  return causal_softmax(mul(scores, col), 1.0, offset, o.window);
+}
+
+Tensor relu2_attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset) {
   // M_ij = c_i on visible entries, 0 elsewhere; R_i = 1 / n_i.
+  const int64_t Tq = scores.size(-2), Tk = scores.size(-1);
+  const std::vector<double> c = row_scales(Tq, offset, o);
   const std::vector<double> n = visible_keys(Tq, offset, o.window);
   std::vector<double> m(static_cast<size_t>(Tq * Tk), 0.0), r(static_cast<size_t>(Tq));
   for (int64_t i = 0; i < Tq; ++i) {
@@ -60,14 +68,19 @@ Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, 
 
 bool fused_attention_applies(const AttentionWeightOptions& o, bool requested, bool needs_weights,
                              DType dtype) {
-  return requested && o.attn == AttnKind::Softmax && !needs_weights &&
+  return requested && choice_of(o.attn).impl.fused != nullptr && !needs_weights &&
          (dtype != DType::F32 || current_precision() == Precision::F32);
 }
 
 Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                        const AttentionWeightOptions& o, int64_t offset) {
-  TLM_CHECK(o.attn == AttnKind::Softmax, "fused_attention: attn = {}, only softmax runs fused",
-            name_of(o.attn));
+  const AttentionForm& form = choice_of(o.attn).impl;
+  TLM_CHECK(form.fused != nullptr, "fused_attention: attn = {} has no fused kernel", name_of(o.attn));
+  return form.fused(q, k, v, o, offset);
+}
+
+Tensor softmax_fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const AttentionWeightOptions& o, int64_t offset) {
   return flash_attention(q, k, v, row_scales(q.size(-2), offset, o), offset, o.window);
 }
 

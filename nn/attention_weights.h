@@ -37,11 +37,20 @@ std::vector<double> visible_keys(int64_t rows, int64_t offset, int64_t window);
 // The per-row score scale c_i (see above).
 std::vector<double> row_scales(int64_t rows, int64_t offset, const AttentionWeightOptions& o);
 
-// scores [..., Tq, Tk] with Tk = offset + Tq -> A [..., Tq, Tk] (zero at masked entries).
+// scores [..., Tq, Tk] with Tk = offset + Tq -> A [..., Tq, Tk] (zero at masked entries), by the
+// attn entry's AttentionForm (nn/choices.cpp): a new normalisation is one entry there and its
+// weights function here.
 Tensor attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset = 0);
 
+// The forms' functions (called through attention_weights / fused_attention, which check shapes).
+Tensor softmax_attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset);
+Tensor relu2_attention_weights(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset);
+Tensor softmax_fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const AttentionWeightOptions& o, int64_t offset);
+
 // Whether A v can run as one tiled kernel (autograd/ops/flash_attention.h: same values, memory
-// linear in the context) instead of matmul + attention_weights + matmul: only for softmax, when
+// linear in the context) instead of matmul + attention_weights + matmul: only for a form with a
+// fused kernel (softmax), when
 // nothing needs A itself (attention dropout, a probe) and in fp32 (under a bf16/fp16 precision
 // scope the composed matmuls do the rounding). `requested` is the attn_kernel = fused switch.
 bool fused_attention_applies(const AttentionWeightOptions& o, bool requested, bool needs_weights,

@@ -2,6 +2,8 @@
 
 #include <initializer_list>
 
+#include "autograd/ops.h"
+#include "nn/attention_weights.h"
 #include "nn/norm.h"
 
 namespace tlm::nn {
@@ -50,10 +52,11 @@ const Registry<Choice<NormType>>& choices<NormType>() {
 
 template <>
 const Registry<Choice<Ffn>>& choices<Ffn>() {
-  static const auto r = family<Ffn>("ffn", {{"gelu", Ffn::Gelu, "c_proj(GELU(c_fc(x)))"},
-                                            {"gelu_tanh", Ffn::GeluTanh, "GELU's tanh form (GPT-2's gelu_new)"},
-                                            {"geglu", Ffn::GeGLU, "GELU-gated linear unit"},
-                                            {"swiglu", Ffn::SwiGLU, "SiLU-gated linear unit"}});
+  static const auto r = family<Ffn>(
+      "ffn", {{"gelu", Ffn::Gelu, "c_proj(GELU(c_fc(x)))", {}, {gelu, /*gated=*/false}},
+              {"gelu_tanh", Ffn::GeluTanh, "GELU's tanh form (GPT-2's gelu_new)", {}, {gelu_tanh, false}},
+              {"geglu", Ffn::GeGLU, "GELU-gated linear unit", {}, {gelu, /*gated=*/true}},
+              {"swiglu", Ffn::SwiGLU, "SiLU-gated linear unit", {}, {silu, true}}});
   return r;
 }
 
@@ -71,8 +74,10 @@ const Registry<Choice<Pos>>& choices<Pos>() {
 template <>
 const Registry<Choice<AttnKind>>& choices<AttnKind>() {
   static const auto r = family<AttnKind>(
-      "attn", {{"softmax", AttnKind::Softmax, "softmax(c S)"},
-               {"relu2", AttnKind::Relu2, "relu(c S)^2 / n (FLASH)"}});
+      "attn", {{"softmax", AttnKind::Softmax, "softmax(c S)", {},
+                {softmax_attention_weights, softmax_fused_attention}},
+               {"relu2", AttnKind::Relu2, "relu(c S)^2 / n (FLASH)", {},
+                {relu2_attention_weights, /*fused=*/nullptr}}});
   return r;
 }
 

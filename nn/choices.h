@@ -8,12 +8,12 @@
 //   const std::string& s = nn::name_of(p);                             // the key and the names
 //   for (const auto& c : nn::choices<nn::Ffn>().entries()) ...          // gelu, gelu_tanh, geglu, swiglu
 //
-//   family          key          names                              keys, factory
+//   family          key          names                              keys, what a choice selects (impl)
 //   NormPlacement   norm         pre | post | deepnorm         (nn/transformer_block.h)
 //   NormType        norm_type    layernorm | rmsnorm           (nn/norm.h)   norm_eps; the Norm
-//   Ffn             ffn          gelu | gelu_tanh | geglu | swiglu  (nn/mlp.h)
+//   Ffn             ffn          gelu | gelu_tanh | geglu | swiglu  (nn/mlp.h)  its FfnForm
 //   Pos             pos          learned | rope | none         (nn/attention.h)  rope: rope_base
-//   AttnKind        attn         softmax | relu2               (nn/attention_weights.h)
+//   AttnKind        attn         softmax | relu2               (nn/attention_weights.h)  its AttentionForm
 //   AttnScale       attn_scale   sqrt | logn                   (nn/attention_weights.h)
 //   AttnKernel      attn_kernel  fused | composed              (nn/attention_weights.h)
 //   Layout          layout       uniform | hwfa                (nn/gpt.h)
@@ -29,9 +29,14 @@
 #include "nn/entry_key.h"
 #include "nn/registry.h"
 
+namespace tlm {
+class Tensor;  // tensor/tensor.h
+}
+
 namespace tlm::nn {
 
-class Norm;  // nn/norm.h
+class Norm;                     // nn/norm.h
+struct AttentionWeightOptions;  // nn/attention_weights.h
 
 enum class NormPlacement { Pre, Post, DeepNorm };
 enum class NormType { LayerNorm, RMSNorm };
@@ -43,15 +48,42 @@ enum class AttnKernel { Fused, Composed };
 enum class Layout { Uniform, Hwfa };
 enum class LstOutput { Side, Residual };
 
-// The module a choice of family E builds (none for most families).
+// What a choice of family E selects (nothing for most families).
 template <class E>
 struct ChoiceFactory {
   using type = std::nullptr_t;
 };
-// norm_type: the norm over the last axis of width dim (bias: LayerNorm's beta; eps: norm_eps).
+// norm_type: a factory of the norm over the last axis of width dim (bias: LayerNorm's beta;
+// eps: norm_eps).
 template <>
 struct ChoiceFactory<NormType> {
   using type = std::unique_ptr<Norm> (*)(int64_t dim, bool bias, double eps);
+};
+
+// ffn: the nonlinearity between the MLP's c_fc and c_proj (nn/mlp.h). A plain form returns
+// activation(h) for h = c_fc(x) [.., H]; a gated form has c_fc output [.., 2H], reads it as gate
+// a (first H) and value b, and returns activation(a) * b.
+struct FfnForm {
+  Tensor (*activation)(const Tensor&) = nullptr;  // gelu, gelu_tanh or silu (autograd/ops.h)
+  bool gated = false;
+};
+template <>
+struct ChoiceFactory<Ffn> {
+  using type = FfnForm;
+};
+
+// attn: how raw scores S = q k^T become attention weights (nn/attention_weights.h), and, where
+// the form has one, the tiled kernel that computes A v without holding A.
+struct AttentionForm {
+  // scores [..., Tq, Tk] -> A (zero at masked entries), queries from position `offset` on.
+  Tensor (*weights)(const Tensor& scores, const AttentionWeightOptions& o, int64_t offset) = nullptr;
+  // q, k, v [B,H,T,D] -> A v; nullptr: this form runs composed only.
+  Tensor (*fused)(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionWeightOptions& o,
+                  int64_t offset) = nullptr;
+};
+template <>
+struct ChoiceFactory<AttnKind> {
+  using type = AttentionForm;
 };
 
 template <class E>
@@ -60,7 +92,8 @@ struct Choice {
   E value;
   std::string help;
   std::vector<EntryKey> keys = {};            // config keys only this choice reads (rope: rope_base)
-  typename ChoiceFactory<E>::type make = {};  // the module it selects (norm_type), else nullptr
+  typename ChoiceFactory<E>::type impl = {};  // what it selects (norm_type: a factory; ffn, attn:
+                                              // their functions), else nullptr
 };
 
 // The family of E (specialised for each enum above, in choices.cpp).

@@ -10,7 +10,8 @@
 //               0.0, rng);
 //   Tensor y = mlp.forward(x, rng);    // [B,T,C] -> [B,T,C]
 //
-// The names c_fc / c_proj follow GPT-2 so nanoGPT checkpoints map one to one.
+// The names c_fc / c_proj follow GPT-2 so nanoGPT checkpoints map one to one. A new feed-forward
+// form is one entry of the ffn family in nn/choices.cpp (its activation, gated or not).
 #pragma once
 
 #include "nn/choices.h"
@@ -27,7 +28,7 @@ class MLP : public Module {
   // 4C for "gelu"; for the GLU variants 8C/3 rounded up to a multiple of 8, so the three
   // matrices hold about as many parameters as the two of the 4C GELU MLP.
   static int64_t default_hidden(int64_t n_embd, Ffn ffn);
-  bool gated() const { return gated_; }
+  bool gated() const { return form_.gated; }
   int64_t hidden() const { return hidden_; }
 
   Linear c_fc;      // weight [H, C] ("gelu") or [2H, C] (GLU: gate rows, then value rows)
@@ -35,9 +36,7 @@ class MLP : public Module {
   Dropout dropout;  // on the output (residual dropout)
 
  private:
-  bool gated_ = false;
-  bool silu_ = false;  // the gate activation: SiLU (swiglu) or GELU (gelu, geglu)
-  bool tanh_ = false;  // GELU's tanh approximation (gelu_tanh)
+  FfnForm form_;  // the ffn entry's activation and gating (nn/choices.cpp)
   int64_t hidden_;
 };
 

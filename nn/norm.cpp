@@ -20,7 +20,7 @@ RMSNorm::RMSNorm(int64_t dim, bool gain, double eps_) : eps(eps_) {
 Tensor RMSNorm::forward(const Tensor& x) const { return rms_norm(x, weight, eps); }
 
 std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double eps) {
-  return choice_of(type).make(dim, bias, eps);  // the norm_type entry's factory (nn/choices.cpp)
+  return choice_of(type).impl(dim, bias, eps);  // the norm_type entry's factory (nn/choices.cpp)
 }
 
 }  // namespace tlm::nn

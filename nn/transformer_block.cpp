@@ -86,7 +86,7 @@ CostComponent TransformerBlock::component_of(const std::string& name) const {
 BlockShape transformer_block_shape(const BlockOptions& o) {
   const int64_t C = o.attn.n_embd;
   const int64_t F = o.mlp_hidden > 0 ? o.mlp_hidden : MLP::default_hidden(C, o.ffn);
-  const bool gated = o.ffn == Ffn::GeGLU || o.ffn == Ffn::SwiGLU;
+  const bool gated = choice_of(o.ffn).impl.gated;
   const bool bias = o.attn.bias;
   BlockShape s;
   s.linears = {{C, 3 * C}, {C, C}, {C, gated ? 2 * F : F}, {F, C}};  // c_attn, c_proj, c_fc, c_proj

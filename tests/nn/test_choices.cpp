@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "autograd/ops.h"
+#include "nn/attention_weights.h"
 #include "nn/choices.h"
+#include "nn/mlp.h"
 #include "nn/gpt.h"
 #include "nn/norm.h"
 #include "nn/transformer_block.h"
@@ -39,7 +42,7 @@ TEST(Choices, EntriesNameTheKeysOnlyTheyRead) {
 }
 
 TEST(Choices, NormTypeEntriesBuildTheirNorm) {
-  for (const auto& c : choices<NormType>().entries()) ASSERT_NE(c.make, nullptr) << c.name;
+  for (const auto& c : choices<NormType>().entries()) ASSERT_NE(c.impl, nullptr) << c.name;
   auto ln = make_norm(NormType::LayerNorm, 6, /*bias=*/false, 1e-3);
   auto* l = dynamic_cast<LayerNorm*>(ln.get());
   ASSERT_NE(l, nullptr);
@@ -86,6 +89,48 @@ TEST(Choices, KeysReachEveryLayerByName) {
   EXPECT_EQ(dynamic_cast<const RMSNorm&>(*m.ln_f).eps, 1e-6);
   c.keys.set("norm_eps", -1.0);
   EXPECT_TLM_ERROR(c.validate(), "norm_eps = -1", "out of range");
+}
+
+// The ffn entries select the activation and gating nn/mlp.h documents; the MLP follows its entry.
+TEST(Choices, FfnEntriesSelectTheirActivationAndGating) {
+  struct Want {
+    Ffn ffn;
+    Tensor (*activation)(const Tensor&);
+    bool gated;
+  };
+  for (const Want& w : {Want{Ffn::Gelu, gelu, false}, Want{Ffn::GeluTanh, gelu_tanh, false},
+                        Want{Ffn::GeGLU, gelu, true}, Want{Ffn::SwiGLU, silu, true}}) {
+    const FfnForm& f = choice_of(w.ffn).impl;
+    EXPECT_EQ(f.activation, w.activation) << name_of(w.ffn);
+    EXPECT_EQ(f.gated, w.gated) << name_of(w.ffn);
+    Rng rng(3);
+    MLP mlp(8, 16, w.ffn, /*bias=*/true, 0.0, rng);
+    EXPECT_EQ(mlp.c_fc.weight.shape(), (Shape{w.gated ? 32 : 16, 8})) << name_of(w.ffn);
+    // y = c_proj(form(c_fc(x))), computed here from the entry's description.
+    Tensor x = Tensor::randn({2, 3, 8}, rng);
+    Tensor h = mlp.c_fc.forward(x);
+    if (w.gated) {
+      std::vector<Tensor> ab = chunk(h, 2, -1);
+      h = mul(w.activation(ab[0]), ab[1]);
+    } else {
+      h = w.activation(h);
+    }
+    Rng unused(0);
+    EXPECT_EQ(mlp.forward(x, unused).to_vector<float>(), mlp.c_proj.forward(h).to_vector<float>())
+        << name_of(w.ffn);
+  }
+}
+
+// Only softmax has a fused kernel: relu2 runs composed even when fused is requested.
+TEST(Choices, AttentionEntriesSayWhichHaveAFusedKernel) {
+  EXPECT_NE(choice_of(AttnKind::Softmax).impl.fused, nullptr);
+  EXPECT_EQ(choice_of(AttnKind::Relu2).impl.fused, nullptr);
+  for (const auto& c : choices<AttnKind>().entries()) EXPECT_NE(c.impl.weights, nullptr) << c.name;
+  AttentionWeightOptions o;
+  o.attn = AttnKind::Relu2;
+  EXPECT_FALSE(fused_attention_applies(o, /*requested=*/true, /*needs_weights=*/false, DType::F32));
+  o.attn = AttnKind::Softmax;
+  EXPECT_TRUE(fused_attention_applies(o, true, false, DType::F32));
 }
 
 }  // namespace
