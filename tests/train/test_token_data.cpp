@@ -152,7 +152,7 @@ PrepareOptions options(const std::vector<std::string>& inputs, const std::string
   PrepareOptions o;
   o.inputs = inputs;
   o.tokenizer = tok;
-  o.bpe_vocab_size = 400;
+  o.tokenizer_keys.set("bpe_vocab_size", int64_t{400});
   o.out = out;
   o.threads = 2;
   o.val_fraction = 0.1;
@@ -203,7 +203,7 @@ TEST(Prepare, Gpt2FromItsFilesJoinsDocumentsWithEndOfText50256) {
   EXPECT_TLM_ERROR(prepare_tokens(o), "gpt2");
   const std::string vocab = testing::gpt2_vocab_dir();
   if (vocab.empty()) GTEST_SKIP() << testing::kGpt2Missing;
-  o.tokenizer_dir = vocab;
+  o.tokenizer_keys.set("tokenizer_dir", vocab);
   o.val_fraction = 0.25;
   const nlohmann::json summary = prepare_tokens(o);
   auto tok = load_tokenizer_file(dir / "out/tokenizer.json");

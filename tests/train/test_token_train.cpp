@@ -16,6 +16,7 @@
 #include "train/data/token_dir.h"
 #include "train/io/checkpoint.h"
 #include "train/io/file_io.h"
+#include "train/io/tokenizer_kinds.h"
 #include "train/run/trainer.h"
 
 namespace tlm::train {
@@ -40,7 +41,7 @@ std::string prepare(const TempDir& dir, const std::string& text_file, const std:
   PrepareOptions o;
   o.inputs = {text_file};
   o.tokenizer = "bpe";
-  o.bpe_vocab_size = 300;
+  o.tokenizer_keys.set("bpe_vocab_size", int64_t{300});
   o.out = dir / name;
   o.val_fraction = 0.1;  // the config's default
   prepare_tokens(o);
@@ -150,6 +151,29 @@ TEST(TokenTrain, TheCliPreparesTrainsAndEvaluatesADirectory) {
   EXPECT_NE(std::system(cmd.c_str()), 0);
   EXPECT_NE(testing::read_bytes(d + "/err.txt").find("already holds"), std::string::npos);
   EXPECT_EQ(testing::read_bytes(d + "/tok/train.bin"), before);
+}
+
+// tlm prepare's tokenizer options are the tokenizer kinds' keys: listed with their help and
+// default, and checked against the key's range before any file is written.
+TEST(TokenTrain, PrepareTakesTheTokenizerKeysFromTheRegistry) {
+  TempDir dir;
+  testing::write_bytes(dir / "text.txt", corpus());
+  const testing::CliRun help = testing::run_tlm_cli(dir, "prepare --help");
+  EXPECT_EQ(help.status, 0);
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds())) {
+    EXPECT_NE(help.out.find("--" + k.name), std::string::npos) << k.name;
+    EXPECT_NE(help.out.find(k.help.substr(0, 20)), std::string::npos) << k.name;
+  }
+  const std::string d = dir.path().string();
+  const testing::CliRun bad = testing::run_tlm_cli(
+      dir, fmt::format("prepare --data {0}/text.txt --tokenizer bpe --bpe_vocab_size 100 --out {0}/tok", d));
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("bpe_vocab_size = '100' is out of range"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(d + "/tok/train.bin"));
+  // Without the option the key's default (512) applies, as the config's.
+  const testing::CliRun ok = testing::run_tlm_cli(dir, fmt::format("prepare --data {0}/text.txt --out {0}/tok2", d));
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(testing::read_bytes(d + "/tok2/meta.json")).at("bpe_vocab_size"), 512);
 }
 
 TEST(TokenTrain, ANanoGptDirectoryOfGpt2IdsTrainsWithTheGpt2Tokenizer) {

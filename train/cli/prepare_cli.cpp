@@ -1,12 +1,14 @@
 #include "train/cli/prepare_cli.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 
+#include "train/io/tokenizer_kinds.h"
 #include "train/sys/sysinfo.h"
 
 namespace tlm::train {
@@ -75,16 +77,20 @@ PrepareCommand::PrepareCommand(CLI::App& app) {
   cmd_ = app.add_subcommand("prepare", "tokenize text once into train.bin/val.bin + meta.json, "
                                        "for tlm train --set data=DIR (memory-mapped)");
   cmd_->add_option("--data", options_.inputs, "text files, or directories of .txt files")->required();
-  cmd_->add_option("--tokenizer", options_.tokenizer, "char | bpe | gpt2");
-  cmd_->add_option("--bpe_vocab_size", options_.bpe_vocab_size, "bpe: 256 bytes + merges");
-  cmd_->add_option("--tokenizer_dir", options_.tokenizer_dir,
-                   "gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)");
+  cmd_->add_option("--tokenizer", options_.tokenizer, fmt::format("{}", fmt::join(tokenizer_kinds().names(), " | ")));
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds()))  // bpe_vocab_size, tokenizer_dir
+    cmd_->add_option("--" + k.name, key_text_[k.name],
+                     k.default_value.empty() ? k.help : fmt::format("{} (default {})", k.help, k.default_value))
+        ->type_name(k.type == nn::KeyType::Int ? "INT" : k.type == nn::KeyType::Float ? "FLOAT" : "TEXT");
   cmd_->add_option("--out", options_.out, "the directory to write")->required();
   cmd_->add_option("--threads", options_.threads, "encoding threads");
   cmd_->add_option("--val_fraction", options_.val_fraction, "the last fraction of the ids held out");
 }
 
 int PrepareCommand::run() {
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds()))
+    if (cmd_->count("--" + k.name) > 0)
+      options_.tokenizer_keys.set(k.name, nn::parse_key_value(k, key_text_[k.name], "prepare"));
   nlohmann::json summary;
   int64_t rss_tokenizer = -1;  // peak resident set once the text is read and the tokenizer trained
   {

@@ -4,11 +4,18 @@
 //   tlm prepare --data data/tinyshakespeare.txt --tokenizer bpe --bpe_vocab_size 1024
 //               --out data/shakespeare_bpe [--threads 2] [--val_fraction 0.1]   (one line)
 //
+// The tokenizer's own options (--bpe_vocab_size, --tokenizer_dir) are the keys the tokenizer
+// kinds name (train/io/tokenizer_kinds.cpp), with their help, defaults and ranges: a tokenizer
+// added there with a key gets its option here without an edit.
+//
 // On a terminal, stderr shows a bar per phase with MB/s and the ETA; otherwise a line per
 // phase. stdout gets one JSON line (prepare_tokens' summary) for scripts.
 #pragma once
 
 #include <CLI/CLI.hpp>
+
+#include <map>
+#include <string>
 
 #include "train/data/prepare.h"
 
@@ -23,6 +30,7 @@ class PrepareCommand {
  private:
   CLI::App* cmd_;
   PrepareOptions options_;
+  std::map<std::string, std::string> key_text_;  // --<tokenizer key> as given, parsed in run()
 };
 
 }  // namespace tlm::train

@@ -23,9 +23,11 @@ namespace {
 
 constexpr int32_t kGpt2EndOfText = 50256;  // <|endoftext|>
 
-// The values of the tokenizer keys (train/io/tokenizer_kinds.h) tlm prepare takes as options.
+// The selected tokenizer's keys (train/io/tokenizer_kinds.h): those given, checked, the rest at
+// their defaults.
 nn::KeyValues tokenizer_keys(const PrepareOptions& o) {
-  return {{"bpe_vocab_size", int64_t{o.bpe_vocab_size}}, {"tokenizer_dir", o.tokenizer_dir}};
+  return nn::with_defaults(tokenizer_kinds().get(o.tokenizer).keys, o.tokenizer_keys,
+                           fmt::format("prepare: tokenizer {}", o.tokenizer));
 }
 
 std::unique_ptr<Tokenizer> train_tokenizer(const PrepareOptions& o,

@@ -3,8 +3,9 @@
 //
 //   PrepareOptions o;
 //   o.inputs = {"data/tinyshakespeare.txt"};   // files, or directories of .txt files
-//   o.tokenizer = "bpe"; o.bpe_vocab_size = 1024; o.out = "data/shakespeare_bpe"; o.threads = 2;
-//   (or o.tokenizer = "gpt2"; o.tokenizer_dir = DIR: GPT-2's vocab.json + merges.txt, not trained)
+//   o.tokenizer = "bpe"; o.tokenizer_keys.set("bpe_vocab_size", 1024);
+//   o.out = "data/shakespeare_bpe"; o.threads = 2;
+//   (or o.tokenizer = "gpt2" with tokenizer_dir = DIR: GPT-2's vocab.json + merges.txt, not trained)
 //   nlohmann::json summary = prepare_tokens(o, progress);   // the CLI's final JSON line
 //
 // Steps: the inputs are read (a directory contributes its .txt files, recursively, in path
@@ -41,9 +42,10 @@ namespace tlm::train {
 
 struct PrepareOptions {
   std::vector<std::string> inputs;  // files or directories
-  std::string tokenizer = "bpe";    // char | bpe | gpt2
-  int32_t bpe_vocab_size = 512;     // bpe: 256 bytes + merges
-  std::string tokenizer_dir;        // gpt2: the directory of vocab.json + merges.txt
+  std::string tokenizer = "bpe";    // a name of tokenizer_kinds(): char | bpe | gpt2
+  // The selected tokenizer's keys (train/io/tokenizer_kinds.h: bpe_vocab_size, tokenizer_dir),
+  // checked against their ranges; a key not set takes its default (bpe_vocab_size 512).
+  nn::KeyValues tokenizer_keys;
   std::string out;                  // the directory to create
   int threads = 1;
   double val_fraction = 0.1;        // in (0, 1)
