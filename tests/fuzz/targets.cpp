@@ -11,7 +11,7 @@
 #include "train/io/checkpoint.h"
 #include "train/io/config.h"
 #include "train/data/data.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/data/token_dir.h"
 #include "train/data/tokenizer.h"
 #include "train/io/safetensors.h"

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "tests/train/test_util.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 namespace {

@@ -87,7 +87,7 @@ TEST(Config, TableCoversEveryKeyOnce) {
       {"loss", nn::entry_keys(nn::loss_registry())},
       {"optimizer", nn::entry_keys(optim::optimizer_registry())},
       {"schedule", nn::entry_keys(optim::schedule_registry())},
-      {"tokenizer", nn::entry_keys(tokenizer_kinds())}};
+      {"tokenizer", nn::entry_keys(tokenizer_registry())}};
   for (const auto& [selector, keys] : families) {
     EXPECT_FALSE(keys.empty()) << selector;
     for (const nn::EntryKey& e : keys) {
@@ -108,8 +108,8 @@ TEST(Config, TableCoversEveryKeyOnce) {
   EXPECT_EQ(find_config_key("loss")->choices, nn::lm_loss_names());
   EXPECT_EQ(find_config_key("optimizer")->choices, optim::optimizer_names());
   EXPECT_EQ(find_config_key("schedule")->choices, optim::schedule_names());
-  EXPECT_EQ(find_config_key("tokenizer")->choices, tokenizer_kinds().names());
-  EXPECT_EQ(tokenizer_names(), tokenizer_kinds().names());  // a factory for every declared kind
+  EXPECT_EQ(find_config_key("tokenizer")->choices, tokenizer_registry().names());
+  EXPECT_EQ(tokenizer_names(), tokenizer_registry().names());  // a factory for every declared kind
   std::set<std::string> names;
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));

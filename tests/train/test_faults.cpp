@@ -19,7 +19,7 @@
 #include "tests/train/test_util.h"
 #include "train/io/checkpoint.h"
 #include "train/run/faults.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/run/trainer.h"
 
 extern char** environ;

@@ -11,7 +11,7 @@
 #include "tests/train/test_util.h"
 #include "train/data/gpt2_tokenizer.h"
 #include "train/data/unicode_classes.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 namespace {

@@ -13,7 +13,7 @@
 #include "tests/train/test_util.h"
 #include "train/data/char_tokenizer.h"
 #include "train/io/checkpoint.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/hf/hf_gpt2.h"
 #include "train/io/safetensors.h"
 #include "train/run/trainer.h"

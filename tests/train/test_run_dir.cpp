@@ -19,7 +19,7 @@
 #include "train/data/tokenizer.h"
 #include "train/io/checkpoint.h"
 #include "train/run/checkpoint_info.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/launch/resume_config.h"
 #include "train/launch/run_dir.h"
 #include "train/run/trainer.h"

@@ -15,7 +15,7 @@
 #include "train/data/prepare.h"
 #include "train/data/token_dir.h"
 #include "train/data/token_file.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 namespace {

@@ -15,8 +15,8 @@
 #include "train/data/prepare.h"
 #include "train/data/token_dir.h"
 #include "train/io/checkpoint.h"
-#include "train/io/file_io.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/sys/file_io.h"
+#include "train/data/tokenizer.h"
 #include "train/run/trainer.h"
 
 namespace tlm::train {
@@ -160,7 +160,7 @@ TEST(TokenTrain, PrepareTakesTheTokenizerKeysFromTheRegistry) {
   testing::write_bytes(dir / "text.txt", corpus());
   const testing::CliRun help = testing::run_tlm_cli(dir, "prepare --help");
   EXPECT_EQ(help.status, 0);
-  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds())) {
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_registry())) {
     EXPECT_NE(help.out.find("--" + k.name), std::string::npos) << k.name;
     EXPECT_NE(help.out.find(k.help.substr(0, 20)), std::string::npos) << k.name;
   }

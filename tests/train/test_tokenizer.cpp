@@ -8,7 +8,7 @@
 #include "tests/train/test_util.h"
 #include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/data/tokenizer.h"
 
 namespace tlm::train {

@@ -12,7 +12,7 @@
 #include "tests/common/expect_error.h"
 #include "tests/train/test_util.h"
 #include "train/io/checkpoint.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/run/faults.h"
 #include "train/run/trainer.h"
 #include "train/tune/tune.h"

@@ -7,7 +7,7 @@
 #include "tensor/error.h"
 #include "train/data/gpt2_tokenizer.h"
 #include "train/io/checkpoint.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/hf/hf_gpt2.h"
 
 namespace tlm::train {

@@ -41,7 +41,7 @@
 #include "train/io/config.h"
 #include "train/io/model_config.h"
 #include "train/cli/cli.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/launch/memory_estimate.h"
 #include "train/sys/memory_limit.h"
 #include "train/cli/diag_cli.h"

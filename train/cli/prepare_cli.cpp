@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "train/io/tokenizer_kinds.h"
+#include "train/data/tokenizer.h"
 #include "train/sys/sysinfo.h"
 
 namespace tlm::train {
@@ -77,8 +77,8 @@ PrepareCommand::PrepareCommand(CLI::App& app) {
   cmd_ = app.add_subcommand("prepare", "tokenize text once into train.bin/val.bin + meta.json, "
                                        "for tlm train --set data=DIR (memory-mapped)");
   cmd_->add_option("--data", options_.inputs, "text files, or directories of .txt files")->required();
-  cmd_->add_option("--tokenizer", options_.tokenizer, fmt::format("{}", fmt::join(tokenizer_kinds().names(), " | ")));
-  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds()))  // bpe_vocab_size, tokenizer_dir
+  cmd_->add_option("--tokenizer", options_.tokenizer, fmt::format("{}", fmt::join(tokenizer_registry().names(), " | ")));
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_registry()))  // bpe_vocab_size, tokenizer_dir
     cmd_->add_option("--" + k.name, key_text_[k.name],
                      k.default_value.empty() ? k.help : fmt::format("{} (default {})", k.help, k.default_value))
         ->type_name(k.type == nn::KeyType::Int ? "INT" : k.type == nn::KeyType::Float ? "FLOAT" : "TEXT");
@@ -88,7 +88,7 @@ PrepareCommand::PrepareCommand(CLI::App& app) {
 }
 
 int PrepareCommand::run() {
-  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_kinds()))
+  for (const nn::EntryKey& k : nn::entry_keys(tokenizer_registry()))
     if (cmd_->count("--" + k.name) > 0)
       options_.tokenizer_keys.set(k.name, nn::parse_key_value(k, key_text_[k.name], "prepare"));
   nlohmann::json summary;

@@ -5,7 +5,7 @@
 //               --out data/shakespeare_bpe [--threads 2] [--val_fraction 0.1]   (one line)
 //
 // The tokenizer's own options (--bpe_vocab_size, --tokenizer_dir) are the keys the tokenizer
-// kinds name (train/io/tokenizer_kinds.cpp), with their help, defaults and ranges: a tokenizer
+// kinds name (train/data/tokenizer.cpp: tokenizer_registry), with their help, defaults and ranges: a tokenizer
 // added there with a key gets its option here without an edit.
 //
 // On a terminal, stderr shows a bar per phase with MB/s and the ETA; otherwise a line per

@@ -5,7 +5,7 @@
 #include <queue>
 
 #include "tensor/error.h"
-#include "train/io/json_util.h"
+#include "train/sys/json_util.h"
 
 namespace tlm::train {
 

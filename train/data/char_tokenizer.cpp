@@ -4,7 +4,7 @@
 #include <set>
 
 #include "tensor/error.h"
-#include "train/io/json_util.h"
+#include "train/sys/json_util.h"
 
 namespace tlm::train {
 

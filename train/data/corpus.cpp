@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "tensor/error.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

@@ -12,8 +12,8 @@
 #include "train/data/parallel_encode.h"
 #include "train/data/token_dir.h"
 #include "train/data/token_file.h"
-#include "train/io/file_io.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/sys/file_io.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 
@@ -23,10 +23,10 @@ namespace {
 
 constexpr int32_t kGpt2EndOfText = 50256;  // <|endoftext|>
 
-// The selected tokenizer's keys (train/io/tokenizer_kinds.h): those given, checked, the rest at
+// The selected tokenizer's keys (train/data/tokenizer.h): those given, checked, the rest at
 // their defaults.
 nn::KeyValues tokenizer_keys(const PrepareOptions& o) {
-  return nn::with_defaults(tokenizer_kinds().get(o.tokenizer).keys, o.tokenizer_keys,
+  return nn::with_defaults(tokenizer_registry().get(o.tokenizer).keys, o.tokenizer_keys,
                            fmt::format("prepare: tokenizer {}", o.tokenizer));
 }
 
@@ -209,7 +209,7 @@ nlohmann::json prepare_tokens(const PrepareOptions& o, const PrepareProgress& pr
                          {"tokens", n_ids},
                          {"files", files_meta},
                          {"sources", sources}};
-  if (const std::string& k = tokenizer_kinds().get(tok->name()).vocab_key; !k.empty())
+  if (const std::string& k = tokenizer_registry().get(tok->name()).vocab_key; !k.empty())
     meta[k] = tokenizer_keys(o).integer(k);  // bpe: bpe_vocab_size, as asked for
   write_file_atomic((fs::path(o.out) / "meta.json").string(), meta.dump(1) + "\n", "prepare");
 

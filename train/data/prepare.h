@@ -42,8 +42,8 @@ namespace tlm::train {
 
 struct PrepareOptions {
   std::vector<std::string> inputs;  // files or directories
-  std::string tokenizer = "bpe";    // a name of tokenizer_kinds(): char | bpe | gpt2
-  // The selected tokenizer's keys (train/io/tokenizer_kinds.h: bpe_vocab_size, tokenizer_dir),
+  std::string tokenizer = "bpe";    // a name of tokenizer_registry(): char | bpe | gpt2
+  // The selected tokenizer's keys (train/data/tokenizer.h: bpe_vocab_size, tokenizer_dir),
   // checked against their ranges; a key not set takes its default (bpe_vocab_size 512).
   nn::KeyValues tokenizer_keys;
   std::string out;                  // the directory to create

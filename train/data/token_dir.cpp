@@ -6,8 +6,8 @@
 
 #include "tensor/error.h"
 #include "train/data/token_file.h"
-#include "train/io/file_io.h"
-#include "train/io/json_util.h"
+#include "train/sys/file_io.h"
+#include "train/sys/json_util.h"
 
 namespace tlm::train {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

@@ -6,11 +6,11 @@
 #include <functional>
 
 #include "tensor/error.h"
-#include "train/io/json_util.h"
+#include "train/sys/json_util.h"
 #include "train/data/bpe_tokenizer.h"
 #include "train/data/char_tokenizer.h"
 #include "train/data/gpt2_tokenizer.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 
@@ -23,9 +23,6 @@ std::string known_names() { return fmt::format("{}", fmt::join(tokenizer_names()
 
 const TokenizerType& find(std::string_view name) {
   if (const TokenizerType* t = tokenizer_registry().find(std::string(name))) return *t;
-  TLM_CHECK(tokenizer_kinds().find(std::string(name)) == nullptr,
-            "tokenizer: '{}' is declared in tokenizer_kinds() but has no factory in "
-            "tokenizer_registry() (train/data/tokenizer.cpp)", name);
   TLM_FAIL("tokenizer: unknown tokenizer '{}' (known: {})", name, known_names());
 }
 
@@ -33,17 +30,11 @@ const TokenizerType& find(std::string_view name) {
 
 // The list: one entry per tokenizer (in this file rather than a registration constant in each
 // tokenizer's file, which the linker would drop from the static library with an unreferenced
-// object file). Each name, with its help and keys, is declared in train/io/tokenizer_kinds.cpp.
+// object file). Fields: name, help, keys, make, load, check, vocab_key.
 nn::Registry<TokenizerType>& tokenizer_registry() {
   static nn::Registry<TokenizerType> registry = [] {
     nn::Registry<TokenizerType> r("tokenizer");
-    auto add = [&](TokenizerType t) {
-      TLM_CHECK(tokenizer_kinds().find(t.name) != nullptr,
-                "tokenizer: '{}' has a factory but no declaration in tokenizer_kinds() "
-                "(train/io/tokenizer_kinds.cpp: its name, help and keys)", t.name);
-      r.add(std::move(t));
-    };
-    add({"char",
+    r.add({"char", "one id per character of the data", {},
          [](std::span<const std::string_view> docs, const nn::KeyValues&) {
            if (docs.size() <= 1)
              return std::make_unique<CharTokenizer>(CharTokenizer::build(docs.empty() ? "" : docs[0]));
@@ -58,17 +49,28 @@ nn::Registry<TokenizerType>& tokenizer_registry() {
            return std::make_unique<CharTokenizer>(CharTokenizer::build(all));
          },
          [](const nlohmann::json& j) { return std::make_unique<CharTokenizer>(CharTokenizer::from_json(j)); }});
-    add({"bpe",
+    r.add({"bpe", "byte-level BPE trained on the data",
+         {nn::EntryKey::integer("bpe_vocab_size", "512", "BPE vocabulary: 256 bytes + merges (tokenizer = bpe)",
+                                nn::KeyRange::closed(256, 1 << 20))},
          [](std::span<const std::string_view> docs, const nn::KeyValues& k) {
            return std::make_unique<BpeTokenizer>(
                BpeTokenizer::train(docs, static_cast<int32_t>(k.integer("bpe_vocab_size"))));
          },
-         [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); }});
-    add({"gpt2",
+         [](const nlohmann::json& j) { return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(j)); },
+         {},
+         "bpe_vocab_size"});
+    r.add({"gpt2", "GPT-2's tokenizer, read from tokenizer_dir (not trained)",
+         {nn::EntryKey{"tokenizer_dir", nn::KeyType::String, "",
+                       "tokenizer = gpt2: the directory of vocab.json + merges.txt (or encoder.json + vocab.bpe)",
+                       {}}},
          [](std::span<const std::string_view>, const nn::KeyValues& k) {
            return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(k.text("tokenizer_dir")));
          },
-         [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); }});
+         [](const nlohmann::json& j) { return std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_json(j)); },
+         [](const nn::KeyValues& v) {
+           TLM_CHECK(!v.text("tokenizer_dir").empty(),
+                     "config: tokenizer = gpt2 needs tokenizer_dir = DIR (holding vocab.json and merges.txt)");
+         }});
     return r;
   }();
   return registry;
@@ -80,9 +82,7 @@ std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name,
                                           std::span<const std::string_view> documents,
                                           const nn::KeyValues& keys) {
   const TokenizerType& type = find(name);
-  const TokenizerKind* kind = tokenizer_kinds().find(type.name);
-  TLM_CHECK(kind != nullptr, "tokenizer: '{}' is not declared in tokenizer_kinds()", name);
-  return type.make(documents, nn::with_defaults(kind->keys, keys, fmt::format("tokenizer {}", name)));
+  return type.make(documents, nn::with_defaults(type.keys, keys, fmt::format("tokenizer {}", name)));
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view name, std::string_view corpus,

@@ -4,7 +4,7 @@
 //
 //   std::string text = read_file("input.txt", "data");
 //   auto tok = make_tokenizer("char", text);                 // vocabulary learnt from text
-//   auto bpe = make_tokenizer("bpe", text, {{"bpe_vocab_size", 1024}});  // its kind's keys
+//   auto bpe = make_tokenizer("bpe", text, {{"bpe_vocab_size", 1024}});  // its entry's keys
 //   std::vector<int32_t> ids = tok->encode("To be");
 //   std::string back = tok->decode(ids);                     // == "To be"
 //   tok->decode({x.data<int32_t>(), n});                     // any contiguous ids (a span)
@@ -29,7 +29,6 @@
 
 #include "nn/entry_key.h"
 #include "nn/registry.h"
-#include "train/io/tokenizer_kinds.h"
 
 namespace tlm::train {
 
@@ -50,21 +49,31 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> load(const std::string& path);
 };
 
-// The factories: one nn::Registry (nn/registry.h) entry per kind, under the name it is declared
-// with in tokenizer_kinds() (train/io/tokenizer_kinds.h: name, help, the config keys it reads --
-// declared in io/ because the config's key table is built from them and io/ may not include
-// data/). Each entry builds (trains) the tokenizer on the documents of a corpus, reading its
-// kind's keys, and rebuilds it from to_json().
+// The tokenizer family: one nn::Registry (nn/registry.h) entry per kind, in
+// train/data/tokenizer.cpp. An entry is everything about a kind: its name (the value of the
+// config key `tokenizer`), a help line, the config keys it reads (bpe: bpe_vocab_size; gpt2:
+// tokenizer_dir), which the config's key table (train/io/config.cpp) and `tlm prepare`'s
+// options take from here, how to build (train) it on the documents of a corpus, and how to
+// rebuild it from to_json().
 struct TokenizerType {
-  std::string name;  // a name of tokenizer_kinds() (= Tokenizer::name())
+  std::string name;               // the value of the config key `tokenizer` (= Tokenizer::name())
+  std::string help;               // one line
+  std::vector<nn::EntryKey> keys;  // the config keys it reads, each a key of group "data"
   // documents: the corpus, one or more texts (tlm prepare's files; "char" joins several with
   // "\0", so that the separator is a symbol). keys: the kind's keys, each with a value.
   std::function<std::unique_ptr<Tokenizer>(std::span<const std::string_view> documents,
                                            const nn::KeyValues& keys)>
       make;
   std::function<std::unique_ptr<Tokenizer>(const nlohmann::json&)> load;
+  // Checks across keys (throws tlm::Error naming them), run by the config's validate() when this
+  // kind is selected; may be empty.
+  std::function<void(const nn::KeyValues& keys)> check = {};
+  // The key (of `keys`, an integer) that sets the vocabulary size, or "" if the vocabulary comes
+  // from the data or a file (char, gpt2): what the memory estimate reads before a tokenizer
+  // exists, and what a run on a tokenizer_file or tlm prepare's meta.json records.
+  std::string vocab_key = {};
 };
-// Refuses (tlm::Error) an entry whose name tokenizer_kinds() does not declare.
+// "char", "bpe", "gpt2", in this order (the order of the config's choices).
 nn::Registry<TokenizerType>& tokenizer_registry();
 
 // Builds (trains) the tokenizer `name` on `corpus` (or on several documents). `keys`: values of

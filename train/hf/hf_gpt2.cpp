@@ -9,7 +9,7 @@
 #include "tensor/view.h"
 #include "train/data/gpt2_tokenizer.h"
 #include "train/io/config.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/io/safetensors.h"
 #include "train/run/trainer.h"
 

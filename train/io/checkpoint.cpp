@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "tensor/error.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

@@ -41,7 +41,7 @@
 
 #include "tensor/random.h"
 #include "tensor/tensor.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 
@@ -58,7 +58,7 @@ struct Checkpoint {
   const Tensor& get(std::string_view name) const;  // error lists the names present
 };
 
-// `disk_full` (tests only): fail as a full disk would (train/io/file_io.h).
+// `disk_full` (tests only): fail as a full disk would (train/sys/file_io.h).
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt,
                      const DiskFull* disk_full = nullptr);
 // Which tensors to keep when loading (by file name, e.g. "model.h.0.attn.c_attn.weight");

@@ -10,9 +10,9 @@
 #include "optim/registry.h"
 #include "optim/schedule.h"
 #include "tensor/error.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/io/model_config.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 
@@ -60,8 +60,8 @@ std::vector<ConfigKey> fixed_keys() {
       key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, nn::choices<nn::Layout>().names()),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
-      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, tokenizer_kinds().names()),
-      // + the keys of the tokenizers (train/io/tokenizer_kinds.h)
+      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, tokenizer_registry().names()),
+      // + the keys of the tokenizers (train/data/tokenizer.h)
       key("tokenizer_file", "data", &C::tokenizer_file, "", "a tokenizer file written by `tlm tokenize` (its kind and vocabulary replace tokenizer and bpe_vocab_size); empty: train one on the data"),
       key("allow_binary", "data", &C::allow_binary, "false", "train on a file even if it is mostly not UTF-8 text (invalid UTF-8 or control bytes)"),
       key("val_fraction", "data", &C::val_fraction, "0.1", "fraction of tokens held out for validation (the last ones)", open(0, 1)),
@@ -137,7 +137,7 @@ const std::vector<ConfigKey>& table() {
         {"optimizer", registry_keys(nn::entry_keys(optim::optimizer_registry()), "optimizer")},
         {"schedule", registry_keys(nn::entry_keys(optim::schedule_registry()), "optimizer")},
         {"loss", registry_keys(nn::entry_keys(nn::loss_registry()), "loss")},
-        {"tokenizer", registry_keys(nn::entry_keys(tokenizer_kinds()), "data")},
+        {"tokenizer", registry_keys(nn::entry_keys(tokenizer_registry()), "data")},
     };
     std::vector<ConfigKey> out;
     for (ConfigKey& k : fixed_keys()) {
@@ -408,7 +408,7 @@ void TrainConfig::validate() const {
   }
   // Across keys.
   // The selected tokenizer's rules across its keys (gpt2 needs tokenizer_dir).
-  if (const auto& check = tokenizer_kinds().get(tokenizer).check) check(entry_values);
+  if (const auto& check = tokenizer_registry().get(tokenizer).check) check(entry_values);
   TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
             n_head);
   TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,

@@ -74,7 +74,7 @@ struct TrainConfig {
   // ---- the keys the registries' entries name ----
   // The keys of the norm types and positions (nn/choices.h), the block types
   // (nn/block_registry.h), losses (nn/loss/registry.h), optimizers (optim/registry.h),
-  // schedules (optim/schedule.h) and tokenizers (train/io/tokenizer_kinds.h) -- norm_eps,
+  // schedules (optim/schedule.h) and tokenizers (train/data/tokenizer.h) -- norm_eps,
   // rope_base, gau_expansion, label_smoothing, beta1, warmup_iters, bpe_vocab_size, ... -- by key
   // name, every one of them (not only the selected entry's), each at its default unless set.
   nn::KeyValues entry_values;

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "train/io/config.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/data/tokenizer.h"
 
 namespace tlm::train {
 namespace {
@@ -13,9 +13,9 @@ bool one_of(std::string_view name, std::initializer_list<std::string_view> names
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// A tokenizer's key that sets its vocabulary (bpe_vocab_size; TokenizerKind::vocab_key).
+// A tokenizer's key that sets its vocabulary (bpe_vocab_size; TokenizerType::vocab_key).
 bool vocab_key(std::string_view name) {
-  for (const TokenizerKind& t : tokenizer_kinds().entries())
+  for (const TokenizerType& t : tokenizer_registry().entries())
     if (!t.vocab_key.empty() && t.vocab_key == name) return true;
   return false;
 }

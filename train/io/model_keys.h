@@ -11,7 +11,7 @@ namespace tlm::train {
 
 // The keys that decide the network's weights and its token ids: every key of the "model" group
 // except dropout (a regulariser: no weight depends on it), and the tokenizer keys (tokenizer,
-// tokenizer_file, and each tokenizer's vocab_key: bpe_vocab_size, train/io/tokenizer_kinds.h). A tuned model must have its backbone's values (train/tune/tune.h).
+// tokenizer_file, and each tokenizer's vocab_key: bpe_vocab_size, train/data/tokenizer.h). A tuned model must have its backbone's values (train/tune/tune.h).
 const std::vector<std::string>& network_keys();
 
 // network_keys() and the tuning keys that decide what was trained on top of a backbone

@@ -14,7 +14,7 @@
 
 #include "tensor/error.h"
 #include "tensor/half.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

@@ -62,7 +62,7 @@ class SafetensorsFile {
 };
 
 // Writes the tensors (F32, F16 or BF16, any layout; saved contiguous) in the given order,
-// header padded with spaces to a multiple of 8 bytes. Atomic (train/io/file_io.h).
+// header padded with spaces to a multiple of 8 bytes. Atomic (train/sys/file_io.h).
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

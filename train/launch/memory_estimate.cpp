@@ -9,7 +9,7 @@
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
 #include "train/io/model_config.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/data/tokenizer.h"
 #include "train/launch/optimizer_setup.h"
 #include "train/sys/memory_limit.h"
 
@@ -96,7 +96,7 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
 int64_t expected_vocab(const TrainConfig& cfg, const std::string& text) {
   if (is_synthetic_data(cfg.data)) return SyntheticTask(cfg.data, cfg.block_size).tokenizer()->vocab_size();
   if (!cfg.tokenizer_file.empty()) return load_tokenizer_file(cfg.tokenizer_file)->vocab_size();
-  const std::string& vocab_key = tokenizer_kinds().get(cfg.tokenizer).vocab_key;  // bpe_vocab_size
+  const std::string& vocab_key = tokenizer_registry().get(cfg.tokenizer).vocab_key;  // bpe_vocab_size
   if (!vocab_key.empty()) return cfg.integer(vocab_key);
   return make_tokenizer("char", text, {})->vocab_size();
 }

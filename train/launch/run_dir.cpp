@@ -8,7 +8,7 @@
 #include "tensor/error.h"
 #include "train/data/probes.h"
 #include "train/io/checkpoint.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

@@ -6,9 +6,9 @@
 #include "tensor/error.h"
 #include "train/io/checkpoint.h"
 #include "train/io/config.h"
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 #include "train/data/tokenizer.h"
-#include "train/io/json_util.h"
+#include "train/sys/json_util.h"
 
 namespace tlm::train {
 

@@ -4,7 +4,7 @@
 //
 //   Faults faults;
 //   faults.nan_loss_steps = {3, 4};         // the loss of steps 3 and 4 becomes NaN
-//   faults.disk_full = DiskFull{0};         // (train/io/file_io.h) every checkpoint write fails
+//   faults.disk_full = DiskFull{0};         // (train/sys/file_io.h) every checkpoint write fails
 //   trainer.set_faults(&faults);            // (train/run/trainer.h)
 //   trainer.run(stderr);                    // nan_policy decides: stop at step 3, or skip both
 #pragma once
@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

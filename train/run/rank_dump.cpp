@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 namespace tlm::train {
 

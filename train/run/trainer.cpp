@@ -16,10 +16,10 @@
 #include "train/data/corpus.h"
 #include "train/data/token_dir.h"
 #include "train/run/faults.h"
-#include "train/io/file_io.h"
-#include "train/io/json_util.h"
+#include "train/sys/file_io.h"
+#include "train/sys/json_util.h"
 #include "train/io/model_keys.h"
-#include "train/io/tokenizer_kinds.h"
+#include "train/data/tokenizer.h"
 #include "train/run/mixed_precision.h"
 #include "train/launch/optimizer_setup.h"
 #include "train/run/seeds.h"
@@ -187,7 +187,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
       } else {  // from `tlm tokenize`; the config then names its kind and size
         tokenizer_ = load_tokenizer_file(cfg_.tokenizer_file);
         cfg_.tokenizer = tokenizer_->name();
-        if (const std::string& k = tokenizer_kinds().get(cfg_.tokenizer).vocab_key; !k.empty())
+        if (const std::string& k = tokenizer_registry().get(cfg_.tokenizer).vocab_key; !k.empty())
           cfg_.entry_values.set(k, int64_t{tokenizer_->vocab_size()});  // bpe: bpe_vocab_size
       }
     }

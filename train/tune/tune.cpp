@@ -7,8 +7,8 @@
 
 #include "nn/lora.h"
 #include "train/data/char_tokenizer.h"
-#include "train/io/file_io.h"
-#include "train/io/json_util.h"
+#include "train/sys/file_io.h"
+#include "train/sys/json_util.h"
 #include "train/io/model_keys.h"
 #include "train/launch/resume_config.h"
 #include "train/launch/run_dir.h"

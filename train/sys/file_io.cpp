@@ -1,4 +1,4 @@
-#include "train/io/file_io.h"
+#include "train/sys/file_io.h"
 
 #include <fcntl.h>
 #include <signal.h>
