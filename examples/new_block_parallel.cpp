@@ -99,8 +99,8 @@ std::unique_ptr<nn::Block> make_parallel(const nn::GPTConfig& c, int64_t layer, 
 // Run by GPTConfig::validate (and by the config's validate, train/io/config.cpp): the block is
 // pre-norm by construction.
 void check_parallel(const nn::GPTConfig& c) {
-  TLM_CHECK(nn::parse<nn::NormPlacement>(c.norm) == nn::NormPlacement::Pre, "GPTConfig.norm: block = parallel is pre-norm only "
-            "(x + Attn(LN(x)) + MLP(LN(x))), got norm = {}", c.norm);
+  TLM_CHECK(c.norm == nn::NormPlacement::Pre, "GPTConfig.norm: block = parallel is pre-norm only "
+            "(x + Attn(LN(x)) + MLP(LN(x))), got norm = {}", nn::name_of(c.norm));
 }
 
 // The registration: `block = parallel` now builds ParallelBlock layers.
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
     }
     ok = check(placed && flops == model.flops_per_token(), "diag cost places every parameter") && ok;
     nn::GPTConfig post = c;
-    post.norm = "post";
+    post.norm = nn::NormPlacement::Post;
     bool refused = false;
     try {
       post.validate();

@@ -2,7 +2,7 @@
 // (nn/registry.h) of Choice entries -- the name a config uses, the value, one line of help, the
 // config keys only that choice reads (EntryKeys, appended to the config's table from here), and
 // where the family selects a module, the factory that builds it -- so a name is parsed once,
-// where a config becomes options (GPTConfig, nn/gpt.h:block_options), and modules hold the enum:
+// where a config is read (train/io/config.cpp), and GPTConfig, the options and modules hold the enum:
 //
 //   nn::NormPlacement p = nn::parse<nn::NormPlacement>("deepnorm");  // unknown: error naming
 //   const std::string& s = nn::name_of(p);                             // the key and the names

@@ -163,7 +163,7 @@ GAUBlockOptions gau_options(const GPTConfig& c, int64_t layer) {
 
 void check_gau(const GPTConfig& c) {
   const int64_t s = block_keys(c).integer("gau_attn_size");
-  TLM_CHECK(parse<Pos>(c.pos) != Pos::Rope || s % 2 == 0,
+  TLM_CHECK(c.pos != Pos::Rope || s % 2 == 0,
             "block = gau with pos = rope needs an even gau_attn_size (RoPE rotates pairs), got {}", s);
 }
 

@@ -12,13 +12,15 @@ namespace tlm::nn {
 
 namespace {
 
-// The value of GPTConfig.<key>: its name parsed in E's family (nn/choices.h), or an error
-// "GPTConfig.<key>: 'x' is not one of a|b|c".
+// GPTConfig.<key> holds a value of E's family (nn/choices.h): a value cast from an integer that
+// names no entry is an error "GPTConfig.<key>: value 7 is not one of a|b|c".
 template <class E>
-E parsed(const char* key, const std::string& name) {
-  TLM_CHECK(choices<E>().find(name) != nullptr, "GPTConfig.{}: '{}' is not one of {}", key, name,
+E checked_choice(const char* key, E value) {
+  const auto& entries = choices<E>().entries();
+  TLM_CHECK(std::any_of(entries.begin(), entries.end(), [&](const Choice<E>& c) { return c.value == value; }),
+            "GPTConfig.{}: value {} is not one of {}", key, static_cast<int>(value),
             fmt::join(choices<E>().names(), "|"));
-  return parse<E>(name);
+  return value;
 }
 
 }  // namespace
@@ -32,25 +34,25 @@ void GPTConfig::validate() const {
   TLM_CHECK(n_embd % n_head == 0, "GPTConfig.n_head: {} does not divide n_embd = {}", n_head,
             n_embd);
   TLM_CHECK(dropout >= 0 && dropout < 1, "GPTConfig.dropout: must be in [0, 1), got {}", dropout);
-  parsed<NormPlacement>("norm", norm);
-  const Pos p = parsed<Pos>("pos", pos);
-  parsed<Ffn>("ffn", ffn);
-  parsed<NormType>("norm_type", norm_type);
+  checked_choice("norm", norm);
+  const Pos p = checked_choice("pos", pos);
+  checked_choice("ffn", ffn);
+  checked_choice("norm_type", norm_type);
   TLM_CHECK(p != Pos::Rope || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "
             "head size, got n_embd / n_head = {}", n_embd / n_head);
   const KeyValues v = key_values();
   TLM_CHECK(v.number("rope_base") > 1, "GPTConfig.rope_base: must be > 1, got {}", v.number("rope_base"));
   TLM_CHECK(block_registry().find(block) != nullptr, "GPTConfig.block: '{}' is not one of {}",
             block, fmt::join(block_registry().names(), "|"));
-  parsed<AttnKind>("attn", attn);
-  parsed<AttnScale>("attn_scale", attn_scale);
+  checked_choice("attn", attn);
+  checked_choice("attn_scale", attn_scale);
   TLM_CHECK(window >= 0 && window <= block_size, "GPTConfig.window: {} must be in [0, "
             "block_size = {}] (0 = full attention)", window, block_size);
-  parsed<AttnKernel>("attn_kernel", attn_kernel);
-  const Layout l = parsed<Layout>("layout", layout);
+  checked_choice("attn_kernel", attn_kernel);
+  const Layout l = checked_choice("layout", layout);
   TLM_CHECK(l != Layout::Hwfa || (p == Pos::Rope && window > 0 && n_layer >= 2),
             "GPTConfig.layout: hwfa needs pos = rope (window layers), window > 0 and n_layer >= "
-            "2, got pos = {}, window = {}, n_layer = {}", pos, window, n_layer);
+            "2, got pos = {}, window = {}, n_layer = {}", name_of(pos), window, n_layer);
   const std::vector<EntryKey> known = gpt_entry_keys();
   for (const auto& item : keys.items()) {
     const std::string& name = item.first;  // a plain reference: clang 14 cannot capture a binding
@@ -95,22 +97,22 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
   o.attn.block_size = c.block_size;
   o.attn.bias = c.bias;
   o.attn.dropout = c.dropout;
-  o.attn.pos = parse<Pos>(c.pos);
+  o.attn.pos = c.pos;
   const KeyValues v = c.key_values();
   o.attn.rope_base = v.number("rope_base");
-  o.attn.attn = parse<AttnKind>(c.attn);
-  o.attn.attn_scale = parse<AttnScale>(c.attn_scale);
+  o.attn.attn = c.attn;
+  o.attn.attn_scale = c.attn_scale;
   o.attn.window = c.window;
-  o.attn.fused = parse<AttnKernel>(c.attn_kernel) == AttnKernel::Fused;
-  if (parse<Layout>(c.layout) == Layout::Hwfa && layer == c.n_layer - 1) {
+  o.attn.fused = c.attn_kernel == AttnKernel::Fused;
+  if (c.layout == Layout::Hwfa && layer == c.n_layer - 1) {
     o.attn.pos = Pos::None;
     o.attn.window = 0;
     o.attn.attn_scale = AttnScale::LogN;
   }
-  o.norm = parse<NormPlacement>(c.norm);
-  o.norm_type = parse<NormType>(c.norm_type);
+  o.norm = c.norm;
+  o.norm_type = c.norm_type;
   o.norm_eps = v.number("norm_eps");
-  o.ffn = parse<Ffn>(c.ffn);
+  o.ffn = c.ffn;
   o.n_layer = c.n_layer;
   return o;
 }
@@ -118,7 +120,7 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
 GPT::GPT(const GPTConfig& config, Rng& rng)
     : wte(validated(config).vocab_size, config.n_embd, rng), drop(config.dropout), config_(config) {
   register_module("wte", wte);
-  if (parse<Pos>(config_.pos) == Pos::Learned) {
+  if (config_.pos == Pos::Learned) {
     wpe = std::make_unique<Embedding>(config_.block_size, config_.n_embd, rng);
     register_module("wpe", *wpe);
   }
@@ -128,8 +130,8 @@ GPT::GPT(const GPTConfig& config, Rng& rng)
     h.push_back(type.make(config_, i, rng));
     register_module("h." + std::to_string(i), *h.back());
   }
-  if (parse<NormPlacement>(config_.norm) == NormPlacement::Pre) {
-    ln_f = make_norm(parse<NormType>(config_.norm_type), config_.n_embd, config_.bias,
+  if (config_.norm == NormPlacement::Pre) {
+    ln_f = make_norm(config_.norm_type, config_.n_embd, config_.bias,
                      config_.key_values().number("norm_eps"));
     register_module("ln_f", *ln_f);
   }

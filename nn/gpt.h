@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "nn/block.h"
+#include "nn/choices.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/entry_key.h"
@@ -35,20 +36,22 @@ struct GPTConfig {
   int64_t n_embd = 128;                   // C
   double dropout = 0.0;
   bool bias = true;                       // biases in Linear and LayerNorm
-  std::string norm = "pre";               // pre | post | deepnorm
-  std::string pos = "learned";            // learned | rope | none
-  std::string ffn = "gelu";               // gelu | gelu_tanh (GPT-2's gelu_new) | geglu | swiglu
-  std::string norm_type = "layernorm";    // layernorm | rmsnorm
-  bool tie_weights = true;                // lm_head.weight is wte.weight
+  // The choices are the enums of nn/choices.h (a config file's names are parsed once, where the
+  // config is read: train/io/config.cpp); block stays a name, looked up once in GPT's constructor.
+  NormPlacement norm = NormPlacement::Pre;    // pre | post | deepnorm
+  Pos pos = Pos::Learned;                     // learned | rope | none
+  Ffn ffn = Ffn::Gelu;                        // gelu | gelu_tanh (GPT-2's gelu_new) | geglu | swiglu
+  NormType norm_type = NormType::LayerNorm;   // layernorm | rmsnorm
+  bool tie_weights = true;                    // lm_head.weight is wte.weight
   // Architecture variants (docs/methods.md, "Attention weights", "GAU", "HWFA").
   std::string block = "transformer";      // a name of the block registry (nn/block_registry.h):
                                           // transformer (attention + MLP) | gau (nn/gau.h) | ...
-  std::string attn = "softmax";           // softmax | relu2
-  std::string attn_scale = "sqrt";        // sqrt | logn (log_{block_size} n times 1/sqrt(d))
+  AttnKind attn = AttnKind::Softmax;      // softmax | relu2
+  AttnScale attn_scale = AttnScale::Sqrt; // sqrt | logn (log_{block_size} n times 1/sqrt(d))
   int64_t window = 0;                     // sliding-window attention (0 = full causal)
   bool activation_checkpointing = false;  // recompute each block in backward (autograd/checkpoint.h)
-  std::string attn_kernel = "fused";      // fused (tiled, linear memory) | composed (plain ops)
-  std::string layout = "uniform";         // uniform | hwfa: window+RoPE layers, a full NoPE
+  AttnKernel attn_kernel = AttnKernel::Fused;  // fused (tiled, linear memory) | composed (plain ops)
+  Layout layout = Layout::Uniform;        // uniform | hwfa: window+RoPE layers, a full NoPE
                                           // log-n layer on top (Su's HWFA, post 9603)
   // The values of the keys the model's entries name, by key (pos = rope: rope_base; norm_type:
   // norm_eps, nn/choices.h; block = gau: gau_expansion, gau_attn_size, nn/block_registry.h); a

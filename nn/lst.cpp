@@ -45,7 +45,7 @@ const GPT& checked(const GPT& g, const LSTOptions& o) {
   const int64_t hidden = transformer_at(g, 0).mlp.hidden();
   TLM_CHECK(hidden % r == 0, "lst_reduction: {} does not divide the backbone MLP hidden size {}",
             r, hidden);
-  TLM_CHECK(parse<Pos>(c.pos) != Pos::Rope || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
+  TLM_CHECK(c.pos != Pos::Rope || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
             "size {} / {} = {}, but pos = rope needs an even head size", r, D, r, D / r);
   return g;
 }
@@ -108,7 +108,7 @@ LadderSide::LadderSide(GPT& backbone, const LSTOptions& options, Rng& rng)
     blocks.push_back(std::make_unique<TransformerBlock>(side_block_options(c, i, width_, hidden), rng));
     register_module("blocks." + std::to_string(i), *blocks.back());
   }
-  ln_f = make_norm(parse<NormType>(c.norm_type), width_, c.bias, c.key_values().number("norm_eps"));
+  ln_f = make_norm(c.norm_type, width_, c.bias, c.key_values().number("norm_eps"));
   register_module("ln_f", *ln_f);
   up = std::make_unique<Linear>(width_, C, /*bias=*/false, rng);
   register_module("up", *up);

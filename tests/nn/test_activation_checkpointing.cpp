@@ -23,7 +23,7 @@ nn::GPTConfig small(const std::string& block, const std::string& norm) {
   c.n_head = 2;
   c.n_embd = 16;
   c.block = block;
-  c.norm = norm;
+  c.norm = nn::parse<nn::NormPlacement>(norm);
   c.keys.set("gau_attn_size", int64_t{8});
   c.dropout = 0.1;
   return c;

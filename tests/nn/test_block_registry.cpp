@@ -82,7 +82,7 @@ TEST(BlockRegistry, KeysOutOfRangeOrUnknownAreRefusedNamingTheKey) {
   EXPECT_TLM_ERROR(c.validate(), "'gau_expansoin'", "not a key");
   // The entry's own check: RoPE rotates pairs, so s must be even.
   c = config("gau");
-  c.pos = "rope";
+  c.pos = nn::Pos::Rope;
   c.keys.set("gau_attn_size", int64_t{7});
   EXPECT_TLM_ERROR(c.validate(), "even gau_attn_size", "got 7");
 }
@@ -93,14 +93,14 @@ TEST(BlockRegistry, ShapeIsWhatTheBuiltBlockHas) {
     for (const char* ffn : {"gelu", "swiglu"})
       for (bool bias : {true, false}) {
         GPTConfig c = config(block);
-        c.ffn = ffn;
+        c.ffn = parse<Ffn>(ffn);
         c.bias = bias;
-        c.norm_type = bias ? "layernorm" : "rmsnorm";
+        c.norm_type = bias ? NormType::LayerNorm : NormType::RMSNorm;
         c.keys.set("gau_expansion", 1.25).set("gau_attn_size", int64_t{10});
         configs.push_back(c);
       }
   for (const GPTConfig& c : configs) {
-    SCOPED_TRACE(c.block + " " + c.ffn + (c.bias ? " bias" : " no bias"));
+    SCOPED_TRACE(c.block + " " + name_of(c.ffn) + (c.bias ? " bias" : " no bias"));
     Rng rng(2);
     GPT model(c, rng);
     const auto [linears, params] = built(model);

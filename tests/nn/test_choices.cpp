@@ -63,8 +63,8 @@ GPTConfig tiny() {
   c.n_layer = 2;
   c.n_head = 2;
   c.n_embd = 8;
-  c.pos = "rope";
-  c.norm_type = "rmsnorm";
+  c.pos = nn::Pos::Rope;
+  c.norm_type = nn::NormType::RMSNorm;
   return c;
 }
 

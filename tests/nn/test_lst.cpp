@@ -64,9 +64,9 @@ TEST(LSTGradcheck, SideNetworkResidualOutput) { check_side_grads(tiny(), 2, nn::
 TEST(LSTGradcheck, SideNetworkRopeSwiGLURMSNorm) {
   nn::GPTConfig c = tiny();
   c.n_embd = 16;
-  c.pos = "rope";
-  c.ffn = "swiglu";
-  c.norm_type = "rmsnorm";
+  c.pos = nn::Pos::Rope;
+  c.ffn = nn::Ffn::SwiGLU;
+  c.norm_type = nn::NormType::RMSNorm;
   c.tie_weights = false;
   check_side_grads(c, 4);
 }
@@ -131,8 +131,8 @@ TEST(LST, TrainingStepPeakMemoryIsFarBelowFullFineTuning) {
 TEST(LST, ReductionOneWithClosedGatesReproducesTheBackbone) {
   for (const char* norm : {"pre", "post"}) {
     nn::GPTConfig c = tiny();
-    c.norm = norm;
-    c.ffn = "geglu";
+    c.norm = nn::parse<nn::NormPlacement>(norm);
+    c.ffn = nn::Ffn::GeGLU;
     Rng rng(4);
     nn::GPT backbone(c, rng);
     nn::LadderSide side(backbone, {.reduction = 1, .gate_temperature = 0.1}, rng);
@@ -326,7 +326,7 @@ TEST(LST, BadReductionFactorsAreRefusedNamingTheKey) {
   EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 0, .gate_temperature = 0.1}, rng), "lst_reduction");
   EXPECT_TLM_ERROR(nn::LadderSide(g, {.reduction = 2, .gate_temperature = 0}, rng), "lst_gate_temperature");
   c = tiny();
-  c.pos = "rope";
+  c.pos = nn::Pos::Rope;
   nn::GPT gr(c, rng);  // head size 4, r = 4: side head size 1 (odd)
   EXPECT_TLM_ERROR(nn::LadderSide(gr, {.reduction = 4, .gate_temperature = 0.1}, rng), "even head size");
 }

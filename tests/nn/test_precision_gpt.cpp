@@ -68,7 +68,7 @@ nn::GPTConfig config(const std::string& block, const std::string& norm) {
   c.n_head = 2;
   c.n_embd = 32;
   c.block = block;
-  c.norm = norm;
+  c.norm = nn::parse<nn::NormPlacement>(norm);
   c.keys.set("gau_attn_size", int64_t{32});
   return c;
 }
@@ -121,7 +121,7 @@ TEST(PrecisionGPT, SavedActivationMemoryAboutHalvesIn16Bit) {
   cfg.n_embd = 64;
   // The same saves at every precision: fp32 would otherwise take the fused attention kernel
   // (no [T,T] probabilities saved at all), which bf16/fp16 do not.
-  cfg.attn_kernel = "composed";
+  cfg.attn_kernel = nn::AttnKernel::Composed;
   Rng rng(4);
   nn::GPT model(cfg, rng);
   std::vector<int32_t> v(8 * 32, 1);

@@ -181,7 +181,7 @@ nn::GPTConfig tiny(const std::string& block) {
   c.n_embd = 8;
   c.block = block;
   c.keys.set("gau_attn_size", int64_t{4});
-  c.pos = "rope";
+  c.pos = nn::Pos::Rope;
   return c;
 }
 
@@ -198,10 +198,10 @@ TEST(GPTVariants, KVCacheMatchesFullForwardForEveryVariant) {
                         Case{"transformer", "relu2", "logn", 0, "uniform"},
                         Case{"transformer", "softmax", "sqrt", 3, "hwfa"}, Case{"gau", "relu2", "sqrt", 3, "hwfa"}}) {
     nn::GPTConfig cfg = tiny(c.block);
-    cfg.attn = c.attn;
-    cfg.attn_scale = c.scale;
+    cfg.attn = nn::parse<nn::AttnKind>(c.attn);
+    cfg.attn_scale = nn::parse<nn::AttnScale>(c.scale);
     cfg.window = c.window;
-    cfg.layout = c.layout;
+    cfg.layout = nn::parse<nn::Layout>(c.layout);
     Rng rng(3);
     nn::GPT m(cfg, rng);
     m.to(DType::F64);
@@ -228,10 +228,10 @@ TEST(GPTVariants, FusedAttentionMatchesComposed) {
       nn::GPTConfig cfg = tiny(c.block);
       cfg.n_layer = 2;
       cfg.block_size = 80;
-      cfg.attn_scale = c.scale;
+      cfg.attn_scale = nn::parse<nn::AttnScale>(c.scale);
       cfg.window = c.window;
-      cfg.layout = c.layout;
-      cfg.attn_kernel = kernel;
+      cfg.layout = nn::parse<nn::Layout>(c.layout);
+      cfg.attn_kernel = nn::parse<nn::AttnKernel>(kernel);
       Rng rng(9);
       nn::GPT m(cfg, rng);
       m.to(DType::F64);
@@ -251,9 +251,9 @@ TEST(GPTVariants, FusedAttentionMatchesComposed) {
 
 TEST(GPTVariants, WholeModelParameterGrads) {
   nn::GPTConfig cfg = tiny("gau");
-  cfg.attn = "relu2";
+  cfg.attn = nn::AttnKind::Relu2;
   cfg.window = 3;
-  cfg.layout = "hwfa";
+  cfg.layout = nn::Layout::Hwfa;
   cfg.n_layer = 2;
   Rng rng(5);
   nn::GPT m(cfg, rng);
@@ -266,7 +266,7 @@ TEST(GPTVariants, WholeModelParameterGrads) {
 TEST(GPTVariants, HwfaTopLayerIsFullNoPELogN) {
   nn::GPTConfig cfg = tiny("transformer");
   cfg.window = 3;
-  cfg.layout = "hwfa";
+  cfg.layout = nn::Layout::Hwfa;
   Rng rng(1);
   nn::GPT m(cfg, rng);
   for (int i = 0; i < 2; ++i) {
@@ -282,8 +282,8 @@ TEST(GPTVariants, LongerContextThanTrainingForRopeAndNone) {
   for (const char* block : {"transformer", "gau"})
     for (const char* pos : {"rope", "none"}) {
       nn::GPTConfig cfg = tiny(block);
-      cfg.pos = pos;
-      cfg.attn_scale = "logn";
+      cfg.pos = nn::parse<nn::Pos>(pos);
+      cfg.attn_scale = nn::AttnScale::LogN;
       Rng rng(2);
       nn::GPT m(cfg, rng);
       NoGradGuard ng;
@@ -295,7 +295,7 @@ TEST(GPTVariants, LongerContextThanTrainingForRopeAndNone) {
       EXPECT_LT(max_abs_diff(narrow(long_out, 1, 0, 8).contiguous(), short_out), 1e-5);
     }
   nn::GPTConfig cfg = tiny("transformer");
-  cfg.pos = "learned";
+  cfg.pos = nn::Pos::Learned;
   Rng rng(2);
   nn::GPT m(cfg, rng);
   EXPECT_THROW(m.forward(ids(1, 9, 3), rng), Error);
@@ -319,10 +319,10 @@ TEST(GPTVariants, BadConfigsAreRefusedWithTheReason) {
   c = tiny("mlp");
   refused(c, "transformer|gau");
   c = tiny("gau");
-  c.layout = "hwfa";  // window = 0
+  c.layout = nn::Layout::Hwfa;  // window = 0
   refused(c, "hwfa");
   c = tiny("gau");
-  c.attn = "relu";
+  c.attn = static_cast<nn::AttnKind>(7);  // no entry (a config's unknown name fails where it is parsed)
   refused(c, "softmax|relu2");
 }
 
@@ -338,7 +338,7 @@ TEST(DeepNetworks, TwoHundredLayersTrainLinearInDepth) {
       c.n_layer = layers;
       c.n_head = 2;
       c.n_embd = 16;
-      c.norm = norm;
+      c.norm = nn::parse<nn::NormPlacement>(norm);
       Rng rng(1);
       nn::GPT m(c, rng);
       reset_peak_memory();

@@ -49,15 +49,15 @@ TEST(Config, DefaultsAreTheCpuBabyRecipe) {
   EXPECT_EQ(c.gradient_accumulation_steps, 1);
   EXPECT_TRUE(c.bias);
   EXPECT_EQ(c.tokenizer, "char");
-  EXPECT_EQ(c.norm, "pre");
-  EXPECT_EQ(c.pos, "learned");
-  EXPECT_EQ(c.norm_type, "layernorm");
-  EXPECT_EQ(c.ffn, "gelu");
+  EXPECT_EQ(c.norm, nn::NormPlacement::Pre);
+  EXPECT_EQ(c.pos, nn::Pos::Learned);
+  EXPECT_EQ(c.norm_type, nn::NormType::LayerNorm);
+  EXPECT_EQ(c.ffn, nn::Ffn::Gelu);
   EXPECT_TRUE(c.tie_weights);
   EXPECT_EQ(c.optimizer, "adamw");
   EXPECT_EQ(c.schedule, "cosine");
   EXPECT_EQ(c.loss, "ce");
-  EXPECT_EQ(c.precision, "fp32");
+  EXPECT_EQ(c.precision, Precision::F32);
   EXPECT_DOUBLE_EQ(c.val_fraction, 0.1);
   c.validate();
 }
@@ -114,6 +114,52 @@ TEST(Config, TableCoversEveryKeyOnce) {
   for (const auto& k : config_keys()) EXPECT_TRUE(names.insert(k.name).second) << k.name;
   EXPECT_EQ(names, std::set<std::string>(expected.begin(), expected.end()));
   EXPECT_EQ(TrainConfig().to_json().size(), config_keys().size());
+}
+
+// Every choice key is a typed member whose allowed values are its family's names (nn/choices.h,
+// train/io/run_choices.h): each name sets the enum it names, reads back as that name (to_json),
+// and a name outside the family is refused naming the key and the family's names.
+TEST(Config, ChoiceKeysAreTypedMembersOfTheirFamilies) {
+  auto family = [](auto member, const char* key) {
+    using E = std::remove_reference_t<decltype(TrainConfig().*member)>;
+    const ConfigKey* k = find_config_key(key);
+    ASSERT_NE(k, nullptr) << key;
+    EXPECT_TRUE(std::holds_alternative<ConfigKey::ChoiceField>(k->field)) << key;
+    EXPECT_EQ(k->type_name(), "choice") << key;
+    EXPECT_EQ(k->choices, nn::choices<E>().names()) << key;
+    EXPECT_EQ(nn::choices<E>().key(), key);
+    EXPECT_EQ(TrainConfig().*member, nn::parse<E>(k->default_value)) << key;
+    for (const auto& c : nn::choices<E>().entries()) {
+      TrainConfig cfg;
+      cfg.set(key, c.name);
+      EXPECT_EQ(cfg.*member, c.value) << key << " = " << c.name;
+      EXPECT_EQ(cfg.to_json().at(key), c.name) << key;
+    }
+    TrainConfig cfg;
+    EXPECT_TLM_ERROR(cfg.set(key, "nope"), fmt::format("{} = 'nope' is not allowed", key),
+                     fmt::format("{}", fmt::join(nn::choices<E>().names(), ", ")));
+  };
+  family(&TrainConfig::norm, "norm");
+  family(&TrainConfig::norm_type, "norm_type");
+  family(&TrainConfig::pos, "pos");
+  family(&TrainConfig::ffn, "ffn");
+  family(&TrainConfig::attn, "attn");
+  family(&TrainConfig::attn_scale, "attn_scale");
+  family(&TrainConfig::layout, "layout");
+  family(&TrainConfig::attn_kernel, "attn_kernel");
+  family(&TrainConfig::lst_output, "lst_output");
+  family(&TrainConfig::tune_method, "tune_method");
+  family(&TrainConfig::nan_policy, "nan_policy");
+  family(&TrainConfig::precision, "precision");
+  family(&TrainConfig::activation_checkpointing, "activation_checkpointing");
+  family(&TrainConfig::unseen_chars, "unseen_chars");
+  // The names train's families hold (the values the key table allowed as text before).
+  EXPECT_EQ(nn::choices<TuneMethod>().names(), (std::vector<std::string>{"none", "full", "lora", "lst"}));
+  EXPECT_EQ(nn::choices<NanPolicy>().names(), (std::vector<std::string>{"stop", "skip"}));
+  EXPECT_EQ(nn::choices<Precision>().names(), (std::vector<std::string>{"fp32", "bf16", "fp16"}));
+  EXPECT_EQ(nn::choices<ActivationCheckpointing>().names(), (std::vector<std::string>{"none", "blocks"}));
+  EXPECT_EQ(nn::choices<UnseenChars>().names(), (std::vector<std::string>{"refuse", "replace"}));
+  for (const auto& c : nn::choices<Precision>().entries()) EXPECT_EQ(parse_precision(c.name), c.value);
 }
 
 TEST(Config, JsonRoundTripAndPartialFiles) {
@@ -188,8 +234,9 @@ TEST(Config, BadValuesNameKeyValueAndAllowed) {
   // A failed set leaves the old value.
   EXPECT_EQ(c.n_layer, 4);
   // Directly assigned fields are still checked by validate().
-  c.ffn = "relu";
-  EXPECT_TLM_ERROR(c.validate(), "ffn = 'relu' is not allowed", "gelu, gelu_tanh, geglu, swiglu");
+  c.ffn = static_cast<nn::Ffn>(7);  // a typed member: only a cast value can name no entry
+  EXPECT_TLM_ERROR(c.validate(), "ffn = 7 is not allowed", "gelu, gelu_tanh, geglu, swiglu");
+  EXPECT_TLM_ERROR(c.to_json(), "ffn = 7 is not allowed");
   c = TrainConfig();
   c.batch_size = -1;
   EXPECT_TLM_ERROR(c.validate(), "batch_size = -1 is out of range");

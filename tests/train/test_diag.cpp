@@ -20,7 +20,7 @@ nn::GPTConfig small(bool tied, const std::string& pos) {
   c.n_head = 2;
   c.n_embd = 8;
   c.tie_weights = tied;
-  c.pos = pos;
+  c.pos = nn::parse<nn::Pos>(pos);
   return c;
 }
 

@@ -70,7 +70,7 @@ TEST(Faults, NanLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
   TempDir dir;
   TrainConfig cfg = tiny_config(dir);
   cfg.apply_overrides({"ckpt_interval=2"});  // nan_policy = stop is the default
-  EXPECT_EQ(cfg.nan_policy, "stop");
+  EXPECT_EQ(cfg.nan_policy, NanPolicy::Stop);
   Trainer trainer(cfg, /*resume=*/false);
   Faults nan;
   nan.nan_loss_steps = {5};

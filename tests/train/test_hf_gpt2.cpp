@@ -165,7 +165,7 @@ TEST(HfGpt2, ImportMatchesTorchLogitsPublishedLayout) {
   Checkpoint ck = import_hf_gpt2(dir);
   EXPECT_EQ(ck.meta.at("imported_from").at("layout"), "h.N");
   const TrainConfig cfg = TrainConfig::from_json(ck.meta.at("config"));
-  EXPECT_EQ(cfg.ffn, "gelu_tanh");
+  EXPECT_EQ(cfg.ffn, nn::Ffn::GeluTanh);
   EXPECT_TRUE(cfg.tie_weights);
   EXPECT_EQ(cfg.tokenizer, "gpt2");
   EXPECT_FALSE(ck.has("model.lm_head.weight"));

@@ -87,7 +87,7 @@ TEST(MixedPrecision, Fp16LogCarriesScalerAndRoundingStatistics) {
   DevNull null;
   Trainer t(tiny(dir, "run", {"precision=fp16", "loss_scale_interval=2"}), false);
   TrainSummary s = t.run(null.f);
-  EXPECT_EQ(s.precision, "fp16");
+  EXPECT_EQ(s.precision, Precision::F16);
   EXPECT_EQ(s.loss_scale, 65536.0 * 4);  // grew twice in 4 good steps
   int steps = 0;
   for (const auto& r : log_records(dir / "run/log.jsonl")) {

@@ -108,12 +108,12 @@ TEST(GradientPipeline, ClipFactorIsTorchsOfTheGlobalNorm) {
 
 TEST(GradientPipeline, NonFiniteGradientsStopNamingTheTensorOrSkip) {
   Params p({1, 2}, {NAN});
-  EXPECT_TLM_ERROR(GradientPipeline({.nan_policy = "stop"}, p.named()).run(p.list(), 1, 1, false, 7),
+  EXPECT_TLM_ERROR(GradientPipeline({.nan_policy = NanPolicy::Stop}, p.named()).run(p.list(), 1, 1, false, 7),
                    "the gradient norm is nan", "'b'", "at step 7", "nan_policy = skip");
-  GradDecision d = GradientPipeline({.nan_policy = "skip"}, p.named()).run(p.list(), 1, 1, false, 7);
+  GradDecision d = GradientPipeline({.nan_policy = NanPolicy::Skip}, p.named()).run(p.list(), 1, 1, false, 7);
   EXPECT_EQ(d.action, GradDecision::Action::SkipNonFinite);
   EXPECT_NE(d.reason.find("the gradient norm is nan"), std::string::npos) << d.reason;
-  EXPECT_TLM_ERROR(GradientPipeline({.nan_policy = "ignore"}, p.named()), "nan_policy", "stop, skip");
+  EXPECT_TLM_ERROR(GradientPipeline({.nan_policy = static_cast<NanPolicy>(7)}, p.named()), "nan_policy", "stop, skip");
 }
 
 TEST(GradientPipeline, Fp16OverflowSkipsAndLowersTheScaleElseUnscales) {
@@ -174,7 +174,7 @@ TEST(TrainStep, AnInjectedNanLossSkipsWithoutAnUpdate) {
   c.xs = {{2, 0}};
   Faults faults;
   faults.nan_loss_steps = {1};
-  GradientPipeline pipe({.nan_policy = "skip"}, {{"w", c.w}});
+  GradientPipeline pipe({.nan_policy = NanPolicy::Skip}, {{"w", c.w}});
   TrainStep step({.faults = &faults}, *c.sgd, pipe);
   EXPECT_TRUE(step.run(0, 0.5, c.micro).applied);
   EXPECT_EQ(c.w.to_vector<float>(), (std::vector<float>{0.0f, 1.0f}));
@@ -184,7 +184,7 @@ TEST(TrainStep, AnInjectedNanLossSkipsWithoutAnUpdate) {
   EXPECT_NE(r.skip_reason.find("the loss is nan (micro-batch 0)"), std::string::npos) << r.skip_reason;
   EXPECT_EQ(c.w.to_vector<float>(), (std::vector<float>{0.0f, 1.0f}));  // unchanged
   EXPECT_FALSE(c.w.grad().defined());  // and no gradient left behind
-  GradientPipeline stop({.nan_policy = "stop"}, {{"w", c.w}});
+  GradientPipeline stop({.nan_policy = NanPolicy::Stop}, {{"w", c.w}});
   TrainStep stopping({.faults = &faults}, *c.sgd, stop);
   EXPECT_TLM_ERROR(stopping.run(1, 0.5, c.micro), "the loss is nan", "at step 1");
 }

@@ -96,7 +96,7 @@ TEST(Tune, EachMethodLearnsSavesOnlyWhatItTrainsAndReloads) {
     }
     // Reloaded (as tlm eval / tlm sample do): the same logits as the trainer's model.
     LoadedModel m = load_model(t.checkpoint_path());
-    EXPECT_EQ(m.config.tune_method, method);
+    EXPECT_EQ(nn::name_of(m.config.tune_method), method);
     EXPECT_EQ(m.side != nullptr, method == "lst");
     t.model().eval();
     {
@@ -163,7 +163,7 @@ TEST(Tune, ResumeWithNoRepeatedOptionsTakesTheConfigFromTheCheckpointAndIsBitExa
     ASSERT_EQ(load_checkpoint(dir + "/ckpt.bin").meta.at("step"), 10);
 
     const TrainConfig cfg = tune_resume_config("", "", "", {"out_dir=" + dir});
-    EXPECT_EQ(cfg.tune_method, method);
+    EXPECT_EQ(nn::name_of(cfg.tune_method), method);
     EXPECT_EQ(cfg.lora_rank, 3);
     EXPECT_EQ(cfg.lst_reduction, 4);
     EXPECT_EQ(cfg.max_iters, 20);

@@ -92,7 +92,7 @@ TEST(TuneMemory, PartsNameWhatEachMethodHolds) {
   const int64_t V = 50257, P = model_size(cfg, V).params;
   auto parts = [&](const std::string& method) {
     TrainConfig c = cfg;
-    c.tune_method = method;
+    c.tune_method = nn::parse<TuneMethod>(method);
     const MemoryEstimate m = estimate_tuning_steps(c, V);
     for (size_t i = 1; i < m.parts.size(); ++i) EXPECT_GE(m.parts[i - 1].second, m.parts[i].second);
     return std::map<std::string, int64_t>(m.parts.begin(), m.parts.end());
@@ -117,13 +117,13 @@ TEST(TuneMemory, PartsNameWhatEachMethodHolds) {
   EXPECT_LT(lst.at("trained weights"), 4 * P / 10);
   EXPECT_EQ(lst.at("backbone hidden states"), int64_t{4} * 4 * 256 * 13 * 768);
   EXPECT_LT(lst.at("activations"), full.at("activations") / 2);  // the logits and H T per layer stay
-  const int64_t total_full = estimate_tune_memory([&] { TrainConfig c = cfg; c.tune_method = "full"; return c; }(), V).total_bytes();
-  const int64_t total_lst = estimate_tuning_steps([&] { TrainConfig c = cfg; c.tune_method = "lst"; return c; }(), V).total_bytes();
+  const int64_t total_full = estimate_tune_memory([&] { TrainConfig c = cfg; c.tune_method = TuneMethod::Full; return c; }(), V).total_bytes();
+  const int64_t total_lst = estimate_tuning_steps([&] { TrainConfig c = cfg; c.tune_method = TuneMethod::Lst; return c; }(), V).total_bytes();
   EXPECT_LT(total_lst, total_full / 2);
   // A fresh lst run with Fisher pruning (the default, 1024 samples) peaks in the pruning pass:
   // 16 P of weights, gradients and float64 sums, and one window's activations.
   TrainConfig lst_cfg = cfg;
-  lst_cfg.tune_method = "lst";
+  lst_cfg.tune_method = TuneMethod::Lst;
   const MemoryEstimate fisher = estimate_tune_memory(lst_cfg, V);
   const std::map<std::string, int64_t> fp(fisher.parts.begin(), fisher.parts.end());
   EXPECT_EQ(fp.at("Fisher float64 sums"), 8 * P);

@@ -134,13 +134,13 @@ int DiagCommand::run() {
   if (grads_->parsed()) {
     TrainConfig cfg = resolve(config_file_, sets_);
     fmt::print(stderr, "diag grads: {} steps, norm = {}, n_layer = {}, optimizer = {}\n", steps_,
-               cfg.norm, cfg.n_layer, cfg.optimizer);
+               nn::name_of(cfg.norm), cfg.n_layer, cfg.optimizer);
     auto rows = grad_increments(cfg, steps_);
     const std::string path = out("diag_grads.csv");
     grad_table(rows).write_csv(path);
     fmt::print("{}\n", nlohmann::json{{"csv", path},
                                       {"steps", steps_},
-                                      {"norm", cfg.norm},
+                                      {"norm", nn::name_of(cfg.norm)},
                                       {"rows", rows.size()},
                                       {"final_loss", rows.empty() ? NAN : rows.back().loss}}
                            .dump());

@@ -119,7 +119,7 @@ TrainConfig resume_train_config(const std::string& file, const std::vector<std::
 // Tuning runs are estimated by method (train/tune/tune_memory.h) over the backbone's vocabulary.
 std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
   int64_t vocab = 0, data_bytes = 0;  // data_bytes: a text held in memory (not a mapped directory)
-  if (cfg.tune_method != "none") {
+  if (cfg.tune_method != TuneMethod::None) {
     // A tuned checkpoint holds its backbone's tokenizer; a fresh run reads the backbone's.
     const std::string source = resume ? (std::filesystem::path(cfg.out_dir) / "ckpt.bin").string() : cfg.backbone;
     const nlohmann::json meta = load_checkpoint_meta(source);
@@ -156,11 +156,11 @@ std::string check_memory(const TrainConfig& cfg, bool resume, bool force) {
     vocab = expected_vocab(cfg, text);
     data_bytes = static_cast<int64_t>(text.size());
   }
-  const MemoryEstimate estimate = cfg.tune_method != "none" ? estimate_tune_memory(cfg, vocab, data_bytes, resume)
+  const MemoryEstimate estimate = cfg.tune_method != TuneMethod::None ? estimate_tune_memory(cfg, vocab, data_bytes, resume)
                                                              : estimate_memory(cfg, vocab, data_bytes);
   const AvailableMemory available = available_memory();
   const std::string refusal = memory_refusal(estimate, available);
-  TLM_CHECK(refusal.empty() || force, "{}{}", refusal, cfg.tune_method == "none" ? "" :
+  TLM_CHECK(refusal.empty() || force, "{}{}", refusal, cfg.tune_method == TuneMethod::None ? "" :
             " (tune: the backbone fixes n_layer and n_embd; --method lora or lst trains, and "
             "keeps gradients and optimizer state for, far fewer weights than full; "
             "lst_fisher_samples=0 skips lst's Fisher pass)");
@@ -177,7 +177,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
   // A directory holding a run is refused (or, with --overwrite, cleared by rank 0). Under
   // mpirun an error here may be one rank's alone: run_training stops every rank.
   if (world.is_root() || start != RunStart::Overwrite)
-    prepare_out_dir(cfg.out_dir, start, cfg.tune_method != "none" ? "tune" : "train");
+    prepare_out_dir(cfg.out_dir, start, cfg.tune_method != TuneMethod::None ? "tune" : "train");
   const std::string memory_line = check_memory(cfg, resume, force);
   Trainer trainer(cfg, resume, &world);
   trainer.set_profile(profile);
@@ -194,7 +194,7 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
   const auto& model = trainer.model();
   const TrainConfig& run_cfg = trainer.config();  // the data path made absolute
   fmt::print(stderr, "tlm {}: {} on {} ({} train / {} val tokens, {} tokenizer, vocab {})\n",
-             cfg.tune_method != "none" ? "tune" : "train", cfg.optimizer, run_cfg.data.empty() ? "the built-in fortunes corpus" : run_cfg.data,
+             cfg.tune_method != TuneMethod::None ? "tune" : "train", cfg.optimizer, run_cfg.data.empty() ? "the built-in fortunes corpus" : run_cfg.data,
              trainer.dataset().size(Split::Train), trainer.dataset().size(Split::Val),
              run_cfg.tokenizer, trainer.tokenizer().vocab_size());
   fmt::print(stderr, "config: {}\n", non_default_keys(run_cfg));
@@ -206,12 +206,12 @@ int train_ranks(const TrainConfig& cfg, RunStart start, bool force, int64_t samp
              fmt::join(trainer.optimizer().buffer_names(), ", "), trainer.optimizer().state_bytes());
   if (!memory_line.empty()) fmt::print(stderr, "{}\n", memory_line);
   fmt::print(stderr, "blas: {}\n", blas_description());
-  if (cfg.precision != "fp32")
-    fmt::print(stderr, "precision: {}\n", precision_description(parse_precision(cfg.precision)));
-  if (cfg.tune_method != "none") {
+  if (cfg.precision != Precision::F32)
+    fmt::print(stderr, "precision: {}\n", precision_description(cfg.precision));
+  if (cfg.tune_method != TuneMethod::None) {
     int64_t trained = 0;
     for (auto& [name, p] : trained_parameters(trainer.model(), trainer.side())) trained += p.numel();
-    fmt::print(stderr, "tune: {} on backbone {}: {} trained parameters{}\n", cfg.tune_method,
+    fmt::print(stderr, "tune: {} on backbone {}: {} trained parameters{}\n", nn::name_of(cfg.tune_method),
                cfg.backbone, trained,
                trainer.side() ? fmt::format(" (side network width {})", trainer.side()->width()) : "");
   }
@@ -309,7 +309,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   LoadedModel m = load_model(ckpt);
   kernels::set_num_threads(static_cast<int>(m.config.threads));
   const int64_t T = block_size > 0 ? block_size : m.config.block_size;
-  TLM_CHECK(T <= m.config.block_size || m.config.pos != "learned",
+  TLM_CHECK(T <= m.config.block_size || m.config.pos != nn::Pos::Learned,
             "eval: block_size {} is longer than the {} learned positions the model has; only "
             "pos = rope or none can run longer contexts", T, m.config.block_size);
   if (is_synthetic_data(m.config.data) && data.empty()) return eval_task(m, T, batch_size, max_tokens, json);
@@ -318,7 +318,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   std::string source;
   if (!data.empty()) {
     std::string text = read_text_file(data);
-    if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, data);
+    if (m.config.unseen_chars == UnseenChars::Replace) text = encodable_text(text, *m.tokenizer, m.config, data);
     tokens = m.tokenizer->encode(text);
     source = data;
   } else if (is_token_dir(m.config.data)) {
@@ -330,7 +330,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
     source = m.config.data + " (val.bin)";
   } else {
     std::string text = training_text(m.config);
-    if (m.config.unseen_chars == "replace") text = encodable_text(text, *m.tokenizer, m.config, "its data");
+    if (m.config.unseen_chars == UnseenChars::Replace) text = encodable_text(text, *m.tokenizer, m.config, "its data");
     Dataset d(text, *m.tokenizer, 1.0 - m.config.val_fraction, m.config.data);
     tokens = d.tokens(Split::Val);
     source = (m.config.data.empty() ? std::string("fortunes") : m.config.data) + " (val split)";
@@ -453,7 +453,7 @@ int cmd_info(const std::string& ckpt, const std::string& config_file,
                       {"blas_kernel", blas_kernel()},
                       {"threads", kernels::num_threads()},
                       {"mpi", mpi_built()}};
-  if (cfg.pos == "rope" && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
+  if (cfg.pos == nn::Pos::Rope && cfg.block_size <= 16384) {  // the scan grows with L; keep info quick
     const int64_t head = nn::block_shape(unvalidated_gpt_config(cfg)).rope_dim;  // GAU: s
     r["rope_base"] = cfg.number("rope_base");
     r["rope_base_lower_bound"] = nn::rope_base_lower_bound(cfg.block_size, head);

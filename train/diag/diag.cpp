@@ -166,7 +166,7 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   auto opt = make_optimizer(cfg, model.named_parameters());  // train/launch/optimizer_setup.h
   auto sched = make_schedule(cfg);
   std::unique_ptr<optim::LossScaler> scaler = make_loss_scaler(cfg);
-  const GradientPipeline pipeline({.grad_clip = cfg.grad_clip, .nan_policy = "stop"},
+  const GradientPipeline pipeline({.grad_clip = cfg.grad_clip, .nan_policy = NanPolicy::Stop},
                                   model.named_parameters(), nullptr, nullptr, scaler.get());
   // Groups in model order: embed, h.0, .., h.L-1, head.
   std::vector<std::string> groups;
@@ -203,7 +203,7 @@ std::vector<GradRecord> grad_increments(const TrainConfig& cfg_in, int64_t steps
   };
   // The step of `tlm train` (train/run/train_step.h).
   TrainStep train_step({.accumulation = cfg.gradient_accumulation_steps,
-                        .precision = run_precision(cfg), .before_update = record},
+                        .precision = cfg.precision, .before_update = record},
                        *opt, pipeline);
   model.train();
   for (; step < steps; ++step) {

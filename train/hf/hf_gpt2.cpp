@@ -63,10 +63,10 @@ int64_t config_int(const nlohmann::json& c, const std::string& path, std::initia
   TLM_FAIL("import: {} lacks '{}'", path, *keys.begin());
 }
 
-std::string activation_to_ffn(const std::string& act, const std::string& path) {
+nn::Ffn activation_to_ffn(const std::string& act, const std::string& path) {
   // transformers' ACT2FN: gelu_new / gelu_pytorch_tanh are the tanh form, gelu is erf.
-  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return "gelu_tanh";
-  if (act == "gelu") return "gelu";
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return nn::Ffn::GeluTanh;
+  if (act == "gelu") return nn::Ffn::Gelu;
   TLM_FAIL("import: {}: activation_function = '{}' is not supported (allowed: gelu_new, "
            "gelu_pytorch_tanh, gelu)", path, act);
 }
@@ -120,9 +120,9 @@ Checkpoint import_hf_gpt2(const std::string& dir, int64_t block_size) {
   }
   cfg.ffn = activation_to_ffn(c.value("activation_function", std::string("gelu_new")), config_path);
   cfg.bias = true;
-  cfg.norm = "pre";
-  cfg.norm_type = "layernorm";
-  cfg.pos = "learned";
+  cfg.norm = nn::NormPlacement::Pre;
+  cfg.norm_type = nn::NormType::LayerNorm;
+  cfg.pos = nn::Pos::Learned;
   cfg.block = "transformer";
   cfg.dropout = 0.0;
   cfg.tokenizer = "gpt2";
@@ -220,18 +220,18 @@ std::string export_hf_gpt2(const std::string& checkpoint_path, const std::string
     TLM_CHECK(ok, "export: {} has {} = {}; GPT-2 needs {} = {}", checkpoint_path, key, value, key,
               wanted);
   };
-  need("tune_method", c.tune_method == "none" || c.tune_method == "full", c.tune_method,
+  need("tune_method", c.tune_method == TuneMethod::None || c.tune_method == TuneMethod::Full, nn::name_of(c.tune_method),
        "none or full (LoRA adapters and LST side networks are not GPT-2 weights)");
   need("block", c.block == "transformer", c.block, "transformer");
-  need("norm", c.norm == "pre", c.norm, "pre");
-  need("norm_type", c.norm_type == "layernorm", c.norm_type, "layernorm");
-  need("pos", c.pos == "learned", c.pos, "learned");
-  need("ffn", c.ffn == "gelu" || c.ffn == "gelu_tanh", c.ffn, "gelu_tanh or gelu");
+  need("norm", c.norm == nn::NormPlacement::Pre, nn::name_of(c.norm), "pre");
+  need("norm_type", c.norm_type == nn::NormType::LayerNorm, nn::name_of(c.norm_type), "layernorm");
+  need("pos", c.pos == nn::Pos::Learned, nn::name_of(c.pos), "learned");
+  need("ffn", c.ffn == nn::Ffn::Gelu || c.ffn == nn::Ffn::GeluTanh, nn::name_of(c.ffn), "gelu_tanh or gelu");
   need("bias", c.bias, "false", "true");
-  need("attn", c.attn == "softmax", c.attn, "softmax");
-  need("attn_scale", c.attn_scale == "sqrt", c.attn_scale, "sqrt");
+  need("attn", c.attn == nn::AttnKind::Softmax, nn::name_of(c.attn), "softmax");
+  need("attn_scale", c.attn_scale == nn::AttnScale::Sqrt, nn::name_of(c.attn_scale), "sqrt");
   need("window", c.window == 0, std::to_string(c.window), "0");
-  need("layout", c.layout == "uniform", c.layout, "uniform");
+  need("layout", c.layout == nn::Layout::Uniform, nn::name_of(c.layout), "uniform");
   const int64_t vocab = m.tokenizer->vocab_size();
 
   std::map<std::string, Tensor> state = m.model->state_dict();
@@ -255,7 +255,7 @@ std::string export_hf_gpt2(const std::string& checkpoint_path, const std::string
       {"n_layer", c.n_layer},
       {"n_head", c.n_head},
       {"n_inner", nullptr},
-      {"activation_function", c.ffn == "gelu_tanh" ? "gelu_new" : "gelu"},
+      {"activation_function", c.ffn == nn::Ffn::GeluTanh ? "gelu_new" : "gelu"},
       {"layer_norm_epsilon", c.number("norm_eps")},
       {"resid_pdrop", c.dropout},
       {"embd_pdrop", c.dropout},

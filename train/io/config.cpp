@@ -34,6 +34,17 @@ ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const
   return ConfigKey{name, group, field, def, help, range, std::move(choices)};
 }
 
+// A typed choice key: its allowed values are the names of the member's family.
+template <class E>
+ConfigKey choice(const char* name, const char* group, E TrainConfig::*member, const char* def,
+                 const char* help) {
+  TLM_CHECK(nn::choices<E>().key() == name, "config: key '{}' takes its choices from the family "
+            "of key '{}'", name, nn::choices<E>().key());
+  ConfigKey::ChoiceField field = choice_member(member);
+  std::vector<std::string> names = field.names;
+  return ConfigKey{name, group, std::move(field), def, help, {}, std::move(names)};
+}
+
 // The keys TrainConfig holds as fields. Defaults are nanoGPT's train_shakespeare_char CPU
 // recipe (docs/methods.md, "Reference recipe").
 std::vector<ConfigKey> fixed_keys() {
@@ -45,19 +56,19 @@ std::vector<ConfigKey> fixed_keys() {
       key("block_size", "model", &C::block_size, "64", "context length T in tokens", closed(1, 1 << 20)),
       key("dropout", "model", &C::dropout, "0.0", "dropout probability (embeddings, attention, residuals)", half_open(0, 1)),
       key("bias", "model", &C::bias, "true", "biases in Linear and LayerNorm (false: nanoGPT's bias-free layout)"),
-      key("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)", {}, nn::choices<nn::NormPlacement>().names()),
-      key("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer", {}, nn::choices<nn::NormType>().names()),
+      choice("norm", "model", &C::norm, "pre", "normalisation placement: Pre-LN, Post-LN or DeepNorm (arXiv:2203.00555)"),
+      choice("norm_type", "model", &C::norm_type, "layernorm", "normalisation layer"),
       // + the keys of the norm types (nn/choices.h: norm_eps)
-      key("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none", {}, nn::choices<nn::Pos>().names()),
+      choice("pos", "model", &C::pos, "learned", "position information: learned absolute, rotary (arXiv:2104.09864) or none"),
       // + the keys of the positions (nn/choices.h: rope_base)
-      key("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)", {}, nn::choices<nn::Ffn>().names()),
+      choice("ffn", "model", &C::ffn, "gelu", "feed-forward: GELU MLP 4C (gelu_tanh: GPT-2's tanh form), or gated GEGLU / SwiGLU (arXiv:2002.05202)"),
       key("tie_weights", "model", &C::tie_weights, "true", "share the token embedding with the output projection"),
       key("block", "model", &C::block, "transformer", "layer type: attention + MLP, or FLASH's gated attention unit GAU (arXiv:2202.10447)", {}, nn::block_registry().names()),
       // + the keys of the block types (nn/block_registry.h), appended here by table()
-      key("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)", {}, nn::choices<nn::AttnKind>().names()),
-      key("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)", {}, nn::choices<nn::AttnScale>().names()),
+      choice("attn", "model", &C::attn, "softmax", "attention normalisation: softmax, or relu(cS)^2/n with n the visible keys (FLASH)"),
+      choice("attn_scale", "model", &C::attn_scale, "sqrt", "score scale: 1/sqrt(d), or log_{block_size}(n)/sqrt(d) (entropy-invariant, =1/sqrt(d) at the training length)"),
       key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
-      key("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)", {}, nn::choices<nn::Layout>().names()),
+      choice("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)"),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
       key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, tokenizer_registry().names()),
@@ -77,7 +88,7 @@ std::vector<ConfigKey> fixed_keys() {
       key("ckpt_best", "training", &C::ckpt_best, "false", "also keep out_dir/ckpt_best.bin: the checkpoint of the lowest validation loss so far"),
       key("seed", "training", &C::seed, "1337", "seed of the one Rng (init, dropout, batches)", closed(0, kMaxSeed)),
       key("out_dir", "training", &C::out_dir, "out", "directory for checkpoints, tokenizer and logs"),
-      key("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)", {}, {"stop", "skip"}),
+      choice("nan_policy", "training", &C::nan_policy, "stop", "a NaN/inf loss or gradient: stop naming the step, or skip the step (no update; counted and logged)"),
       // optimizer and schedule
       key("optimizer", "optimizer", &C::optimizer, "adamw", "update rule (Lion: arXiv:2302.06675)", {}, optim::optimizer_names()),
       // + the keys of the optimizers (optim/registry.h), appended here by table()
@@ -89,21 +100,21 @@ std::vector<ConfigKey> fixed_keys() {
       key("loss", "loss", &C::loss, "ce", "training loss (docs/methods.md, \"Losses\"; evaluation always reports plain cross-entropy)", {}, nn::lm_loss_names()),
       // + the keys of the losses (nn/loss/registry.h)
       // fine-tuning (tlm tune; train/tune/tune.h; docs/methods.md, "LoRA", "Ladder Side-Tuning")
-      key("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)", {}, {"none", "full", "lora", "lst"}),
+      choice("tune_method", "tuning", &C::tune_method, "none", "fine-tune the checkpoint `backbone`: all weights, LoRA adapters, or a Ladder Side-Tuning side network (none: train from scratch)"),
       key("backbone", "tuning", &C::backbone, "", "the pretrained checkpoint to fine-tune (tlm tune --ckpt); its file hash is stored and checked"),
       key("lst_reduction", "tuning", &C::lst_reduction, "8", "LST: side width n_embd / r (r must divide n_embd, the head size and the MLP hidden size)", closed(1, 65536)),
       key("lst_gate_temperature", "tuning", &C::lst_gate_temperature, "0.1", "LST: T of the ladder gates mu = sigmoid(alpha / T)", above(0)),
       key("lst_fisher_samples", "tuning", &C::lst_fisher_samples, "1024", "LST: train windows (batch 1) whose summed squared gradients (empirical Fisher) score the backbone for the pruned side init, as in the paper (0: weight magnitude)", closed(0, 1 << 24)),
-      key("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)", {}, nn::choices<nn::LstOutput>().names()),
+      choice("lst_output", "tuning", &C::lst_output, "side", "LST: logits from the side network alone (the paper), or the backbone's output plus the side's correction (starts as the backbone)"),
       key("lora_rank", "tuning", &C::lora_rank, "8", "LoRA: rank r of the update B A on every attention and MLP Linear", closed(1, 65536)),
       key("lora_alpha", "tuning", &C::lora_alpha, "16", "LoRA: the update is scaled by lora_alpha / lora_rank", above(0)),
-      key("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement", {}, {"refuse", "replace"}),
+      choice("unseen_chars", "tuning", &C::unseen_chars, "refuse", "characters of the tuning text the backbone's tokenizer lacks: refuse, or replace each by unseen_replacement"),
       key("unseen_replacement", "tuning", &C::unseen_replacement, " ", "unseen_chars = replace: the text that replaces an unseen character (must be one token of the backbone)"),
       // system
       key("threads", "system", &C::threads, "0", "OpenMP/BLAS threads (0: all cores)", closed(0, 4096)),
-      key("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path", {}, nn::choices<nn::AttnKernel>().names()),
-      key("activation_checkpointing", "system", &C::activation_checkpointing, "none", "blocks: keep only each block's input during forward and recompute the block in backward (autograd/checkpoint.h): less activation memory for a second forward of each block; the same gradients (to the bit for pre-norm and GAU, to float32 rounding for post and deepnorm)", {}, {"none", "blocks"}),
-      key("precision", "system", &C::precision, "fp32", "mixed precision emulation (docs/methods.md, \"bf16 and fp16\"): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights", {}, {"fp32", "bf16", "fp16"}),
+      choice("attn_kernel", "system", &C::attn_kernel, "fused", "softmax attention: one tiled kernel with an online softmax, memory linear in the context (FlashAttention), or the plain matmul + causal softmax + matmul; the same values either way. Attention dropout, probes, relu2 and bf16/fp16 always run the plain path"),
+      choice("activation_checkpointing", "system", &C::activation_checkpointing, "none", "blocks: keep only each block's input during forward and recompute the block in backward (autograd/checkpoint.h): less activation memory for a second forward of each block; the same gradients (to the bit for pre-norm and GAU, to float32 rounding for post and deepnorm)"),
+      choice("precision", "system", &C::precision, "fp32", "mixed precision emulation (docs/methods.md, \"bf16 and fp16\"): matmul inputs, backward gradients through matmuls and saved activations in bf16/fp16 (stored as 16-bit), fp32 accumulation, softmax/norms/losses and master weights"),
       // mixed precision: fp16 loss scaling (optim/loss_scaler.h); ignored unless precision = fp16
       key("loss_scale", "system", &C::loss_scale, "dynamic", "precision = fp16: dynamic loss scaling, or a positive number as a static scale (1: no scaling)"),
       key("loss_scale_init", "system", &C::loss_scale_init, "65536", "loss_scale = dynamic: initial scale S0", {0, 18446744073709551616.0, true, false}),
@@ -210,6 +221,8 @@ KeyValue load(const TrainConfig& cfg, const ConfigKey& k) {
           const KeyValue* v = cfg.entry_values.find(k.name);
           TLM_CHECK(v != nullptr, "config: key '{}' has no value", k.name);
           return *v;
+        } else if constexpr (std::is_same_v<decltype(field), ConfigKey::ChoiceField>) {
+          return field.name(cfg);
         } else {
           return cfg.*field;
         }
@@ -228,6 +241,8 @@ void store(TrainConfig& cfg, const ConfigKey& k, KeyValue v, std::string_view sh
         using F = decltype(field);
         if constexpr (std::is_same_v<F, ConfigKey::EntryField>) {
           cfg.entry_values.set(k.name, std::move(v));
+        } else if constexpr (std::is_same_v<F, ConfigKey::ChoiceField>) {
+          field.set(cfg, std::get<std::string>(v));  // a name of the family (check_choice above)
         } else {
           using T = std::remove_reference_t<decltype(cfg.*field)>;
           cfg.*field = std::get<T>(std::move(v));
@@ -297,6 +312,7 @@ void set_json(TrainConfig& cfg, const ConfigKey& k, const nlohmann::json& j, std
 
 int ConfigKey::kind() const {
   if (const auto* e = std::get_if<EntryField>(&field)) return static_cast<int>(e->type);
+  if (std::holds_alternative<ChoiceField>(field)) return 3;  // its value is read and set as a name
   return static_cast<int>(field.index());
 }
 
@@ -411,26 +427,27 @@ void TrainConfig::validate() const {
   if (const auto& check = tokenizer_registry().get(tokenizer).check) check(entry_values);
   TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
             n_head);
-  TLM_CHECK(pos != "rope" || (n_embd / n_head) % 2 == 0,
+  TLM_CHECK(pos != nn::Pos::Rope || (n_embd / n_head) % 2 == 0,
             "config: pos = rope needs an even head size, but n_embd / n_head = {} / {} = {}",
             n_embd, n_head, n_embd / n_head);
   TLM_CHECK(window <= block_size,
             "config: window = {} is larger than the context block_size = {} (allowed: 0 = full, "
             "1 .. block_size)", window, block_size);
-  TLM_CHECK(layout != "hwfa" || (pos == "rope" && window > 0 && n_layer >= 2),
+  TLM_CHECK(layout != nn::Layout::Hwfa || (pos == nn::Pos::Rope && window > 0 && n_layer >= 2),
             "config: layout = hwfa needs pos = rope, window > 0 and n_layer >= 2 (got pos = {}, "
-            "window = {}, n_layer = {})", pos, window, n_layer);
-  TLM_CHECK(attn_scale != "logn" || block_size >= 2,
+            "window = {}, n_layer = {})", nn::name_of(pos), window, n_layer);
+  TLM_CHECK(attn_scale != nn::AttnScale::LogN || block_size >= 2,
             "config: attn_scale = logn needs block_size >= 2 (log base block_size), got {}",
             block_size);
-  TLM_CHECK(tune_method == "none" || !backbone.empty(),
-            "config: tune_method = {} needs backbone = the checkpoint to fine-tune", tune_method);
-  TLM_CHECK(tune_method != "lst" || n_embd % lst_reduction == 0,
+  TLM_CHECK(tune_method == TuneMethod::None || !backbone.empty(),
+            "config: tune_method = {} needs backbone = the checkpoint to fine-tune",
+            nn::name_of(tune_method));
+  TLM_CHECK(tune_method != TuneMethod::Lst || n_embd % lst_reduction == 0,
             "config: lst_reduction = {} does not divide n_embd = {} (the side width is n_embd / "
             "lst_reduction)", lst_reduction, n_embd);
-  TLM_CHECK(unseen_chars != "replace" || !unseen_replacement.empty(),
+  TLM_CHECK(unseen_chars != UnseenChars::Replace || !unseen_replacement.empty(),
             "config: unseen_chars = replace needs a non-empty unseen_replacement");
-  TLM_CHECK(loss_scale == "dynamic" || parse_loss_scale(loss_scale) > 0,
+  TLM_CHECK(loss_scale_is_dynamic() || parse_loss_scale(loss_scale) > 0,
             "config: loss_scale = {} is not 'dynamic' or a positive finite number (allowed: "
             "dynamic, or a number > 0 such as 1024; 1 = no scaling)", loss_scale);
   TLM_CHECK(loss_scale_min <= loss_scale_init,

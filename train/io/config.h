@@ -6,8 +6,13 @@
 //   ck.meta["config"] = cfg.to_json();                       // and back: TrainConfig::from_json
 //
 // One table (config_keys(), config.cpp) lists each key once: name, type, default, allowed values
-// or range, one-line help. The choices of loss, optimizer, schedule, tokenizer and block are
-// the names in their registries, and the keys the norm types, positions, block types, losses,
+// or range, one-line help. A choice key is a typed member: nn/'s enums for the model's choices
+// (norm, norm_type, pos, ffn, attn, attn_scale, attn_kernel, layout, lst_output; nn/choices.h)
+// and train's for its own (tune_method, nan_policy, precision, activation_checkpointing,
+// unseen_chars; train/io/run_choices.h), its names and parsing taken from the enum's family
+// (choice_member), so a name is parsed once, here. loss, optimizer, schedule, tokenizer and
+// block stay names of their registries (why: run_choices.h), their allowed values the names in
+// those registries, and the keys the norm types, positions, block types, losses,
 // optimizers, schedules and tokenizers name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
 // reference text (config_reference_markdown()) all read that table, so they cannot disagree.
 // Errors name the key, the value and what is allowed:
@@ -19,13 +24,17 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "autograd/precision.h"
+#include "nn/choices.h"
 #include "nn/entry_key.h"
+#include "train/io/run_choices.h"
 
 namespace tlm::train {
 
@@ -34,10 +43,15 @@ struct TrainConfig {
   int64_t n_layer, n_head, n_embd, block_size;
   double dropout;
   bool bias;
-  std::string norm, norm_type, pos;  // (the keys their entries name: entry_values)
-  std::string ffn;
+  nn::NormPlacement norm;
+  nn::NormType norm_type;  // (the keys the norm types and positions name: entry_values)
+  nn::Pos pos;
+  nn::Ffn ffn;
   bool tie_weights;
-  std::string block, attn, attn_scale, layout;
+  std::string block;  // a name of nn::block_registry()
+  nn::AttnKind attn;
+  nn::AttnScale attn_scale;
+  nn::Layout layout;
   int64_t window;  // (the block types' keys: entry_values)
   // ---- data ----
   std::string data, tokenizer;  // (the tokenizer's keys: entry_values)
@@ -50,7 +64,7 @@ struct TrainConfig {
   double ckpt_minutes;
   bool ckpt_best;
   std::string out_dir;
-  std::string nan_policy;
+  NanPolicy nan_policy;
   // ---- optimizer and schedule (their own keys: entry_values) ----
   std::string optimizer;
   double learning_rate;
@@ -58,16 +72,20 @@ struct TrainConfig {
   double weight_decay, grad_clip;
   std::string loss;  // (its keys: entry_values)
   // ---- fine-tuning (tlm tune, train/tune/tune.h) ----
-  std::string tune_method, backbone;
+  TuneMethod tune_method;
+  std::string backbone;
   int64_t lst_reduction, lst_fisher_samples, lora_rank;
   double lst_gate_temperature, lora_alpha;
-  std::string unseen_chars, unseen_replacement, lst_output;
+  UnseenChars unseen_chars;
+  std::string unseen_replacement;
+  nn::LstOutput lst_output;
   // ---- system ----
   int64_t threads;
-  std::string attn_kernel;
-  std::string activation_checkpointing;  // none | blocks (autograd/checkpoint.h)
-  std::string precision;
-  std::string loss_scale;  // "dynamic" or a positive number (static scale)
+  nn::AttnKernel attn_kernel;
+  ActivationCheckpointing activation_checkpointing;  // none | blocks (autograd/checkpoint.h)
+  Precision precision;
+  std::string loss_scale;  // "dynamic" or a positive number (static scale), as written
+  bool loss_scale_is_dynamic() const { return loss_scale == "dynamic"; }  // the one place it is read
   double loss_scale_init, loss_scale_growth, loss_scale_backoff, loss_scale_min;
   int64_t loss_scale_interval;
   double dist_bucket_mb;
@@ -110,24 +128,46 @@ double parse_loss_scale(std::string_view text);
 using ConfigRange = nn::KeyRange;  // "[0, 1)", ">= 1", "> 0"
 
 struct ConfigKey {
+  // A typed choice member (an enum of a family, nn/choices.h): its value read as its name and
+  // set from a name, and the names allowed (choice_member below builds one from the family).
+  struct ChoiceField {
+    std::function<const std::string&(const TrainConfig&)> name;
+    std::function<void(TrainConfig&, const std::string&)> set;  // a name of `names`
+    std::vector<std::string> names;
+  };
   // A key a registry entry names (nn/entry_key.h): its value is in TrainConfig::entry_values.
   struct EntryField {
     nn::KeyType type;
   };
   using Field = std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*,
-                             std::string TrainConfig::*, EntryField>;
+                             std::string TrainConfig::*, ChoiceField, EntryField>;
   std::string name;
   std::string group;          // "model", "data", "training", "optimizer", "loss", "system"
   Field field;
   std::string default_value;  // as it would be written after --set key=
   std::string help;
   ConfigRange range{};               // int and float keys
-  std::vector<std::string> choices;  // string keys; empty = any text
+  std::vector<std::string> choices;  // choice keys and registry names; empty = any text
 
   int kind() const;                // 0 int, 1 float, 2 bool, 3 string (= nn::KeyType)
   std::string type_name() const;  // "int" | "float" | "bool" | "string" | "choice"
   std::string allowed() const;    // "integer >= 1", "pre, post, deepnorm", "true, false", ...
 };
+
+// The choice field of an enum member of TrainConfig, from its family (nn::choices<E>()):
+//   choice_member(&TrainConfig::norm)  // names pre, post, deepnorm; "post" -> NormPlacement::Post
+// (A value cast from an integer that names no entry reads as an error naming the key.)
+template <class E>
+ConfigKey::ChoiceField choice_member(E TrainConfig::*member) {
+  return {[member](const TrainConfig& c) -> const std::string& {
+            for (const auto& e : nn::choices<E>().entries())
+              if (e.value == c.*member) return e.name;
+            TLM_FAIL("config: {} = {} is not allowed (allowed: {})", nn::choices<E>().key(),
+                     static_cast<int>(c.*member), fmt::join(nn::choices<E>().names(), ", "));
+          },
+          [member](TrainConfig& c, const std::string& name) { c.*member = nn::parse<E>(name); },
+          nn::choices<E>().names()};
+}
 
 const std::vector<ConfigKey>& config_keys();
 const ConfigKey* find_config_key(std::string_view name);  // nullptr if unknown

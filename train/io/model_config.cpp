@@ -21,7 +21,7 @@ nn::GPTConfig unvalidated_gpt_config(const TrainConfig& cfg) {
   g.window = cfg.window;
   g.layout = cfg.layout;
   g.attn_kernel = cfg.attn_kernel;
-  g.activation_checkpointing = cfg.activation_checkpointing == "blocks";
+  g.activation_checkpointing = cfg.activation_checkpointing == ActivationCheckpointing::Blocks;
   for (const nn::EntryKey& k : nn::gpt_entry_keys())
     if (const nn::KeyValue* v = cfg.entry_values.find(k.name)) g.keys.set(k.name, *v);
   return g;

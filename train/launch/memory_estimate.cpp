@@ -19,7 +19,7 @@ namespace {
 
 // Parameters of one norm layer of width C (nn/norm.cpp: LayerNorm weight [+ bias], RMSNorm gain).
 int64_t norm_params(const TrainConfig& c) {
-  return c.n_embd * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
+  return c.n_embd * (c.norm_type == nn::NormType::LayerNorm && c.bias ? 2 : 1);
 }
 
 }  // namespace
@@ -28,9 +28,9 @@ ModelSize model_size(const TrainConfig& c, int64_t V) {
   const int64_t C = c.n_embd, L = c.n_layer;
   // One block of the config's type, from its registry entry (nn/block_registry.h:BlockShape).
   const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
-  const int64_t wpe = c.pos == "learned" ? c.block_size * C : 0;
+  const int64_t wpe = c.pos == nn::Pos::Learned ? c.block_size * C : 0;
   ModelSize m;
-  m.params = V * C + wpe + L * block.params + (c.norm == "pre" ? norm_params(c) : 0) +
+  m.params = V * C + wpe + L * block.params + (c.norm == nn::NormPlacement::Pre ? norm_params(c) : 0) +
              (c.tie_weights ? 0 : V * C);
   m.params_non_embedding = m.params - wpe;
   const double N = static_cast<double>(m.params_non_embedding);
@@ -63,12 +63,12 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
   const double C = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
   const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
   const double half = block.saved_half, full = block.saved_full;
-  const bool sixteen = c.precision != "fp32";
+  const bool sixteen = c.precision != Precision::F32;
   const double tokens = static_cast<double>(c.batch_size * c.block_size);
   const double one_layer = tokens * (half * (sixteen ? 2 : 4) + full * 4);
   // activation_checkpointing = blocks keeps each block's input (fp32) and, during backward, one
   // block's recomputed activations at a time.
-  const bool recompute = c.activation_checkpointing == "blocks";
+  const bool recompute = c.activation_checkpointing == ActivationCheckpointing::Blocks;
   const double layer_bytes = recompute ? tokens * L * C * 4 : L * one_layer;
   const double recomputed_block = recompute ? one_layer : 0;
   const double outside = tokens * 4 * (2 * C + static_cast<double>(V) + (c.dropout > 0 ? C : 0));
@@ -77,7 +77,7 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
   // made while its saved activations are alive, and those activations are freed when it is
   // done. After k of L layers, gradients + activations = E + (k + 1) G_l + (L - k) A_l: highest
   // at k = 0 when a layer's gradients G_l are at most its activations A_l, else at k = L - 1.
-  const int64_t embedding_grad = 4 * (V + (c.pos == "learned" ? c.block_size : 0)) * c.n_embd;
+  const int64_t embedding_grad = 4 * (V + (c.pos == nn::Pos::Learned ? c.block_size : 0)) * c.n_embd;
   const double G_l = static_cast<double>(std::max<int64_t>(0, 4 * P - embedding_grad)) / L;
   const double A_l = (layer_bytes + recomputed_block) / L;
   const int64_t grads_at_peak = embedding_grad + static_cast<int64_t>(G_l + (L - 1) * std::max(0.0, G_l - A_l));

@@ -21,9 +21,9 @@ LoadedModel load_trained_model(const Checkpoint& ck, const std::string& path) {
             "checkpoint {}: not a tlm training checkpoint (no config, tokenizer or step)", path);
   LoadedModel m;
   m.config = TrainConfig::from_json(ck.meta.at("config"), path);
-  TLM_CHECK(m.config.tune_method == "none",
+  TLM_CHECK(m.config.tune_method == TuneMethod::None,
             "checkpoint {}: a fine-tuned checkpoint (tune_method = {}); load it with load_model",
-            path, m.config.tune_method);
+            path, nn::name_of(m.config.tune_method));
   m.tokenizer = load_tokenizer(ck.meta.at("tokenizer"));
   m.step = ck.meta.at("step").get<int64_t>();
   Rng init(0);

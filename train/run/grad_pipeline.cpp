@@ -15,13 +15,13 @@ GradientPipeline::GradientPipeline(GradPipelineOptions options,
                                    optim::LossScaler* scaler)
     : options_(std::move(options)), named_(std::move(named)), world_(world), buckets_(buckets),
       scaler_(scaler) {
-  TLM_CHECK(options_.nan_policy == "stop" || options_.nan_policy == "skip",
-            "config: nan_policy = {} (allowed: stop, skip)", options_.nan_policy);
+  TLM_CHECK(options_.nan_policy == NanPolicy::Stop || options_.nan_policy == NanPolicy::Skip,
+            "config: nan_policy = {} (allowed: stop, skip)", static_cast<int>(options_.nan_policy));
   TLM_CHECK(!distributed() || buckets_, "GradientPipeline: ranks > 1 need gradient buckets");
 }
 
 GradDecision GradientPipeline::non_finite(const std::string& what, int64_t step) const {
-  const bool skip = options_.nan_policy == "skip";
+  const bool skip = options_.nan_policy == NanPolicy::Skip;
   if (!skip && world_) world_->mark_collective_error();  // decided on reduced values
   TLM_CHECK(skip,
             "train: {} at step {}; stopping without saving (the last checkpoint is intact; "

@@ -12,7 +12,7 @@
 // It returns a decision: apply (with the clip factor) or skip (with the reason); the caller
 // (TrainStep, train_step.h) zeroes the gradients of a skipped step.
 //
-//   GradientPipeline pipe({.grad_clip = 1.0, .nan_policy = "skip"}, named_params);
+//   GradientPipeline pipe({.grad_clip = 1.0, .nan_policy = NanPolicy::Skip}, named_params);
 //   GradDecision d = pipe.run(params, loss_sum, micro_batches, /*stop_requested=*/false, step);
 //   if (d.apply()) opt.step(d.clip);
 #pragma once
@@ -26,6 +26,7 @@
 #include "tensor/tensor.h"
 #include "train/dist/distributed.h"
 #include "train/dist/grad_buckets.h"
+#include "train/io/run_choices.h"
 
 namespace tlm::train {
 
@@ -44,7 +45,7 @@ struct GradDecision {
 
 struct GradPipelineOptions {
   double grad_clip = 0;             // max global norm; 0 = no clipping
-  std::string nan_policy = "stop";  // stop | skip (the config key)
+  NanPolicy nan_policy = NanPolicy::Stop;  // stop | skip (the config key)
 };
 
 class GradientPipeline {

@@ -2,12 +2,10 @@
 
 namespace tlm::train {
 
-Precision run_precision(const TrainConfig& cfg) { return parse_precision(cfg.precision); }
-
 std::unique_ptr<optim::LossScaler> make_loss_scaler(const TrainConfig& cfg) {
-  if (run_precision(cfg) != Precision::F16) return nullptr;
+  if (cfg.precision != Precision::F16) return nullptr;
   optim::LossScalerOptions o;
-  o.dynamic = cfg.loss_scale == "dynamic";
+  o.dynamic = cfg.loss_scale_is_dynamic();
   o.init_scale = o.dynamic ? cfg.loss_scale_init : parse_loss_scale(cfg.loss_scale);
   TLM_CHECK(o.init_scale > 0, "config: loss_scale = {} is not 'dynamic' or a positive finite "
             "number (allowed: dynamic, or a number > 0 such as 1024; 1 = no scaling)",

@@ -1,8 +1,8 @@
 // The training loop's side of mixed precision (docs/methods.md, "bf16 and fp16", "Loss scaling"):
-// the precision and the fp16 loss scaler a config describes, and the per-step statistics the log
+// the fp16 loss scaler a config describes (the precision itself is cfg.precision, typed), and the per-step statistics the log
 // shows.
 //
-//   Precision p = run_precision(cfg);                  // precision = fp32 | bf16 | fp16
+//   Precision p = cfg.precision;                       // precision = fp32 | bf16 | fp16 (typed)
 //   std::unique_ptr<optim::LossScaler> s = make_loss_scaler(cfg);  // fp16 only, else null
 #pragma once
 
@@ -14,7 +14,6 @@
 
 namespace tlm::train {
 
-Precision run_precision(const TrainConfig& cfg);
 // The scaler of precision = fp16 (loss_scale = dynamic, or a static number); null otherwise.
 std::unique_ptr<optim::LossScaler> make_loss_scaler(const TrainConfig& cfg);
 

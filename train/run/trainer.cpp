@@ -70,11 +70,11 @@ nlohmann::json TrainSummary::to_json() const {
                       {"optimizer_buffers_per_param", optimizer_buffers_per_param},
                       {"activation_bytes", activation_bytes}};
   if (std::isfinite(initial_val_loss)) j["initial_val_loss"] = initial_val_loss;
-  if (precision != "fp32") {
-    j["precision"] = precision;
+  if (precision != Precision::F32) {
+    j["precision"] = precision_name(precision);
     j["precision_kernel"] = precision_kernel;  // avx512_bf16 | emulated (autograd/precision.h)
   }
-  if (precision == "fp16") {
+  if (precision == Precision::F16) {
     j["loss_scale"] = loss_scale;
     j["scaler_skipped_steps"] = scaler_skipped_steps;
   }
@@ -120,7 +120,7 @@ LoadedModel load_model(const std::string& path) {
   // The model's tensors only (not the optimizer state a training checkpoint also holds).
   Checkpoint ck = load_checkpoint(path, [](std::string_view name) { return name.starts_with("model."); });
   const bool tuned = ck.meta.contains("config") && ck.meta.at("config").is_object() &&
-                     json_string_or(ck.meta.at("config"), "tune_method", "none") != "none";
+                     is_tuned_config(ck.meta.at("config"));
   return with_metadata_errors(path, [&] {
     if (!tuned) return load_trained_model(ck, path);  // train/model/loaded_model.h
     return load_tuned(ck, TrainConfig::from_json(ck.meta.at("config"), path), path);  // train/tune/tune.h
@@ -136,7 +136,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   cfg_.validate();
   cfg_.data = absolute_data_path(cfg_.data);  // so eval, resume and diag work from any directory
   cfg_.tokenizer_file = absolute_data_path(cfg_.tokenizer_file);
-  precision_ = run_precision(cfg_);
+  precision_ = cfg_.precision;
   scaler_ = make_loss_scaler(cfg_);
   if (!world) solo_ = std::make_unique<Distributed>();
   world_ = world ? world : solo_.get();
@@ -147,7 +147,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   threads_ = kernels::num_threads();
   uint64_t data_bytes = 0;
   uint32_t data_crc = 0;
-  if (cfg_.tune_method != "none") {
+  if (cfg_.tune_method != TuneMethod::None) {
     init_tuning_(resume);  // train/tune/tune.h
   } else if (is_synthetic_data(cfg_.data)) {
     // A built-in task: batches are generated; the tokenizer just names its symbols.
@@ -196,7 +196,7 @@ Trainer::Trainer(const TrainConfig& cfg, bool resume, Distributed* world)
   }
 
   Rng init(derive_seed(cfg_.seed, Stream::Init));
-  if (cfg_.tune_method == "none")
+  if (cfg_.tune_method == TuneMethod::None)
     model_ = std::make_unique<nn::GPT>(gpt_config(cfg_, tokenizer_->vocab_size()), init);
   else
     side_ = prepare_tuning(*model_, cfg_, init, resume ? std::map<std::string, Tensor>{} : lst_importance_());
@@ -277,7 +277,7 @@ void Trainer::init_tuning_(bool resume) {
 
 std::map<std::string, Tensor> Trainer::lst_importance_() {
   // Only a fresh LST run prunes (a resume takes the side weights from its checkpoint).
-  if (cfg_.tune_method != "lst") return {};
+  if (cfg_.tune_method != TuneMethod::Lst) return {};
   const auto t0 = std::chrono::steady_clock::now();
   std::map<std::string, Tensor> importance;
   if (cfg_.lst_fisher_samples > 0) {
@@ -366,7 +366,7 @@ void Trainer::restore_(const std::string& path) {
     else if (name.rfind("optim.", 0) == 0) opt_state.tensors[name.substr(6)] = t;
     else if (name == kCostEmbeddingTensor && loss_type_->needs_cost_embedding) loss_options_.emo_embedding = t;
   }
-  if (cfg_.tune_method != "none")
+  if (cfg_.tune_method != TuneMethod::None)
     load_trained(trained_parameters(*model_, side_.get()), model_state, path);
   else
     model_->load_state_dict(model_state);
@@ -544,7 +544,7 @@ TrainSummary Trainer::run(std::FILE* out) {
     log.write(lst_init_);
     progress.message(lst_init_message_);
   }
-  if (cfg_.tune_method != "none" && step_ == 0) {  // the loss before tuning, at step 0
+  if (cfg_.tune_method != TuneMethod::None && step_ == 0) {  // the loss before tuning, at step 0
     do_eval();
     s.initial_val_loss = last.val_loss;
   }
@@ -639,7 +639,7 @@ TrainSummary Trainer::run(std::FILE* out) {
   s.tokens_per_s = s.ms_per_iter > 0 ? static_cast<double>(tokens_per_step) / (s.ms_per_iter / 1000.0) : 0;
   s.iters = step_;
   s.skipped_steps = skipped_steps_;
-  s.precision = std::string(precision_name(precision_));
+  s.precision = precision_;
   s.precision_kernel = std::string(tlm::precision_kernel(precision_));
   s.activation_bytes = activation_bytes_;
   if (scaler_) {

@@ -99,7 +99,7 @@ struct TrainSummary {
   int64_t optimizer_buffers_per_param = 0;  // AdamW 2, Lion 1, SGD with momentum 1
   int64_t activation_bytes = 0;  // max over steps: bytes held after forward + loss, before backward
   std::string precision_kernel = "fp32";  // what ran the products: fp32 | avx512_bf16 | emulated
-  std::string precision = "fp32";  // fp16 only: the loss scaler at the end (whole run)
+  Precision precision = Precision::F32;  // fp16 only: the loss scaler at the end (whole run)
   double loss_scale = 1;
   int64_t scaler_skipped_steps = 0;
   nlohmann::json to_json() const;

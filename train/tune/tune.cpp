@@ -90,6 +90,11 @@ void check_backbone(const BackboneRef& expected, const std::string& tuned) {
             tuned, expected.path, now.bytes, now.fnv1a64, expected.bytes, expected.fnv1a64);
 }
 
+bool is_tuned_config(const nlohmann::json& config) {
+  const nn::Choice<TuneMethod>* m = nn::choices<TuneMethod>().find(json_string_or(config, "tune_method", "none"));
+  return m == nullptr || m->value != TuneMethod::None;
+}
+
 LoadedModel load_backbone(const std::string& path) {
   TLM_CHECK(!path.empty(), "tune: no backbone checkpoint given (backbone / --ckpt)");
   TLM_CHECK(std::filesystem::exists(path), "tune: the backbone checkpoint '{}' does not exist",
@@ -103,7 +108,7 @@ LoadedModel load_backbone(const std::string& path) {
   TLM_CHECK(ck.meta.contains("config") && ck.meta.at("config").is_object(),
             "tune: '{}' is not a tlm training checkpoint (no config)", path);
   const std::string method = json_string_or(ck.meta.at("config"), "tune_method", "none");
-  TLM_CHECK(method == "none", "tune: '{}' is itself a fine-tuned checkpoint (tune_method = {}); "
+  TLM_CHECK(!is_tuned_config(ck.meta.at("config")), "tune: '{}' is itself a fine-tuned checkpoint (tune_method = {}); "
             "tune from a checkpoint written by tlm train", path, method);
   try {
     return load_trained_model(path);  // train/model/loaded_model.h
@@ -114,7 +119,8 @@ LoadedModel load_backbone(const std::string& path) {
 
 TrainConfig tune_config(const std::string& backbone_path, const std::string& method,
                         const std::string& data, const std::vector<std::string>& sets) {
-  TLM_CHECK(method == "full" || method == "lora" || method == "lst",
+  const nn::Choice<TuneMethod>* chosen = nn::choices<TuneMethod>().find(method);
+  TLM_CHECK(chosen != nullptr && chosen->value != TuneMethod::None,
             "tune: --method '{}' is not one of lst, lora, full", method);
   TLM_CHECK(std::filesystem::exists(backbone_path), "tune: the backbone checkpoint '{}' does not "
             "exist", backbone_path);
@@ -127,7 +133,7 @@ TrainConfig tune_config(const std::string& backbone_path, const std::string& met
   TLM_CHECK(ck.meta.contains("config"), "tune: '{}' is not a tlm training checkpoint (no config)",
             backbone_path);
   TrainConfig cfg = TrainConfig::from_json(ck.meta.at("config"), backbone_path);
-  cfg.tune_method = method;
+  cfg.tune_method = chosen->value;
   cfg.backbone = backbone_ref(backbone_path).path;
   cfg.data = data;
   cfg.out_dir = (std::filesystem::path(cfg.backbone).parent_path() / ("tune-" + method)).string();
@@ -158,8 +164,7 @@ TrainConfig tune_resume_config(const std::string& backbone_path, const std::stri
   ck.meta = load_checkpoint_meta(ckpt);
   TLM_CHECK(ck.meta.contains("config") && ck.meta.at("config").is_object(), "tune --resume: {} "
             "holds no config; was it written by tlm tune?", ckpt);
-  const std::string saved_method = json_string_or(ck.meta.at("config"), "tune_method", "none");
-  TLM_CHECK(saved_method != "none", "tune --resume: {} is a tlm train checkpoint (tune_method = "
+  TLM_CHECK(is_tuned_config(ck.meta.at("config")), "tune --resume: {} is a tlm train checkpoint (tune_method = "
             "none); resume it with tlm train --resume --set out_dir={}", ckpt, out_dir);
   // --ckpt, --method and --data are keys like the others: equal to the checkpoint's, or refused.
   std::vector<std::string> assignments;
@@ -199,7 +204,7 @@ std::string encodable_text(const std::string& text, const Tokenizer& tok, const 
     if (!it->second) ++unseen;
     i += n;
   }
-  if (replaced) *replaced = cfg.unseen_chars == "replace" ? unseen : 0;
+  if (replaced) *replaced = cfg.unseen_chars == UnseenChars::Replace ? unseen : 0;
   if (unseen == 0) return text;
   std::string examples;
   int64_t distinct = 0;
@@ -208,7 +213,7 @@ std::string encodable_text(const std::string& text, const Tokenizer& tok, const 
       if (!examples.empty()) examples += ' ';
       examples += shown(sym);
     }
-  if (cfg.unseen_chars != "replace")
+  if (cfg.unseen_chars != UnseenChars::Replace)
     TLM_FAIL("tune: {} has {} characters ({} distinct: {}{}) that the backbone's {} tokenizer "
              "(vocabulary {}) does not have; set unseen_chars = replace to replace each by "
              "unseen_replacement = '{}', or use text in the backbone's vocabulary",
@@ -236,21 +241,21 @@ std::string encodable_text(const std::string& text, const Tokenizer& tok, const 
 
 std::unique_ptr<nn::LadderSide> prepare_tuning(nn::GPT& model, const TrainConfig& cfg, Rng& rng,
                                                std::map<std::string, Tensor> importance) {
-  if (cfg.tune_method == "full") {
+  if (cfg.tune_method == TuneMethod::Full) {
     model.set_requires_grad(true);
     return nullptr;
   }
-  if (cfg.tune_method == "lora") {
+  if (cfg.tune_method == TuneMethod::Lora) {
     nn::apply_lora(model, {.rank = cfg.lora_rank, .alpha = cfg.lora_alpha}, rng);
     return nullptr;
   }
-  TLM_CHECK(cfg.tune_method == "lst", "tune: tune_method = '{}' is not one of full, lora, lst",
-            cfg.tune_method);
+  TLM_CHECK(cfg.tune_method == TuneMethod::Lst, "tune: tune_method = '{}' is not one of full, lora, lst",
+            nn::name_of(cfg.tune_method));
   return std::make_unique<nn::LadderSide>(
       model,
       nn::LSTOptions{.reduction = cfg.lst_reduction,
                      .gate_temperature = cfg.lst_gate_temperature,
-                     .output = nn::parse<nn::LstOutput>(cfg.lst_output),
+                     .output = cfg.lst_output,
                      .importance = std::move(importance)},
       rng);
 }
@@ -284,7 +289,7 @@ void load_trained(const std::vector<std::pair<std::string, Tensor>>& params,
 
 LoadedModel load_tuned(const Checkpoint& ck, const TrainConfig& cfg, const std::string& path) {
   TLM_CHECK(ck.meta.contains("backbone"), "checkpoint {}: tune_method = {} but no backbone "
-            "reference", path, cfg.tune_method);
+            "reference", path, nn::name_of(cfg.tune_method));
   const BackboneRef ref = BackboneRef::from_json(ck.meta.at("backbone"), path);
   check_backbone(ref, path);
   LoadedModel bb = load_backbone(ref.path);

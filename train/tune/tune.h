@@ -49,6 +49,11 @@ BackboneRef backbone_ref(const std::string& path);
 // `tuned` (a checkpoint path, for the message) was made from it.
 void check_backbone(const BackboneRef& expected, const std::string& tuned);
 
+// Whether a checkpoint's config (its meta "config") is of a fine-tuning run: its tune_method
+// (none if absent) is not none. A value that names no method counts as tuned (reading the config
+// then refuses it, naming the key).
+bool is_tuned_config(const nlohmann::json& config);
+
 // A `tlm train` checkpoint to tune from; a missing, corrupt or itself tuned file is refused.
 LoadedModel load_backbone(const std::string& path);
 

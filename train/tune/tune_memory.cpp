@@ -17,10 +17,10 @@ namespace tlm::train {
 namespace {
 
 int64_t mlp_hidden(const TrainConfig& c) {
-  return nn::MLP::default_hidden(c.n_embd, nn::parse<nn::Ffn>(c.ffn));
+  return nn::MLP::default_hidden(c.n_embd, c.ffn);
 }
 int64_t norm_params(const TrainConfig& c, int64_t width) {
-  return width * (c.norm_type == "layernorm" && c.bias ? 2 : 1);
+  return width * (c.norm_type == nn::NormType::LayerNorm && c.bias ? 2 : 1);
 }
 int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
 
@@ -61,22 +61,22 @@ void sort_parts(MemoryEstimate& m) {
 }  // namespace
 
 int64_t tuned_parameters(const TrainConfig& c, int64_t vocab) {
-  if (c.tune_method == "full") return model_size(c, vocab).params;
-  if (c.tune_method == "lora") {
+  if (c.tune_method == TuneMethod::Full) return model_size(c, vocab).params;
+  if (c.tune_method == TuneMethod::Lora) {
     int64_t per_layer = 0;
     for (const auto& [in, out] : block_linears(c)) per_layer += c.lora_rank * (in + out);
     return c.n_layer * per_layer;
   }
-  TLM_CHECK(c.tune_method == "lst", "tune: tune_method = '{}' is not one of full, lora, lst",
-            c.tune_method);
+  TLM_CHECK(c.tune_method == TuneMethod::Lst, "tune: tune_method = '{}' is not one of full, lora, lst",
+            nn::name_of(c.tune_method));
   return lst_side_parameters(c);
 }
 
 MemoryEstimate estimate_tune_memory(const TrainConfig& c, int64_t vocab, int64_t data_bytes,
                                     bool resume) {
-  if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);  // as training
+  if (c.tune_method == TuneMethod::Full) return estimate_memory(c, vocab, data_bytes);  // as training
   const MemoryEstimate training = estimate_tuning_steps(c, vocab, data_bytes);
-  if (c.tune_method != "lst" || resume || c.lst_fisher_samples == 0) return training;
+  if (c.tune_method != TuneMethod::Lst || resume || c.lst_fisher_samples == 0) return training;
   // A fresh LST run first scores the backbone (nn::empirical_fisher): the backbone's weights and
   // gradients, float64 sums for every weight, a forward and backward at batch 1.
   TrainConfig one = c;
@@ -97,15 +97,15 @@ MemoryEstimate estimate_tune_memory(const TrainConfig& c, int64_t vocab, int64_t
 }
 
 MemoryEstimate estimate_tuning_steps(const TrainConfig& c, int64_t vocab, int64_t data_bytes) {
-  if (c.tune_method == "full") return estimate_memory(c, vocab, data_bytes);
+  if (c.tune_method == TuneMethod::Full) return estimate_memory(c, vocab, data_bytes);
   const int64_t P = model_size(c, vocab).params, Pt = tuned_parameters(c, vocab);
   const double tokens = static_cast<double>(c.batch_size * c.block_size);
   const double C = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
   const double V = static_cast<double>(vocab);
-  const double half_bytes = c.precision != "fp32" ? 2 : 4;
+  const double half_bytes = c.precision != Precision::F32 ? 2 : 4;
   double activations = 0;
   std::vector<std::pair<std::string, int64_t>> extra;
-  if (c.tune_method == "lora") {
+  if (c.tune_method == TuneMethod::Lora) {
     // What the full run saves, plus x A^T of each adapter, less the frozen LM head's input.
     const std::map<std::string, int64_t> full = [&] {
       const MemoryEstimate m = estimate_memory(c, vocab);
@@ -119,7 +119,7 @@ MemoryEstimate estimate_tuning_steps(const TrainConfig& c, int64_t vocab, int64_
     const nn::BlockShape side = side_block(c);
     const double layer = side.saved_half * half_bytes + side.saved_full * 4 + 2 * static_cast<double>(S) * half_bytes;
     activations = tokens * (L * layer + 4 * (2 * static_cast<double>(S) + V));
-    const double states = L + 1 + (c.lst_output == "residual" ? 1 : 0);
+    const double states = L + 1 + (c.lst_output == nn::LstOutput::Residual ? 1 : 0);
     extra.emplace_back("backbone hidden states", static_cast<int64_t>(tokens * 4 * states * C));
   }
   MemoryEstimate m;
