@@ -228,6 +228,7 @@ TEST(Tune, MissingCorruptMovedAndChangedBackbonesAreRefused) {
   testing::write_bytes(f.dir / "junk.bin", "this is not a checkpoint at all, just some bytes....");
   EXPECT_TLM_ERROR(tune_config(f.dir / "junk.bin", "lst", "", {}), "cannot use");
   EXPECT_TLM_ERROR(tune_config(f.backbone, "adapter", "", {}), "not one of lst, lora, full");
+  EXPECT_TLM_ERROR(tune_config(f.backbone, "none", "", {}), "--method 'none' is not one of lst, lora, full");
 
   Trainer t(f.tune("lst", {"max_iters=2"}), false);
   t.run(stderr);
