@@ -18,6 +18,18 @@ namespace tlm::train {
 
 namespace {
 
+// "char: one id per character of the data; bpe: ...": the tokenizer key's help, from each
+// entry's own help line (train/data/tokenizer.cpp).
+const char* tokenizer_help() {
+  static const std::string help = [] {
+    std::string h;
+    for (const TokenizerType& t : tokenizer_registry().entries())
+      h += fmt::format("{}{}: {}", h.empty() ? "" : "; ", t.name, t.help);
+    return h;
+  }();
+  return help.c_str();
+}
+
 using C = TrainConfig;
 
 using nn::KeyRange;
@@ -71,7 +83,7 @@ std::vector<ConfigKey> fixed_keys() {
       choice("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)"),
       // data
       key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
-      key("tokenizer", "data", &C::tokenizer, "char", "char: one id per character; bpe: byte-level BPE trained on the data; gpt2: GPT-2's tokenizer from tokenizer_dir", {}, tokenizer_registry().names()),
+      key("tokenizer", "data", &C::tokenizer, "char", tokenizer_help(), {}, tokenizer_registry().names()),
       // + the keys of the tokenizers (train/data/tokenizer.h)
       key("tokenizer_file", "data", &C::tokenizer_file, "", "a tokenizer file written by `tlm tokenize` (its kind and vocabulary replace tokenizer and bpe_vocab_size); empty: train one on the data"),
       key("allow_binary", "data", &C::allow_binary, "false", "train on a file even if it is mostly not UTF-8 text (invalid UTF-8 or control bytes)"),
