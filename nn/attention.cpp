@@ -6,6 +6,14 @@
 
 namespace tlm::nn {
 
+void rope_rotate(Tensor& q, Tensor& k, RopeTables& tables, int64_t offset, int64_t block_size,
+                 double base) {
+  const int64_t T = q.size(-2), D = q.size(-1);
+  ensure_rope_tables(tables, offset + T, block_size, D, base, q.dtype());
+  q = rope(q, tables, offset);
+  k = rope(k, tables, offset);
+}
+
 void AttentionOptions::validate() const {
   TLM_CHECK(n_embd > 0, "attention: n_embd must be > 0, got {}", n_embd);
   TLM_CHECK(n_head > 0, "attention: n_head must be > 0, got {}", n_head);
@@ -13,10 +21,10 @@ void AttentionOptions::validate() const {
             n_embd);
   TLM_CHECK(block_size > 0, "attention: block_size must be > 0, got {}", block_size);
   TLM_CHECK(dropout >= 0 && dropout < 1, "attention: dropout must be in [0, 1), got {}", dropout);
-  TLM_CHECK(pos != Pos::Rope || (n_embd / n_head) % 2 == 0,
-            "attention: pos = 'rope' needs an even head size, got n_embd / n_head = {}",
+  TLM_CHECK(!rotates_pairs(pos) || (n_embd / n_head) % 2 == 0,
+            "attention: pos = '{}' needs an even head size, got n_embd / n_head = {}", name_of(pos),
             n_embd / n_head);
-  TLM_CHECK(pos != Pos::Rope || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
+  TLM_CHECK(!rotates_pairs(pos) || rope_base > 1, "attention: rope_base must be > 1, got {}", rope_base);
   TLM_CHECK(scale >= 0, "attention: scale must be >= 0 (0 = 1/sqrt(D)), got {}", scale);
   TLM_CHECK(window >= 0, "attention: window must be >= 0 (0 = full causal), got {}", window);
   TLM_CHECK(window <= block_size, "attention: window = {} is larger than the context block_size "
@@ -67,11 +75,8 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Rng& rng, KVCache::Layer* c
   Tensor k = project(1);  // [B,H,T,D]
   Tensor v = project(2);  // [B,H,T,D]
 
-  if (opt_.pos == Pos::Rope) {
-    ensure_rope_tables(rope_, offset + T, opt_.block_size, D, opt_.rope_base, x.dtype());
-    q = rope(q, rope_, offset);
-    k = rope(k, rope_, offset);
-  }
+  if (const auto rotate = choice_of(opt_.pos).impl.rotate)  // rope (nn/choices.cpp)
+    rotate(q, k, rope_, offset, opt_.block_size, opt_.rope_base);
 
   int64_t mask_offset = 0;
   if (cache) {

@@ -25,6 +25,11 @@
 
 namespace tlm::nn {
 
+// The pos = rope entry's rotation (nn/choices.h PositionForm): q, k [..., T, D] <- RoPE(q), RoPE(k)
+// at positions offset .. offset+T-1, theta_i = base^(-2i/D) (RoFormer, arXiv:2104.09864).
+void rope_rotate(Tensor& q, Tensor& k, RopeTables& tables, int64_t offset, int64_t block_size,
+                 double base);
+
 struct AttentionOptions {
   int64_t n_embd = 128;      // C
   int64_t n_head = 4;        // H; D = C / H

@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "autograd/ops.h"
+#include "nn/attention.h"
 #include "nn/attention_weights.h"
 #include "nn/norm.h"
 
@@ -62,14 +63,17 @@ const Registry<Choice<Ffn>>& choices<Ffn>() {
 
 template <>
 const Registry<Choice<Pos>>& choices<Pos>() {
-  static const auto r = family<Pos>("pos", {{"learned", Pos::Learned, "learned absolute (wpe)"},
-                                            {"rope", Pos::Rope, "rotary (RoFormer)",
-                                             {EntryKey::number("rope_base", "10000",
-                                                               "RoPE frequency base theta (pos = rope)",
-                                                               KeyRange::above(0))}},
-                                            {"none", Pos::None, "no positions (NoPE)"}});
+  static const auto r = family<Pos>(
+      "pos", {{"learned", Pos::Learned, "learned absolute (wpe)", {}, {/*learned_table=*/true, nullptr}},
+              {"rope", Pos::Rope, "rotary (RoFormer)",
+               {EntryKey::number("rope_base", "10000", "RoPE frequency base theta (pos = rope)",
+                                 KeyRange::above(0))},
+               {/*learned_table=*/false, rope_rotate}},
+              {"none", Pos::None, "no positions (NoPE)", {}, {false, nullptr}}});
   return r;
 }
+
+bool rotates_pairs(Pos pos) { return choice_of(pos).impl.rotate != nullptr; }
 
 template <>
 const Registry<Choice<AttnKind>>& choices<AttnKind>() {

@@ -12,7 +12,7 @@
 //   NormPlacement   norm         pre | post | deepnorm         (nn/transformer_block.h)
 //   NormType        norm_type    layernorm | rmsnorm           (nn/norm.h)   norm_eps; the Norm
 //   Ffn             ffn          gelu | gelu_tanh | geglu | swiglu  (nn/mlp.h)  its FfnForm
-//   Pos             pos          learned | rope | none         (nn/attention.h)  rope: rope_base
+//   Pos             pos          learned | rope | none         (nn/attention.h)  rope: rope_base; its PositionForm
 //   AttnKind        attn         softmax | relu2               (nn/attention_weights.h)  its AttentionForm
 //   AttnScale       attn_scale   sqrt | logn                   (nn/attention_weights.h)
 //   AttnKernel      attn_kernel  fused | composed              (nn/attention_weights.h)
@@ -30,7 +30,8 @@
 #include "nn/registry.h"
 
 namespace tlm {
-class Tensor;  // tensor/tensor.h
+class Tensor;       // tensor/tensor.h
+struct RopeTables;  // autograd/ops/rope.h
 }
 
 namespace tlm::nn {
@@ -71,6 +72,23 @@ template <>
 struct ChoiceFactory<Ffn> {
   using type = FfnForm;
 };
+
+// pos: where a position scheme acts -- a learned table added to the token embeddings (GPT's wpe,
+// which limits the length to block_size), and/or a rotation of queries and keys inside every
+// attention (CausalSelfAttention, GAU). A scheme with neither is NoPE.
+struct PositionForm {
+  bool learned_table = false;
+  // q, k [..., T, D] of positions offset .. offset+T-1 -> rotated in place of the inputs (D even);
+  // tables: the attention's sin/cos cache, grown as needed; nullptr: attention sees no positions.
+  void (*rotate)(Tensor& q, Tensor& k, RopeTables& tables, int64_t offset, int64_t block_size,
+                 double base) = nullptr;
+};
+template <>
+struct ChoiceFactory<Pos> {
+  using type = PositionForm;
+};
+// Whether pos rotates pairs of q/k features (so needs an even head size).
+bool rotates_pairs(Pos pos);
 
 // attn: how raw scores S = q k^T become attention weights (nn/attention_weights.h), and, where
 // the form has one, the tiled kernel that computes A v without holding A.

@@ -14,8 +14,8 @@ void GAUBlockOptions::validate() const {
   TLM_CHECK(expansion_dim >= 0, "gau_expansion: the expansion size e must be > 0, got {}",
             expansion_dim);
   TLM_CHECK(attn_dim > 0, "gau_attn_dim: the attention size s must be > 0, got {}", attn_dim);
-  TLM_CHECK(a.pos != Pos::Rope || attn_dim % 2 == 0, "gau_attn_dim: pos = rope needs an even "
-            "attention size s, got {}", attn_dim);
+  TLM_CHECK(!rotates_pairs(a.pos) || attn_dim % 2 == 0, "gau_attn_dim: pos = {} needs an even "
+            "attention size s, got {}", name_of(a.pos), attn_dim);
 }
 
 namespace {
@@ -53,11 +53,8 @@ Tensor GAU::forward(const Tensor& x, Rng& rng, KVCache::Layer* cache, int64_t of
   Tensor u = uvz[0], v = uvz[1], z = uvz[2];  // [B,T,e], [B,T,e], [B,T,s]
   Tensor q = add(mul(z, gamma_q), beta_q);  // [B,T,s]
   Tensor k = add(mul(z, gamma_k), beta_k);  // [B,T,s]
-  if (a.pos == Pos::Rope) {
-    ensure_rope_tables(rope_, offset + T, a.block_size, S, a.rope_base, x.dtype());
-    q = rope(q, rope_, offset);
-    k = rope(k, rope_, offset);
-  }
+  if (const auto rotate = choice_of(a.pos).impl.rotate)  // rope (nn/choices.cpp)
+    rotate(q, k, rope_, offset, a.block_size, a.rope_base);
   int64_t mask_offset = 0;
   if (cache) {
     TLM_CHECK(!GradMode::enabled(), "gau: the KV cache is for inference; run the forward pass "
@@ -163,8 +160,9 @@ GAUBlockOptions gau_options(const GPTConfig& c, int64_t layer) {
 
 void check_gau(const GPTConfig& c) {
   const int64_t s = block_keys(c).integer("gau_attn_size");
-  TLM_CHECK(c.pos != Pos::Rope || s % 2 == 0,
-            "block = gau with pos = rope needs an even gau_attn_size (RoPE rotates pairs), got {}", s);
+  TLM_CHECK(!rotates_pairs(c.pos) || s % 2 == 0,
+            "block = gau with pos = {} needs an even gau_attn_size (RoPE rotates pairs), got {}",
+            name_of(c.pos), s);
 }
 
 // ln, i_dense [2e+s, C], o_dense [C, e], gamma/beta q, k [s]; attention 6 T (s + e) per token.

@@ -38,8 +38,8 @@ void GPTConfig::validate() const {
   const Pos p = checked_choice("pos", pos);
   checked_choice("ffn", ffn);
   checked_choice("norm_type", norm_type);
-  TLM_CHECK(p != Pos::Rope || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: 'rope' needs an even "
-            "head size, got n_embd / n_head = {}", n_embd / n_head);
+  TLM_CHECK(!rotates_pairs(p) || (n_embd / n_head) % 2 == 0, "GPTConfig.pos: '{}' needs an even "
+            "head size, got n_embd / n_head = {}", name_of(p), n_embd / n_head);
   const KeyValues v = key_values();
   TLM_CHECK(v.number("rope_base") > 1, "GPTConfig.rope_base: must be > 1, got {}", v.number("rope_base"));
   TLM_CHECK(block_registry().find(block) != nullptr, "GPTConfig.block: '{}' is not one of {}",
@@ -120,7 +120,7 @@ BlockOptions block_options(const GPTConfig& c, int64_t layer) {
 GPT::GPT(const GPTConfig& config, Rng& rng)
     : wte(validated(config).vocab_size, config.n_embd, rng), drop(config.dropout), config_(config) {
   register_module("wte", wte);
-  if (config_.pos == Pos::Learned) {
+  if (choice_of(config_.pos).impl.learned_table) {
     wpe = std::make_unique<Embedding>(config_.block_size, config_.n_embd, rng);
     register_module("wpe", *wpe);
   }

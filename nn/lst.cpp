@@ -45,8 +45,8 @@ const GPT& checked(const GPT& g, const LSTOptions& o) {
   const int64_t hidden = transformer_at(g, 0).mlp.hidden();
   TLM_CHECK(hidden % r == 0, "lst_reduction: {} does not divide the backbone MLP hidden size {}",
             r, hidden);
-  TLM_CHECK(c.pos != Pos::Rope || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
-            "size {} / {} = {}, but pos = rope needs an even head size", r, D, r, D / r);
+  TLM_CHECK(!rotates_pairs(c.pos) || (D / r) % 2 == 0, "lst_reduction: {} gives the side heads an odd "
+            "size {} / {} = {}, but pos = {} needs an even head size", r, D, r, D / r, name_of(c.pos));
   return g;
 }
 

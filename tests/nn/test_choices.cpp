@@ -10,6 +10,7 @@
 #include "autograd/ops.h"
 #include "nn/attention_weights.h"
 #include "nn/choices.h"
+#include "nn/attention.h"
 #include "nn/mlp.h"
 #include "nn/gpt.h"
 #include "nn/norm.h"
@@ -131,6 +132,40 @@ TEST(Choices, AttentionEntriesSayWhichHaveAFusedKernel) {
   EXPECT_FALSE(fused_attention_applies(o, /*requested=*/true, /*needs_weights=*/false, DType::F32));
   o.attn = AttnKind::Softmax;
   EXPECT_TRUE(fused_attention_applies(o, true, false, DType::F32));
+}
+
+// The pos entries say where each scheme acts: learned adds a table, rope rotates q and k (so
+// needs an even head size), none does neither; the model follows (wpe only for learned).
+TEST(Choices, PositionEntriesSayWhereTheyAct) {
+  EXPECT_TRUE(choice_of(Pos::Learned).impl.learned_table);
+  EXPECT_EQ(choice_of(Pos::Learned).impl.rotate, nullptr);
+  EXPECT_FALSE(choice_of(Pos::Rope).impl.learned_table);
+  EXPECT_EQ(choice_of(Pos::Rope).impl.rotate, rope_rotate);
+  EXPECT_FALSE(choice_of(Pos::None).impl.learned_table);
+  EXPECT_EQ(choice_of(Pos::None).impl.rotate, nullptr);
+  EXPECT_TRUE(rotates_pairs(Pos::Rope));
+  EXPECT_FALSE(rotates_pairs(Pos::Learned));
+  for (Pos p : {Pos::Learned, Pos::Rope, Pos::None}) {
+    GPTConfig c;
+    c.vocab_size = 11, c.n_layer = 1, c.n_head = 2, c.n_embd = 8, c.block_size = 6, c.pos = p;
+    Rng rng(1);
+    GPT g(c, rng);
+    EXPECT_EQ(g.wpe != nullptr, p == Pos::Learned) << name_of(p);
+  }
+  // rope_rotate is RoPE: position 0 is unrotated, and a rotation keeps each pair's norm.
+  Rng rng(2);
+  Tensor q = Tensor::randn({1, 1, 3, 4}, rng), k = Tensor::randn({1, 1, 3, 4}, rng);
+  Tensor q0 = q, k0 = k;
+  RopeTables tables;
+  rope_rotate(q, k, tables, /*offset=*/0, /*block_size=*/3, /*base=*/10000);
+  const std::vector<float> a = q0.to_vector<float>(), b = q.to_vector<float>();
+  for (int j = 0; j < 4; ++j) EXPECT_FLOAT_EQ(b[j], a[j]);  // position 0
+  for (int i = 1; i < 3; ++i)
+    for (int j = 0; j < 2; ++j) {  // adjacent pairs (2j, 2j+1) at position i (autograd/ops/rope.h)
+      const int x = i * 4 + 2 * j, y = x + 1;
+      EXPECT_NEAR(b[x] * b[x] + b[y] * b[y], a[x] * a[x] + a[y] * a[y], 1e-5);
+    }
+  EXPECT_NE(k.to_vector<float>(), k0.to_vector<float>());
 }
 
 }  // namespace

@@ -309,7 +309,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data, int64_t block_siz
   LoadedModel m = load_model(ckpt);
   kernels::set_num_threads(static_cast<int>(m.config.threads));
   const int64_t T = block_size > 0 ? block_size : m.config.block_size;
-  TLM_CHECK(T <= m.config.block_size || m.config.pos != nn::Pos::Learned,
+  TLM_CHECK(T <= m.config.block_size || !nn::choice_of(m.config.pos).impl.learned_table,
             "eval: block_size {} is longer than the {} learned positions the model has; only "
             "pos = rope or none can run longer contexts", T, m.config.block_size);
   if (is_synthetic_data(m.config.data) && data.empty()) return eval_task(m, T, batch_size, max_tokens, json);

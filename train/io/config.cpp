@@ -439,9 +439,9 @@ void TrainConfig::validate() const {
   if (const auto& check = tokenizer_registry().get(tokenizer).check) check(entry_values);
   TLM_CHECK(n_embd % n_head == 0, "config: n_embd = {} is not divisible by n_head = {}", n_embd,
             n_head);
-  TLM_CHECK(pos != nn::Pos::Rope || (n_embd / n_head) % 2 == 0,
-            "config: pos = rope needs an even head size, but n_embd / n_head = {} / {} = {}",
-            n_embd, n_head, n_embd / n_head);
+  TLM_CHECK(!nn::rotates_pairs(pos) || (n_embd / n_head) % 2 == 0,
+            "config: pos = {} needs an even head size, but n_embd / n_head = {} / {} = {}",
+            nn::name_of(pos), n_embd, n_head, n_embd / n_head);
   TLM_CHECK(window <= block_size,
             "config: window = {} is larger than the context block_size = {} (allowed: 0 = full, "
             "1 .. block_size)", window, block_size);

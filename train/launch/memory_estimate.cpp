@@ -28,7 +28,7 @@ ModelSize model_size(const TrainConfig& c, int64_t V) {
   const int64_t C = c.n_embd, L = c.n_layer;
   // One block of the config's type, from its registry entry (nn/block_registry.h:BlockShape).
   const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
-  const int64_t wpe = c.pos == nn::Pos::Learned ? c.block_size * C : 0;
+  const int64_t wpe = nn::choice_of(c.pos).impl.learned_table ? c.block_size * C : 0;
   ModelSize m;
   m.params = V * C + wpe + L * block.params + (c.norm == nn::NormPlacement::Pre ? norm_params(c) : 0) +
              (c.tie_weights ? 0 : V * C);
@@ -77,7 +77,8 @@ MemoryEstimate estimate_memory(const TrainConfig& c, int64_t V, int64_t data_byt
   // made while its saved activations are alive, and those activations are freed when it is
   // done. After k of L layers, gradients + activations = E + (k + 1) G_l + (L - k) A_l: highest
   // at k = 0 when a layer's gradients G_l are at most its activations A_l, else at k = L - 1.
-  const int64_t embedding_grad = 4 * (V + (c.pos == nn::Pos::Learned ? c.block_size : 0)) * c.n_embd;
+  const int64_t embedding_grad =
+      4 * (V + (nn::choice_of(c.pos).impl.learned_table ? c.block_size : 0)) * c.n_embd;
   const double G_l = static_cast<double>(std::max<int64_t>(0, 4 * P - embedding_grad)) / L;
   const double A_l = (layer_bytes + recomputed_block) / L;
   const int64_t grads_at_peak = embedding_grad + static_cast<int64_t>(G_l + (L - 1) * std::max(0.0, G_l - A_l));
