@@ -11,13 +11,6 @@ namespace tlm::nn {
 
 namespace {
 
-template <class E>
-Registry<Choice<E>> family(const char* key, std::initializer_list<Choice<E>> entries) {
-  Registry<Choice<E>> r(key);
-  for (const auto& e : entries) r.add(e);
-  return r;
-}
-
 // The key both norm types read (one description, so the config lists it once).
 EntryKey norm_eps_key() {
   return EntryKey::number("norm_eps", "1e-5",

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,14 @@ struct Choice {
   typename ChoiceFactory<E>::type impl = {};  // what it selects (norm_type: a factory; ffn, attn:
                                               // their functions), else nullptr
 };
+
+// A family's registry from its config key and entries (what each choices<E>() builds once).
+template <class E>
+Registry<Choice<E>> family(const char* key, std::initializer_list<Choice<E>> entries) {
+  Registry<Choice<E>> r(key);
+  for (const auto& e : entries) r.add(e);
+  return r;
+}
 
 // The family of E (specialised for each enum above, in choices.cpp).
 template <class E>

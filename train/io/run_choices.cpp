@@ -7,13 +7,6 @@ namespace tlm::nn {
 
 namespace {
 
-template <class E>
-Registry<Choice<E>> family(const char* key, std::initializer_list<Choice<E>> entries) {
-  Registry<Choice<E>> r(key);
-  for (const auto& e : entries) r.add(e);
-  return r;
-}
-
 // autograd's name of a precision (precision_name), so the two cannot differ.
 Choice<Precision> precision_choice(Precision p, const char* help) {
   return {std::string(precision_name(p)), p, help};
