@@ -133,11 +133,18 @@ E parse(const std::string& name) {
   return choices<E>().get(name).value;
 }
 
+// The entry of a value, or nullptr for a value cast from an integer that names no entry.
+template <class E>
+const Choice<E>* find_choice(E value) {
+  for (const auto& c : choices<E>().entries())
+    if (c.value == value) return &c;
+  return nullptr;
+}
+
 // The entry of a value.
 template <class E>
 const Choice<E>& choice_of(E value) {
-  for (const auto& c : choices<E>().entries())
-    if (c.value == value) return c;
+  if (const Choice<E>* c = find_choice(value)) return *c;
   TLM_FAIL("{}: no entry for value {}", choices<E>().key(), static_cast<int>(value));
 }
 

@@ -171,7 +171,7 @@ BlockShape gau_shape(const GPTConfig& c) {
   const int64_t C = c.n_embd, E = o.e(), S = o.attn_dim;
   BlockShape b;
   b.linears = {{C, 2 * E + S}, {E, C}};
-  b.params = C * (o.block.norm_type == NormType::LayerNorm && c.bias ? 2 : 1) + 4 * S;
+  b.params = norm_parameters(o.block.norm_type, C, c.bias) + 4 * S;
   for (const auto& [in, out] : b.linears) b.params += in * out + (c.bias ? out : 0);
   const double Cd = static_cast<double>(C), e = static_cast<double>(E), s = static_cast<double>(S);
   const double T = static_cast<double>(c.block_size);

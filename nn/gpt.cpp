@@ -16,9 +16,8 @@ namespace {
 // names no entry is an error "GPTConfig.<key>: value 7 is not one of a|b|c".
 template <class E>
 E checked_choice(const char* key, E value) {
-  const auto& entries = choices<E>().entries();
-  TLM_CHECK(std::any_of(entries.begin(), entries.end(), [&](const Choice<E>& c) { return c.value == value; }),
-            "GPTConfig.{}: value {} is not one of {}", key, static_cast<int>(value),
+  TLM_CHECK(find_choice(value) != nullptr, "GPTConfig.{}: value {} is not one of {}", key,
+            static_cast<int>(value),
             fmt::join(choices<E>().names(), "|"));
   return value;
 }

@@ -23,4 +23,8 @@ std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double ep
   return choice_of(type).impl(dim, bias, eps);  // the norm_type entry's factory (nn/choices.cpp)
 }
 
+int64_t norm_parameters(NormType type, int64_t dim, bool bias) {
+  return dim * (type == NormType::LayerNorm && bias ? 2 : 1);
+}
+
 }  // namespace tlm::nn

@@ -40,5 +40,8 @@ class RMSNorm : public Norm {
 
 // `bias` is the LayerNorm bias (RMSNorm has none; it keeps its gain).
 std::unique_ptr<Norm> make_norm(NormType type, int64_t dim, bool bias, double eps);
+// The parameters of make_norm(type, dim, bias, eps): LayerNorm dim (+ dim with bias), RMSNorm dim
+// (its gain) -- what the size and memory estimates count without building one.
+int64_t norm_parameters(NormType type, int64_t dim, bool bias);
 
 }  // namespace tlm::nn

@@ -90,7 +90,7 @@ BlockShape transformer_block_shape(const BlockOptions& o) {
   const bool bias = o.attn.bias;
   BlockShape s;
   s.linears = {{C, 3 * C}, {C, C}, {C, gated ? 2 * F : F}, {F, C}};  // c_attn, c_proj, c_fc, c_proj
-  s.params = 2 * C * (o.norm_type == NormType::LayerNorm && bias ? 2 : 1);  // ln_1, ln_2
+  s.params = 2 * norm_parameters(o.norm_type, C, bias);  // ln_1, ln_2
   for (const auto& [in, out] : s.linears) s.params += in * out + (bias ? out : 0);
   const double Cd = static_cast<double>(C), Fd = static_cast<double>(F);
   const double H = static_cast<double>(o.attn.n_head), T = static_cast<double>(o.attn.block_size);

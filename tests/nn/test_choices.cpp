@@ -168,5 +168,17 @@ TEST(Choices, PositionEntriesSayWhereTheyAct) {
   EXPECT_NE(k.to_vector<float>(), k0.to_vector<float>());
 }
 
+// norm_parameters, what the size and memory estimates count, is the parameter count of the norm
+// make_norm builds, for each type with and without a bias.
+TEST(Choices, NormParametersCountWhatMakeNormBuilds) {
+  for (const auto& c : choices<NormType>().entries())
+    for (bool bias : {false, true}) {
+      auto norm = make_norm(c.value, 12, bias, 1e-5);
+      int64_t n = 0;
+      for (const auto& [name, p] : norm->named_parameters()) n += p.numel();
+      EXPECT_EQ(norm_parameters(c.value, 12, bias), n) << c.name << " bias " << bias;
+    }
+}
+
 }  // namespace
 }  // namespace tlm::nn

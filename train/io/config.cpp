@@ -46,15 +46,24 @@ ConfigKey key(const char* name, const char* group, ConfigKey::Field field, const
   return ConfigKey{name, group, field, def, help, range, std::move(choices)};
 }
 
-// A typed choice key: its allowed values are the names of the member's family.
+// A typed choice key: the enum member's value is read and set as a name of its family, the
+// family's names are the allowed values. (A value cast from an integer that names no entry
+// reads as an error naming the key.)
 template <class E>
 ConfigKey choice(const char* name, const char* group, E TrainConfig::*member, const char* def,
                  const char* help) {
-  TLM_CHECK(nn::choices<E>().key() == name, "config: key '{}' takes its choices from the family "
-            "of key '{}'", name, nn::choices<E>().key());
-  ConfigKey::ChoiceField field = choice_member(member);
-  std::vector<std::string> names = field.names;
-  return ConfigKey{name, group, std::move(field), def, help, {}, std::move(names)};
+  const auto& family = nn::choices<E>();
+  TLM_CHECK(family.key() == name, "config: key '{}' takes its choices from the family of key '{}'",
+            name, family.key());
+  ConfigKey::ChoiceField field{
+      [member](const TrainConfig& c) -> const std::string& {
+        const nn::Choice<E>* e = nn::find_choice(c.*member);
+        TLM_CHECK(e != nullptr, "config: {} = {} is not allowed (allowed: {})", nn::choices<E>().key(),
+                  static_cast<int>(c.*member), fmt::join(nn::choices<E>().names(), ", "));
+        return e->name;
+      },
+      [member](TrainConfig& c, const std::string& value) { c.*member = nn::parse<E>(value); }};
+  return ConfigKey{name, group, std::move(field), def, help, {}, family.names()};
 }
 
 // The keys TrainConfig holds as fields. Defaults are nanoGPT's train_shakespeare_char CPU

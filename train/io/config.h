@@ -10,7 +10,7 @@
 // (norm, norm_type, pos, ffn, attn, attn_scale, attn_kernel, layout, lst_output; nn/choices.h)
 // and train's for its own (tune_method, nan_policy, precision, activation_checkpointing,
 // unseen_chars; train/io/run_choices.h), its names and parsing taken from the enum's family
-// (choice_member), so a name is parsed once, here. loss, optimizer, schedule, tokenizer and
+// (config.cpp: choice()), so a name is parsed once, here. loss, optimizer, schedule, tokenizer and
 // block stay names of their registries (why: run_choices.h), their allowed values the names in
 // those registries, and the keys the norm types, positions, block types, losses,
 // optimizers, schedules and tokenizers name are appended from those registries (each entry describes its own keys). Defaults, JSON loading, --set parsing, validation, to_json and the
@@ -129,11 +129,10 @@ using ConfigRange = nn::KeyRange;  // "[0, 1)", ">= 1", "> 0"
 
 struct ConfigKey {
   // A typed choice member (an enum of a family, nn/choices.h): its value read as its name and
-  // set from a name, and the names allowed (choice_member below builds one from the family).
+  // set from a name of `choices` (config.cpp builds one from the member's family).
   struct ChoiceField {
     std::function<const std::string&(const TrainConfig&)> name;
-    std::function<void(TrainConfig&, const std::string&)> set;  // a name of `names`
-    std::vector<std::string> names;
+    std::function<void(TrainConfig&, const std::string&)> set;
   };
   // A key a registry entry names (nn/entry_key.h): its value is in TrainConfig::entry_values.
   struct EntryField {
@@ -153,21 +152,6 @@ struct ConfigKey {
   std::string type_name() const;  // "int" | "float" | "bool" | "string" | "choice"
   std::string allowed() const;    // "integer >= 1", "pre, post, deepnorm", "true, false", ...
 };
-
-// The choice field of an enum member of TrainConfig, from its family (nn::choices<E>()):
-//   choice_member(&TrainConfig::norm)  // names pre, post, deepnorm; "post" -> NormPlacement::Post
-// (A value cast from an integer that names no entry reads as an error naming the key.)
-template <class E>
-ConfigKey::ChoiceField choice_member(E TrainConfig::*member) {
-  return {[member](const TrainConfig& c) -> const std::string& {
-            for (const auto& e : nn::choices<E>().entries())
-              if (e.value == c.*member) return e.name;
-            TLM_FAIL("config: {} = {} is not allowed (allowed: {})", nn::choices<E>().key(),
-                     static_cast<int>(c.*member), fmt::join(nn::choices<E>().names(), ", "));
-          },
-          [member](TrainConfig& c, const std::string& name) { c.*member = nn::parse<E>(name); },
-          nn::choices<E>().names()};
-}
 
 const std::vector<ConfigKey>& config_keys();
 const ConfigKey* find_config_key(std::string_view name);  // nullptr if unknown

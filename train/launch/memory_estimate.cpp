@@ -8,6 +8,7 @@
 #include "nn/block_registry.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
+#include "nn/norm.h"
 #include "train/io/model_config.h"
 #include "train/data/tokenizer.h"
 #include "train/launch/optimizer_setup.h"
@@ -15,22 +16,13 @@
 
 namespace tlm::train {
 
-namespace {
-
-// Parameters of one norm layer of width C (nn/norm.cpp: LayerNorm weight [+ bias], RMSNorm gain).
-int64_t norm_params(const TrainConfig& c) {
-  return c.n_embd * (c.norm_type == nn::NormType::LayerNorm && c.bias ? 2 : 1);
-}
-
-}  // namespace
-
 ModelSize model_size(const TrainConfig& c, int64_t V) {
   const int64_t C = c.n_embd, L = c.n_layer;
   // One block of the config's type, from its registry entry (nn/block_registry.h:BlockShape).
   const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
   const int64_t wpe = nn::choice_of(c.pos).impl.learned_table ? c.block_size * C : 0;
   ModelSize m;
-  m.params = V * C + wpe + L * block.params + (c.norm == nn::NormPlacement::Pre ? norm_params(c) : 0) +
+  m.params = V * C + wpe + L * block.params + (c.norm == nn::NormPlacement::Pre ? nn::norm_parameters(c.norm_type, C, c.bias) : 0) +
              (c.tie_weights ? 0 : V * C);
   m.params_non_embedding = m.params - wpe;
   const double N = static_cast<double>(m.params_non_embedding);

@@ -7,6 +7,7 @@
 #include "nn/block_registry.h"
 #include "nn/choices.h"
 #include "nn/mlp.h"
+#include "nn/norm.h"
 #include "nn/transformer_block.h"
 #include "tensor/error.h"
 #include "train/io/model_config.h"
@@ -18,9 +19,6 @@ namespace {
 
 int64_t mlp_hidden(const TrainConfig& c) {
   return nn::MLP::default_hidden(c.n_embd, c.ffn);
-}
-int64_t norm_params(const TrainConfig& c, int64_t width) {
-  return width * (c.norm_type == nn::NormType::LayerNorm && c.bias ? 2 : 1);
 }
 int64_t linear_params(int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); }
 
@@ -43,7 +41,7 @@ nn::BlockShape side_block(const TrainConfig& c) {
 // and the upsampler.
 int64_t lst_side_parameters(const TrainConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer, S = C / c.lst_reduction;
-  return (L + 1) * linear_params(C, S, true) + L + L * side_block(c).params + norm_params(c, S) +
+  return (L + 1) * linear_params(C, S, true) + L + L * side_block(c).params + nn::norm_parameters(c.norm_type, S, c.bias) +
          linear_params(S, C, false);
 }
 
