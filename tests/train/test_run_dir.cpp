@@ -18,6 +18,7 @@
 #include "train/data/text_check.h"
 #include "train/data/tokenizer.h"
 #include "train/io/checkpoint.h"
+#include "train/io/model_keys.h"
 #include "train/run/checkpoint_info.h"
 #include "train/sys/file_io.h"
 #include "train/launch/resume_config.h"
@@ -191,6 +192,27 @@ TEST(ResumeConfig, TakesEveryKeyFromTheCheckpointAndRefusesModelKeysAllAtOnce) {
   for (const nn::EntryKey& k : nn::entry_keys(optim::optimizer_registry())) EXPECT_FALSE(resumable_key(k.name)) << k.name;
   EXPECT_TRUE(resumable_key("focal_gamma"));
   EXPECT_FALSE(resumable_key("beta2"));
+}
+
+// block_size sizes the learned position table and nothing else: a RoPE or position-free run may
+// continue at another context, a learned-position run may not.
+TEST(ResumeConfig, BlockSizeChangesOnlyWhenNoWeightDependsOnIt) {
+  TempDir dir;
+  TrainConfig trained = tiny_config(dir);
+  trained.data = absolute_data_path(trained.data);
+  ASSERT_EQ(trained.pos, nn::Pos::Learned);
+  EXPECT_TRUE(weights_depend_on_block_size(trained));
+  EXPECT_TLM_ERROR(resume_config(trained.to_json(), nullptr, {"block_size=32"}, "c.bin"),
+                   "cannot change block_size (16 -> 32)");
+  for (const char* pos : {"rope", "none"}) {
+    TrainConfig t = trained;
+    t.apply_overrides({std::string("pos=") + pos});
+    EXPECT_FALSE(weights_depend_on_block_size(t)) << pos;
+    EXPECT_EQ(resume_config(t.to_json(), nullptr, {"block_size=32"}, "c.bin").block_size, 32) << pos;
+    // the other model keys stay refused
+    EXPECT_TLM_ERROR(resume_config(t.to_json(), nullptr, {"block_size=32", "n_embd=32"}, "c.bin"),
+                     "n_embd (16 -> 32)");
+  }
 }
 
 TEST(ResumeConfig, TheCliResumesFromAnotherDirectoryWithOnlyOutDir) {

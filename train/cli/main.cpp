@@ -262,7 +262,7 @@ int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens,
   const int64_t rows = std::clamp<int64_t>(max_tokens / T, 1, 256);
   double nll = 0;
   TokenAccuracy acc;
-  std::map<int64_t, TokenAccuracy> by_length;  // task:copy: accuracy per copy length k
+  std::map<int64_t, TokenAccuracy> by_length;  // copy tasks: accuracy per copy length k
   for (int64_t r0 = 0; r0 < rows; r0 += batch_size) {
     const int64_t B = std::min(batch_size, rows - r0);
     Batch b = task.sample_batch(B, T, rng);
@@ -271,8 +271,9 @@ int eval_task(LoadedModel& m, int64_t T, int64_t batch_size, int64_t max_tokens,
     TokenAccuracy a = token_accuracy(logits, b.y);
     acc.correct += a.correct;
     acc.count += a.count;
-    if (task.spec() == "task:copy")
-      for (const auto& [k, ak] : copy_accuracy_by_length(logits, b.x, b.y)) {
+    if (task.is_copy_task())  // task:recall: the first copy, the one at distance k + 1
+      for (const auto& [k, ak] : copy_accuracy_by_length(
+               logits, b.x, task.kind() == SyntheticTask::Kind::Recall ? first_copy_targets(b.x, b.y) : b.y)) {
         by_length[k].correct += ak.correct;
         by_length[k].count += ak.count;
       }

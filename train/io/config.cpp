@@ -91,7 +91,7 @@ std::vector<ConfigKey> fixed_keys() {
       key("window", "model", &C::window, "0", "sliding-window causal attention over this many keys (0: full; at most block_size)", closed(0, 1 << 20)),
       choice("layout", "model", &C::layout, "uniform", "hwfa: window + RoPE layers under one full, position-free, log-n layer (HWFA; needs pos = rope, window > 0)"),
       // data
-      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy"),
+      key("data", "data", &C::data, "", "training text file (empty: the built-in corpus, Debian's fortunes), a directory written by tlm prepare (memory-mapped train.bin/val.bin), or a built-in task: probe:position, probe:position_bos, task:copy, task:recall"),
       key("tokenizer", "data", &C::tokenizer, "char", tokenizer_help(), {}, tokenizer_registry().names()),
       // + the keys of the tokenizers (train/data/tokenizer.h)
       key("tokenizer_file", "data", &C::tokenizer_file, "", "a tokenizer file written by `tlm tokenize` (its kind and vocabulary replace tokenizer and bpe_vocab_size); empty: train one on the data"),

@@ -48,4 +48,6 @@ const std::vector<std::string>& model_keys() {
   return keys;
 }
 
+bool weights_depend_on_block_size(const TrainConfig& cfg) { return cfg.pos == nn::Pos::Learned; }
+
 }  // namespace tlm::train

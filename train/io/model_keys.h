@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "train/io/config.h"
+
 namespace tlm::train {
 
 // The keys that decide the network's weights and its token ids: every key of the "model" group
@@ -18,5 +20,10 @@ const std::vector<std::string>& network_keys();
 // (tune_method, backbone, lst_reduction, lst_output, lora_rank): a checkpoint can only be
 // resumed, evaluated or sampled under the values it was trained with.
 const std::vector<std::string>& model_keys();
+
+// Whether a weight's shape depends on block_size: only the learned position table (pos =
+// learned). A RoPE or position-free model has the same weights at every context, so a resume
+// may continue it at another block_size (context extension: train short, then long).
+bool weights_depend_on_block_size(const TrainConfig& cfg);
 
 }  // namespace tlm::train

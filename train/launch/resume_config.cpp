@@ -8,6 +8,7 @@
 #include "nn/loss/registry.h"
 #include "optim/schedule.h"
 #include "tensor/error.h"
+#include "train/io/model_keys.h"
 #include "train/launch/run_dir.h"
 
 namespace tlm::train {
@@ -68,7 +69,8 @@ TrainConfig resume_config(const nlohmann::json& saved_json, const nlohmann::json
     probe.set(key, text);  // the key's type and range (unknown keys: an error with a suggestion)
     nlohmann::json value = probe.to_json().at(key);
     if (key == "data") value = absolute_data_path(value.get<std::string>());
-    if (value == saved.at(key) || resumable_key(key)) {  // later assignments win, as in --set
+    const bool context_change = key == "block_size" && !weights_depend_on_block_size(cfg);
+    if (value == saved.at(key) || resumable_key(key) || context_change) {  // later assignments win, as in --set
       cfg.set(key, as_text(value));
       continue;
     }

@@ -10,7 +10,8 @@
 // out_dir), the schedule and update sizes (learning_rate, min_lr, warmup_iters, lr_decay_iters,
 // grad_clip, weight_decay), the batch (batch_size, gradient_accumulation_steps), the loss keys
 // (a resume may switch the training loss, e.g. to emo), dropout, and the system keys (threads,
-// attn_kernel, precision and its loss scaling, dist_bucket_mb). Everything else defines the
+// attn_kernel, precision and its loss scaling, dist_bucket_mb), and block_size when no weight
+// depends on it (pos = rope or none: train/io/model_keys.h). Everything else defines the
 // model, the data, the tokenizer or the optimizer state and is refused, every such key at once.
 #pragma once
 
