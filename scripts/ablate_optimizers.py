@@ -345,6 +345,9 @@ def main():
     ap.add_argument("--drift_only", action="store_true",
                     help="only the four embedding-drift runs (AdamW/Lion, tied/untied, seed 1) on "
                     "<out>/rows.json's tuned lr: drift_tokens/*.csv, drift.csv, drift.png")
+    ap.add_argument("--add_seeds", type=int, default=None, metavar="N",
+                    help="bring an existing study (<out>/rows.json) to N seeds: run the main table's "
+                    "settings (tuned AdamW, the Lion grid, SGD) for the seeds it lacks, then the report")
     ap.add_argument("--summary_only", action="store_true",
                     help="no training: rewrite summary.csv (with the verdicts) from <out>/rows.json")
     ap.add_argument("--report_only", action="store_true",
@@ -376,11 +379,22 @@ def main():
         pairs, _ = drift_report(out, labels, a.workers)
         plot(out, [], [], pairs)
         return
-    if a.report_only or a.edge_only:
+    if a.report_only or a.edge_only or a.add_seeds:
         with open(os.path.join(out, "rows.json")) as f:
             saved = json.load(f)
         rows, tuned = saved["rows"], {int(k): v for k, v in saved["tuned"].items()}
         tuning = {int(k): v for k, v in saved["tuning"].items()}
+        for r in rows:  # the study may have moved since it ran: its runs are under <out>/runs
+            r["_run_dir"] = os.path.join(out, "runs", r["name"])
+        if a.add_seeds:
+            have = sorted({r["seed"] for r in rows if not r.get("tuning_only")})
+            cfg["seeds"] = list(range(1, a.add_seeds + 1))
+            jobs = [j for j in main_jobs(cfg, tuned, [s for s in cfg["seeds"] if s not in have])
+                    if j[0] not in {r["name"] for r in rows}]
+            print(f"seeds {have} -> {cfg['seeds']}: {len(jobs)} runs", file=sys.stderr)
+            rows += run_jobs(jobs, out, chunks, a.workers)
+            with open(os.path.join(out, "rows.json"), "w") as f:
+                json.dump({"rows": rows, "tuned": tuned, "tuning": tuning}, f)
         if a.edge_only:
             rows += run_jobs(edge_jobs(cfg, rows, tuned, s1), out, chunks, a.workers)
             with open(os.path.join(out, "rows.json"), "w") as f:
@@ -409,18 +423,7 @@ def main():
         print(f"batch {bs}: AdamW tuned lr {tuned[bs]}", file=sys.stderr)
 
     # Stage 2: AdamW's other seeds, the Lion grid, and the two untied drift runs.
-    jobs = []
-    for bs in cfg["batch_sizes"]:
-        for seed in cfg["seeds"][1:]:
-            jobs.append((f"b{bs}_adamw_lr{fmt_lr(tuned[bs])}_s{seed}",
-                         overrides(cfg, bs, "adamw", tuned[bs], ADAMW_WD, seed), {}))
-        for div in cfg["lr_divs"]:
-            for mult in cfg["wd_mults"]:
-                lr, wd = tuned[bs] / div, round(ADAMW_WD * mult, 6)
-                for seed in cfg["seeds"]:
-                    jobs.append((f"b{bs}_lion_div{div}_wd{wd}_s{seed}",
-                                 overrides(cfg, bs, "lion", lr, wd, seed),
-                                 dict(lr_div=div, wd_mult=mult)))
+    jobs = main_jobs(cfg, tuned, cfg["seeds"], with_sgd=False)
     lion_drift = (tuned[small_bs] / min(cfg["lr_divs"]), round(ADAMW_WD * max(cfg["wd_mults"]), 6))
     jobs.append((f"drift_adamw_untied", overrides(cfg, small_bs, "adamw", tuned[small_bs], ADAMW_WD, s1,
                                                   tie_weights="false"), dict(tuning_only=True)))
@@ -432,6 +435,28 @@ def main():
     with open(os.path.join(out, "rows.json"), "w") as f:
         json.dump({"rows": rows, "tuned": tuned, "tuning": tuning}, f)
     report(a, cfg, out, cmd, rows, tuned, tuning, s1, small_bs)
+
+
+def main_jobs(cfg, tuned, seeds, with_sgd=True):
+    """The main table's runs for these seeds: tuned AdamW (its first seed ran in the tuning
+    stage), the Lion grid, and the SGD floor (with_sgd; the full study runs it in stage 1)."""
+    jobs = []
+    for bs in cfg["batch_sizes"]:
+        for seed in seeds:
+            if seed != cfg["seeds"][0]:
+                jobs.append((f"b{bs}_adamw_lr{fmt_lr(tuned[bs])}_s{seed}",
+                             overrides(cfg, bs, "adamw", tuned[bs], ADAMW_WD, seed), {}))
+            if with_sgd:
+                jobs.append((f"b{bs}_sgd_lr{cfg['sgd_lr']}_s{seed}",
+                             overrides(cfg, bs, "sgd", cfg["sgd_lr"], 0.0, seed, momentum=0.9), {}))
+        for div in cfg["lr_divs"]:
+            for mult in cfg["wd_mults"]:
+                lr, wd = tuned[bs] / div, round(ADAMW_WD * mult, 6)
+                for seed in seeds:
+                    jobs.append((f"b{bs}_lion_div{div}_wd{wd}_s{seed}",
+                                 overrides(cfg, bs, "lion", lr, wd, seed),
+                                 dict(lr_div=div, wd_mult=mult)))
+    return jobs
 
 
 def drift_jobs(cfg, rows, tuned, s1, small_bs):
@@ -491,6 +516,13 @@ def paired_noise(out, cfg, rows, s1):
     if len(chunks) < 2:
         return ""
     lines = ["| batch | A | B | mean(B - A) | eval SE of the difference |", "|---|---|---|---|---|"]
+    earlier = {}  # (batch, A, B) -> its line in the previous optimizers.md
+    md = os.path.join(out, "optimizers.md")
+    if os.path.exists(md):
+        for line in open(md):
+            f = [x.strip() for x in line.strip().strip("|").split("|")]
+            if len(f) == 5 and f[0].isdigit() and f[1].startswith("b"):
+                earlier[(int(f[0]), f[1], f[2])] = line.rstrip("\n")
     for bs in sorted({r["batch_size"] for r in rows}):
         main = [r for r in rows if r["batch_size"] == bs and not r.get("tuning_only") and not r["failed"]
                 and r.get("val_loss") is not None]
@@ -506,8 +538,16 @@ def paired_noise(out, cfg, rows, s1):
                                   and r["seed"] == s1))]
         pairs += [(adamw[s1], adamw[s]) for s in sorted(adamw) if s != s1]
         for a, b in pairs:
-            la = chunk_losses(os.path.join(a["_run_dir"], "ckpt.bin"), chunks, os.devnull)
-            lb = chunk_losses(os.path.join(b["_run_dir"], "ckpt.bin"), chunks, os.devnull)
+            ckpts = [os.path.join(r["_run_dir"], "ckpt.bin") for r in (a, b)]
+            if not all(os.path.exists(c) for c in ckpts):
+                # The checkpoints were not kept (runs/ is not committed): keep the line the
+                # report that had them wrote, if there is one.
+                prev = earlier.get((bs, a["name"], b["name"]))
+                if prev:
+                    lines.append(prev)
+                continue
+            la = chunk_losses(ckpts[0], chunks, os.devnull)
+            lb = chunk_losses(ckpts[1], chunks, os.devnull)
             if la is None or lb is None:
                 continue
             d = [y - x for x, y in zip(la, lb)]
