@@ -53,10 +53,12 @@ def seed_list(n):
     return [FIRST_SEED + i for i in range(n)]
 
 
-def parse_args(description, default_out, default_data=None):
+def parse_args(description, default_out, default_data=None, workers=False):
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_seed_args(p)
+    if workers:
+        p.add_argument("--workers", type=int, default=1, help="runs at once (each --threads threads)")
     p.add_argument("--out", default=default_out, help="output directory")
     if default_data is None:
         default_data = tlmlib.SHAKESPEARE if os.path.exists(tlmlib.SHAKESPEARE) else ""

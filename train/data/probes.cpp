@@ -42,6 +42,17 @@ std::vector<int32_t> draw_distinct(int32_t n, int64_t m, Rng& rng) {
   pool.resize(static_cast<size_t>(m));
   return pool;
 }
+// The copy tasks' row: the separator (id 0) at k, then z[0 .. period) repeated to the end;
+// x = z[0 .. T), targets z[t + 1] from the separator on (-100 before it). z has T + 1 entries.
+void separator_then_copy(std::vector<int32_t>& z, int64_t k, int64_t period, int64_t T, int32_t* xr,
+                         int32_t* yr) {
+  z[k] = 0;
+  for (int64_t i = k + 1; i <= T; ++i) z[i] = z[(i - k - 1) % period];
+  for (int64_t t = 0; t < T; ++t) {
+    xr[t] = z[t];
+    yr[t] = t >= k ? z[t + 1] : kIgnore;
+  }
+}
 }  // namespace
 
 bool is_synthetic_data(const std::string& data) {
@@ -89,12 +100,7 @@ Batch SyntheticTask::sample_batch(int64_t B, int64_t T, Rng& rng) const {
         const int64_t lo = std::max<int64_t>(1, T / 8), hi = std::max<int64_t>(lo, T / 2);
         const int64_t k = lo + static_cast<int64_t>(rng.randint(static_cast<uint64_t>(hi - lo + 1)));
         for (int64_t i = 0; i < k; ++i) z[i] = 1 + static_cast<int32_t>(rng.randint(kCopySymbols - 1));
-        z[k] = 0;
-        for (int64_t i = k + 1; i <= T; ++i) z[i] = z[(i - k - 1) % k];
-        for (int64_t t = 0; t < T; ++t) {
-          xr[t] = z[t];
-          yr[t] = t >= k ? z[t + 1] : kIgnore;
-        }
+        separator_then_copy(z, k, k, T, xr, yr);
         break;
       }
       case Kind::Recall: {  // m distinct keys, g fillers, the separator, the m keys cyclically
@@ -106,12 +112,7 @@ Batch SyntheticTask::sample_batch(int64_t B, int64_t T, Rng& rng) const {
         const int64_t k = m + g;  // the separator's position; each key is copied k + 1 tokens later
         std::fill(z.begin(), z.end(), kRecallFiller);
         for (int64_t i = 0; i < m; ++i) z[i] = 2 + keys[i];
-        z[k] = 0;
-        for (int64_t i = k + 1; i <= T; ++i) z[i] = z[(i - k - 1) % m];
-        for (int64_t t = 0; t < T; ++t) {
-          xr[t] = z[t];
-          yr[t] = t >= k ? z[t + 1] : kIgnore;
-        }
+        separator_then_copy(z, k, m, T, xr, yr);
         break;
       }
     }
