@@ -53,12 +53,15 @@ def seed_list(n):
     return [FIRST_SEED + i for i in range(n)]
 
 
-def parse_args(description, default_out, default_data=None, workers=False):
+def parse_args(description, default_out, default_data=None, workers=False, report_only=False):
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_seed_args(p)
     if workers:
         p.add_argument("--workers", type=int, default=1, help="runs at once (each --threads threads)")
+    if report_only:
+        p.add_argument("--report_only", action="store_true",
+                       help="no training: the tables and the plot from the CSVs in --out")
     p.add_argument("--out", default=default_out, help="output directory")
     if default_data is None:
         default_data = tlmlib.SHAKESPEARE if os.path.exists(tlmlib.SHAKESPEARE) else ""
