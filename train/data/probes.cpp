@@ -185,7 +185,7 @@ Tensor first_copy_targets(const Tensor& x, const Tensor& targets) {
     const int32_t* row = xs.data() + b * T;
     const int64_t k = std::find(row, row + T, 0) - row;
     TLM_CHECK(k < T, "first_copy_targets: row {} of x has no separator (id 0)", b);
-    const int64_t m = std::find_if(row, row + k, [](int32_t v) { return v < 2; }) - row;  // the keys
+    const int64_t m = std::find_if(row, row + k, [](int32_t v) { return v <= kRecallFiller; }) - row;  // the keys
     for (int64_t t = 0; t < T; ++t)
       if (t < k || t >= k + m) y[static_cast<size_t>(b * T + t)] = kIgnore;
   }

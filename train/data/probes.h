@@ -67,8 +67,8 @@ struct TokenAccuracy {
 // argmax of logits [B,T,V] against targets [B,T].
 TokenAccuracy token_accuracy(const Tensor& logits, const Tensor& targets);
 // task:copy / task:recall: the same accuracy per row's separator position k in x [B,T] (the
-// target of position t repeats the symbol at t - k, or t - k + 1 in task:copy's later cycles), for accuracy by copy
-// distance. A row without a separator is refused.
+// target of position t repeats the symbol at t - k, or t - k + 1 in task:copy's later cycles),
+// for accuracy by copy distance. A row without a separator is refused.
 std::map<int64_t, TokenAccuracy> copy_accuracy_by_length(const Tensor& logits, const Tensor& x,
                                                          const Tensor& targets);
 // task:recall: the targets of the first copy only (positions k .. k + m - 1, each key k + 1
