@@ -193,14 +193,16 @@ std::string write_config_file(const TempDir& dir, const std::vector<std::string>
 }
 
 // Starts `tlm train args` (a fresh start adds --overwrite: a run killed before its first
-// checkpoint starts anew), waits for the end of start-up (the "blas:" banner, so slow builds
-// and a loaded machine still kill mid-training), sleeps `delay_ms` and sends SIGKILL. Returns
-// the wait status; a start-up failure is a fatal test failure.
+// checkpoint starts anew), waits for the end of start-up (the banner's last line: "blas:", or
+// "resuming from step" when resuming, so slow builds and a loaded machine still kill
+// mid-training, never inside the banner), sleeps `delay_ms` and sends SIGKILL. Returns the wait
+// status; a start-up failure is a fatal test failure.
 int start_and_kill(std::vector<std::string> args, bool resume, const TempDir& dir, int delay_ms) {
   if (!resume) args.push_back("--overwrite");
   Child c = spawn_tlm(args, dir / "stdout.txt", dir / "stderr.txt");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (testing::read_bytes(dir / "stderr.txt").find("blas:") == std::string::npos) {
+  const std::string end_of_start_up = resume ? "resuming from step" : "blas:";
+  while (testing::read_bytes(dir / "stderr.txt").find(end_of_start_up) == std::string::npos) {
     EXPECT_LT(std::chrono::steady_clock::now(), deadline) << testing::read_bytes(dir / "stderr.txt");
     EXPECT_EQ(waitpid(c.pid, nullptr, WNOHANG), 0) << testing::read_bytes(dir / "stderr.txt");
     if (::testing::Test::HasFailure()) {
@@ -221,7 +223,7 @@ TEST(Faults, SigkillAtRandomMomentsAlwaysLeavesALoadableResumableCheckpoint) {
   const std::string cfg = write_config_file(dir, {"ckpt_interval=1"});
   const std::string ckpt = dir / "out/ckpt.bin";
   std::mt19937 gen(20261124);
-  // Measured from the end of start-up (the "blas:" banner), so slow builds (sanitizers) and a
+  // Measured from the end of start-up (the banner's last line), so slow builds (sanitizers) and a
   // loaded machine still kill mid-training: first steps, saves, renames alike.
   std::uniform_int_distribution<int> delay_ms(0, 400);
   const int kTrials = 8;
