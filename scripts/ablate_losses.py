@@ -26,7 +26,6 @@ Writes <out>/calibration.csv (per run), calibration_summary.csv (per arm and met
 reliability.csv, calibration.md, reliability.png, calibration.png.
 """
 import argparse
-import csv
 import os
 import shutil
 import sys
@@ -62,22 +61,7 @@ REL_COLS = ["arm", "seed", "bin", "count", "confidence", "accuracy"]
 
 def read_rows(path):
     """calibration.csv / reliability.csv rows with numbers parsed (none if the file is missing)."""
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            for k, v in r.items():
-                if k in ("arm",):
-                    continue
-                if v in ("True", "False"):
-                    r[k] = v == "True"
-                elif v == "":
-                    r[k] = None
-                else:
-                    r[k] = float(v) if any(c in v for c in ".en") else int(v)
-            out.append(r)
-    return out
+    return tlmlib.read_csv(path, text_columns=("arm",)) if os.path.exists(path) else []
 
 
 def pretrained(run_dir, iters):

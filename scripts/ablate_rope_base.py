@@ -21,7 +21,6 @@ Writes <out>/rope_base.csv (per run), rope_base_summary.csv (per base), rope_dis
 (accuracy per run and distance bin), rope_base.md, rope_base.png.
 """
 import concurrent.futures as cf
-import csv
 import json
 import math
 import os
@@ -52,22 +51,6 @@ def context_limit(base, h, hi):
         else:
             hi = mid
     return lo
-
-
-def read_csv_rows(path):
-    """A CSV this script wrote, with its numbers as numbers and True/False as booleans."""
-    def value(v):
-        if v in ("True", "False"):
-            return v == "True"
-        try:
-            return int(v)
-        except ValueError:
-            try:
-                return float(v)
-            except ValueError:
-                return v if v != "" else None
-    with open(path, newline="") as f:
-        return [{k: value(v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
 def two_phase(name, o, short_iters, out):
@@ -164,8 +147,8 @@ def main():
 
     jobs = [] if args.report_only else [(b, seed) for b in bases for seed in U.seed_list(args.seeds)]
     if args.report_only:  # the tables and the plot from the committed CSVs
-        rows, dist_rows = read_csv_rows(os.path.join(args.out, "rope_base.csv")), \
-            read_csv_rows(os.path.join(args.out, "rope_distance.csv"))
+        rows, dist_rows = tlmlib.read_csv(os.path.join(args.out, "rope_base.csv")), \
+            tlmlib.read_csv(os.path.join(args.out, "rope_distance.csv"))
         for b in bases:
             for seed in sorted({r["seed"] for r in rows if r["rope_base"] == b}):
                 curves.setdefault(b, []).append([(d["k_mid"], d["accuracy"]) for d in dist_rows

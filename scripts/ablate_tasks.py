@@ -25,7 +25,6 @@ Writes <out>/tasks.csv (per run), tasks_summary.csv, tasks.md, multitask_curves.
 the plots multilabel.png, imbalance.png, multitask.png.
 """
 import argparse
-import csv
 import math
 import os
 import sys
@@ -185,17 +184,10 @@ def main():
 
 def saved(out, runs):
     """Rows of <out>/tasks.csv (numbers parsed) and the multitask curves from the runs' logs."""
-    rows = []
-    with open(os.path.join(out, "tasks.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            for k, v in r.items():
-                if k in ("part", "variant", "log_var"):
-                    continue
-                r[k] = None if v == "" else (v == "True" if v in ("True", "False") else float(v))
-            r["seed"] = int(r["seed"])
-            if r.get("log_var") == "":
-                r["log_var"] = None
-            rows.append(r)
+    rows = tlmlib.read_csv(os.path.join(out, "tasks.csv"), text_columns=("part", "variant", "log_var"))
+    for r in rows:
+        if r.get("log_var") == "":
+            r["log_var"] = None
     curves = []
     for r in rows:
         if r["part"] != "multitask":

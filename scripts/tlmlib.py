@@ -94,6 +94,26 @@ def write_csv(path, rows, columns):
             w.writerow(r)
 
 
+def read_csv(path, text_columns=()):
+    """The rows write_csv wrote, values parsed back: "" -> None, True/False -> bool, then int,
+    then float; a value that is none of these, or a column in text_columns, stays a string."""
+    def value(k, v):
+        if k in text_columns:
+            return v
+        if v == "":
+            return None
+        if v in ("True", "False"):
+            return v == "True"
+        for parse in (int, float):
+            try:
+                return parse(v)
+            except ValueError:
+                pass
+        return v
+    with open(path, newline="") as f:
+        return [{k: value(k, v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
 def write_markdown(path, rows, columns, title, command, notes=""):
     def fmt(v):
         if isinstance(v, float):

@@ -181,17 +181,17 @@ TEST(ResumeConfig, TakesEveryKeyFromTheCheckpointAndRefusesModelKeysAllAtOnce) {
                    "resume: c.bin cannot change", "n_embd (16 -> 32)", "n_layer (2 -> 6)",
                    "data (", "other.txt", "tokenizer (\"char\" -> \"bpe\")", "tlm info --ckpt c.bin");
   EXPECT_TLM_ERROR(resume_config(saved, nullptr, {"n_layers=3"}, "c.bin"), "did you mean 'n_layer'");
-  EXPECT_FALSE(resumable_key("seed"));
-  EXPECT_FALSE(resumable_key("optimizer"));
-  EXPECT_TRUE(resumable_key("lr_decay_iters"));
+  EXPECT_FALSE(resumable_key("seed", trained));
+  EXPECT_FALSE(resumable_key("optimizer", trained));
+  EXPECT_TRUE(resumable_key("lr_decay_iters", trained));
   // The keys the registries' entries name: every loss's and schedule's (derived from the
   // registries, so a new loss's key is resumable with no list to edit), no optimizer's (they
   // shape its state).
-  for (const nn::EntryKey& k : nn::entry_keys(nn::loss_registry())) EXPECT_TRUE(resumable_key(k.name)) << k.name;
-  for (const nn::EntryKey& k : nn::entry_keys(optim::schedule_registry())) EXPECT_TRUE(resumable_key(k.name)) << k.name;
-  for (const nn::EntryKey& k : nn::entry_keys(optim::optimizer_registry())) EXPECT_FALSE(resumable_key(k.name)) << k.name;
-  EXPECT_TRUE(resumable_key("focal_gamma"));
-  EXPECT_FALSE(resumable_key("beta2"));
+  for (const nn::EntryKey& k : nn::entry_keys(nn::loss_registry())) EXPECT_TRUE(resumable_key(k.name, trained)) << k.name;
+  for (const nn::EntryKey& k : nn::entry_keys(optim::schedule_registry())) EXPECT_TRUE(resumable_key(k.name, trained)) << k.name;
+  for (const nn::EntryKey& k : nn::entry_keys(optim::optimizer_registry())) EXPECT_FALSE(resumable_key(k.name, trained)) << k.name;
+  EXPECT_TRUE(resumable_key("focal_gamma", trained));
+  EXPECT_FALSE(resumable_key("beta2", trained));
 }
 
 // block_size sizes the learned position table and nothing else: a RoPE or position-free run may
@@ -202,12 +202,15 @@ TEST(ResumeConfig, BlockSizeChangesOnlyWhenNoWeightDependsOnIt) {
   trained.data = absolute_data_path(trained.data);
   ASSERT_EQ(trained.pos, nn::Pos::Learned);
   EXPECT_TRUE(weights_depend_on_block_size(trained));
+  EXPECT_FALSE(resumable_key("block_size", trained));
   EXPECT_TLM_ERROR(resume_config(trained.to_json(), nullptr, {"block_size=32"}, "c.bin"),
                    "cannot change block_size (16 -> 32)");
   for (const char* pos : {"rope", "none"}) {
     TrainConfig t = trained;
     t.apply_overrides({std::string("pos=") + pos});
     EXPECT_FALSE(weights_depend_on_block_size(t)) << pos;
+    EXPECT_TRUE(resumable_key("block_size", t)) << pos;
+    EXPECT_FALSE(resumable_key("n_embd", t)) << pos;
     EXPECT_EQ(resume_config(t.to_json(), nullptr, {"block_size=32"}, "c.bin").block_size, 32) << pos;
     // the other model keys stay refused
     EXPECT_TLM_ERROR(resume_config(t.to_json(), nullptr, {"block_size=32", "n_embd=32"}, "c.bin"),

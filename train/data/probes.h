@@ -46,7 +46,6 @@ class SyntheticTask {
 
   enum class Kind { PositionProbe, PositionProbeBos, Copy, Recall };
 
-  const std::string& spec() const { return spec_; }
   Kind kind() const { return kind_; }
   // task:copy and task:recall: rows hold a separator (id 0) at k, then the scored copy.
   bool is_copy_task() const { return kind_ == Kind::Copy || kind_ == Kind::Recall; }

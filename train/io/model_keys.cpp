@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "nn/choices.h"
 #include "train/io/config.h"
 #include "train/data/tokenizer.h"
 
@@ -48,6 +49,8 @@ const std::vector<std::string>& model_keys() {
   return keys;
 }
 
-bool weights_depend_on_block_size(const TrainConfig& cfg) { return cfg.pos == nn::Pos::Learned; }
+bool weights_depend_on_block_size(const TrainConfig& cfg) {
+  return nn::choice_of(cfg.pos).impl.learned_table;  // the pos entry's PositionForm (nn/choices.h)
+}
 
 }  // namespace tlm::train

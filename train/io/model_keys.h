@@ -21,8 +21,8 @@ const std::vector<std::string>& network_keys();
 // resumed, evaluated or sampled under the values it was trained with.
 const std::vector<std::string>& model_keys();
 
-// Whether a weight's shape depends on block_size: only the learned position table (pos =
-// learned). A RoPE or position-free model has the same weights at every context, so a resume
+// Whether a weight's shape depends on block_size: only a learned position table (the pos
+// entry's PositionForm::learned_table, i.e. pos = learned). A RoPE or position-free model has the same weights at every context, so a resume
 // may continue it at another block_size (context extension: train short, then long).
 bool weights_depend_on_block_size(const TrainConfig& cfg);
 

@@ -6,11 +6,10 @@
 #include <cmath>
 
 #include "nn/block_registry.h"
+#include "nn/norm.h"
 #include "train/data/probes.h"
 #include "train/data/tokenizer.h"
-#include "nn/norm.h"
 #include "train/io/model_config.h"
-#include "train/data/tokenizer.h"
 #include "train/launch/optimizer_setup.h"
 #include "train/sys/memory_limit.h"
 
@@ -22,8 +21,8 @@ ModelSize model_size(const TrainConfig& c, int64_t V) {
   const nn::BlockShape block = nn::block_shape(unvalidated_gpt_config(c));
   const int64_t wpe = nn::choice_of(c.pos).impl.learned_table ? c.block_size * C : 0;
   ModelSize m;
-  m.params = V * C + wpe + L * block.params + (c.norm == nn::NormPlacement::Pre ? nn::norm_parameters(c.norm_type, C, c.bias) : 0) +
-             (c.tie_weights ? 0 : V * C);
+  const int64_t ln_f = c.norm == nn::NormPlacement::Pre ? nn::norm_parameters(c.norm_type, C, c.bias) : 0;
+  m.params = V * C + wpe + L * block.params + ln_f + (c.tie_weights ? 0 : V * C);
   m.params_non_embedding = m.params - wpe;
   const double N = static_cast<double>(m.params_non_embedding);
   m.flops_per_token = 6.0 * N + static_cast<double>(L) * block.attention_flops;

@@ -43,10 +43,11 @@ bool names_key(const std::vector<nn::EntryKey>& keys, std::string_view key) {
 
 }  // namespace
 
-bool resumable_key(std::string_view key) {
+bool resumable_key(std::string_view key, const TrainConfig& saved) {
   return std::find(std::begin(kResumable), std::end(kResumable), key) != std::end(kResumable) ||
          names_key(nn::entry_keys(nn::loss_registry()), key) ||
-         names_key(nn::entry_keys(optim::schedule_registry()), key);
+         names_key(nn::entry_keys(optim::schedule_registry()), key) ||
+         (key == "block_size" && !weights_depend_on_block_size(saved));
 }
 
 TrainConfig resume_config(const nlohmann::json& saved_json, const nlohmann::json& file_keys,
@@ -69,8 +70,7 @@ TrainConfig resume_config(const nlohmann::json& saved_json, const nlohmann::json
     probe.set(key, text);  // the key's type and range (unknown keys: an error with a suggestion)
     nlohmann::json value = probe.to_json().at(key);
     if (key == "data") value = absolute_data_path(value.get<std::string>());
-    const bool context_change = key == "block_size" && !weights_depend_on_block_size(cfg);
-    if (value == saved.at(key) || resumable_key(key) || context_change) {  // later assignments win, as in --set
+    if (value == saved.at(key) || resumable_key(key, cfg)) {  // later assignments win, as in --set
       cfg.set(key, as_text(value));
       continue;
     }

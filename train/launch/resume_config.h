@@ -11,7 +11,8 @@
 // grad_clip, weight_decay), the batch (batch_size, gradient_accumulation_steps), the loss keys
 // (a resume may switch the training loss, e.g. to emo), dropout, and the system keys (threads,
 // attn_kernel, precision and its loss scaling, dist_bucket_mb), and block_size when no weight
-// depends on it (pos = rope or none: train/io/model_keys.h). Everything else defines the
+// depends on it (pos = rope or none: train/io/model_keys.h; train short, continue long).
+// Everything else defines the
 // model, the data, the tokenizer or the optimizer state and is refused, every such key at once.
 #pragma once
 
@@ -25,8 +26,10 @@
 
 namespace tlm::train {
 
-// Whether `key` may differ between a checkpoint and the run that resumes it.
-bool resumable_key(std::string_view key);
+// Whether `key` may differ between a checkpoint trained with `saved` and the run that resumes it
+// (the list above; block_size only when weights_depend_on_block_size(saved) is false). Both the
+// command line's resume config and Trainer::restore_ ask this.
+bool resumable_key(std::string_view key, const TrainConfig& saved);
 
 // The checkpoint's config `saved` with the user's keys applied: `file_keys` (the keys of a
 // --config file, an object; may be null) then `sets` ("key=value"). Keys whose value equals the

@@ -22,6 +22,7 @@
 #include "train/data/tokenizer.h"
 #include "train/run/mixed_precision.h"
 #include "train/launch/optimizer_setup.h"
+#include "train/launch/resume_config.h"
 #include "train/run/seeds.h"
 #include "train/run/train_step.h"
 #include "train/sys/interrupt.h"
@@ -351,7 +352,7 @@ void Trainer::restore_(const std::string& path) {
   TrainConfig saved = TrainConfig::from_json(ck.meta.at("config"), path);
   nlohmann::json a = saved.to_json(), b = cfg_.to_json();
   for (const std::string& key : model_keys())  // train/io/model_keys.h
-    TLM_CHECK(a.at(key) == b.at(key) || (key == "block_size" && !weights_depend_on_block_size(saved)),
+    TLM_CHECK(a.at(key) == b.at(key) || resumable_key(key, saved),
               "resume: {} was trained with {} = {}, but the config says {}; a checkpoint can "
               "only be resumed with the model settings it was trained with",
               path, key, a.at(key).dump(), b.at(key).dump());
